@@ -1,0 +1,122 @@
+"""Settings, loaded once from the environment (``MINIME_`` prefix, nested with ``__``).
+
+Secrets are ``SecretStr``: they never show in ``repr``, logs or tracebacks. ``load_settings``
+takes a mapping so tests pass their own environment instead of patching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "minime"
+
+
+class LLMSettings(BaseModel):
+    """An OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, llama.cpp server)."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: SecretStr | None = None
+    timeout_s: float = 30.0
+    max_retries: int = 3
+    daily_token_budget: int = 200_000
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+    """Socket Mode (``xapp-…``); without it Slack runs in HTTP mode."""
+    user_token: SecretStr | None = None
+    """The owner's user token with ``chat:write``: Send posts as the owner."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None and (
+            self.app_token is not None or self.signing_secret is not None
+        )
+
+
+class TelegramSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None
+
+
+class DiscordSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    dev_guild_id: int | None = None
+    """Sync commands to this guild only (instant, for development)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None
+
+
+class Settings(BaseSettings):
+    """Everything minime reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MINIME_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    """SQLAlchemy async URL; default ``sqlite+aiosqlite:///<data_dir>/minime.db``."""
+    master_key: SecretStr | None = None
+    """Fernet key(s), comma-separated, newest first; default: generated into ``<data_dir>/master.key``."""
+    log_level: str = "WARNING"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    max_message_chars: int = 20_000
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'minime.db'}"
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from ``env`` (default: the process environment) plus explicit overrides."""
+    source = dict(os.environ if env is None else env)
+    values: dict[str, object] = {}
+    prefix = "MINIME_"
+    for key, raw in source.items():
+        if not key.upper().startswith(prefix):
+            continue
+        path = key[len(prefix) :].lower().split("__")
+        node = values
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[path[-1]] = raw
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    # Passing values as init kwargs (not reading os.environ) keeps tests hermetic.
+    return Settings.model_validate(values)

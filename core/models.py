@@ -1,0 +1,287 @@
+"""Core domain models: frozen, platform-free, timezone-aware.
+
+Every adapter turns its platform's payloads into these and every store returns these; nothing in
+``core/`` sees an ORM row or an SDK object.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+AccountId = str
+PersonaId = str
+DraftId = str
+
+
+def utc_now() -> datetime:
+    """The default clock: an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRef:
+    """A person on one platform: ``UserRef(platform="slack", user_id="U123")``."""
+
+    platform: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    """One owner. Platform identities link to it; personas hang off it."""
+
+    id: AccountId
+    created_at: datetime
+    active_persona: PersonaId | None = None
+    paused: bool = False
+    settings: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Persona:
+    """A voice of an account (work, personal, a brand), with its own samples and profile."""
+
+    id: PersonaId
+    account_id: AccountId
+    name: str
+    created_at: datetime
+    owner_names: tuple[str, ...] = ()
+    """Sender names that are the owner in this persona's imported conversations."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """A canonical chat message, the unit of import and of the draft/triage JSONL.
+
+    ``id`` is unique within one import source; ``reply_to`` names the ``id`` this one answers.
+    """
+
+    id: str
+    conversation: str
+    thread: str | None
+    sender: str
+    text: str
+    sent_at: datetime
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredMessage:
+    """A message held for a persona, with whether its sender is the owner."""
+
+    message: Message
+    persona_id: PersonaId
+    from_owner: bool
+    source: Literal["import", "live", "sample", "feedback"] = "import"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncomingMessage:
+    """A message that reached the owner on a platform (or was pasted/forwarded to the clone)."""
+
+    owner: UserRef
+    message: Message
+    sender_name: str
+    is_direct: bool = False
+    mentions_owner: bool = False
+    addressees: int = 1
+    """How many people the message is addressed to (1 for a DM)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attachment:
+    """A file handed to a command (an export to train on), already fetched by the adapter."""
+
+    filename: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandInvocation:
+    """A parsed ``/clone <name> <args>`` from any platform."""
+
+    user: UserRef
+    name: str
+    args: tuple[str, ...] = ()
+    text: str = ""
+    """The argument text as typed (for ``draft``/``ask``/``post``, which take free text)."""
+    attachments: tuple[Attachment, ...] = ()
+    conversation: str | None = None
+    is_private: bool = True
+
+
+class Action(enum.StrEnum):
+    """What an owner can do with a draft."""
+
+    SEND = "send"
+    EDIT = "edit"
+    REGENERATE = "regenerate"
+    DISMISS = "dismiss"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionInvocation:
+    """A click on a draft's button (or the console's numbered action)."""
+
+    user: UserRef
+    action: Action
+    draft_id: DraftId
+    option: int = 0
+    edited_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Button:
+    """A button under a reply; ``value`` is opaque to the platform (``draft_id:option``)."""
+
+    label: str
+    action: Action
+    draft_id: DraftId
+    option: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply:
+    """What the clone says back: text, buttons and an optional PNG, rendered by each adapter."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    image: bytes | None = None
+    image_name: str | None = None
+    private: bool = True
+
+
+class DraftStatus(enum.StrEnum):
+    """Life of a draft: only ``pending`` can be approved, and only once."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    SENT = "sent"
+    EDITED = "edited"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DraftOption:
+    """One candidate reply."""
+
+    text: str
+    engine: str
+    style_score: int
+    """0-100: how much it sounds like the owner."""
+    reasons: tuple[str, ...] = ()
+    source_id: str | None = None
+    """The stored message this option reuses, when the retrieval engine made it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Draft:
+    """Candidate replies to one incoming message, waiting for the owner's decision."""
+
+    id: DraftId
+    account_id: AccountId
+    persona_id: PersonaId
+    incoming: Message
+    options: tuple[DraftOption, ...]
+    status: DraftStatus
+    created_at: datetime
+    owner: UserRef
+    """The identity that may act on it: clicks by anyone else are refused."""
+
+    @property
+    def best(self) -> DraftOption:
+        return self.options[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Approval:
+    """The owner's own click that allows exactly one send of ``text``."""
+
+    draft_id: DraftId
+    account_id: AccountId
+    by: UserRef
+    text: str
+    option: int
+    edited: bool
+    approved_at: datetime
+
+
+class FeedbackKind(enum.StrEnum):
+    """What an owner's decision teaches."""
+
+    SENT = "sent"
+    EDITED = "edited"
+    DISMISSED = "dismissed"
+    REGENERATED = "regenerated"
+    IMPORTANT = "important"
+    NOT_IMPORTANT = "not_important"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Feedback:
+    """One recorded decision, kept to learn from."""
+
+    account_id: AccountId
+    persona_id: PersonaId
+    kind: FeedbackKind
+    draft_id: DraftId | None
+    message_id: str | None
+    text: str | None
+    """The sent or edited text, when there is one."""
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Priority:
+    """How much a message matters to its owner, and why."""
+
+    score: float
+    needs_reply: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyPair:
+    """An incoming message and what the owner actually answered: the drafting exemplar."""
+
+    persona_id: PersonaId
+    incoming_id: str
+    incoming_text: str
+    incoming_sender: str
+    reply_id: str
+    reply_text: str
+    replied_at: datetime
+    latency_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportSummary:
+    """What an import did (``import --json`` prints exactly these fields)."""
+
+    format: str
+    messages: int
+    new: int
+    owner_messages: int
+    owner_replies: int
+    conversations: int
+    first: datetime | None
+    last: datetime | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "format": self.format,
+            "messages": self.messages,
+            "new": self.new,
+            "owner_messages": self.owner_messages,
+            "owner_replies": self.owner_replies,
+            "conversations": self.conversations,
+            "first": self.first.isoformat() if self.first else None,
+            "last": self.last.isoformat() if self.last else None,
+        }

@@ -1,0 +1,203 @@
+"""Seams between the platform-free core and everything it needs from outside.
+
+Each port is a small ``typing.Protocol``; implementations live in ``storage/`` (stores),
+``core/engines`` (models, loaded lazily) and tests (``InMemory*``/``Fake*``), and only
+``bot/bootstrap.py`` wires them together. Every store call on owned data takes the
+``AccountId`` first: there is no way to ask a store for another account's rows by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from core.models import (
+    Account,
+    AccountId,
+    Approval,
+    Draft,
+    DraftId,
+    DraftStatus,
+    Feedback,
+    Persona,
+    PersonaId,
+    ReplyPair,
+    StoredMessage,
+    UserRef,
+)
+
+Vector = npt.NDArray[np.float32]
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...
+
+
+class Embedder(Protocol):
+    """Sentence embeddings; CPU-bound, so callers run it off the event loop."""
+
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> Vector:
+        """Return one L2-normalised row per text (shape ``(len(texts), dim)``)."""
+        ...
+
+
+class LanguageModel(Protocol):
+    """Any chat-completion model; it has no tools and cannot send anything."""
+
+    async def complete(
+        self, system: str, user: str, *, n: int, max_tokens: int, account_id: AccountId
+    ) -> list[str]:
+        """Return up to ``n`` completions of one prompt."""
+        ...
+
+
+class AccountStore(Protocol):
+    """Owners and the platform identities linked to them."""
+
+    async def resolve(self, user: UserRef, *, create: bool) -> Account | None:
+        """The account that ``user`` belongs to; created (with a default persona) if asked."""
+        ...
+
+    async def get(self, account_id: AccountId) -> Account | None: ...
+
+    async def update(self, account: Account) -> Account:
+        """Store paused/active persona/settings of ``account``."""
+        ...
+
+    async def issue_link_code(self, account_id: AccountId, *, ttl_s: int) -> str:
+        """A one-time code that links another identity to this account."""
+        ...
+
+    async def redeem_link_code(self, code: str, user: UserRef) -> Account | None:
+        """Link ``user`` to the code's account; ``None`` if the code is unknown, used or expired."""
+        ...
+
+
+class PersonaStore(Protocol):
+    """The voices of one account."""
+
+    async def list(self, account_id: AccountId) -> list[Persona]: ...
+
+    async def get(self, account_id: AccountId, persona_id: PersonaId) -> Persona | None: ...
+
+    async def create(self, account_id: AccountId, name: str) -> Persona: ...
+
+    async def update(self, account_id: AccountId, persona: Persona) -> Persona: ...
+
+    async def delete(self, account_id: AccountId, persona_id: PersonaId) -> bool: ...
+
+
+class MessageStore(Protocol):
+    """Messages held for a persona, encrypted at rest by the implementation."""
+
+    async def add_stream(
+        self, account_id: AccountId, messages: AsyncIterator[StoredMessage]
+    ) -> int:
+        """Add every message in one transaction; return how many were new.
+
+        If the iterator raises, nothing is written and the error propagates. Messages whose
+        ``(persona, id)`` is already stored are skipped.
+        """
+        ...
+
+    def iter(
+        self,
+        account_id: AccountId,
+        persona_id: PersonaId,
+        *,
+        owner_only: bool = False,
+        before: datetime | None = None,
+    ) -> AsyncIterator[StoredMessage]:
+        """Messages in ``sent_at`` order."""
+        ...
+
+    async def get(
+        self, account_id: AccountId, persona_id: PersonaId, ids: Sequence[str]
+    ) -> list[StoredMessage]: ...
+
+    async def reply_pairs(self, account_id: AccountId, persona_id: PersonaId) -> list[ReplyPair]:
+        """Every (incoming, owner's reply) pair of the persona, oldest first."""
+        ...
+
+    async def count(self, account_id: AccountId, persona_id: PersonaId) -> int: ...
+
+
+class VectorStore(Protocol):
+    """Embeddings of a persona's exemplars (by message id), encrypted at rest."""
+
+    async def put(
+        self, account_id: AccountId, persona_id: PersonaId, ids: Sequence[str], vectors: Vector
+    ) -> None: ...
+
+    async def load(self, account_id: AccountId, persona_id: PersonaId) -> tuple[list[str], Vector]:
+        """All stored ids and their vectors (rows in the same order)."""
+        ...
+
+
+class DraftStore(Protocol):
+    """Drafts and the approvals that let exactly one of them go out."""
+
+    async def create(self, draft: Draft) -> None: ...
+
+    async def get(self, account_id: AccountId, draft_id: DraftId) -> Draft | None: ...
+
+    async def approve(self, approval: Approval) -> bool:
+        """Record the approval and move the draft pending → approved, atomically.
+
+        Returns ``False`` (and changes nothing) if the draft is not pending: a second click,
+        a concurrent worker or a replayed callback can never approve twice.
+        """
+        ...
+
+    async def set_status(
+        self, account_id: AccountId, draft_id: DraftId, status: DraftStatus, *, expect: DraftStatus
+    ) -> bool:
+        """Compare-and-set the status; ``False`` if it was not ``expect``."""
+        ...
+
+    async def pending(self, account_id: AccountId) -> list[Draft]: ...
+
+
+class FeedbackStore(Protocol):
+    """The owner's decisions, kept to learn from."""
+
+    async def add(self, feedback: Feedback) -> None: ...
+
+    async def list(self, account_id: AccountId, persona_id: PersonaId) -> list[Feedback]: ...
+
+
+class DeliveryLog(Protocol):
+    """Persisted de-duplication of platform deliveries (retries, replays, restarts)."""
+
+    async def first_seen(self, key: str, *, account_id: AccountId | None = None) -> bool:
+        """``True`` exactly once per key, across processes and restarts.
+
+        ``account_id`` (when known) lets erasure remove the account's records too.
+        """
+        ...
+
+
+class ProfileStore(Protocol):
+    """The serialised style profile of each persona."""
+
+    async def get(self, account_id: AccountId, persona_id: PersonaId) -> dict[str, object] | None: ...
+
+    async def put(
+        self, account_id: AccountId, persona_id: PersonaId, profile: dict[str, object]
+    ) -> None: ...
+
+
+class AccountVault(Protocol):
+    """Whole-account operations: take everything away, or destroy it."""
+
+    async def export(self, account_id: AccountId) -> dict[str, object]: ...
+
+    async def erase(self, account_id: AccountId) -> None:
+        """Delete every row of the account and destroy its data key."""
+        ...
