@@ -114,6 +114,8 @@ class CommandInvocation:
     attachments: tuple[Attachment, ...] = ()
     conversation: str | None = None
     is_private: bool = True
+    command_prefix: str = "/clone "
+    """How this platform spells commands in help text (``/`` on Telegram)."""
 
 
 class Action(enum.StrEnum):
@@ -154,7 +156,13 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     image: bytes | None = None
     image_name: str | None = None
+    file: bytes | None = None
+    """A document to hand over (a privacy export), never shown inline."""
+    file_name: str | None = None
     private: bool = True
+    draft: Draft | None = None
+    """The draft the buttons act on, for adapters that render it richly (a score meter)."""
+    priority: Priority | None = None
 
 
 class DraftStatus(enum.StrEnum):
@@ -285,3 +293,26 @@ class ImportSummary:
             "first": self.first.isoformat() if self.first else None,
             "last": self.last.isoformat() if self.last else None,
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outgoing:
+    """An approved text for the adapter to post; it reports back with ``Clone.confirm_sent``."""
+
+    draft_id: DraftId
+    account_id: AccountId
+    text: str
+    conversation: str
+    thread: str | None
+    reply_to: str | None
+    edited: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionOutcome:
+    """What a click leads to: something to show, something to post, or a request for text."""
+
+    reply: Reply | None = None
+    outgoing: Outgoing | None = None
+    needs_text: bool = False
+    """``True`` for Edit without text: the adapter asks for it (a modal, a reply prompt)."""

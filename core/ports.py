@@ -8,8 +8,9 @@ Each port is a small ``typing.Protocol``; implementations live in ``storage/`` (
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +24,7 @@ from core.models import (
     DraftId,
     DraftStatus,
     Feedback,
+    Message,
     Persona,
     PersonaId,
     ReplyPair,
@@ -55,6 +57,24 @@ class LanguageModel(Protocol):
     ) -> list[str]:
         """Return up to ``n`` completions of one prompt."""
         ...
+
+
+class ImportSource(Protocol):
+    """A parsed export file: which format, who the owner is, and its messages (streamed)."""
+
+    format: str
+
+    def resolve_owner(self, me: str | None) -> str:
+        """The sender string of the owner, from ``--me`` (name, user name or id) or the export."""
+        ...
+
+    def messages(self) -> Iterator[Message]: ...
+
+
+class ExportReader(Protocol):
+    """Opens an export file in any supported format (``fmt="auto"`` sniffs it)."""
+
+    def __call__(self, path: Path, fmt: str = "auto") -> ImportSource: ...
 
 
 class AccountStore(Protocol):
@@ -189,7 +209,9 @@ class StateStore(Protocol):
     Values are opaque bytes (callers serialise, JSON preferred); encrypted at rest.
     """
 
-    async def get(self, account_id: AccountId, persona_id: PersonaId, kind: str) -> bytes | None: ...
+    async def get(
+        self, account_id: AccountId, persona_id: PersonaId, kind: str
+    ) -> bytes | None: ...
 
     async def put(
         self, account_id: AccountId, persona_id: PersonaId, kind: str, value: bytes

@@ -1,0 +1,155 @@
+"""The command grammar shared by every platform: one parser, one help text.
+
+Slack and Discord spell a command ``/clone draft <text>``; Telegram spells it ``/draft <text>``;
+the console accepts both. Adapters hand the text after the slash command (or the whole line) to
+:func:`parse`, and get a :class:`ParsedCommand` or a :class:`CommandError` whose message is meant
+for the user.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandSpec:
+    """One command of the grammar."""
+
+    name: str
+    usage: str
+    summary: str
+    subcommands: tuple[str, ...] = ()
+    free_text: bool = False
+    """Whether the arguments are free text (``draft``, ``ask``) rather than words."""
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(name="help", usage="help", summary="what the clone can do, in one screen"),
+    CommandSpec(
+        name="train",
+        usage="train [--sample | <file> | on | off]",
+        summary="import an export (attach or name it) or the sample persona; learn from new messages on/off",
+    ),
+    CommandSpec(
+        name="draft",
+        usage="draft <message>",
+        summary="drafts a reply to a pasted or forwarded message",
+        free_text=True,
+    ),
+    CommandSpec(name="profile", usage="profile", summary="your style card: how you write"),
+    CommandSpec(
+        name="inbox", usage="inbox", summary="what is waiting, most important first, with reasons"
+    ),
+    CommandSpec(
+        name="persona",
+        usage="persona list | new <name> | use <name> | delete <name>",
+        summary="several personas (work, personal, a brand)",
+        subcommands=("list", "new", "use", "delete"),
+    ),
+    CommandSpec(
+        name="post",
+        usage="post <x|linkedin|bluesky> <topic>",
+        summary="a post in your voice (a thread where the platform needs it)",
+        free_text=True,
+    ),
+    CommandSpec(
+        name="ask",
+        usage="ask <question>",
+        summary='"how would I answer this?"',
+        free_text=True,
+    ),
+    CommandSpec(
+        name="quality",
+        usage="quality",
+        summary="how close the clone is to you, on your own held-out messages",
+    ),
+    CommandSpec(
+        name="digest", usage="digest <HH:MM | off>", summary="a daily summary of what matters"
+    ),
+    CommandSpec(
+        name="privacy",
+        usage="privacy export | erase | pause | resume",
+        summary="your data: take it, destroy it, or pause the clone",
+        subcommands=("export", "erase", "pause", "resume"),
+    ),
+    CommandSpec(
+        name="link",
+        usage="link [code]",
+        summary="link this account to your clone on another platform",
+    ),
+)
+
+SPECS: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}
+ALIASES: dict[str, str] = {"start": "help", "?": "help", "h": "help"}
+ROOT = "clone"
+
+
+class CommandError(ValueError):
+    """A command the user typed that cannot be understood; ``str()`` is meant for the user."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedCommand:
+    """A command name with its words and its raw argument text."""
+
+    name: str
+    args: tuple[str, ...]
+    text: str
+
+
+def parse(text: str) -> ParsedCommand:
+    """Parse ``/clone draft hi``, ``clone draft hi``, ``/draft hi`` or ``draft hi``.
+
+    Raises:
+        CommandError: for an empty or unknown command, or a missing/unknown subcommand.
+    """
+    stripped = text.strip()
+    if stripped.startswith("/"):
+        stripped = stripped[1:]
+    head, _, rest = stripped.partition(" ")
+    # Telegram appends the bot's name in groups: /draft@minime_bot
+    head = head.split("@", 1)[0].lower()
+    if head == ROOT:
+        head, _, rest = rest.strip().partition(" ")
+        head = head.lower()
+    if not head:
+        head = "help"
+    name = ALIASES.get(head, head)
+    spec = SPECS.get(name)
+    if spec is None:
+        raise CommandError(f"I don't know the command '{head}'. Try 'help'.")
+    rest = rest.strip()
+    if spec.free_text:
+        args: tuple[str, ...] = tuple(rest.split())
+    else:
+        try:
+            args = tuple(shlex.split(rest))
+        except ValueError:
+            args = tuple(rest.split())
+    if spec.subcommands:
+        if not args:
+            if name == "persona":
+                args = ("list",)
+            else:
+                raise CommandError(f"Usage: {spec.usage}")
+        if args[0].lower() not in spec.subcommands:
+            raise CommandError(f"Usage: {spec.usage}")
+        args = (args[0].lower(), *args[1:])
+    if spec.free_text and not rest and name in ("draft", "ask", "post"):
+        raise CommandError(f"Usage: {spec.usage}")
+    return ParsedCommand(name=name, args=args, text=rest)
+
+
+def help_text(*, prefix: str = "/clone ") -> str:
+    """The one-screen help, spelled for a platform (``prefix="/"`` for Telegram)."""
+    width = max(len(spec.usage) for spec in COMMANDS) + len(prefix)
+    lines = ["minime — your clone. It drafts, you decide: nothing is sent without your click.", ""]
+    for spec in COMMANDS:
+        lines.append(f"{(prefix + spec.usage).ljust(width)}  {spec.summary}")
+    lines += [
+        "",
+        "Forward or paste a message and the clone triages it and offers drafts with",
+        "Send · Edit · Regenerate · Dismiss.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,698 @@
+"""The clone as a service: commands, incoming messages and clicks in; replies and approved sends out.
+
+Adapters call three entry points — :meth:`Clone.handle_command`, :meth:`Clone.handle_incoming` and
+:meth:`Clone.handle_action` — with core models, and render the :class:`Reply` they get back. A send
+happens only through :meth:`Clone.handle_action` with the owner's own click: it records an
+``Approval`` (at most one per draft, atomically) and returns an :class:`Outgoing` for the adapter to
+post, which then reports back with :meth:`Clone.confirm_sent` or :meth:`Clone.send_failed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+from core.commands import CommandError, help_text, parse
+from core.drafting.retrieval import ExemplarIndex, RetrievalDrafter, StyleScorer
+from core.drafting.style import SurfaceStyleScorer
+from core.importing import Progress, import_messages
+from core.models import (
+    Account,
+    AccountId,
+    Action,
+    ActionInvocation,
+    ActionOutcome,
+    Approval,
+    Button,
+    CommandInvocation,
+    Draft,
+    DraftOption,
+    DraftStatus,
+    Feedback,
+    FeedbackKind,
+    ImportSummary,
+    IncomingMessage,
+    Message,
+    Outgoing,
+    Persona,
+    PersonaId,
+    Priority,
+    Reply,
+    StoredMessage,
+    UserRef,
+    utc_now,
+)
+from core.ports import (
+    AccountStore,
+    AccountVault,
+    Clock,
+    DraftStore,
+    Embedder,
+    ExportReader,
+    FeedbackStore,
+    MessageStore,
+    PersonaStore,
+    StateStore,
+    VectorStore,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PriorityModel(Protocol):
+    """A per-persona triage model, built from the owner's history."""
+
+    def prioritise(self, message: IncomingMessage) -> Priority: ...
+
+
+PriorityFactory = Callable[
+    [Sequence[StoredMessage], tuple[str, ...], Mapping[str, object]], PriorityModel
+]
+StyleFactory = Callable[[Sequence[str]], StyleScorer]
+
+
+class ProfileCard(Protocol):
+    """Builds the style card of a persona: a summary text and a PNG."""
+
+    def card(self, samples: Sequence[StoredMessage]) -> tuple[str, bytes | None]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stores:
+    """Every store the clone needs, wired by ``bot/bootstrap.py``."""
+
+    accounts: AccountStore
+    personas: PersonaStore
+    messages: MessageStore
+    vectors: VectorStore
+    drafts: DraftStore
+    feedback: FeedbackStore
+    state: StateStore
+    vault: AccountVault
+
+
+@dataclass(slots=True)
+class _PersonaModel:
+    """What a persona needs in memory to triage and draft, rebuilt when its data changes."""
+
+    index: ExemplarIndex
+    style: StyleScorer
+    priority: PriorityModel
+    owner_names: tuple[str, ...]
+
+
+class Clone:
+    """The platform-free application service behind every adapter."""
+
+    def __init__(
+        self,
+        *,
+        stores: Stores,
+        embedder: Embedder,
+        drafter: RetrievalDrafter,
+        priority_factory: PriorityFactory,
+        read_export: ExportReader,
+        sample_path: Path,
+        sample_owner: str,
+        style_factory: StyleFactory = SurfaceStyleScorer.fit,
+        profile_card: ProfileCard | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._stores = stores
+        self._embedder = embedder
+        self._drafter = drafter
+        self._priority_factory = priority_factory
+        self._read_export = read_export
+        self._sample_path = sample_path
+        self._sample_owner = sample_owner
+        self._style_factory = style_factory
+        self._profile_card = profile_card
+        self._clock = clock
+        self._models: dict[tuple[AccountId, PersonaId], _PersonaModel] = {}
+        self._locks: dict[tuple[AccountId, PersonaId], asyncio.Lock] = {}
+
+    # ----------------------------------------------------------------- accounts and personas
+
+    async def account(self, user: UserRef) -> Account:
+        """The account of ``user``, created on first contact."""
+        account = await self._stores.accounts.resolve(user, create=True)
+        assert account is not None
+        return account
+
+    async def active_persona(self, account: Account) -> Persona:
+        personas = await self._stores.personas.list(account.id)
+        for persona in personas:
+            if persona.id == account.active_persona:
+                return persona
+        if personas:
+            return personas[0]
+        return await self._stores.personas.create(account.id, "default")
+
+    def forget(self, account_id: AccountId, persona_id: PersonaId | None = None) -> None:
+        """Drop cached models so the next use rebuilds them from the stores."""
+        for key in list(self._models):
+            if key[0] == account_id and (persona_id is None or key[1] == persona_id):
+                del self._models[key]
+
+    async def _model(self, account: Account, persona: Persona) -> _PersonaModel:
+        key = (account.id, persona.id)
+        cached = self._models.get(key)
+        if cached is not None:
+            return cached
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            cached = self._models.get(key)
+            if cached is None:
+                cached = await self._build_model(account, persona)
+                self._models[key] = cached
+            return cached
+
+    async def _build_model(self, account: Account, persona: Persona) -> _PersonaModel:
+        stores = self._stores
+        pairs = await stores.messages.reply_pairs(account.id, persona.id)
+        ids, vectors = await stores.vectors.load(account.id, persona.id)
+        row_of = {message_id: row for row, message_id in enumerate(ids)}
+        missing = sorted(
+            {p.incoming_id: p.incoming_text for p in pairs if p.incoming_id not in row_of}.items()
+        )
+        if missing:
+            fresh = await asyncio.to_thread(self._embedder.encode, [text for _, text in missing])
+            await stores.vectors.put(account.id, persona.id, [mid for mid, _ in missing], fresh)
+            ids, vectors = await stores.vectors.load(account.id, persona.id)
+            row_of = {message_id: row for row, message_id in enumerate(ids)}
+        rows = [row_of[p.incoming_id] for p in pairs]
+        matrix = vectors[rows] if rows else vectors[:0]
+        index = ExemplarIndex.build(pairs, matrix)
+        history = [m async for m in stores.messages.iter(account.id, persona.id)]
+        owner_texts = [m.message.text for m in history if m.from_owner]
+        style = await asyncio.to_thread(self._style_factory, owner_texts)
+        owner_names = tuple(
+            dict.fromkeys(
+                (*persona.owner_names, *(m.message.sender for m in history if m.from_owner))
+            )
+        )
+        priority = await asyncio.to_thread(
+            self._priority_factory, history, owner_names, dict(account.settings)
+        )
+        return _PersonaModel(index=index, style=style, priority=priority, owner_names=owner_names)
+
+    # ----------------------------------------------------------------- import
+
+    async def import_file(
+        self,
+        user: UserRef,
+        path: Path,
+        *,
+        fmt: str = "auto",
+        me: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Import an export for the user's active persona (all or nothing) and refresh its models.
+
+        Raises the reader's errors (bad format, unknown owner) with nothing written.
+        """
+        source = await asyncio.to_thread(self._read_export, path, fmt)
+        owner = await asyncio.to_thread(source.resolve_owner, me)
+        return await self._import(
+            user, source.messages(), owner=owner, fmt=source.format, progress=progress
+        )
+
+    async def import_sample(self, user: UserRef) -> ImportSummary:
+        """Train on the built-in synthetic persona (a first run that is useful at once)."""
+        source = await asyncio.to_thread(self._read_export, self._sample_path, "jsonl")
+        return await self._import(
+            user, source.messages(), owner=self._sample_owner, fmt="sample", source="sample"
+        )
+
+    async def _import(
+        self,
+        user: UserRef,
+        messages: object,
+        *,
+        owner: str,
+        fmt: str,
+        source: str = "import",
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        account = await self.account(user)
+        persona = await self.active_persona(account)
+        summary = await import_messages(
+            messages,  # type: ignore[arg-type]
+            store=self._stores.messages,
+            account_id=account.id,
+            persona_id=persona.id,
+            owner=owner,
+            format_name=fmt,
+            source=source,
+            progress=progress,
+        )
+        if owner not in persona.owner_names:
+            await self._stores.personas.update(
+                account.id, replace(persona, owner_names=(*persona.owner_names, owner))
+            )
+        self.forget(account.id, persona.id)
+        # Build the index now (embeddings of new exemplars), not on the first draft.
+        await self._model(account, await self.active_persona(account))
+        return summary
+
+    # ----------------------------------------------------------------- incoming messages
+
+    async def triage(self, incoming: IncomingMessage) -> Priority:
+        """Score one message for its owner (no draft, nothing stored)."""
+        account = await self.account(incoming.owner)
+        persona = await self.active_persona(account)
+        model = await self._model(account, persona)
+        return model.priority.prioritise(incoming)
+
+    async def draft_options(
+        self,
+        account: Account,
+        persona: Persona,
+        incoming: Message,
+        *,
+        exclude: frozenset[str] = frozenset(),
+    ) -> list[DraftOption]:
+        """Candidate replies in the owner's voice (the retrieval engine)."""
+        model = await self._model(account, persona)
+        if not len(model.index):
+            return []
+        query = (await asyncio.to_thread(self._embedder.encode, [incoming.text]))[0]
+        return self._drafter.draft(
+            model.index,
+            text=incoming.text,
+            sender=incoming.sender,
+            query=query,
+            style=model.style,
+            exclude=exclude,
+        )
+
+    async def handle_incoming(
+        self, incoming: IncomingMessage, *, explicit: bool = False
+    ) -> Reply | None:
+        """Triage a message and offer drafts when it needs a reply (always when ``explicit``).
+
+        ``explicit`` is for messages the owner pasted or forwarded to the clone. Returns ``None``
+        when the account is paused or nothing needs showing.
+        """
+        account = await self.account(incoming.owner)
+        if account.paused:
+            return (
+                Reply(text="Your clone is paused. `privacy resume` turns it back on.")
+                if explicit
+                else None
+            )
+        persona = await self.active_persona(account)
+        model = await self._model(account, persona)
+        priority = model.priority.prioritise(incoming)
+        if not (explicit or priority.needs_reply):
+            return None
+        options = await self.draft_options(account, persona, incoming.message)
+        if not options:
+            return Reply(
+                text=_priority_line(priority)
+                + "\nI have no replies of yours to learn from yet. Train me first: `train --sample` or `train <export>`.",
+                priority=priority,
+            )
+        draft = Draft(
+            id=uuid.uuid4().hex,
+            account_id=account.id,
+            persona_id=persona.id,
+            incoming=incoming.message,
+            options=tuple(options),
+            status=DraftStatus.PENDING,
+            created_at=self._clock(),
+            owner=incoming.owner,
+        )
+        await self._stores.drafts.create(draft)
+        return render_draft(draft, priority)
+
+    # ----------------------------------------------------------------- clicks
+
+    async def handle_action(self, action: ActionInvocation) -> ActionOutcome:
+        """Act on the owner's click. Clicks on someone else's draft are refused, changing nothing."""
+        account = await self._stores.accounts.resolve(action.user, create=False)
+        draft = (
+            None if account is None else await self._stores.drafts.get(account.id, action.draft_id)
+        )
+        if account is None or draft is None:
+            return ActionOutcome(
+                reply=Reply(text="That draft isn't yours, or it no longer exists.")
+            )
+        if draft.status is not DraftStatus.PENDING:
+            return ActionOutcome(
+                reply=Reply(text=f"That draft was already handled ({draft.status.value}).")
+            )
+        option = min(max(action.option, 0), len(draft.options) - 1)
+        if action.action is Action.SEND or (action.action is Action.EDIT and action.edited_text):
+            edited = action.action is Action.EDIT
+            text = (action.edited_text or "").strip() if edited else draft.options[option].text
+            if not text:
+                return ActionOutcome(needs_text=True)
+            approval = Approval(
+                draft_id=draft.id,
+                account_id=account.id,
+                by=action.user,
+                text=text,
+                option=option,
+                edited=edited,
+                approved_at=self._clock(),
+            )
+            if not await self._stores.drafts.approve(approval):
+                return ActionOutcome(reply=Reply(text="That draft was already handled."))
+            outgoing = Outgoing(
+                draft_id=draft.id,
+                account_id=account.id,
+                text=text,
+                conversation=draft.incoming.conversation,
+                thread=draft.incoming.thread,
+                reply_to=draft.incoming.id,
+                edited=edited,
+            )
+            return ActionOutcome(outgoing=outgoing)
+        if action.action is Action.EDIT:
+            return ActionOutcome(needs_text=True)
+        if action.action is Action.DISMISS:
+            if not await self._stores.drafts.set_status(
+                account.id, draft.id, DraftStatus.REJECTED, expect=DraftStatus.PENDING
+            ):
+                return ActionOutcome(reply=Reply(text="That draft was already handled."))
+            await self._feedback(draft, FeedbackKind.DISMISSED, text=draft.options[option].text)
+            return ActionOutcome(reply=Reply(text="Dismissed. I'll remember that one didn't fit."))
+        # Regenerate: the shown options were not right; offer others and remember that.
+        if not await self._stores.drafts.set_status(
+            account.id, draft.id, DraftStatus.REJECTED, expect=DraftStatus.PENDING
+        ):
+            return ActionOutcome(reply=Reply(text="That draft was already handled."))
+        await self._feedback(draft, FeedbackKind.REGENERATED, text=draft.options[option].text)
+        persona = await self._stores.personas.get(
+            account.id, draft.persona_id
+        ) or await self.active_persona(account)
+        shown = frozenset(o.text for o in draft.options)
+        options = await self.draft_options(account, persona, draft.incoming, exclude=shown)
+        if not options:
+            return ActionOutcome(
+                reply=Reply(text="I have no other replies of yours that fit. Edit one instead?")
+            )
+        fresh = replace(
+            draft, id=uuid.uuid4().hex, options=tuple(options), created_at=self._clock()
+        )
+        await self._stores.drafts.create(fresh)
+        return ActionOutcome(reply=render_draft(fresh, None))
+
+    async def confirm_sent(self, outgoing: Outgoing) -> None:
+        """The adapter posted an approved text: mark it sent and learn from it."""
+        draft = await self._stores.drafts.get(outgoing.account_id, outgoing.draft_id)
+        if draft is None:
+            return
+        status = DraftStatus.EDITED if outgoing.edited else DraftStatus.SENT
+        await self._stores.drafts.set_status(
+            outgoing.account_id, draft.id, status, expect=DraftStatus.APPROVED
+        )
+        kind = FeedbackKind.EDITED if outgoing.edited else FeedbackKind.SENT
+        await self._feedback(draft, kind, text=outgoing.text)
+        await self._learn_pair(draft, outgoing.text)
+
+    async def send_failed(self, outgoing: Outgoing) -> None:
+        """The platform refused the post: the draft is pending again, so the owner can retry."""
+        await self._stores.drafts.set_status(
+            outgoing.account_id, outgoing.draft_id, DraftStatus.PENDING, expect=DraftStatus.APPROVED
+        )
+
+    async def _feedback(self, draft: Draft, kind: FeedbackKind, *, text: str | None) -> None:
+        await self._stores.feedback.add(
+            Feedback(
+                account_id=draft.account_id,
+                persona_id=draft.persona_id,
+                kind=kind,
+                draft_id=draft.id,
+                message_id=draft.incoming.id,
+                text=text,
+                at=self._clock(),
+            )
+        )
+
+    async def _learn_pair(self, draft: Draft, text: str) -> None:
+        """What the owner sent becomes an exemplar: the next similar message drafts from it."""
+        persona = await self._stores.personas.get(draft.account_id, draft.persona_id)
+        if persona is None:
+            return
+        owner = persona.owner_names[0] if persona.owner_names else "me"
+        incoming = draft.incoming
+        reply = Message(
+            id=f"sent:{draft.id}",
+            conversation=incoming.conversation,
+            thread=incoming.thread,
+            sender=owner,
+            text=text,
+            sent_at=self._clock(),
+            reply_to=incoming.id,
+        )
+
+        async def both() -> object:
+            yield StoredMessage(
+                message=incoming, persona_id=persona.id, from_owner=False, source="feedback"
+            )
+            yield StoredMessage(
+                message=reply, persona_id=persona.id, from_owner=True, source="feedback"
+            )
+
+        await self._stores.messages.add_stream(draft.account_id, both())  # type: ignore[arg-type]
+        self.forget(draft.account_id, persona.id)
+
+    # ----------------------------------------------------------------- commands
+
+    async def handle_command(self, command: CommandInvocation) -> list[Reply]:
+        """Run one command of the shared grammar; errors come back as a reply, never raised."""
+        try:
+            parsed = (
+                parse(f"{command.name} {command.text}".strip())
+                if command.name
+                else parse(command.text)
+            )
+        except CommandError as error:
+            return [Reply(text=str(error))]
+        name, args, text = parsed.name, parsed.args, parsed.text
+        if name == "help":
+            return [Reply(text=help_text(prefix=command.command_prefix))]
+        account = await self.account(command.user)
+        if name == "train":
+            return [await self._train(command, args)]
+        if name in ("draft", "ask"):
+            incoming = IncomingMessage(
+                owner=command.user,
+                message=Message(
+                    id=f"pasted:{uuid.uuid4().hex}",
+                    conversation=command.conversation or "pasted",
+                    thread=None,
+                    sender="them",
+                    text=text,
+                    sent_at=self._clock(),
+                ),
+                sender_name="them",
+                is_direct=True,
+            )
+            reply = await self.handle_incoming(incoming, explicit=True)
+            return [reply] if reply else []
+        if name == "persona":
+            return [await self._persona(account, args)]
+        if name == "profile":
+            return [await self._profile(account)]
+        if name == "inbox":
+            return [await self._inbox(account)]
+        if name == "privacy":
+            return [await self._privacy(command, account, args)]
+        if name == "link":
+            if args:
+                linked = await self._stores.accounts.redeem_link_code(args[0], command.user)
+                return [
+                    Reply(
+                        text="Linked: this identity now uses the same clone."
+                        if linked
+                        else "That code is unknown or expired."
+                    )
+                ]
+            code = await self._stores.accounts.issue_link_code(account.id, ttl_s=600)
+            return [
+                Reply(text=f"On your other platform, send: link {code}  (valid 10 minutes, once)")
+            ]
+        return [Reply(text=f"'{name}' is not available in this version yet. Try 'help'.")]
+
+    async def _train(self, command: CommandInvocation, args: tuple[str, ...]) -> Reply:
+        account = await self.account(command.user)
+        if args[:1] == ("--sample",) or args[:1] == ("sample",):
+            summary = await self.import_sample(command.user)
+            return Reply(
+                text="Trained on the sample persona (synthetic messages of 'Sam'). "
+                + describe_summary(summary)
+            )
+        if args[:1] in (("on",), ("off",)):
+            settings = dict(account.settings)
+            settings["learn_live"] = args[0] == "on"
+            await self._stores.accounts.update(replace(account, settings=settings))
+            state = (
+                "on: I'll learn from messages you send from now on" if args[0] == "on" else "off"
+            )
+            return Reply(text=f"Learning from new messages is {state}.")
+        paths = [Path(a.path) for a in command.attachments] or [
+            Path(a) for a in args if not a.startswith("--")
+        ]
+        if not paths:
+            return Reply(
+                text="Attach an export (Slack, Telegram, Discord, WhatsApp, mail, X) or use `train --sample`."
+            )
+        me = next((a.split("=", 1)[1] for a in args if a.startswith("--me=")), None)
+        lines = []
+        for path in paths:
+            summary = await self.import_file(command.user, path, me=me)
+            lines.append(f"{path.name}: " + describe_summary(summary))
+        return Reply(text="\n".join(lines))
+
+    async def _persona(self, account: Account, args: tuple[str, ...]) -> Reply:
+        personas = self._stores.personas
+        verb, rest = args[0], " ".join(args[1:]).strip()
+        existing = await personas.list(account.id)
+        by_name = {p.name.lower(): p for p in existing}
+        if verb == "list":
+            active = (await self.active_persona(account)).id
+            return Reply(
+                text="\n".join(("* " if p.id == active else "  ") + p.name for p in existing)
+            )
+        if not rest:
+            return Reply(text=f"Usage: persona {verb} <name>")
+        if verb == "new":
+            if rest.lower() in by_name:
+                return Reply(text=f"You already have a persona '{rest}'.")
+            persona = await personas.create(account.id, rest)
+            await self._stores.accounts.update(replace(account, active_persona=persona.id))
+            return Reply(
+                text=f"Created persona '{rest}' and switched to it. Train it with `train`."
+            )
+        target = by_name.get(rest.lower())
+        if target is None:
+            return Reply(
+                text=f"No persona '{rest}'. You have: {', '.join(p.name for p in existing)}."
+            )
+        if verb == "use":
+            await self._stores.accounts.update(replace(account, active_persona=target.id))
+            return Reply(text=f"Now using persona '{target.name}'.")
+        if len(existing) == 1:
+            return Reply(text="That is your only persona; create another before deleting it.")
+        await personas.delete(account.id, target.id)
+        self.forget(account.id, target.id)
+        if account.active_persona == target.id:
+            other = next(p for p in existing if p.id != target.id)
+            await self._stores.accounts.update(replace(account, active_persona=other.id))
+        return Reply(text=f"Deleted persona '{target.name}' and everything it learned.")
+
+    async def _profile(self, account: Account) -> Reply:
+        persona = await self.active_persona(account)
+        samples = [
+            m async for m in self._stores.messages.iter(account.id, persona.id, owner_only=True)
+        ]
+        if not samples:
+            return Reply(
+                text="No messages of yours yet. Train me first: `train --sample` or `train <export>`."
+            )
+        if self._profile_card is None:
+            return Reply(text=f"{len(samples)} messages of yours learned.")
+        text, png = await asyncio.to_thread(self._profile_card.card, samples)
+        return Reply(text=text, image=png, image_name="style-card.png" if png else None)
+
+    async def _inbox(self, account: Account) -> Reply:
+        pending = await self._stores.drafts.pending(account.id)
+        if not pending:
+            return Reply(text="Nothing is waiting for you.")
+        lines = [f"{len(pending)} waiting:"]
+        buttons = []
+        for number, draft in enumerate(pending[:10], start=1):
+            lines.append(f"{number}. {draft.incoming.sender}: {_clip(draft.incoming.text, 80)}")
+            buttons.append(Button(label=f"Send {number}", action=Action.SEND, draft_id=draft.id))
+        return Reply(text="\n".join(lines), buttons=tuple(buttons))
+
+    async def _privacy(
+        self, command: CommandInvocation, account: Account, args: tuple[str, ...]
+    ) -> Reply:
+        verb = args[0]
+        if verb in ("pause", "resume"):
+            await self._stores.accounts.update(replace(account, paused=verb == "pause"))
+            return Reply(
+                text="Paused: no triage, no drafts, no learning until `privacy resume`."
+                if verb == "pause"
+                else "Resumed."
+            )
+        if not command.is_private:
+            return Reply(
+                text="For your safety, `privacy export` and `privacy erase` work only in a private chat with me."
+            )
+        if verb == "export":
+            import io
+            import json
+            import zipfile
+
+            data = await self._stores.vault.export(account.id)
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr(
+                    "minime-export.json", json.dumps(data, ensure_ascii=False, indent=1)
+                )
+            return Reply(
+                text="Everything I hold about you.",
+                file=buffer.getvalue(),
+                file_name="minime-export.zip",
+            )
+        if args[1:2] != ("confirm",):
+            return Reply(
+                text="This destroys everything I learned about you, for good. To confirm: privacy erase confirm"
+            )
+        await self._stores.vault.erase(account.id)
+        self.forget(account.id)
+        return Reply(text="Erased. Everything I held about you is gone, and its key destroyed.")
+
+
+def describe_summary(summary: ImportSummary) -> str:
+    """One line about an import, for people."""
+    span = ""
+    if summary.first and summary.last:
+        span = f", {summary.first:%Y-%m-%d} to {summary.last:%Y-%m-%d}"
+    return (
+        f"{summary.messages} messages ({summary.new} new) in {summary.conversations} conversations{span}; "
+        f"{summary.owner_messages} written by you, {summary.owner_replies} of them replies."
+    )
+
+
+def _priority_line(priority: Priority) -> str:
+    label = "needs a reply" if priority.needs_reply else "no reply needed"
+    reasons = "; ".join(priority.reasons) or "nothing stands out"
+    return f"Priority {priority.score:.2f} · {label} — {reasons}"
+
+
+def _clip(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def render_draft(draft: Draft, priority: Priority | None) -> Reply:
+    """The platform-neutral reply offering a draft with Send · Edit · Regenerate · Dismiss."""
+    lines = []
+    if priority is not None:
+        lines.append(_priority_line(priority))
+    lines.append(f"Drafts for {draft.incoming.sender}: “{_clip(draft.incoming.text, 120)}”")
+    for number, option in enumerate(draft.options, start=1):
+        lines.append(
+            f"{number}. {option.text}   [sounds like you {option.style_score}/100 · {option.engine}]"
+        )
+    buttons: list[Button] = []
+    for number in range(len(draft.options)):
+        label = "Send" if len(draft.options) == 1 else f"Send {number + 1}"
+        buttons.append(Button(label=label, action=Action.SEND, draft_id=draft.id, option=number))
+    buttons += [
+        Button(label="Edit", action=Action.EDIT, draft_id=draft.id),
+        Button(label="Regenerate", action=Action.REGENERATE, draft_id=draft.id),
+        Button(label="Dismiss", action=Action.DISMISS, draft_id=draft.id),
+    ]
+    return Reply(text="\n".join(lines), buttons=tuple(buttons), draft=draft, priority=priority)
