@@ -26,7 +26,9 @@ class SentenceEmbedder:
 
     dim = 384
 
-    def __init__(self, *, model_path: str | None = None, threads: int = 1, batch_size: int = 64) -> None:
+    def __init__(
+        self, *, model_path: str | None = None, threads: int = 1, batch_size: int = 64
+    ) -> None:
         self._model_path = model_path
         self._threads = threads
         self._batch_size = batch_size

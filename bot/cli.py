@@ -1,0 +1,406 @@
+"""``minime``: the command line (the contract in DESIGN.md; scripts and benchmarks depend on it).
+
+Every failure a user can cause ends in one sentence on stderr and a non-zero exit, never a
+traceback (``--debug`` shows one), and never a partial write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.logs import configure_logging
+from bot.settings import Settings, load_settings
+
+log = logging.getLogger("minime")
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; ``str()`` is the sentence to show."""
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser() or "me"
+    except Exception:
+        return "me"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minime",
+        description="Your clone in Slack, Telegram, Discord and the terminal: it triages and drafts "
+        "in your voice; nothing is sent without your click.",
+    )
+    parser.add_argument("--data-dir", type=Path, help="where minime keeps its database and key (MINIME_DATA_DIR)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="start every configured adapter; the console chat when none is")
+    run.add_argument("--user", default=None, help="console user (default: your login name)")
+    chat = sub.add_parser("chat", help="talk to your clone in the terminal")
+    chat.add_argument("--user", default=None, help="who you are (default: your login name)")
+
+    imp = sub.add_parser("import", help="import an export of your messages")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--user", required=True, help="the account to import into")
+    imp.add_argument("--me", help="which sender is you (name, user name or id as the export writes it)")
+    imp.add_argument(
+        "--format",
+        default="auto",
+        choices=("auto", "jsonl", "slack", "telegram", "discord", "whatsapp", "mbox", "eml", "twitter", "text"),
+    )
+    imp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    for name, what in (("draft", "draft replies to messages"), ("triage", "score messages for priority")):
+        p = sub.add_parser(name, help=f"{what} (canonical JSONL in, JSONL out)")
+        p.add_argument("--user", required=True)
+        p.add_argument("--input", type=Path, required=True)
+        p.add_argument("--output", type=Path, required=True)
+
+    prof = sub.add_parser("profile", help="your style card")
+    prof.add_argument("--user", required=True)
+    prof.add_argument("--json", action="store_true")
+    prof.add_argument("--png", type=Path, help="also write the card's picture here")
+
+    exp = sub.add_parser("export", help="everything held for an account, as a zip of JSON")
+    exp.add_argument("--user", required=True)
+    exp.add_argument("--output", type=Path, help="default: minime-export-<user>.zip")
+    era = sub.add_parser("erase", help="destroy everything held for an account")
+    era.add_argument("--user", required=True)
+    era.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    keys = sub.add_parser("keys", help="master key management")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    keys_sub.required = True
+    keys_sub.add_parser("rotate", help="re-wrap every data key under a new master key")
+
+    try:
+        from bot import eval_cli
+    except ImportError:  # the evaluation module is optional at this stage of a checkout
+        pass
+    else:
+        eval_cli.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``minime`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(data_dir=args.data_dir)
+    except Exception as error:
+        print(f"minime: error: invalid settings: {_first_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    secrets = [
+        s.get_secret_value()
+        for s in (
+            settings.master_key,
+            settings.llm.api_key,
+            settings.slack.bot_token,
+            settings.slack.signing_secret,
+            settings.slack.app_token,
+            settings.slack.user_token,
+            settings.telegram.bot_token,
+            settings.telegram.webhook_secret,
+            settings.discord.bot_token,
+        )
+        if s is not None
+    ]
+    configure_logging("DEBUG" if args.debug else settings.log_level, secrets=secrets)
+    handler = COMMANDS.get(args.command)
+    try:
+        if handler is None:  # registered by a plug-in module (eval)
+            return int(asyncio.run(args.run(args)))
+        return int(asyncio.run(handler(args, settings)))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        message = _user_message(error)
+        if message is None:
+            log.error("internal error", exc_info=error)
+            message = f"internal error ({type(error).__name__}); run again with --debug for details"
+        print(f"minime: error: {message}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _user_message(error: BaseException) -> str | None:
+    """The one sentence for errors a user can cause; ``None`` for bugs."""
+    from adapters.importers import ImportFormatError, UnknownOwner
+    from storage.errors import StorageError
+
+    if isinstance(error, UsageError | ImportFormatError | UnknownOwner | StorageError):
+        return str(error)
+    if isinstance(error, FileNotFoundError):
+        return f"no such file: {error.filename}"
+    if isinstance(error, IsADirectoryError | PermissionError):
+        return f"cannot read {error.filename}: {error.strerror}"
+    return None
+
+
+def _data_dir(settings: Settings, *, create: bool) -> Path:
+    """The data dir; created for commands that start fresh, required for those that read."""
+    data_dir = settings.data_dir
+    if data_dir.is_dir():
+        return data_dir
+    if data_dir.exists():
+        raise UsageError(f"the data dir {data_dir} is not a directory")
+    if not create:
+        raise UsageError(f"the data dir {data_dir} does not exist: nothing has been imported there yet")
+    data_dir.mkdir(parents=True, mode=0o700)
+    return data_dir
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal; silence in a pipe."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(desc=label, unit=" msg", file=sys.stderr, leave=False) as bar:
+        yield bar.update
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bootstrap import open_runtime
+    from core.models import UserRef
+    from core.service import describe_summary
+
+    if not args.file.exists():
+        raise UsageError(f"no such file: {args.file}")
+    _data_dir(settings, create=True)
+    started = time.perf_counter()
+    async with open_runtime(settings) as runtime:
+        with _progress(f"importing {args.file.name}") as progress:
+            summary = await runtime.clone.import_file(
+                UserRef(platform="local", user_id=args.user),
+                args.file,
+                fmt=args.format,
+                me=args.me,
+                progress=progress,
+            )
+    elapsed = time.perf_counter() - started
+    if args.json:
+        print(json.dumps(summary.as_json()))
+    else:
+        print(f"Imported {args.file} ({summary.format}) in {elapsed:.1f}s: {describe_summary(summary)}")
+    return 0
+
+
+def _read_canonical(path: Path) -> Iterator[Any]:
+    from adapters.importers import open_import
+
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    return open_import(path, "jsonl").messages()
+
+
+async def _open_existing(settings: Settings, user: str) -> Any:
+    from bot.bootstrap import open_runtime
+
+    _data_dir(settings, create=False)
+    return open_runtime(settings)
+
+
+async def _account_and_persona(runtime: Any, user: str) -> tuple[Any, Any]:
+    from core.models import UserRef
+
+    account = await runtime.storage.accounts.resolve(UserRef(platform="local", user_id=user), create=False)
+    if account is None:
+        raise UsageError(f"no account '{user}' in {runtime.settings.data_dir}: import something for it first")
+    persona = await runtime.clone.active_persona(account)
+    return account, persona
+
+
+def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    with tmp.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    messages = list(_read_canonical(args.input))
+    async with await _open_existing(settings, args.user) as runtime:
+        account, persona = await _account_and_persona(runtime, args.user)
+        rows = []
+        for message in messages:
+            options = await runtime.clone.draft_options(account, persona, message)
+            best = options[0] if options else None
+            rows.append(
+                {
+                    "id": message.id,
+                    "draft": best.text if best else None,
+                    "style_score": best.style_score if best else None,
+                    "engine": best.engine if best else None,
+                    "alternatives": [
+                        {"draft": o.text, "style_score": o.style_score, "engine": o.engine} for o in options[1:]
+                    ],
+                }
+            )
+    _write_jsonl(args.output, rows)
+    print(f"Wrote {len(rows)} drafts to {args.output}", file=sys.stderr)
+    return 0
+
+
+async def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
+    from core.models import IncomingMessage, UserRef
+
+    messages = list(_read_canonical(args.input))
+    async with await _open_existing(settings, args.user) as runtime:
+        await _account_and_persona(runtime, args.user)
+        owner = UserRef(platform="local", user_id=args.user)
+        rows = []
+        for message in messages:
+            priority = await runtime.clone.triage(
+                IncomingMessage(owner=owner, message=message, sender_name=message.sender)
+            )
+            rows.append(
+                {
+                    "id": message.id,
+                    "score": round(priority.score, 4),
+                    "needs_reply": priority.needs_reply,
+                    "reasons": list(priority.reasons),
+                }
+            )
+    _write_jsonl(args.output, rows)
+    print(f"Wrote {len(rows)} scores to {args.output}", file=sys.stderr)
+    return 0
+
+
+async def cmd_profile(args: argparse.Namespace, settings: Settings) -> int:
+    from core.models import CommandInvocation, UserRef
+
+    async with await _open_existing(settings, args.user) as runtime:
+        await _account_and_persona(runtime, args.user)
+        if args.json:
+            data = await runtime.clone.profile_json(UserRef(platform="local", user_id=args.user))
+            print(json.dumps(data, ensure_ascii=False, indent=1))
+            return 0
+        replies = await runtime.clone.handle_command(
+            CommandInvocation(user=UserRef(platform="local", user_id=args.user), name="profile")
+        )
+    for reply in replies:
+        print(reply.text)
+        if reply.image is not None:
+            target = args.png or (settings.data_dir / f"style-card-{args.user}.png")
+            target.write_bytes(reply.image)
+            print(f"(style card picture: {target})")
+    return 0
+
+
+async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    import zipfile
+
+    async with await _open_existing(settings, args.user) as runtime:
+        account, _ = await _account_and_persona(runtime, args.user)
+        data = await runtime.storage.vault.export(account.id)
+    target = args.output or Path(f"minime-export-{args.user}.zip")
+    tmp = target.with_name(target.name + ".partial")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("minime-export.json", json.dumps(data, ensure_ascii=False, indent=1))
+    tmp.chmod(0o600)
+    tmp.replace(target)
+    print(f"Exported everything held for '{args.user}' to {target}")
+    return 0
+
+
+async def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("erase needs --yes when not run from a terminal")
+        answer = input(f"Destroy everything held for '{args.user}'? Type the user name to confirm: ")
+        if answer.strip() != args.user:
+            print("Not erased.")
+            return EXIT_FAILED
+    async with await _open_existing(settings, args.user) as runtime:
+        account, _ = await _account_and_persona(runtime, args.user)
+        await runtime.storage.vault.erase(account.id)
+    print(f"Erased every record of '{args.user}' and destroyed its key.")
+    return 0
+
+
+async def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.crypto import rotate_master_key_cli
+
+    _data_dir(settings, create=False)
+    message = await rotate_master_key_cli(settings)
+    print(message)
+    return 0
+
+
+async def cmd_chat(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = None) -> int:
+    from adapters.console.adapter import ConsoleAdapter
+    from bot.bootstrap import open_runtime
+
+    data_dir = _data_dir(settings, create=True)
+    async with open_runtime(settings) as runtime:
+        adapter = ConsoleAdapter(
+            clone=runtime.clone,
+            user=args.user or _default_user(),
+            out_dir=data_dir / "out",
+            stdin=stdin or sys.stdin,
+            stdout=sys.stdout,
+        )
+        await adapter.run()
+    return 0
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    configured = [
+        name
+        for name, platform in (
+            ("slack", settings.slack),
+            ("telegram", settings.telegram),
+            ("discord", settings.discord),
+        )
+        if platform.enabled
+    ]
+    if not configured:
+        return await cmd_chat(args, settings)
+    from bot.runner import run_adapters
+
+    return await run_adapters(settings, configured)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Any]] = {
+    "run": cmd_run,
+    "chat": cmd_chat,
+    "import": cmd_import,
+    "draft": cmd_draft,
+    "triage": cmd_triage,
+    "profile": cmd_profile,
+    "export": cmd_export,
+    "erase": cmd_erase,
+    "keys": cmd_keys,
+}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
