@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+
+from core.commands import COMMANDS, CommandError, help_text, parse
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "args"),
+    [
+        ("/clone help", "help", ()),
+        ("/clone", "help", ()),
+        ("/draft can you review my PR?", "draft", ("can", "you", "review", "my", "PR?")),
+        ("/draft@minime_bot hi there", "draft", ("hi", "there")),
+        ("clone persona new Work Voice", "persona", ("new", "Work", "Voice")),
+        ("/clone persona", "persona", ("list",)),
+        ("/clone PRIVACY Pause", "privacy", ("pause",)),
+        ("/start", "help", ()),
+        ("/clone train --sample", "train", ("--sample",)),
+        ('/clone train "my export.zip"', "train", ("my export.zip",)),
+    ],
+)
+def test_parse_accepts_every_platform_spelling(text: str, name: str, args: tuple[str, ...]) -> None:
+    parsed = parse(text)
+    assert (parsed.name, parsed.args) == (name, args)
+
+
+def test_free_text_keeps_the_raw_text() -> None:
+    assert parse("/clone draft  Can you  review it?").text == "Can you  review it?"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("/clone frobnicate", "don't know the command 'frobnicate'"),
+        ("/clone draft", "Usage: draft"),
+        ("/clone privacy", "Usage: privacy"),
+        ("/clone privacy shred", "Usage: privacy"),
+    ],
+)
+def test_bad_commands_say_what_is_wrong(text: str, needle: str) -> None:
+    with pytest.raises(CommandError, match=needle):
+        parse(text)
+
+
+def test_help_lists_every_command_in_the_platform_spelling() -> None:
+    slack = help_text()
+    telegram = help_text(prefix="/")
+    for spec in COMMANDS:
+        assert f"/clone {spec.usage}" in slack
+        assert f"/{spec.usage}" in telegram
+    assert len(slack.splitlines()) <= 24, "help must fit one screen"
