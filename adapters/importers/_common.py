@@ -1,0 +1,493 @@
+"""What every importer shares: errors, limits, the source wrapper, owner resolution, safe readers.
+
+Each format module provides a *reader* (``records()``, ``owner_hint()``, ``owner_keys()``); the
+:class:`ImportSource` wraps it with the public behaviour, so owner resolution and the error
+contract are written once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import ijson
+
+from core.models import Message
+
+FORMATS = ("jsonl", "slack", "telegram", "discord", "whatsapp", "mbox", "eml", "twitter", "text")
+"""Every format :func:`open_import` reads, in the order ``--format`` lists them."""
+
+
+class ImportFormatError(ValueError):
+    """An export that cannot be read; ``str(e)`` is one sentence naming the file and the problem."""
+
+
+class UnknownOwner(ValueError):
+    """``--me`` names nobody in the export (or is missing and the export does not name its owner)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Caps that keep hostile or broken input from exhausting memory.
+
+    Attributes:
+        max_text_chars: longest message text accepted; a longer one is an error (not truncated),
+            so a mangled file is noticed rather than imported as one giant message.
+        max_unpacked_bytes: total bytes read out of one zip archive (zip bombs stop here).
+        max_document_bytes: largest single JSON document or e-mail read whole into memory.
+        max_line_bytes: longest line of a line-oriented file (JSONL, WhatsApp, text).
+        max_depth: deepest JSON nesting accepted.
+    """
+
+    max_text_chars: int = 100_000
+    max_unpacked_bytes: int = 4 * 2**30
+    max_document_bytes: int = 256 * 2**20
+    max_line_bytes: int = 4 * 2**20
+    max_depth: int = 64
+
+
+Record = tuple[Message, tuple[str, ...]]
+"""A message and the other names its sender goes by (user id, user name, address...)."""
+
+
+class Reader(Protocol):
+    """What a format module provides; :class:`ImportSource` adds the rest."""
+
+    def records(self) -> Iterator[Record]: ...
+
+    def owner_hint(self) -> str | None: ...
+
+    def owner_keys(self) -> tuple[str, ...]: ...
+
+
+@dataclass(slots=True)
+class _Senders:
+    counts: Counter[str]
+    aliases: dict[str, str]
+
+
+class ImportSource:
+    """One export file (or folder/zip) opened for import.
+
+    Attributes:
+        format: one of :data:`FORMATS`.
+        path: the file, folder or zip as given.
+    """
+
+    def __init__(self, *, format: str, path: Path, reader: Reader) -> None:
+        self.format = format
+        self.path = path
+        self._reader = reader
+        self._senders: _Senders | None = None
+
+    def __repr__(self) -> str:
+        return f"ImportSource(format={self.format!r}, path={str(self.path)!r})"
+
+    def owner_hint(self) -> str | None:
+        """The exporting account's sender name, where the format names it, else ``None``."""
+        return self._reader.owner_hint()
+
+    def resolve_owner(self, me: str | None) -> str:
+        """Map ``--me`` to the exact ``sender`` string the produced messages use.
+
+        Args:
+            me: the owner as the user typed it: display name, user name or id as the format
+                writes them, case-insensitive; ``None`` to use the account the export names.
+
+        Returns:
+            The ``sender`` value of the owner's messages.
+
+        Raises:
+            UnknownOwner: ``me`` matches no sender, or is ``None`` and the export names nobody;
+                the message lists the most frequent senders.
+            ImportFormatError: the export is malformed or holds no messages.
+        """
+        if me is None:
+            keys = self._reader.owner_keys()
+            if keys:
+                senders = self._scan()
+                for key in keys:
+                    found = senders.aliases.get(key.casefold())
+                    if found is not None:
+                        return found
+            hint = self._reader.owner_hint()
+            if hint is not None:
+                return hint
+            senders = self._scan()
+            raise UnknownOwner(
+                f"{self.path} does not say whose export it is, so pass --me; "
+                f"the most frequent senders are: {_top(senders.counts)}"
+            )
+        senders = self._scan()
+        if me in senders.counts:
+            return me
+        found = senders.aliases.get(me.strip().casefold())
+        if found is not None:
+            return found
+        raise UnknownOwner(
+            f"--me {me!r} is not a sender in {self.path}; "
+            f"the most frequent senders are: {_top(senders.counts)}"
+        )
+
+    def messages(self) -> Iterator[Message]:
+        """Stream the export's messages in file order.
+
+        Yields:
+            Canonical messages: ids as ``str``, ``sent_at`` timezone-aware UTC.
+
+        Raises:
+            ImportFormatError: on malformed input, possibly after some messages were yielded
+                (callers import in one transaction, so nothing partial is kept).
+        """
+        for message, _aliases in self._reader.records():
+            yield message
+
+    def _scan(self) -> _Senders:
+        if self._senders is None:
+            counts: Counter[str] = Counter()
+            aliases: dict[str, str] = {}
+            for message, names in self._reader.records():
+                counts[message.sender] += 1
+                for name in (message.sender, *names):
+                    aliases.setdefault(name.strip().casefold(), message.sender)
+            if not counts:
+                raise ImportFormatError(f"{self.path}: no messages")
+            self._senders = _Senders(counts=counts, aliases=aliases)
+        return self._senders
+
+
+def _top(counts: Counter[str], n: int = 8) -> str:
+    return ", ".join(f"{name} ({count})" for name, count in counts.most_common(n))
+
+
+# -- message construction ------------------------------------------------------------------
+
+
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC; a naive time is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def from_epoch(value: str | int | float, where: str) -> datetime:
+    """A Unix timestamp (seconds, possibly fractional, possibly as text) as aware UTC."""
+    try:
+        seconds = float(value)
+        return datetime.fromtimestamp(seconds, UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise ImportFormatError(f"{where}: {value!r} is not a Unix timestamp") from None
+
+
+def parse_iso(value: object, where: str, field: str = "time") -> datetime:
+    """An ISO 8601 string as aware UTC (naive means UTC)."""
+    if not isinstance(value, str):
+        raise ImportFormatError(f"{where}: {field!r} is not an ISO 8601 time: {value!r}")
+    text = value.strip()
+    if text.endswith(("z", "Z")):
+        text = text[:-1] + "+00:00"
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
+        raise ImportFormatError(
+            f"{where}: {field!r} is not an ISO 8601 time: {_short(value)!r}"
+        ) from None
+
+
+def check_text(text: str, where: str, limits: Limits) -> str:
+    """``text`` unchanged, or an error when it is over the size cap."""
+    if len(text) > limits.max_text_chars:
+        raise ImportFormatError(
+            f"{where}: message text is {len(text)} characters, over the "
+            f"{limits.max_text_chars} character limit"
+        )
+    return text
+
+
+def _short(value: object, n: int = 60) -> object:
+    if isinstance(value, str) and len(value) > n:
+        return value[:n] + "…"
+    return value
+
+
+def as_id(value: object) -> str | None:
+    """A JSON id (string or integer) as ``str``; ``None`` for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int):
+        return str(value)
+    return None
+
+
+# -- bounded readers -----------------------------------------------------------------------
+
+
+class _Counting(io.RawIOBase):
+    """A read-only stream that fails once the shared budget of unpacked bytes is spent."""
+
+    def __init__(self, raw: IO[bytes], budget: ZipBudget, where: str) -> None:
+        self._raw = raw
+        self._budget = budget
+        self._where = where
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._raw.read(len(buffer))
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise ImportFormatError(f"{self._where}: the archive is damaged ({exc})") from None
+        self._budget.spend(len(data), self._where)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class ZipBudget:
+    """A zip archive whose members are read through a shared cap on unpacked bytes."""
+
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self.path = path
+        self.limits = limits
+        self._spent = 0
+        try:
+            self.zip = zipfile.ZipFile(path)
+            self.names = [info.filename for info in self.zip.infolist() if not info.is_dir()]
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise ImportFormatError(
+                f"{path}: not a readable zip archive (truncated or damaged: {exc})"
+            ) from None
+
+    def close(self) -> None:
+        self.zip.close()
+
+    def spend(self, n: int, where: str) -> None:
+        self._spent += n
+        if self._spent > self.limits.max_unpacked_bytes:
+            raise ImportFormatError(
+                f"{where}: the archive unpacks to more than {self.limits.max_unpacked_bytes} "
+                "bytes, which looks like a zip bomb"
+            )
+
+    def where(self, name: str) -> str:
+        return f"{self.path}/{name}"
+
+    def open(self, name: str) -> IO[bytes]:
+        """A buffered binary stream over one member, counted against the budget."""
+        where = self.where(name)
+        try:
+            raw = self.zip.open(name)
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            KeyError,
+            RuntimeError,
+            NotImplementedError,
+        ) as exc:
+            raise ImportFormatError(f"{where}: cannot be read from the archive ({exc})") from None
+        return io.BufferedReader(_Counting(raw, self, where))
+
+    def read(self, name: str) -> bytes:
+        """One member whole, capped at ``max_document_bytes``."""
+        with self.open(name) as stream:
+            data = stream.read(self.limits.max_document_bytes + 1)
+        if len(data) > self.limits.max_document_bytes:
+            raise ImportFormatError(
+                f"{self.where(name)}: larger than {self.limits.max_document_bytes} bytes"
+            )
+        return data
+
+
+def read_file_capped(path: Path, limits: Limits) -> bytes:
+    """A whole file, capped at ``max_document_bytes``."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(limits.max_document_bytes + 1)
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limits.max_document_bytes:
+        raise ImportFormatError(f"{path}: larger than {limits.max_document_bytes} bytes")
+    return data
+
+
+def load_json(data: bytes, where: str, limits: Limits) -> Any:
+    """Parse a whole JSON document with a clear error (UTF-8 with or without BOM)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(f"{where}: not valid UTF-8 (byte {exc.start})") from None
+    if too_deep(text, limits.max_depth):
+        raise ImportFormatError(f"{where}: JSON nested deeper than {limits.max_depth} levels")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(
+            f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    except RecursionError:
+        raise ImportFormatError(f"{where}: JSON nested too deeply") from None
+
+
+def too_deep(text: str, max_depth: int) -> bool:
+    """Cheap upper bound on nesting: brackets outside strings, counted without recursion."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+# -- streaming JSON ------------------------------------------------------------------------
+
+JsonEvent = tuple[str, str, Any]
+"""``("item", prefix, value)`` for a built item, ``("start", prefix, None)`` when a watched
+object begins, ``("scalar", prefix, value)`` for a watched scalar."""
+
+
+def walk_json(
+    stream: IO[bytes],
+    where: str,
+    limits: Limits,
+    *,
+    items: frozenset[str],
+    starts: frozenset[str] = frozenset(),
+    scalars: frozenset[str] = frozenset(),
+) -> Iterator[JsonEvent]:
+    """Stream a large JSON document, building only the values under ``items`` prefixes.
+
+    Prefixes are ijson's dotted paths (``chats.list.item.messages.item``). Memory stays bounded
+    by the largest single item, not the document.
+    """
+    builder: ijson.ObjectBuilder | None = None
+    built_at = ""
+    built_depth = 0
+    depth = 0
+    try:
+        for prefix, event, value in ijson.parse(stream, use_float=True):
+            opening = event in ("start_map", "start_array")
+            closing = event in ("end_map", "end_array")
+            if opening:
+                depth += 1
+                if depth > limits.max_depth:
+                    raise ImportFormatError(
+                        f"{where}: JSON nested deeper than {limits.max_depth} levels"
+                    )
+            elif closing:
+                depth -= 1
+            if builder is not None:
+                builder.event(event, value)
+                if closing and depth == built_depth:
+                    yield ("item", built_at, builder.value)
+                    builder = None
+                continue
+            if prefix in items:
+                if opening:
+                    builder = ijson.ObjectBuilder()
+                    builder.event(event, value)
+                    built_at = prefix
+                    built_depth = depth - 1
+                elif not closing and event != "map_key":
+                    yield ("item", prefix, value)
+            elif event == "start_map" and prefix in starts:
+                yield ("start", prefix, None)
+            elif prefix in scalars and not opening and not closing and event != "map_key":
+                yield ("scalar", prefix, value)
+    except ijson.JSONError as exc:
+        raise ImportFormatError(f"{where}: not valid JSON ({_ijson_reason(exc)})") from None
+    except UnicodeDecodeError:
+        raise ImportFormatError(f"{where}: not valid UTF-8") from None
+    except (zlib.error, EOFError, zipfile.BadZipFile) as exc:
+        raise ImportFormatError(f"{where}: the archive is damaged ({exc})") from None
+
+
+def _ijson_reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    reason = text[0] if text else type(exc).__name__
+    return reason[:120]
+
+
+def open_file(path: Path) -> IO[bytes]:
+    """A local file opened for binary reading, with the error contract."""
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise :class:`ImportFormatError` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise ImportFormatError(message)
+
+
+class FolderTree:
+    """An extracted export folder with the same reading interface as :class:`ZipBudget`."""
+
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self.path = path
+        self.limits = limits
+        self.names = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+
+    def close(self) -> None:
+        pass
+
+    def where(self, name: str) -> str:
+        return f"{self.path}/{name}"
+
+    def open(self, name: str) -> IO[bytes]:
+        return open_file(self.path / name)
+
+    def read(self, name: str) -> bytes:
+        return read_file_capped(self.path / name, self.limits)
+
+
+Container = ZipBudget | FolderTree
+
+
+def open_container(path: Path, limits: Limits) -> Container:
+    """A zip archive or an extracted folder, read through one interface."""
+    if path.is_dir():
+        return FolderTree(path, limits)
+    return ZipBudget(path, limits)
+
+
+def find_root(names: list[str], marker: str) -> str | None:
+    """The folder prefix (``""`` or ``"export/"``) holding ``marker``, shallowest first."""
+    hits = sorted(
+        (n for n in names if n == marker or n.endswith("/" + marker)), key=lambda n: n.count("/")
+    )
+    if not hits:
+        return None
+    return hits[0][: -len(marker)]

@@ -1,0 +1,201 @@
+"""Which format is this? Decided from content: zip member names, JSON keys, first lines.
+
+The extension is only a tie-breaker for plain text (``.txt``/``.md`` or none), which is the last
+resort for a readable UTF-8 file that matches nothing else.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zipfile
+import zlib
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+import ijson
+
+from adapters.importers._common import FORMATS, ImportFormatError
+from adapters.importers.whatsapp import looks_like_whatsapp
+
+HEAD_BYTES = 64 * 1024
+_TEXT_SUFFIXES = {"", ".txt", ".md", ".text"}
+_HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
+_TWEETS = re.compile(r"^\s*window\.YTD\.tweets\.part\d+\s*=", re.ASCII)
+
+
+def _unknown(path: Path, what: str) -> ImportFormatError:
+    return ImportFormatError(
+        f"{path}: {what}; supported formats are {', '.join(FORMATS)} (or pass --format)"
+    )
+
+
+def detect_format(path: Path) -> str:
+    """Sniff the format of an export file, folder or zip from its content.
+
+    Args:
+        path: the file, extracted folder or zip archive.
+
+    Returns:
+        One of :data:`~adapters.importers.FORMATS`.
+
+    Raises:
+        ImportFormatError: unreadable, or nothing recognisable; the message lists the formats.
+    """
+    if not path.exists():
+        raise ImportFormatError(f"{path}: no such file or directory")
+    if path.is_dir():
+        return _from_names(path, _walk_names(path))
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(HEAD_BYTES)
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = [i.filename for i in archive.infolist() if not i.is_dir()]
+                found = _from_names(path, names, archive)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+            raise ImportFormatError(
+                f"{path}: not a readable zip archive (truncated or damaged: {exc})"
+            ) from None
+        return found
+    if path.suffix.lower() == ".zip":
+        raise ImportFormatError(f"{path}: not a readable zip archive (truncated or damaged)")
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            with gzip.open(path, "rb") as stream:
+                inner = stream.read(HEAD_BYTES)
+        except (gzip.BadGzipFile, EOFError, zlib.error, OSError):
+            inner = b""
+        if _is_jsonl(inner):
+            return "jsonl"
+        raise _unknown(path, "a gzip file that does not hold canonical message JSONL")
+    found_in_head = sniff_bytes(head, path.name)
+    if found_in_head is not None:
+        return found_in_head
+    if path.suffix.lower() in _TEXT_SUFFIXES and _is_text(head):
+        return "text"
+    raise _unknown(path, "not a recognised export")
+
+
+def sniff_bytes(head: bytes, name: str) -> str | None:
+    """The format a file's first bytes show, or ``None`` (text is never guessed here)."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    stripped = text.lstrip()
+    if text.startswith("From "):
+        return "mbox"
+    if _TWEETS.match(text):
+        return "twitter"
+    if _is_jsonl(head):
+        return "jsonl"
+    if stripped.startswith("{"):
+        keys = _top_keys(head)
+        if "personal_information" in keys or "chats" in keys:
+            return "telegram"
+        if "messages" in keys and ("guild" in keys or "channel" in keys):
+            return "discord"
+        if "messages" in keys and "name" in keys and ("type" in keys or "id" in keys):
+            return "telegram"
+        return None
+    lines = text.splitlines()
+    if looks_like_whatsapp(lines[:50]):
+        return "whatsapp"
+    if stripped.startswith("["):
+        return None
+    if _is_email(lines):
+        return "eml"
+    return None
+
+
+def _is_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the head boundary is still text.
+        return exc.start >= len(head) - 3
+    return True
+
+
+def _is_jsonl(head: bytes) -> bool:
+    for raw in head.split(b"\n")[:5]:
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw.decode("utf-8").lstrip("\ufeff"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return False
+        return isinstance(obj, dict) and "sender" in obj and "sent_at" in obj
+    return False
+
+
+def _top_keys(head: bytes) -> set[str]:
+    """The top-level keys readable in the first bytes of a (possibly cut) JSON object."""
+    keys: set[str] = set()
+    try:
+        for prefix, event, value in ijson.parse(head.lstrip(b"\xef\xbb\xbf")):
+            if prefix == "" and event == "map_key":
+                keys.add(str(value))
+    except (ijson.JSONError, UnicodeDecodeError):
+        pass
+    return keys
+
+
+def _is_email(lines: list[str]) -> bool:
+    names: set[str] = set()
+    for line in lines[:60]:
+        if not line.strip():
+            break
+        if line[:1] in " \t":
+            continue
+        if not _HEADER_LINE.match(line):
+            return False
+        names.add(line.split(":", 1)[0].lower())
+    return "from" in names and bool(names & {"date", "message-id", "subject", "to"})
+
+
+def _walk_names(root: Path) -> list[str]:
+    names: list[str] = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            names.append(path.relative_to(root).as_posix())
+        if len(names) > 100_000:
+            break
+    return names
+
+
+def _from_names(path: Path, names: Iterable[str], archive: zipfile.ZipFile | None = None) -> str:
+    names = list(names)
+    base = {PurePosixPath(n).name.lower() for n in names}
+    lowered = [n.lower() for n in names]
+    if "users.json" in base and "channels.json" in base:
+        return "slack"
+    if any(PurePosixPath(n).name.startswith("tweets") and n.endswith(".js") for n in lowered):
+        return "twitter"
+    if any(n.endswith(".eml") for n in lowered):
+        return "eml"
+    if any(n.endswith(".mbox") for n in lowered):
+        return "mbox"
+    if "result.json" in base:
+        return "telegram"
+    for name in names:
+        lower = name.lower()
+        if not lower.endswith((".txt", ".json")):
+            continue
+        head = _head(path, name, archive)
+        found = sniff_bytes(head, name)
+        if found in ("whatsapp", "discord", "telegram"):
+            return found
+    raise _unknown(path, "a folder or zip with no recognised export inside")
+
+
+def _head(path: Path, name: str, archive: zipfile.ZipFile | None) -> bytes:
+    if archive is None:
+        with (path / name).open("rb") as stream:
+            return stream.read(HEAD_BYTES)
+    with archive.open(name) as stream:
+        return stream.read(HEAD_BYTES)

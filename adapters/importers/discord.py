@@ -1,0 +1,125 @@
+"""DiscordChatExporter JSON: ``{"guild", "channel", "messages": [...]}``, streamed.
+
+Mapping:
+
+- ``id`` is the message's snowflake (unique across Discord); ``reply_to`` is
+  ``reference.messageId`` on replies; ``thread`` is ``None`` (threads export as their own channel).
+- ``conversation`` is the channel's name (``channel.name``), else its id.
+- ``sender`` is ``author.name`` (the user name, stable across servers); ``--me`` also matches
+  ``author.id`` and ``author.nickname``.
+- ``sent_at`` is ``timestamp`` (ISO 8601 with offset).
+- Only ``Default`` and ``Reply`` messages are kept (pins, joins, calls, thread notices are not
+  the owner's writing), and only those with text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from adapters.importers._common import (
+    ImportFormatError,
+    Limits,
+    Record,
+    ZipBudget,
+    as_id,
+    check_text,
+    open_file,
+    parse_iso,
+    walk_json,
+)
+from core.models import Message
+
+KEPT_TYPES = frozenset({"Default", "Reply", 0, 19})
+_SCALARS = frozenset({"channel.id", "channel.name", "guild.name"})
+
+
+class DiscordReader:
+    """Reads one DiscordChatExporter JSON file (or a zip holding one)."""
+
+    def __init__(self, path: Path, limits: Limits) -> None:
+        self.path = path
+        self.limits = limits
+
+    def owner_hint(self) -> str | None:
+        return None  # the exporter does not record who ran it
+
+    def owner_keys(self) -> tuple[str, ...]:
+        return ()
+
+    def records(self) -> Iterator[Record]:
+        if self.path.is_dir():
+            raise ImportFormatError(f"{self.path}: a folder; pass the exported .json file")
+        with open_file(self.path) as probe:
+            is_zip = probe.read(2) == b"PK"
+        if not is_zip:
+            with open_file(self.path) as stream:
+                yield from self._document(stream, str(self.path))
+            return
+        archive = ZipBudget(self.path, self.limits)
+        try:
+            names = [n for n in archive.names if n.lower().endswith(".json")]
+            if not names:
+                raise ImportFormatError(f"{self.path}: no DiscordChatExporter .json inside the zip")
+            for name in names:
+                with archive.open(name) as stream:
+                    yield from self._document(stream, archive.where(name))
+        finally:
+            archive.close()
+
+    def _document(self, stream: Any, where: str) -> Iterator[Record]:
+        channel: dict[str, str] = {}
+        seen_messages = False
+        for kind, prefix, value in walk_json(
+            stream, where, self.limits, items=frozenset({"messages.item"}), scalars=_SCALARS
+        ):
+            if kind == "scalar":
+                text = as_id(value)
+                if text:
+                    channel[prefix] = text
+                continue
+            seen_messages = True
+            record = self._message(value, where, channel)
+            if record is not None:
+                yield record
+        if not seen_messages and not channel:
+            raise ImportFormatError(f"{where}: not a DiscordChatExporter export (no messages)")
+
+    def _message(self, raw: Any, where: str, channel: dict[str, str]) -> Record | None:
+        if not isinstance(raw, dict):
+            raise ImportFormatError(f"{where}: a message is not an object")
+        ident = as_id(raw.get("id"))
+        at = f"{where}: message {ident or '?'}"
+        if ident is None:
+            raise ImportFormatError(f"{at} has no 'id'")
+        if raw.get("type", "Default") not in KEPT_TYPES:
+            return None
+        content = raw.get("content", "")
+        if not isinstance(content, str):
+            raise ImportFormatError(f"{at}: 'content' is not a string")
+        text = check_text(content, at, self.limits)
+        if not text.strip():
+            return None
+        author = raw.get("author")
+        if not isinstance(author, dict):
+            raise ImportFormatError(f"{at} has no 'author'")
+        author_id = as_id(author.get("id"))
+        names = [author.get("name"), author.get("nickname")]
+        present = [n.strip() for n in names if isinstance(n, str) and n.strip()]
+        sender = present[0] if present else author_id
+        if sender is None:
+            raise ImportFormatError(f"{at}: the author has neither a name nor an id")
+        reference = raw.get("reference")
+        reply_to = as_id(reference.get("messageId")) if isinstance(reference, dict) else None
+        conversation = channel.get("channel.name") or channel.get("channel.id") or "discord"
+        aliases = tuple(a for a in (author_id, *present) if a)
+        return Message(
+            id=ident,
+            conversation=conversation,
+            thread=None,
+            sender=sender,
+            text=text,
+            sent_at=parse_iso(raw.get("timestamp"), at, "timestamp"),
+            reply_to=reply_to,
+        ), aliases
