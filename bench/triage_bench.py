@@ -1,0 +1,96 @@
+"""Triage throughput on 10k real messages, with and without the semantic feature, against the encoder.
+
+One owner (the corpus's most active human, ``actionparsnip``) is trained on the history before the
+last ``--n`` messages from others; those messages are then triaged:
+
+* heuristic (``HeuristicPrioritiser``), learned without embeddings, learned with semantic
+  closeness (``Prioritiser.prioritise_many``: one batched encoder call, then scoring);
+* the encoder alone on the same texts (all-MiniLM-L6-v2, same threads and batch size), so the
+  semantic run can be read as a ratio to its unavoidable part.
+
+    python bench/triage_bench.py [--n 10000] [--threads 2] [--no-encoder]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.priority_eval import DEFAULT_DATA, load_messages
+from core.models import StoredMessage, UserRef
+from core.prioritising import HeuristicPrioritiser, OwnerContext
+from core.prioritising.learned import Prioritiser, to_incoming
+
+
+def _rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:>10,.0f} msg/s  ({seconds:.2f} s)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--owner", default="actionparsnip")
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-encoder", action="store_true", help="skip the embedding runs")
+    args = parser.parse_args(argv)
+
+    messages = load_messages(args.data)
+    owner = args.owner.lower()
+    others = [i for i, m in enumerate(messages) if m.sender.lower() != owner]
+    first = others[-args.n]
+    history = [
+        StoredMessage(message=m, persona_id="bench", from_owner=m.sender.lower() == owner)
+        for m in messages[:first]
+    ]
+    user = UserRef(platform="bench", user_id=owner)
+    batch = [to_incoming(messages[i], user) for i in others[-args.n :]]
+    texts = [m.message.text for m in batch]
+    print(f"owner {owner}: {len(history)} history messages, triaging {len(batch)}")
+
+    ctx = OwnerContext(owner_names=[owner])
+    start = time.perf_counter()
+    learned = Prioritiser()
+    labels = learned.learn_from_history(history, ctx)
+    print(f"learn from history ({labels} labels): {time.perf_counter() - start:.2f} s")
+
+    heuristic = HeuristicPrioritiser()
+    start = time.perf_counter()
+    for m in batch:
+        heuristic.prioritise(m, ctx)
+    print(f"heuristic                     {_rate(len(batch), time.perf_counter() - start)}")
+
+    start = time.perf_counter()
+    for m in batch:
+        learned.prioritise(m, ctx)
+    print(f"learned, no embeddings        {_rate(len(batch), time.perf_counter() - start)}")
+
+    if args.no_encoder:
+        return 0
+    from core.engines.embedding import SentenceEmbedder
+
+    embedder = SentenceEmbedder(threads=args.threads)
+    embedder.encode(["warm up"])  # load the model outside the timings
+    semantic_ctx = OwnerContext(owner_names=[owner])
+    semantic = Prioritiser(embedder=embedder)
+    semantic.learn_from_history(history, semantic_ctx)
+
+    start = time.perf_counter()
+    semantic.prioritise_many(batch, semantic_ctx)
+    with_semantic = time.perf_counter() - start
+    print(f"learned, semantic closeness   {_rate(len(batch), with_semantic)}")
+
+    start = time.perf_counter()
+    embedder.encode(texts)
+    encoder = time.perf_counter() - start
+    print(f"encoder alone (same texts)    {_rate(len(batch), encoder)}")
+    print(f"semantic triage / encoder time = {with_semantic / encoder:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
