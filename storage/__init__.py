@@ -1,0 +1,139 @@
+"""Storage: SQLAlchemy 2 async on SQLite (embedded default) or PostgreSQL, encrypted at rest.
+
+``open_storage`` is the one entry point: it opens the engine, checks the database answers,
+applies the migrations, loads (or on first run creates) the master key and hands back every
+store, disposing of the engine on exit even when start-up fails::
+
+    async with open_storage(settings.effective_database_url, data_dir=settings.data_dir,
+                            master_key=None) as storage:
+        account = await storage.accounts.resolve(user, create=True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.models import utc_now
+from core.ports import Clock
+from storage.crypto import KeyRing, KeyRotation, load_master_keys, rotate_keys
+from storage.engine import check_connection, open_engine, session_factory
+from storage.errors import (
+    DecryptionError,
+    MasterKeyError,
+    NotFound,
+    StorageError,
+    StorageUnavailable,
+    WrongMasterKey,
+)
+from storage.migrations import migrate
+from storage.stores import (
+    AlreadyExists,
+    SqlAccountStore,
+    SqlAccountVault,
+    SqlDeliveryLog,
+    SqlDraftStore,
+    SqlFeedbackStore,
+    SqlMessageStore,
+    SqlPersonaStore,
+    SqlStateStore,
+    SqlVectorStore,
+    StoreContext,
+)
+
+__all__ = [
+    "AlreadyExists",
+    "DecryptionError",
+    "MasterKeyError",
+    "NotFound",
+    "Storage",
+    "StorageError",
+    "StorageUnavailable",
+    "WrongMasterKey",
+    "open_storage",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Storage:
+    """The opened database: the engine, the key ring and every store, ready to wire.
+
+    Attributes:
+        engine: the async engine (disposed by ``open_storage`` on exit).
+        sessions: ``async_sessionmaker(expire_on_commit=False)`` on ``engine``.
+        keys: the master keys and this process's cache of data keys.
+        accounts, personas, messages, vectors, drafts, feedback, deliveries, state, vault:
+            the ``Sql*`` implementations of the ports in ``core/ports.py``.
+    """
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    keys: KeyRing
+    accounts: SqlAccountStore
+    personas: SqlPersonaStore
+    messages: SqlMessageStore
+    vectors: SqlVectorStore
+    drafts: SqlDraftStore
+    feedback: SqlFeedbackStore
+    deliveries: SqlDeliveryLog
+    state: SqlStateStore
+    vault: SqlAccountVault
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    async def rotate_master_key(self, new_key: str | None = None) -> KeyRotation:
+        """``minime keys rotate``: re-wrap every data key under a new master key.
+
+        See :func:`storage.crypto.rotate_keys` (key file handling, the environment case).
+        """
+        return await rotate_keys(self.engine, self.keys, new_key=new_key)
+
+
+@asynccontextmanager
+async def open_storage(
+    url: str, *, data_dir: Path, master_key: str | None, clock: Clock = utc_now
+) -> AsyncIterator[Storage]:
+    """Open, migrate and unlock the database at ``url``.
+
+    Args:
+        url: ``sqlite+aiosqlite:///PATH`` or ``postgresql+asyncpg://USER@HOST:PORT/DB``.
+        data_dir: where ``master.key`` lives (it must exist; the CLI creates it).
+        master_key: Fernet key(s) from ``MINIME_MASTER_KEY``, newest first; ``None`` uses
+            (or on first run creates) ``<data_dir>/master.key``.
+        clock: the time source of the stores.
+
+    Raises:
+        StorageUnavailable: the database cannot be opened or does not answer.
+        MasterKeyError: no usable master key (``WrongMasterKey`` if it does not fit the data).
+    """
+    engine = open_engine(url)
+    try:
+        await check_connection(engine)
+        await migrate(engine)
+        master = await load_master_keys(engine, data_dir=data_dir, master_key=master_key)
+        sessions = session_factory(engine)
+        keys = KeyRing(master)
+        ctx = StoreContext(sessions, keys, clock)
+        yield Storage(
+            engine=engine,
+            sessions=sessions,
+            keys=keys,
+            accounts=SqlAccountStore(ctx),
+            personas=SqlPersonaStore(ctx),
+            messages=SqlMessageStore(ctx),
+            vectors=SqlVectorStore(ctx),
+            drafts=SqlDraftStore(ctx),
+            feedback=SqlFeedbackStore(ctx),
+            deliveries=SqlDeliveryLog(ctx),
+            state=SqlStateStore(ctx),
+            vault=SqlAccountVault(ctx),
+        )
+    finally:
+        await engine.dispose()
