@@ -173,6 +173,11 @@ class TelegramReader:
             archive.close()
 
     def records(self) -> Iterator[Record]:
+        owner = self._personal().fields
+        owner_id = f"user{owner['user_id']}" if owner.get("user_id") else None
+        full_name = " ".join(owner[k] for k in ("first_name", "last_name") if owner.get(k))
+        username = owner.get("username", "")
+        owner_names = tuple(n for n in (full_name, username, username.lstrip("@")) if n)
         chat = _Chat()
         shape_seen = False
         with self._stream() as (stream, where):
@@ -193,6 +198,8 @@ class TelegramReader:
                 else:
                     shape_seen = True
                     record = self._message(value, where, chat)
+                    if record is not None and owner_id is not None and owner_id in record[1]:
+                        record = (record[0], record[1] + owner_names)
                     if record is not None:
                         yield record
         if not shape_seen:

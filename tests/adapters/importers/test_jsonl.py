@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.importers import ImportFormatError, Limits, UnknownOwner, open_import
-from tests.adapters.importers.conftest import FIXTURES, read_all, survives
+from tests.adapters.importers.conftest import FIXTURES, mutate, read_all, survives
 
 FIXTURE = FIXTURES / "messages.jsonl"
 
@@ -157,28 +157,9 @@ def test_arbitrary_bytes_never_escape_the_error_contract(data: bytes) -> None:
 @given(st.data())
 def test_mutated_fixture_never_escapes_the_error_contract(data: st.DataObject) -> None:
     original = FIXTURE.read_bytes()
-    mutated = _mutate(data, original)
+    mutated = mutate(data, original)
     compressed = data.draw(st.booleans())
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "in.jsonl"
-        path.write_bytes(_mutate(data, gzip.compress(original)) if compressed else mutated)
+        path.write_bytes(mutate(data, gzip.compress(original)) if compressed else mutated)
         survives(path, "jsonl")
-
-
-def _mutate(data: st.DataObject, original: bytes) -> bytes:
-    """Flip, delete, insert or truncate a few bytes."""
-    buffer = bytearray(original)
-    for _ in range(data.draw(st.integers(1, 6))):
-        if not buffer:
-            break
-        at = data.draw(st.integers(0, len(buffer) - 1))
-        action = data.draw(st.sampled_from(["flip", "delete", "insert", "truncate"]))
-        if action == "flip":
-            buffer[at] ^= data.draw(st.integers(1, 255))
-        elif action == "delete":
-            del buffer[at : at + data.draw(st.integers(1, 20))]
-        elif action == "insert":
-            buffer[at:at] = data.draw(st.binary(min_size=1, max_size=12))
-        else:
-            del buffer[at:]
-    return bytes(buffer)
