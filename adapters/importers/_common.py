@@ -184,7 +184,7 @@ def from_epoch(value: str | int | float, where: str) -> datetime:
         seconds = float(value)
         return datetime.fromtimestamp(seconds, UTC)
     except (TypeError, ValueError, OverflowError, OSError):
-        raise ImportFormatError(f"{where}: {value!r} is not a Unix timestamp") from None
+        raise ImportFormatError(f"{where}: {_short(value)!r} is not a Unix timestamp") from None
 
 
 def parse_iso(value: object, where: str, field: str = "time") -> datetime:
@@ -232,6 +232,19 @@ def as_id(value: object) -> str | None:
 # -- bounded readers -----------------------------------------------------------------------
 
 
+ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    KeyError,
+    RuntimeError,
+    NotImplementedError,
+)
+"""What ``zipfile`` raises on damaged, truncated, encrypted or exotic archives."""
+
+
 class _Counting(io.RawIOBase):
     """A read-only stream that fails once the shared budget of unpacked bytes is spent."""
 
@@ -246,7 +259,7 @@ class _Counting(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         try:
             data = self._raw.read(len(buffer))
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except ZIP_ERRORS as exc:
             raise ImportFormatError(f"{self._where}: the archive is damaged ({exc})") from None
         self._budget.spend(len(data), self._where)
         buffer[: len(data)] = data
@@ -267,7 +280,7 @@ class ZipBudget:
         try:
             self.zip = zipfile.ZipFile(path)
             self.names = [info.filename for info in self.zip.infolist() if not info.is_dir()]
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except ZIP_ERRORS as exc:
             raise ImportFormatError(
                 f"{path}: not a readable zip archive (truncated or damaged: {exc})"
             ) from None
@@ -291,15 +304,7 @@ class ZipBudget:
         where = self.where(name)
         try:
             raw = self.zip.open(name)
-        except (
-            zipfile.BadZipFile,
-            zlib.error,
-            EOFError,
-            OSError,
-            KeyError,
-            RuntimeError,
-            NotImplementedError,
-        ) as exc:
+        except ZIP_ERRORS as exc:
             raise ImportFormatError(f"{where}: cannot be read from the archive ({exc})") from None
         return io.BufferedReader(_Counting(raw, self, where))
 
@@ -342,6 +347,8 @@ def load_json(data: bytes, where: str, limits: Limits) -> Any:
         ) from None
     except RecursionError:
         raise ImportFormatError(f"{where}: JSON nested too deeply") from None
+    except ValueError:  # an integer too long to convert
+        raise ImportFormatError(f"{where}: not valid JSON (a number is too long)") from None
 
 
 def too_deep(text: str, max_depth: int) -> bool:
@@ -390,46 +397,71 @@ def walk_json(
     Prefixes are ijson's dotted paths (``chats.list.item.messages.item``). Memory stays bounded
     by the largest single item, not the document.
     """
-    builder: ijson.ObjectBuilder | None = None
-    built_at = ""
-    built_depth = 0
+    events = ijson.parse(stream, use_float=True)
     depth = 0
     try:
-        for prefix, event, value in ijson.parse(stream, use_float=True):
-            opening = event in ("start_map", "start_array")
-            closing = event in ("end_map", "end_array")
-            if opening:
+        for prefix, event, value in events:
+            if event == "start_map" or event == "start_array":
+                if prefix in items:
+                    yield ("item", prefix, _build(events, event, depth, where, limits))
+                    continue
                 depth += 1
                 if depth > limits.max_depth:
                     raise ImportFormatError(
                         f"{where}: JSON nested deeper than {limits.max_depth} levels"
                     )
-            elif closing:
+                if event == "start_map" and prefix in starts:
+                    yield ("start", prefix, None)
+            elif event == "end_map" or event == "end_array":
                 depth -= 1
-            if builder is not None:
-                builder.event(event, value)
-                if closing and depth == built_depth:
-                    yield ("item", built_at, builder.value)
-                    builder = None
-                continue
-            if prefix in items:
-                if opening:
-                    builder = ijson.ObjectBuilder()
-                    builder.event(event, value)
-                    built_at = prefix
-                    built_depth = depth - 1
-                elif not closing and event != "map_key":
+            elif event != "map_key":
+                if prefix in items:
                     yield ("item", prefix, value)
-            elif event == "start_map" and prefix in starts:
-                yield ("start", prefix, None)
-            elif prefix in scalars and not opening and not closing and event != "map_key":
-                yield ("scalar", prefix, value)
+                elif prefix in scalars:
+                    yield ("scalar", prefix, value)
     except ijson.JSONError as exc:
         raise ImportFormatError(f"{where}: not valid JSON ({_ijson_reason(exc)})") from None
     except UnicodeDecodeError:
         raise ImportFormatError(f"{where}: not valid UTF-8") from None
     except (zlib.error, EOFError, zipfile.BadZipFile) as exc:
         raise ImportFormatError(f"{where}: the archive is damaged ({exc})") from None
+
+
+def _build(
+    events: Iterator[tuple[str, str, Any]], first: str, depth: int, where: str, limits: Limits
+) -> Any:
+    """The value that starts with ``first``, built from the following events (a tight loop:
+    this is where large exports spend their time)."""
+    root: Any = {} if first == "start_map" else []
+    stack: list[Any] = [root]
+    container = root
+    key: Any = None
+    limit = limits.max_depth - depth
+    for _prefix, event, value in events:
+        if event == "map_key":
+            key = value
+        elif event == "start_map" or event == "start_array":
+            child: Any = {} if event == "start_map" else []
+            if type(container) is dict:
+                container[key] = child
+            else:
+                container.append(child)
+            stack.append(child)
+            container = child
+            if len(stack) > limit:
+                raise ImportFormatError(
+                    f"{where}: JSON nested deeper than {limits.max_depth} levels"
+                )
+        elif event == "end_map" or event == "end_array":
+            stack.pop()
+            if not stack:
+                return root
+            container = stack[-1]
+        elif type(container) is dict:
+            container[key] = value
+        else:
+            container.append(value)
+    raise ImportFormatError(f"{where}: not valid JSON (it ends inside a value)")
 
 
 def _ijson_reason(exc: Exception) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 import ijson
 
-from adapters.importers._common import FORMATS, ImportFormatError
+from adapters.importers._common import FORMATS, ZIP_ERRORS, ImportFormatError
 from adapters.importers.whatsapp import looks_like_whatsapp
 
 HEAD_BYTES = 64 * 1024
@@ -57,7 +57,9 @@ def detect_format(path: Path) -> str:
             with zipfile.ZipFile(path) as archive:
                 names = [i.filename for i in archive.infolist() if not i.is_dir()]
                 found = _from_names(path, names, archive)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+        except ImportFormatError:
+            raise
+        except ZIP_ERRORS as exc:
             raise ImportFormatError(
                 f"{path}: not a readable zip archive (truncated or damaged: {exc})"
             ) from None
@@ -194,8 +196,11 @@ def _from_names(path: Path, names: Iterable[str], archive: zipfile.ZipFile | Non
 
 
 def _head(path: Path, name: str, archive: zipfile.ZipFile | None) -> bytes:
-    if archive is None:
-        with (path / name).open("rb") as stream:
+    try:
+        if archive is None:
+            with (path / name).open("rb") as stream:
+                return stream.read(HEAD_BYTES)
+        with archive.open(name) as stream:
             return stream.read(HEAD_BYTES)
-    with archive.open(name) as stream:
-        return stream.read(HEAD_BYTES)
+    except ZIP_ERRORS as exc:
+        raise ImportFormatError(f"{path}/{name}: cannot be read ({exc})") from None

@@ -6,8 +6,12 @@ Rules (strict, so a damaged file is reported rather than half-read):
 
 - ``id``, ``conversation``: non-empty string, or an integer (converted to ``str``; many tools
   write numeric ids). ``thread``, ``reply_to``: the same, or ``null``/absent.
-- ``sender``: non-empty string. ``text``: string (may be empty).
-- ``sent_at``: ISO 8601 string; a time without an offset is taken as UTC.
+- ``sender``: string. An empty one is kept as it is: it means the source lost the name (the
+  Ubuntu IRC corpus has such lines), and other messages may reply to it.
+- ``text``: string (may be empty).
+- ``sent_at``: ISO 8601 string; a time without an offset is taken as UTC. One non-standard form
+  is tolerated because the shared Ubuntu IRC corpus uses it on 8,761 lines: a date with a sample
+  suffix, ``2004-11-15_03T02:15:00+00:00``, read as ``2004-11-15T02:15:00+00:00``.
 - Other keys are ignored; blank lines are skipped; each line is decoded as UTF-8 on its own, so
   an error names the line.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +39,7 @@ from adapters.importers._common import (
 from core.models import Message
 
 GZIP_MAGIC = b"\x1f\x8b"
+_SAMPLE_SUFFIX = re.compile(r"^(\d{4}-\d{2}-\d{2})_\d{1,3}(T.+)$")
 
 
 class JsonlReader:
@@ -100,6 +106,8 @@ class JsonlReader:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ImportFormatError(f"{where}: not valid JSON ({exc.msg})") from None
+        except ValueError:  # an integer too long to convert
+            raise ImportFormatError(f"{where}: not valid JSON (a number is too long)") from None
         except RecursionError:
             raise ImportFormatError(f"{where}: JSON nested too deeply") from None
         if not isinstance(obj, dict):
@@ -110,8 +118,8 @@ class JsonlReader:
         ident = _required_id(obj, "id", where)
         conversation = _required_id(obj, "conversation", where)
         sender = obj["sender"]
-        if not isinstance(sender, str) or not sender.strip():
-            raise ImportFormatError(f"{where}: 'sender' must be a non-empty string")
+        if not isinstance(sender, str):
+            raise ImportFormatError(f"{where}: 'sender' must be a string")
         body = obj["text"]
         if not isinstance(body, str):
             raise ImportFormatError(f"{where}: 'text' must be a string")
@@ -121,9 +129,17 @@ class JsonlReader:
             thread=_optional_id(obj, "thread", where),
             sender=sender,
             text=check_text(body, where, self.limits),
-            sent_at=parse_iso(obj["sent_at"], where, "sent_at"),
+            sent_at=parse_iso(_tolerated(obj["sent_at"]), where, "sent_at"),
             reply_to=_optional_id(obj, "reply_to", where),
         )
+
+
+def _tolerated(value: object) -> object:
+    if isinstance(value, str) and "_" in value[:14]:
+        match = _SAMPLE_SUFFIX.match(value)
+        if match:
+            return match.group(1) + match.group(2)
+    return value
 
 
 def _required_id(obj: dict[str, object], key: str, where: str) -> str:

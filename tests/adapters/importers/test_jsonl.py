@@ -70,8 +70,8 @@ def test_bad_time_names_file_line_and_value(tmp_path: Path) -> None:
         ("{not json", "not valid JSON"),
         ("[1, 2]", "expected a JSON object, got list"),
         (_line(sender=...), "missing 'sender'"),
-        (_line(sender=""), "'sender' must be a non-empty string"),
-        (_line(sender=7), "'sender' must be a non-empty string"),
+        (_line(sender=7), "'sender' must be a string"),
+        (_line(sender=None), "'sender' must be a string"),
         (_line(text=None), "'text' must be a string"),
         (_line(id=True), "'id' must be a non-empty string or an integer"),
         (_line(id=""), "'id' must be a non-empty string or an integer"),
@@ -86,6 +86,18 @@ def test_bad_lines_are_reported_with_their_line(tmp_path: Path, line: str, probl
         read_all(path, "jsonl")
     assert str(caught.value).startswith(f"{path}:3: ")
     assert problem in str(caught.value)
+
+
+def test_the_ubuntu_corpus_sample_suffix_is_tolerated(tmp_path: Path) -> None:
+    (message,) = read_all(
+        _write(tmp_path, [_line(sent_at="2004-11-15_03T02:15:00+00:00")]), "jsonl"
+    )
+    assert message.sent_at == datetime(2004, 11, 15, 2, 15, tzinfo=UTC)
+
+
+def test_an_empty_sender_is_kept(tmp_path: Path) -> None:
+    (message,) = read_all(_write(tmp_path, [_line(sender="")]), "jsonl")
+    assert message.sender == ""
 
 
 def test_invalid_utf8_names_the_line(tmp_path: Path) -> None:
