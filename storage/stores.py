@@ -691,8 +691,9 @@ class SqlMessageStore:
             if before is not None:
                 query = query.where(m.c.sent_at < before)
             if after is not None:
+                # (sent_at, pk) > after, spelled so that both planners see a range on sent_at.
                 query = query.where(
-                    or_(m.c.sent_at > after[0], and_(m.c.sent_at == after[0], m.c.pk > after[1]))
+                    m.c.sent_at >= after[0], or_(m.c.sent_at > after[0], m.c.pk > after[1])
                 )
             query = query.order_by(m.c.sent_at, m.c.pk).limit(BATCH_ROWS)
             async with self._ctx.read() as session:

@@ -161,7 +161,8 @@ class MessageRow(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("persona_id", "msg_id"),
-        Index(None, "persona_id", "sent_at"),
+        # With pk, keyset pagination (iter) is one index range scan on both back ends.
+        Index(None, "persona_id", "sent_at", "pk"),
         Index(None, "persona_id", "reply_to"),
         Index(None, "account_id"),
     )

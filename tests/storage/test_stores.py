@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -563,3 +564,31 @@ async def test_state(storage: Storage) -> None:
     with pytest.raises(NotFound):
         await storage.state.put(other.id, persona, "profile", b"overwrite")
     assert await storage.state.get(account.id, persona, "profile") == b'{"v": 2}'
+
+
+# --- bulk import -------------------------------------------------------------------------------
+
+
+async def _peak_bytes_while_adding(storage: Storage, count: int) -> int:
+    account = await new_account(storage)
+    persona = account.active_persona
+    assert persona is not None
+    filler = "x" * 1_000
+
+    async def generate() -> AsyncIterator[StoredMessage]:
+        for i in range(count):
+            yield stored(persona, message(f"m{i}", text=f"{i} {filler}", at=i))
+
+    tracemalloc.start()
+    try:
+        assert await storage.messages.add_stream(account.id, generate()) == count
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+async def test_add_stream_memory_does_not_grow_with_the_stream(storage: Storage) -> None:
+    small = await _peak_bytes_while_adding(storage, 2_000)
+    large = await _peak_bytes_while_adding(storage, 6_000)  # 6 MB of text streamed through
+    print(f"peak traced memory: {small:,} B for 2,000 messages, {large:,} B for 6,000")
+    assert large < 1.3 * small + 1_000_000, (small, large)

@@ -203,7 +203,10 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
-        op.f("ix_messages_persona_id_sent_at"), "messages", ["persona_id", "sent_at"], unique=False
+        op.f("ix_messages_persona_id_sent_at_pk"),
+        "messages",
+        ["persona_id", "sent_at", "pk"],
+        unique=False,
     )
     op.create_table(
         "priority_labels",
@@ -317,7 +320,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_priority_labels_persona_id_at"), table_name="priority_labels")
     op.drop_index(op.f("ix_priority_labels_account_id"), table_name="priority_labels")
     op.drop_table("priority_labels")
-    op.drop_index(op.f("ix_messages_persona_id_sent_at"), table_name="messages")
+    op.drop_index(op.f("ix_messages_persona_id_sent_at_pk"), table_name="messages")
     op.drop_index(op.f("ix_messages_persona_id_reply_to"), table_name="messages")
     op.drop_index(op.f("ix_messages_account_id"), table_name="messages")
     op.drop_table("messages")
