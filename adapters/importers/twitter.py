@@ -41,7 +41,7 @@ from adapters.importers._common import (
 from core.models import Message
 
 ANONYMOUS = "me"
-_PREFIX = re.compile(rb"^\s*window\.YTD\.[A-Za-z0-9_]+\.part\d+\s*=\s*")
+_PREFIX = re.compile(rb"^(?:\xef\xbb\xbf)?\s*window\.YTD\.[A-Za-z0-9_]+\.part\d+\s*=\s*")
 _LEADING_MENTIONS = re.compile(r"^(?:@\w{1,50}\s+)+")
 _TWEET_FILE = re.compile(r"(^|/)tweets(-part\d+)?\.js$")
 

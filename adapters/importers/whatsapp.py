@@ -10,7 +10,8 @@ Handled:
   taken as month-first (US) and a 24-hour file as day-first. A year-first date (``2023-12-31``) is
   recognised by its four-digit first field.
 - The invisible marks both apps insert (U+200E, U+200F, other bidi controls, the U+202F narrow
-  no-break space before AM/PM, a BOM) are removed before parsing.
+  no-break space before AM/PM, a BOM) are removed before parsing, and the ``~`` iOS puts before
+  names that are not in the phone's contacts is dropped.
 - Lines that do not start with a timestamp continue the previous message (multi-line messages).
 - Dropped: media placeholders (``<Media omitted>``, ``image omitted``, ``<attached: …>``,
   ``… (file attached)``), deleted messages, and system lines (encryption notice, joins, subject
@@ -188,6 +189,7 @@ class WhatsAppReader:
 
     def _messages(self, chat: _ChatFile, order: str) -> Iterator[tuple[int, str, str, datetime]]:
         current: list[str] | None = None
+        size = 0
         start = 0
         sender = ""
         sent_at: datetime | None = None
@@ -197,6 +199,9 @@ class WhatsAppReader:
             if match is None:
                 if current is not None:
                     current.append(line)
+                    size += len(line) + 1
+                    if size > self.limits.max_text_chars:
+                        check_text("\n".join(current), f"{chat.where}:{start}", self.limits)
                 elif line.strip():
                     raise ImportFormatError(
                         f"{chat.where}:{number}: does not start with a WhatsApp date and time"
@@ -212,8 +217,10 @@ class WhatsAppReader:
             split = _SENDER.match(rest)
             if split is None or _SYSTEM.search(split["sender"]) or _IOS_MARKED.search(raw):
                 continue  # a system line, or an iOS media/system line
-            start, sender, sent_at = number, split["sender"].strip(), when
+            # iOS prefixes people who are not in the phone's contacts with "~ "
+            start, sender, sent_at = number, split["sender"].strip().lstrip("~").strip(), when
             current = [split["text"]]
+            size = len(split["text"])
         if current is not None and sent_at is not None:
             item = self._finish(chat, start, sender, current, sent_at)
             if item is not None:

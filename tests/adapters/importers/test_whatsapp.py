@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.importers import ImportFormatError, open_import
+from adapters.importers import ImportFormatError, Limits, open_import
 from adapters.importers.whatsapp import REPLY_WINDOW
 from tests.adapters.importers.conftest import FIXTURES, mutate, read_all, survives
 
@@ -73,6 +73,29 @@ def test_ios_12h_and_dotted_dates() -> None:
     assert dots[1].text == "dir auch! 🥂"
 
 
+@pytest.mark.parametrize(
+    ("line", "sender", "sent_at"),
+    [
+        ("31/12/2023, 9:41 p. m. - Ana: hola", "Ana", datetime(2023, 12, 31, 21, 41, tzinfo=UTC)),
+        ("2023-12-31 21:41 - Ana: hi", "Ana", datetime(2023, 12, 31, 21, 41, tzinfo=UTC)),
+        ("31.12.2023 klo 21.41 - Ana: moi", None, None),
+        ("31.12.2023, 21.41 - Ana: moi", "Ana", datetime(2023, 12, 31, 21, 41, tzinfo=UTC)),
+        ("[31/12/2023, 21:41:05] ~\u202fAna Lima: oi", "Ana Lima",
+         datetime(2023, 12, 31, 21, 41, 5, tzinfo=UTC)),
+        ("12/31/23, 9:41\u202fam - Ana: hi", "Ana", datetime(2023, 12, 31, 9, 41, tzinfo=UTC)),
+    ],
+)  # fmt: skip
+def test_locales(tmp_path: Path, line: str, sender: str | None, sent_at: datetime | None) -> None:
+    path = tmp_path / "chat.txt"
+    path.write_text(line + "\n")
+    if sender is None:
+        with pytest.raises(ImportFormatError, match="no WhatsApp message lines found"):
+            read_all(path, "whatsapp")
+        return
+    (message,) = read_all(path, "whatsapp")
+    assert (message.sender, message.sent_at) == (sender, sent_at)
+
+
 def test_zip_with_media(tmp_path: Path) -> None:
     archive = tmp_path / "WhatsApp Chat - Book club.zip"
     with zipfile.ZipFile(archive, "w") as z:
@@ -108,6 +131,13 @@ def test_malformed_chats(tmp_path: Path, content: str, problem: str) -> None:
         read_all(path, "whatsapp")
     assert str(caught.value).startswith(str(path))
     assert problem in str(caught.value)
+
+
+def test_a_runaway_message_is_stopped(tmp_path: Path) -> None:
+    path = tmp_path / "chat.txt"
+    path.write_text("31/12/2023, 21:41 - A: start\n" + "more text\n" * 50)
+    with pytest.raises(ImportFormatError, match=r"chat\.txt:1: message text is \d+ characters"):
+        read_all(path, "whatsapp", Limits(max_text_chars=100))
 
 
 def test_invalid_utf8_names_the_line(tmp_path: Path) -> None:
