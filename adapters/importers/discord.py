@@ -5,8 +5,9 @@ Mapping:
 - ``id`` is the message's snowflake (unique across Discord); ``reply_to`` is
   ``reference.messageId`` on replies; ``thread`` is ``None`` (threads export as their own channel).
 - ``conversation`` is the channel's name (``channel.name``), else its id.
-- ``sender`` is ``author.name`` (the user name, stable across servers); ``--me`` also matches
-  ``author.id`` and ``author.nickname``.
+- ``sender`` is ``author.name`` (the user name, stable across servers); a user renamed during the
+  export keeps the first name seen for their ``author.id``. ``--me`` also matches ``author.id``,
+  ``author.nickname`` and every name seen.
 - ``sent_at`` is ``timestamp`` (ISO 8601 with offset).
 - Only ``Default`` and ``Reply`` messages are kept (pins, joins, calls, thread notices are not
   the owner's writing), and only those with text.
@@ -70,6 +71,7 @@ class DiscordReader:
 
     def _document(self, stream: Any, where: str) -> Iterator[Record]:
         channel: dict[str, str] = {}
+        names: dict[str, str] = {}
         seen_messages = False
         for kind, prefix, value in walk_json(
             stream, where, self.limits, items=frozenset({"messages.item"}), scalars=_SCALARS
@@ -80,13 +82,15 @@ class DiscordReader:
                     channel[prefix] = text
                 continue
             seen_messages = True
-            record = self._message(value, where, channel)
+            record = self._message(value, where, channel, names)
             if record is not None:
                 yield record
         if not seen_messages and not channel:
             raise ImportFormatError(f"{where}: not a DiscordChatExporter export (no messages)")
 
-    def _message(self, raw: Any, where: str, channel: dict[str, str]) -> Record | None:
+    def _message(
+        self, raw: Any, where: str, channel: dict[str, str], names: dict[str, str]
+    ) -> Record | None:
         if not isinstance(raw, dict):
             raise ImportFormatError(f"{where}: a message is not an object")
         ident = as_id(raw.get("id"))
@@ -105,8 +109,8 @@ class DiscordReader:
         if not isinstance(author, dict):
             raise ImportFormatError(f"{at} has no 'author'")
         author_id = as_id(author.get("id"))
-        names = [author.get("name"), author.get("nickname")]
-        present = [n.strip() for n in names if isinstance(n, str) and n.strip()]
+        candidates = [author.get("name"), author.get("nickname")]
+        present = [n.strip() for n in candidates if isinstance(n, str) and n.strip()]
         sender = present[0] if present else author_id
         if sender is None:
             raise ImportFormatError(f"{at}: the author has neither a name nor an id")
@@ -114,6 +118,8 @@ class DiscordReader:
         reply_to = as_id(reference.get("messageId")) if isinstance(reference, dict) else None
         conversation = channel.get("channel.name") or channel.get("channel.id") or "discord"
         aliases = tuple(a for a in (author_id, *present) if a)
+        if author_id:
+            sender = names.setdefault(author_id, sender)  # renamed users stay one sender
         return Message(
             id=ident,
             conversation=conversation,

@@ -12,7 +12,8 @@ Mapping:
   (a reply to another chat's message, ``reply_to_peer_id``, has none); ``thread`` is ``None``.
 - ``conversation`` is the chat's name (``Saved Messages`` when it has none).
 - ``sender`` is ``from`` (the display name as the exporting account saw it), else ``from_id``;
-  ``--me`` also matches ``from_id`` (``user123``) and the bare number.
+  an account that was renamed keeps the first name seen for its ``from_id``, so one person is one
+  sender. ``--me`` also matches ``from_id`` (``user123``), the bare number and every name seen.
 - ``text`` is a string or a list of strings and entities (``{"type", "text"}``), joined.
 - ``sent_at`` is ``date_unixtime`` when present (exact); else ``date``, which Telegram writes in
   the exporting machine's local time with no zone, taken as UTC.
@@ -179,6 +180,7 @@ class TelegramReader:
         username = owner.get("username", "")
         owner_names = tuple(n for n in (full_name, username, username.lstrip("@")) if n)
         chat = _Chat()
+        names: dict[str, str] = {}
         shape_seen = False
         with self._stream() as (stream, where):
             for kind, prefix, value in walk_json(
@@ -197,7 +199,7 @@ class TelegramReader:
                         shape_seen = True
                 else:
                     shape_seen = True
-                    record = self._message(value, where, chat)
+                    record = self._message(value, where, chat, names)
                     if record is not None and owner_id is not None and owner_id in record[1]:
                         record = (record[0], record[1] + owner_names)
                     if record is not None:
@@ -207,7 +209,7 @@ class TelegramReader:
                 f"{self.path}: not a Telegram export (no messages, chats or personal_information)"
             )
 
-    def _message(self, raw: Any, where: str, chat: _Chat) -> Record | None:
+    def _message(self, raw: Any, where: str, chat: _Chat, names: dict[str, str]) -> Record | None:
         if not isinstance(raw, dict):
             raise ImportFormatError(f"{where}: a message in chat {chat.label!r} is not an object")
         ident = as_id(raw.get("id"))
@@ -232,6 +234,8 @@ class TelegramReader:
         if from_id:
             number = _PEER.match(from_id)
             aliases = (from_id, number.group(1)) if number else (from_id,)
+            aliases += (sender,)
+            sender = names.setdefault(from_id, sender)  # one name per account, renames or not
         reply = as_id(raw.get("reply_to_message_id"))
         reply_to = f"{chat.key}:{reply}" if reply and "reply_to_peer_id" not in raw else None
         return Message(

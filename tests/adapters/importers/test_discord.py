@@ -72,3 +72,18 @@ def test_mutated_exports_never_escape_the_error_contract(data: st.DataObject) ->
         path = Path(scratch) / "channel.json"
         path.write_bytes(mutate(data, EXPORT.read_bytes()))
         survives(path, "discord")
+
+
+def test_a_renamed_user_stays_one_sender(tmp_path: Path) -> None:
+    def message(ident: str, name: str) -> dict[str, object]:
+        return {"id": ident, "type": "Default", "timestamp": "2024-01-01T00:00:00Z",
+                "content": "hey", "author": {"id": "42", "name": name}}  # fmt: skip
+
+    path = tmp_path / "channel.json"
+    document = {
+        "channel": {"name": "general"},
+        "messages": [message("1", "old"), message("2", "new")],
+    }
+    path.write_text(json.dumps(document))
+    assert [m.sender for m in read_all(path, "discord")] == ["old", "old"]
+    assert open_import(path).resolve_owner("NEW") == "old"

@@ -142,3 +142,18 @@ def test_mutated_exports_never_escape_the_error_contract(data: st.DataObject) ->
         path = Path(scratch) / "result.json"
         path.write_bytes(mutate(data, original))
         survives(path, "telegram")
+
+
+def test_a_renamed_account_stays_one_sender(tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    messages = [
+        {"id": 1, "type": "message", "date": "2024-01-01T10:00:00", "from": "Bob",
+         "from_id": "user2", "text": "hi"},
+        {"id": 2, "type": "message", "date": "2024-01-02T10:00:00", "from": "Bobby T",
+         "from_id": "user2", "text": "new name, who dis"},
+    ]  # fmt: skip
+    path.write_text(
+        json.dumps({"name": "Bob", "type": "personal_chat", "id": 2, "messages": messages})
+    )
+    assert [m.sender for m in read_all(path, "telegram")] == ["Bob", "Bob"]
+    assert open_import(path).resolve_owner("bobby t") == "Bob"
