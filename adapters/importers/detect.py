@@ -22,7 +22,8 @@ from adapters.importers.whatsapp import looks_like_whatsapp
 HEAD_BYTES = 64 * 1024
 _TEXT_SUFFIXES = {"", ".txt", ".md", ".text"}
 _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
-_TWEETS = re.compile(r"^\s*window\.YTD\.tweets\.part\d+\s*=", re.ASCII)
+_TWEETS = re.compile(r"^\s*window\.YTD\.tweets?\.part\d+\s*=", re.ASCII)
+_TWEET_FILE = re.compile(r"^tweets?(?:-part\d+)?\.js$")
 
 
 def _unknown(path: Path, what: str) -> ImportFormatError:
@@ -95,8 +96,8 @@ def sniff_bytes(head: bytes, name: str) -> str | None:
         return "jsonl"
     if stripped.startswith("{"):
         keys = _top_keys(head)
-        if "personal_information" in keys or "chats" in keys:
-            return "telegram"
+        if keys & {"personal_information", "chats", "contacts", "frequent_contacts"}:
+            return "telegram"  # a full account export (any of its sections may be deselected)
         if "messages" in keys and ("guild" in keys or "channel" in keys):
             return "discord"
         if "messages" in keys and "name" in keys and ("type" in keys or "id" in keys):
@@ -176,7 +177,7 @@ def _from_names(path: Path, names: Iterable[str], archive: zipfile.ZipFile | Non
     lowered = [n.lower() for n in names]
     if "users.json" in base and "channels.json" in base:
         return "slack"
-    if any(PurePosixPath(n).name.startswith("tweets") and n.endswith(".js") for n in lowered):
+    if any(_TWEET_FILE.match(PurePosixPath(n).name) for n in lowered):
         return "twitter"
     if any(n.endswith(".eml") for n in lowered):
         return "eml"

@@ -1,5 +1,6 @@
-"""X/Twitter archive: ``data/tweets.js`` (``window.YTD.tweets.part0 = [...]``), the archive zip
-or folder holding it (with ``data/account.js``), or a bare ``tweets.js``.
+"""X/Twitter archive: ``data/tweets.js`` (``window.YTD.tweets.part0 = [...]``; ``data/tweet.js``
+in older archives, and ``tweets-part1.js``… in large ones), the archive zip or folder holding it
+(with ``data/account.js``), or a bare ``tweets.js``.
 
 Mapping:
 
@@ -43,7 +44,7 @@ from core.models import Message
 ANONYMOUS = "me"
 _PREFIX = re.compile(rb"^(?:\xef\xbb\xbf)?\s*window\.YTD\.[A-Za-z0-9_]+\.part\d+\s*=\s*")
 _LEADING_MENTIONS = re.compile(r"^(?:@\w{1,50}\s+)+")
-_TWEET_FILE = re.compile(r"(^|/)tweets(-part\d+)?\.js$")
+_TWEET_FILE = re.compile(r"(^|/)tweets?(-part\d+)?\.js$")  # older archives: data/tweet.js
 
 
 class _Skip(io.RawIOBase):

@@ -157,3 +157,18 @@ def test_a_renamed_account_stays_one_sender(tmp_path: Path) -> None:
     )
     assert [m.sender for m in read_all(path, "telegram")] == ["Bob", "Bob"]
     assert open_import(path).resolve_owner("bobby t") == "Bob"
+
+
+def test_full_export_without_personal_information_is_still_detected(tmp_path: Path) -> None:
+    document = json.loads(FULL.read_text())
+    del document["personal_information"]
+    document = {
+        "about": document["about"],
+        "contacts": {"list": [{"n": "x" * 100}] * 1000},
+    } | document
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(document))
+    source = open_import(path)
+    assert source.format == "telegram"
+    assert source.owner_hint() is None
+    assert len(list(source.messages())) == 6

@@ -84,3 +84,15 @@ def test_mutated_archives_never_escape_the_error_contract(data: st.DataObject) -
         path = Path(scratch) / "tweets.js"
         path.write_bytes(mutate(data, TWEETS.read_bytes()))
         survives(path, "twitter")
+
+
+def test_older_archive_names(tmp_path: Path) -> None:
+    data = tmp_path / "archive" / "data"
+    data.mkdir(parents=True)
+    (data / "tweet.js").write_text(
+        TWEETS.read_text().replace("window.YTD.tweets.part0", "window.YTD.tweet.part0")
+    )
+    (data / "tweetdeck.js").write_text("window.YTD.tweetdeck.part0 = []")
+    assert open_import(tmp_path / "archive").format == "twitter"
+    assert len(read_all(tmp_path / "archive", "twitter")) == 3
+    assert open_import(data / "tweet.js").format == "twitter"
