@@ -71,6 +71,7 @@ class Reader(Protocol):
 @dataclass(slots=True)
 class _Senders:
     counts: Counter[str]
+    names: dict[str, str]
     aliases: dict[str, str]
 
 
@@ -115,7 +116,8 @@ class ImportSource:
             if keys:
                 senders = self._scan()
                 for key in keys:
-                    found = senders.aliases.get(key.casefold())
+                    folded = key.strip().casefold()
+                    found = senders.aliases.get(folded) or senders.names.get(folded)
                     if found is not None:
                         return found
             hint = self._reader.owner_hint()
@@ -126,10 +128,13 @@ class ImportSource:
                 f"{self.path} does not say whose export it is, so pass --me; "
                 f"the most frequent senders are: {_top(senders.counts)}"
             )
+        if not me.strip():
+            raise UnknownOwner("--me is empty; give the owner's name, user name or id")
         senders = self._scan()
         if me in senders.counts:
             return me
-        found = senders.aliases.get(me.strip().casefold())
+        key = me.strip().casefold()
+        found = senders.names.get(key) or senders.aliases.get(key)
         if found is not None:
             return found
         raise UnknownOwner(
@@ -154,18 +159,23 @@ class ImportSource:
         if self._senders is None:
             counts: Counter[str] = Counter()
             aliases: dict[str, str] = {}
-            for message, names in self._reader.records():
+            for message, others in self._reader.records():
                 counts[message.sender] += 1
-                for name in (message.sender, *names):
+                for name in others:
                     aliases.setdefault(name.strip().casefold(), message.sender)
             if not counts:
                 raise ImportFormatError(f"{self.path}: no messages")
-            self._senders = _Senders(counts=counts, aliases=aliases)
+            # A sender's own name beats another sender's alias; among senders differing only
+            # in case, the most frequent wins.
+            names: dict[str, str] = {}
+            for sender, _count in counts.most_common():
+                names.setdefault(sender.strip().casefold(), sender)
+            self._senders = _Senders(counts=counts, names=names, aliases=aliases)
         return self._senders
 
 
 def _top(counts: Counter[str], n: int = 8) -> str:
-    return ", ".join(f"{name} ({count})" for name, count in counts.most_common(n))
+    return ", ".join(f"{name or repr(name)} ({count})" for name, count in counts.most_common(n))
 
 
 # -- message construction ------------------------------------------------------------------

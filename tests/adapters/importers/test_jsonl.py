@@ -175,3 +175,13 @@ def test_mutated_fixture_never_escapes_the_error_contract(data: st.DataObject) -
         path = Path(folder) / "in.jsonl"
         path.write_bytes(mutate(data, gzip.compress(original)) if compressed else mutated)
         survives(path, "jsonl")
+
+
+def test_a_sender_name_beats_another_senders_alias_and_empty_me_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, [_line(id="1", sender="Bob"), _line(id="2", sender="bob"),
+                             _line(id="3", sender="bob")])  # fmt: skip
+    source = open_import(path, "jsonl")
+    assert source.resolve_owner("BOB") == "bob"  # the more frequent spelling
+    assert source.resolve_owner("Bob") == "Bob"  # an exact match first
+    with pytest.raises(UnknownOwner, match="--me is empty"):
+        source.resolve_owner("  ")
