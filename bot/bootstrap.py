@@ -19,8 +19,10 @@ from core.engines.embedding import SentenceEmbedder
 from core.models import IncomingMessage, Priority, StoredMessage
 from core.ports import Embedder
 from core.prioritising import HeuristicPrioritiser, OwnerContext
+from core.profiling import Profiler
 from core.samples import SAMPLE_OWNER, SAMPLE_PERSONA_PATH
 from core.service import Clone, PriorityModel, Stores
+from core.style_card import StyleCard
 from storage import Storage, open_storage
 
 
@@ -72,7 +74,9 @@ def default_embedder() -> SentenceEmbedder:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, embedder: Embedder | None = None) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, embedder: Embedder | None = None
+) -> AsyncIterator[Runtime]:
     """Open storage (migrating it), build the engines and the clone; close all on exit."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     master_key = settings.master_key.get_secret_value() if settings.master_key else None
@@ -97,5 +101,6 @@ async def open_runtime(settings: Settings, *, embedder: Embedder | None = None) 
             read_export=open_import,
             sample_path=Path(SAMPLE_PERSONA_PATH),
             sample_owner=SAMPLE_OWNER,
+            profile_card=StyleCard(Profiler()),
         )
         yield Runtime(settings=settings, storage=storage, clone=clone, embedder=engine)

@@ -44,12 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Your clone in Slack, Telegram, Discord and the terminal: it triages and drafts "
         "in your voice; nothing is sent without your click.",
     )
-    parser.add_argument("--data-dir", type=Path, help="where minime keeps its database and key (MINIME_DATA_DIR)")
+    parser.add_argument(
+        "--data-dir", type=Path, help="where minime keeps its database and key (MINIME_DATA_DIR)"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    run = sub.add_parser("run", help="start every configured adapter; the console chat when none is")
+    run = sub.add_parser(
+        "run", help="start every configured adapter; the console chat when none is"
+    )
     run.add_argument("--user", default=None, help="console user (default: your login name)")
     chat = sub.add_parser("chat", help="talk to your clone in the terminal")
     chat.add_argument("--user", default=None, help="who you are (default: your login name)")
@@ -57,15 +61,31 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import an export of your messages")
     imp.add_argument("file", type=Path)
     imp.add_argument("--user", required=True, help="the account to import into")
-    imp.add_argument("--me", help="which sender is you (name, user name or id as the export writes it)")
+    imp.add_argument(
+        "--me", help="which sender is you (name, user name or id as the export writes it)"
+    )
     imp.add_argument(
         "--format",
         default="auto",
-        choices=("auto", "jsonl", "slack", "telegram", "discord", "whatsapp", "mbox", "eml", "twitter", "text"),
+        choices=(
+            "auto",
+            "jsonl",
+            "slack",
+            "telegram",
+            "discord",
+            "whatsapp",
+            "mbox",
+            "eml",
+            "twitter",
+            "text",
+        ),
     )
     imp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
-    for name, what in (("draft", "draft replies to messages"), ("triage", "score messages for priority")):
+    for name, what in (
+        ("draft", "draft replies to messages"),
+        ("triage", "score messages for priority"),
+    ):
         p = sub.add_parser(name, help=f"{what} (canonical JSONL in, JSONL out)")
         p.add_argument("--user", required=True)
         p.add_argument("--input", type=Path, required=True)
@@ -166,7 +186,9 @@ def _data_dir(settings: Settings, *, create: bool) -> Path:
     if data_dir.exists():
         raise UsageError(f"the data dir {data_dir} is not a directory")
     if not create:
-        raise UsageError(f"the data dir {data_dir} does not exist: nothing has been imported there yet")
+        raise UsageError(
+            f"the data dir {data_dir} does not exist: nothing has been imported there yet"
+        )
     data_dir.mkdir(parents=True, mode=0o700)
     return data_dir
 
@@ -208,7 +230,9 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(summary.as_json()))
     else:
-        print(f"Imported {args.file} ({summary.format}) in {elapsed:.1f}s: {describe_summary(summary)}")
+        print(
+            f"Imported {args.file} ({summary.format}) in {elapsed:.1f}s: {describe_summary(summary)}"
+        )
     return 0
 
 
@@ -230,9 +254,13 @@ async def _open_existing(settings: Settings, user: str) -> Any:
 async def _account_and_persona(runtime: Any, user: str) -> tuple[Any, Any]:
     from core.models import UserRef
 
-    account = await runtime.storage.accounts.resolve(UserRef(platform="local", user_id=user), create=False)
+    account = await runtime.storage.accounts.resolve(
+        UserRef(platform="local", user_id=user), create=False
+    )
     if account is None:
-        raise UsageError(f"no account '{user}' in {runtime.settings.data_dir}: import something for it first")
+        raise UsageError(
+            f"no account '{user}' in {runtime.settings.data_dir}: import something for it first"
+        )
     persona = await runtime.clone.active_persona(account)
     return account, persona
 
@@ -246,6 +274,7 @@ def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]] | list[dict[str, Any
 
 
 async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    _data_dir(settings, create=False)
     messages = list(_read_canonical(args.input))
     async with await _open_existing(settings, args.user) as runtime:
         account, persona = await _account_and_persona(runtime, args.user)
@@ -260,7 +289,8 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
                     "style_score": best.style_score if best else None,
                     "engine": best.engine if best else None,
                     "alternatives": [
-                        {"draft": o.text, "style_score": o.style_score, "engine": o.engine} for o in options[1:]
+                        {"draft": o.text, "style_score": o.style_score, "engine": o.engine}
+                        for o in options[1:]
                     ],
                 }
             )
@@ -272,6 +302,7 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
     from core.models import IncomingMessage, UserRef
 
+    _data_dir(settings, create=False)
     messages = list(_read_canonical(args.input))
     async with await _open_existing(settings, args.user) as runtime:
         await _account_and_persona(runtime, args.user)
@@ -335,7 +366,9 @@ async def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError("erase needs --yes when not run from a terminal")
-        answer = input(f"Destroy everything held for '{args.user}'? Type the user name to confirm: ")
+        answer = input(
+            f"Destroy everything held for '{args.user}'? Type the user name to confirm: "
+        )
         if answer.strip() != args.user:
             print("Not erased.")
             return EXIT_FAILED
@@ -347,15 +380,30 @@ async def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.crypto import rotate_master_key_cli
+    from storage import open_storage
 
     _data_dir(settings, create=False)
-    message = await rotate_master_key_cli(settings)
-    print(message)
+    master_key = settings.master_key.get_secret_value() if settings.master_key else None
+    async with open_storage(
+        settings.effective_database_url, data_dir=settings.data_dir, master_key=master_key
+    ) as storage:
+        rotation = await storage.rotate_master_key()
+    if rotation.key_file is not None:
+        print(
+            f"Re-wrapped {rotation.rewrapped} data keys; the new master key is in {rotation.key_file}."
+        )
+    else:
+        print(
+            f"Re-wrapped {rotation.rewrapped} data keys under a new master key. Put it first in "
+            "MINIME_MASTER_KEY (keep the old one after a comma until every worker restarted):"
+        )
+        print(rotation.new_key)
     return 0
 
 
-async def cmd_chat(args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = None) -> int:
+async def cmd_chat(
+    args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = None
+) -> int:
     from adapters.console.adapter import ConsoleAdapter
     from bot.bootstrap import open_runtime
 

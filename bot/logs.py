@@ -38,7 +38,9 @@ _TOKEN_PATTERNS = (
     re.compile(r"bot\d{6,12}:[A-Za-z0-9_-]{30,}"),  # ...inside a Bot API URL
     re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),
     re.compile(r"\b[MN][A-Za-z\d_-]{23,25}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,}\b"),  # Discord
-    re.compile(r"(?i)(authorization|token|secret|password|api[_-]?key)([\"']?\s*[:=]\s*[\"']?)[^\s\"',&]+"),
+    re.compile(
+        r"(?i)(authorization|token|secret|password|api[_-]?key)([\"']?\s*[:=]\s*[\"']?)[^\s\"',&]+"
+    ),
 )
 
 

@@ -76,10 +76,16 @@ PriorityFactory = Callable[
 StyleFactory = Callable[[Sequence[str]], StyleScorer]
 
 
-class ProfileCard(Protocol):
-    """Builds the style card of a persona: a summary text and a PNG."""
+class ProfileLike(Protocol):
+    def to_json(self) -> dict[str, object]: ...
 
-    def card(self, samples: Sequence[StoredMessage]) -> tuple[str, bytes | None]: ...
+
+class ProfileCard(Protocol):
+    """Builds the style card of a persona from its history: a summary text and a PNG."""
+
+    def profile(self, history: Sequence[StoredMessage]) -> ProfileLike: ...
+
+    def card(self, history: Sequence[StoredMessage]) -> tuple[str, bytes | None]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -591,17 +597,27 @@ class Clone:
 
     async def _profile(self, account: Account) -> Reply:
         persona = await self.active_persona(account)
-        samples = [
-            m async for m in self._stores.messages.iter(account.id, persona.id, owner_only=True)
-        ]
-        if not samples:
+        history = [m async for m in self._stores.messages.iter(account.id, persona.id)]
+        if not any(m.from_owner for m in history):
             return Reply(
                 text="No messages of yours yet. Train me first: `train --sample` or `train <export>`."
             )
         if self._profile_card is None:
-            return Reply(text=f"{len(samples)} messages of yours learned.")
-        text, png = await asyncio.to_thread(self._profile_card.card, samples)
+            return Reply(text=f"{sum(m.from_owner for m in history)} messages of yours learned.")
+        text, png = await asyncio.to_thread(self._profile_card.card, history)
+        sources = sorted({m.source for m in history if m.from_owner})
+        text += f"\nLearned from: {', '.join(sources)} messages in persona '{persona.name}'."
         return Reply(text=text, image=png, image_name="style-card.png" if png else None)
+
+    async def profile_json(self, user: UserRef) -> dict[str, object]:
+        """Everything the profiler measured for the user's active persona."""
+        account = await self.account(user)
+        persona = await self.active_persona(account)
+        history = [m async for m in self._stores.messages.iter(account.id, persona.id)]
+        if self._profile_card is None or not any(m.from_owner for m in history):
+            return {"persona": persona.name, "messages": 0}
+        profile = await asyncio.to_thread(self._profile_card.profile, history)
+        return {"persona": persona.name, **profile.to_json()}
 
     async def _inbox(self, account: Account) -> Reply:
         pending = await self._stores.drafts.pending(account.id)

@@ -95,9 +95,9 @@ class ConsoleAdapter:
             for reply in await self._clone.handle_command(item):
                 self._show(reply)
         elif isinstance(item, IncomingMessage):
-            reply = await self._clone.handle_incoming(item, explicit=True)
-            if reply is not None:
-                self._show(reply)
+            shown = await self._clone.handle_incoming(item, explicit=True)
+            if shown is not None:
+                self._show(shown)
         else:
             await self._act(item)
 

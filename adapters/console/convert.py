@@ -27,7 +27,9 @@ from core.models import (
 PLATFORM = "local"
 QUIT = frozenset({"/quit", "/exit", "/q", "quit", "exit"})
 _SENDER = re.compile(r"^(?P<sender>[\w.\-]{1,32}):\s+(?P<text>.+)$", re.S)
-_ACTION = re.compile(r"^(?P<verb>send|edit|regenerate|dismiss|s|e|r|d)\b\s*(?P<n>\d+)?\s*(?P<text>.*)$", re.I | re.S)
+_ACTION = re.compile(
+    r"^(?P<verb>send|edit|regenerate|dismiss|s|e|r|d)\b\s*(?P<n>\d+)?\s*(?P<text>.*)$", re.I | re.S
+)
 _VERBS = {"s": "send", "e": "edit", "r": "regenerate", "d": "dismiss"}
 
 
@@ -46,7 +48,9 @@ class Unknown:
 ConsoleInput = CommandInvocation | IncomingMessage | ActionInvocation | Quit | Unknown | None
 
 
-def to_input(line: str, *, user: UserRef, buttons: tuple[Button, ...], now: datetime) -> ConsoleInput:
+def to_input(
+    line: str, *, user: UserRef, buttons: tuple[Button, ...], now: datetime
+) -> ConsoleInput:
     """Interpret one line typed (or piped) into the console."""
     text = line.strip()
     if not text or text.startswith("#"):
@@ -54,11 +58,15 @@ def to_input(line: str, *, user: UserRef, buttons: tuple[Button, ...], now: date
     if text.lower() in QUIT:
         return Quit()
     if text.startswith("/"):
-        return CommandInvocation(user=user, name="", text=text, conversation="console", is_private=True)
+        return CommandInvocation(
+            user=user, name="", text=text, conversation="console", is_private=True
+        )
     if text.startswith(">"):
         body = text[1:].strip()
         if not body:
-            return Unknown(hint="Type the message after '> ', e.g. '> alice: can you review my PR today?'")
+            return Unknown(
+                hint="Type the message after '> ', e.g. '> alice: can you review my PR today?'"
+            )
         sender, message_text = "them", body
         match = _SENDER.match(body)
         if match:
@@ -90,7 +98,11 @@ def to_action(text: str, *, user: UserRef, buttons: tuple[Button, ...]) -> Actio
         button = buttons[position]
         edited = rest.strip() or None if button.action is Action.EDIT else None
         return ActionInvocation(
-            user=user, action=button.action, draft_id=button.draft_id, option=button.option, edited_text=edited
+            user=user,
+            action=button.action,
+            draft_id=button.draft_id,
+            option=button.option,
+            edited_text=edited,
         )
     match = _ACTION.match(text)
     if not match:
@@ -99,4 +111,6 @@ def to_action(text: str, *, user: UserRef, buttons: tuple[Button, ...]) -> Actio
     option = int(match.group("n")) - 1 if match.group("n") else 0
     draft_id = buttons[0].draft_id
     edited = match.group("text").strip() or None if verb == "edit" else None
-    return ActionInvocation(user=user, action=Action(verb), draft_id=draft_id, option=max(option, 0), edited_text=edited)
+    return ActionInvocation(
+        user=user, action=Action(verb), draft_id=draft_id, option=max(option, 0), edited_text=edited
+    )

@@ -16,7 +16,9 @@ def render(reply: Reply, *, saved: list[str] | None = None) -> str:
 
 
 def render_buttons(buttons: tuple[Button, ...]) -> str:
-    actions = "  ".join(f"[{number}] {button.label}" for number, button in enumerate(buttons, start=1))
+    actions = "  ".join(
+        f"[{number}] {button.label}" for number, button in enumerate(buttons, start=1)
+    )
     return f"{actions}\n(type a number; '{_edit_number(buttons)} <new text>' edits)"
 
 

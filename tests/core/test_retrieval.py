@@ -65,16 +65,28 @@ def test_rejected_options_are_not_offered_again() -> None:
     style = SurfaceStyleScorer.fit(["yep"])
     first = RetrievalDrafter().draft(index, text=text, sender="x", query=query, style=style)
     again = RetrievalDrafter().draft(
-        index, text=text, sender="x", query=query, style=style, exclude=frozenset(o.text for o in first)
+        index,
+        text=text,
+        sender="x",
+        query=query,
+        style=style,
+        exclude=frozenset(o.text for o in first),
     )
     assert not {o.text for o in first} & {o.text for o in again}
 
 
 def test_empty_index_drafts_nothing() -> None:
     index = ExemplarIndex.build([], np.zeros((0, 8), dtype=np.float32))
-    assert RetrievalDrafter().draft(
-        index, text="hi", sender="x", query=np.zeros(8, dtype=np.float32), style=SurfaceStyleScorer.fit([])
-    ) == []
+    assert (
+        RetrievalDrafter().draft(
+            index,
+            text="hi",
+            sender="x",
+            query=np.zeros(8, dtype=np.float32),
+            style=SurfaceStyleScorer.fit([]),
+        )
+        == []
+    )
 
 
 def test_adapt_readdresses_only_the_person_answered() -> None:
@@ -86,5 +98,7 @@ def test_adapt_readdresses_only_the_person_answered() -> None:
 
 def test_style_scorer_prefers_the_owners_habits() -> None:
     scorer = SurfaceStyleScorer.fit(["yep on it", "sure thing", "lol ok", "will do", "np"])
-    mine, formal = scorer.score(["yep will do", "Dear colleague, I shall review the document promptly."])
+    mine, formal = scorer.score(
+        ["yep will do", "Dear colleague, I shall review the document promptly."]
+    )
     assert mine > formal

@@ -4,7 +4,15 @@ from datetime import UTC, datetime
 
 from adapters.console.convert import Quit, Unknown, to_input
 from adapters.console.render import render
-from core.models import Action, ActionInvocation, Button, CommandInvocation, IncomingMessage, Reply, UserRef
+from core.models import (
+    Action,
+    ActionInvocation,
+    Button,
+    CommandInvocation,
+    IncomingMessage,
+    Reply,
+    UserRef,
+)
 
 ME = UserRef(platform="local", user_id="me")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -26,7 +34,10 @@ def test_commands_messages_and_quit() -> None:
     assert isinstance(command, CommandInvocation) and command.text == "/clone train --sample"
     incoming = conv("> alice: can you review my PR today?")
     assert isinstance(incoming, IncomingMessage)
-    assert (incoming.message.sender, incoming.message.text) == ("alice", "can you review my PR today?")
+    assert (incoming.message.sender, incoming.message.text) == (
+        "alice",
+        "can you review my PR today?",
+    )
     anonymous = conv("> can you review my PR today?")
     assert isinstance(anonymous, IncomingMessage) and anonymous.message.sender == "them"
     assert isinstance(conv("/quit"), Quit)
@@ -36,11 +47,15 @@ def test_commands_messages_and_quit() -> None:
 
 
 def test_numbered_and_worded_actions_map_to_the_shown_buttons() -> None:
-    assert conv("2", BUTTONS) == ActionInvocation(user=ME, action=Action.SEND, draft_id="d1", option=1)
+    assert conv("2", BUTTONS) == ActionInvocation(
+        user=ME, action=Action.SEND, draft_id="d1", option=1
+    )
     edit = conv("3 sure, after lunch", BUTTONS)
     assert isinstance(edit, ActionInvocation)
     assert (edit.action, edit.edited_text) == (Action.EDIT, "sure, after lunch")
-    assert conv("send 2", BUTTONS) == ActionInvocation(user=ME, action=Action.SEND, draft_id="d1", option=1)
+    assert conv("send 2", BUTTONS) == ActionInvocation(
+        user=ME, action=Action.SEND, draft_id="d1", option=1
+    )
     assert isinstance(conv("dismiss", BUTTONS), ActionInvocation)
     assert isinstance(conv("9", BUTTONS), Unknown)
     assert isinstance(conv("1"), Unknown), "no draft shown: a number is not an action"

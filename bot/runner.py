@@ -1,0 +1,98 @@
+"""``minime run`` with platforms configured: every adapter in one process, one HTTP listener.
+
+Each platform has a wiring module ``bot/platforms/<name>.py`` exposing
+``open_adapter(runtime, http) -> AsyncContextManager[PlatformAdapter]``. Adapters that take HTTP
+deliveries (Slack in HTTP mode, Telegram webhooks) add routes to the shared aiohttp application,
+which also serves ``/healthz`` and ``/readyz``. The first adapter to fail stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from bot.bootstrap import Runtime, open_runtime
+from bot.settings import Settings
+from storage.engine import check_connection
+
+log = logging.getLogger(__name__)
+
+
+class PlatformAdapter(Protocol):
+    """A started adapter: ``run()`` returns only when it stops."""
+
+    async def run(self) -> None: ...
+
+
+class PlatformWiring(Protocol):
+    def open_adapter(
+        self, runtime: Runtime, http: web.Application
+    ) -> AbstractAsyncContextManager[PlatformAdapter]: ...
+
+
+def _wiring(name: str) -> Any:
+    return importlib.import_module(f"bot.platforms.{name}")
+
+
+def health_app(runtime: Runtime) -> web.Application:
+    """The shared HTTP application with liveness and readiness endpoints."""
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def readyz(_: web.Request) -> web.Response:
+        try:
+            await check_connection(runtime.storage.engine)
+        except Exception:
+            return web.json_response({"ready": False}, status=503)
+        return web.json_response({"ready": True})
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+@asynccontextmanager
+async def serve_http(app: web.Application, host: str, port: int) -> AsyncIterator[web.AppRunner]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        yield runner
+    finally:
+        await runner.cleanup()
+
+
+async def run_adapters(settings: Settings, names: list[str]) -> int:
+    """Run the named platform adapters until one stops or the process is interrupted."""
+    async with open_runtime(settings) as runtime, AsyncExitStack() as stack:
+        http = health_app(runtime)
+        adapters = []
+        for name in names:
+            wiring = _wiring(name)
+            adapters.append(
+                (name, await stack.enter_async_context(wiring.open_adapter(runtime, http)))
+            )
+        await stack.enter_async_context(serve_http(http, settings.http_host, settings.http_port))
+        tasks = {asyncio.create_task(adapter.run(), name=name): name for name, adapter in adapters}
+        print(
+            f"minime is running: {', '.join(names)} (health on http://{settings.http_host}:{settings.http_port}/healthz)"
+        )
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            error = task.exception()
+            if error is not None:
+                log.error("%s adapter stopped: %s", tasks[task], type(error).__name__)
+                raise error
+    return 0
