@@ -366,8 +366,8 @@ async def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError("erase needs --yes when not run from a terminal")
-        answer = input(
-            f"Destroy everything held for '{args.user}'? Type the user name to confirm: "
+        answer = await asyncio.to_thread(
+            input, f"Destroy everything held for '{args.user}'? Type the user name to confirm: "
         )
         if answer.strip() != args.user:
             print("Not erased.")
