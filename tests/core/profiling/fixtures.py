@@ -84,3 +84,51 @@ def samples(
         )
         for i, text in enumerate(texts)
     ]
+
+
+def writer_texts(style: str, n: int, seed: int = 0) -> list[str]:
+    """``n`` invented messages in one of three clearly distinct styles: casual, formal, excited."""
+    import random
+
+    r = random.Random(f"{style}-{seed}")
+    things = ["game", "pizza", "movie", "party", "trip", "bike", "concert", "beach", "show"]
+    work = ["report", "budget", "meeting", "contract", "schedule", "proposal", "invoice", "review"]
+    days = ["Monday", "Tuesday", "Thursday", "Friday", "next week", "tomorrow morning"]
+    out = []
+    for _ in range(n):
+        thing, job, day = r.choice(things), r.choice(work), r.choice(days)
+        if style == "casual":
+            text = r.choice(
+                [
+                    f"lol u coming to the {thing} tonight",
+                    f"yeah the {thing} was sick tbh",
+                    f"idk man {thing} sounds kinda meh",
+                    f"brb grabbing {thing} stuff lol",
+                    f"nah im good, {thing} later maybe",
+                    f"omw to the {thing} lol",
+                    f"dude the {thing} tho",
+                ]
+            )
+        elif style == "formal":
+            text = r.choice(
+                [
+                    f"Please send me the revised {job} before {day}.",
+                    f"Thank you for the {job}. I will review it carefully.",
+                    f"The {job} has been approved; we will proceed on {day}.",
+                    f"Could we discuss the {job} in more detail on {day}?",
+                    f"I have attached the {job}. Kind regards, Marcus.",
+                    f"Unfortunately, the {job} requires further changes.",
+                ]
+            )
+        else:
+            text = r.choice(
+                [
+                    f"OMG the {thing} was AMAZING!!! 🎉",
+                    f"Can't wait for the {thing} on {day}!!! 😍",
+                    f"Best {thing} EVER!! 🙌",
+                    f"Yesss {thing} time!!! ✨",
+                    f"So excited about the {thing}!!! 🥳",
+                ]
+            )
+        out.append(text)
+    return out

@@ -223,7 +223,7 @@ def test_card_is_a_png(casual: StyleProfile, profiler: Profiler) -> None:
 
 def test_importing_the_package_loads_no_model_or_plotting() -> None:
     code = (
-        "import sys, core.profiling\n"
+        "import sys, core.profiling, core.verifier, core.evaluation\n"
         "heavy = [m for m in ('spacy', 'matplotlib', 'torch', 'sklearn', 'sentence_transformers')"
         " if m in sys.modules]\n"
         "assert not heavy, heavy\n"
