@@ -111,6 +111,8 @@ class StoreContext:
             async with read_session(self.sessions) as session:
                 yield session
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+            if not _unavailable(exc):
+                raise
             raise StorageUnavailable(unavailable_message(self.engine.url, exc)) from exc
 
     @asynccontextmanager
@@ -120,6 +122,8 @@ class StoreContext:
             async with write_session(self.sessions) as session:
                 yield session
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+            if not _unavailable(exc):
+                raise
             raise StorageUnavailable(unavailable_message(self.engine.url, exc)) from exc
 
     def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
@@ -159,6 +163,16 @@ class StoreContext:
         ).first()
         if found is None:
             raise NotFound(f"Persona {persona_id} does not belong to account {account_id}.")
+
+
+_UNAVAILABLE_HINTS: Final = ("locked", "busy", "unable to open", "disk i/o", "readonly", "connect")
+
+
+def _unavailable(exc: sqlalchemy.exc.DBAPIError) -> bool:
+    """Lost connections and locked or unreadable files, as opposed to bugs (SQL errors)."""
+    if exc.connection_invalidated or isinstance(exc, sqlalchemy.exc.InterfaceError):
+        return True
+    return any(hint in str(exc.orig).lower() for hint in _UNAVAILABLE_HINTS)
 
 
 def _new_id() -> str:

@@ -8,6 +8,7 @@ import secrets
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -225,11 +226,12 @@ async def test_export_holds_everything_decrypted(storage: Storage) -> None:
     text = json.dumps(export)
     for expected in (f"incoming {canary}", f"option {canary}", f"sent {canary}", f"bob {canary}"):
         assert expected in text
-    [state] = export["state"]  # type: ignore[misc]
+    sections = cast(dict[str, list[dict[str, Any]]], export)
+    [state] = sections["state"]
     assert state["kind"] == "profile"
     assert base64.b64decode(state["value_base64"]) == f"profile {canary}".encode()
-    assert len(export["approvals"]) == 1 and len(export["feedback"]) == 1  # type: ignore[arg-type]
-    assert len(export["priority_labels"]) == 1 and len(export["vectors"]) == 1  # type: ignore[arg-type]
+    for name in ("approvals", "feedback", "priority_labels", "vectors", "drafts"):
+        assert len(sections[name]) == 1, name
 
 
 async def test_erased_identity_starts_afresh(storage: Storage) -> None:
