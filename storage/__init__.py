@@ -4,9 +4,15 @@
 applies the migrations, loads (or on first run creates) the master key and hands back every
 store, disposing of the engine on exit even when start-up fails::
 
-    async with open_storage(settings.effective_database_url, data_dir=settings.data_dir,
-                            master_key=None) as storage:
+    key = settings.master_key.get_secret_value() if settings.master_key else None
+    async with open_storage(
+        settings.effective_database_url, data_dir=settings.data_dir, master_key=key
+    ) as storage:
         account = await storage.accounts.resolve(user, create=True)
+
+``minime keys rotate`` is ``await storage.rotate_master_key()``: with a key file the new key is
+written there; with ``MINIME_MASTER_KEY`` the new key is returned (``KeyRotation.new_key``) for
+the operator to put first in the variable.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from core.models import (
     UserRef,
 )
 from storage import AlreadyExists, NotFound, Storage
-from tests.storage.support import T0, message, new_account, new_user, stored, stream
+from tests.storage.support import T0, Backend, message, new_account, new_user, stored, stream
 
 # --- accounts ----------------------------------------------------------------------------------
 
@@ -592,3 +593,17 @@ async def test_add_stream_memory_does_not_grow_with_the_stream(storage: Storage)
     large = await _peak_bytes_while_adding(storage, 6_000)  # 6 MB of text streamed through
     print(f"peak traced memory: {small:,} B for 2,000 messages, {large:,} B for 6,000")
     assert large < 1.3 * small + 1_000_000, (small, large)
+
+
+async def test_first_seen_holds_across_processes(backend: Backend, tmp_path: Path) -> None:
+    """Two workers (separate engines and pools) on one database see each key once in total."""
+    url = await backend.fresh_url(tmp_path)
+    async with (
+        backend.fresh_storage(tmp_path, url=url) as one,
+        backend.fresh_storage(tmp_path, url=url) as two,
+    ):
+        keys = [f"slack:retry:{i}" for i in range(5)]
+        results = await asyncio.gather(
+            *(worker.deliveries.first_seen(key) for key in keys for worker in (one, two, one, two))
+        )
+        assert sum(results) == len(keys)
