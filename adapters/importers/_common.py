@@ -518,6 +518,14 @@ class FolderTree:
 Container = ZipBudget | FolderTree
 
 
+def is_container(path: Path) -> bool:
+    """Whether ``path`` is a folder or a zip archive (by its magic bytes, not its name)."""
+    if path.is_dir():
+        return True
+    with open_file(path) as probe:
+        return probe.read(2) == b"PK"
+
+
 def open_container(path: Path, limits: Limits) -> Container:
     """A zip archive or an extracted folder, read through one interface."""
     if path.is_dir():

@@ -76,7 +76,7 @@ def detect_format(path: Path) -> str:
         if _is_jsonl(inner):
             return "jsonl"
         raise _unknown(path, "a gzip file that does not hold canonical message JSONL")
-    found_in_head = sniff_bytes(head, path.name)
+    found_in_head = sniff_bytes(head)
     if found_in_head is not None:
         return found_in_head
     if path.suffix.lower() in _TEXT_SUFFIXES and _is_text(head):
@@ -84,11 +84,11 @@ def detect_format(path: Path) -> str:
     raise _unknown(path, "not a recognised export")
 
 
-def sniff_bytes(head: bytes, name: str) -> str | None:
+def sniff_bytes(head: bytes) -> str | None:
     """The format a file's first bytes show, or ``None`` (text is never guessed here)."""
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     stripped = text.lstrip()
-    if text.startswith("From "):
+    if text.lstrip("\r\n").startswith("From "):
         return "mbox"
     if _TWEETS.match(text):
         return "twitter"
@@ -190,7 +190,7 @@ def _from_names(path: Path, names: Iterable[str], archive: zipfile.ZipFile | Non
         if not lower.endswith((".txt", ".json")):
             continue
         head = _head(path, name, archive)
-        found = sniff_bytes(head, name)
+        found = sniff_bytes(head)
         if found in ("whatsapp", "discord", "telegram"):
             return found
     raise _unknown(path, "a folder or zip with no recognised export inside")

@@ -1,4 +1,5 @@
-"""DiscordChatExporter JSON: ``{"guild", "channel", "messages": [...]}``, streamed.
+"""DiscordChatExporter JSON: ``{"guild", "channel", "messages": [...]}``, streamed; one file, or
+a folder or zip of them (one per channel).
 
 Mapping:
 
@@ -23,9 +24,10 @@ from adapters.importers._common import (
     ImportFormatError,
     Limits,
     Record,
-    ZipBudget,
     as_id,
     check_text,
+    is_container,
+    open_container,
     open_file,
     parse_iso,
     walk_json,
@@ -37,7 +39,7 @@ _SCALARS = frozenset({"channel.id", "channel.name", "guild.name"})
 
 
 class DiscordReader:
-    """Reads one DiscordChatExporter JSON file (or a zip holding one)."""
+    """Reads DiscordChatExporter JSON: one file, or every ``.json`` in a folder or zip."""
 
     def __init__(self, path: Path, limits: Limits) -> None:
         self.path = path
@@ -50,24 +52,20 @@ class DiscordReader:
         return ()
 
     def records(self) -> Iterator[Record]:
-        if self.path.is_dir():
-            raise ImportFormatError(f"{self.path}: a folder; pass the exported .json file")
-        with open_file(self.path) as probe:
-            is_zip = probe.read(2) == b"PK"
-        if not is_zip:
+        if not is_container(self.path):
             with open_file(self.path) as stream:
                 yield from self._document(stream, str(self.path))
             return
-        archive = ZipBudget(self.path, self.limits)
+        box = open_container(self.path, self.limits)
         try:
-            names = [n for n in archive.names if n.lower().endswith(".json")]
+            names = sorted(n for n in box.names if n.lower().endswith(".json"))
             if not names:
-                raise ImportFormatError(f"{self.path}: no DiscordChatExporter .json inside the zip")
+                raise ImportFormatError(f"{self.path}: no DiscordChatExporter .json inside")
             for name in names:
-                with archive.open(name) as stream:
-                    yield from self._document(stream, archive.where(name))
+                with box.open(name) as stream:
+                    yield from self._document(stream, box.where(name))
         finally:
-            archive.close()
+            box.close()
 
     def _document(self, stream: Any, where: str) -> Iterator[Record]:
         channel: dict[str, str] = {}

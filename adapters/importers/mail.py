@@ -44,6 +44,7 @@ from adapters.importers._common import (
     Record,
     as_utc,
     check_text,
+    is_container,
     open_container,
     open_file,
     read_file_capped,
@@ -330,7 +331,7 @@ class MboxReader(_MailReader):
     """Reads an mbox file (or the ``.mbox`` files in a folder or zip, e.g. a Takeout)."""
 
     def _raw(self) -> Iterator[tuple[bytes, str]]:
-        if self.path.is_dir() or _is_zip(self.path):
+        if is_container(self.path):
             box = open_container(self.path, self.limits)
             try:
                 names = [n for n in box.names if n.lower().endswith(".mbox")]
@@ -381,7 +382,7 @@ class EmlReader(_MailReader):
     """Reads one ``.eml`` file, or every ``.eml`` in a folder or zip."""
 
     def _raw(self) -> Iterator[tuple[bytes, str]]:
-        if self.path.is_dir() or _is_zip(self.path):
+        if is_container(self.path):
             box = open_container(self.path, self.limits)
             try:
                 names = sorted(n for n in box.names if n.lower().endswith(".eml"))
@@ -393,8 +394,3 @@ class EmlReader(_MailReader):
                 box.close()
             return
         yield read_file_capped(self.path, self.limits), str(self.path)
-
-
-def _is_zip(path: Path) -> bool:
-    with open_file(path) as probe:
-        return probe.read(2) == b"PK"

@@ -36,11 +36,12 @@ from adapters.importers._common import (
     ImportFormatError,
     Limits,
     Record,
-    ZipBudget,
     as_id,
     check_text,
     find_root,
     from_epoch,
+    is_container,
+    open_container,
     open_file,
     parse_iso,
     walk_json,
@@ -150,28 +151,19 @@ class TelegramReader:
 
     @contextmanager
     def _stream(self) -> Iterator[tuple[IO[bytes], str]]:
-        if self.path.is_dir():
-            target = self.path / "result.json"
-            if not target.is_file():
-                raise ImportFormatError(f"{self.path}: no result.json in the folder")
-            with open_file(target) as stream:
-                yield stream, str(target)
-            return
-        with open_file(self.path) as probe:
-            is_zip = probe.read(2) == b"PK"
-        if not is_zip:
+        if not is_container(self.path):
             with open_file(self.path) as stream:
                 yield stream, str(self.path)
             return
-        archive = ZipBudget(self.path, self.limits)
+        box = open_container(self.path, self.limits)
         try:
-            root = find_root(archive.names, "result.json")
+            root = find_root(box.names, "result.json")
             if root is None:
-                raise ImportFormatError(f"{self.path}: no result.json inside the zip")
-            with archive.open(root + "result.json") as stream:
-                yield stream, archive.where(root + "result.json")
+                raise ImportFormatError(f"{self.path}: no result.json inside")
+            with box.open(root + "result.json") as stream:
+                yield stream, box.where(root + "result.json")
         finally:
-            archive.close()
+            box.close()
 
     def records(self) -> Iterator[Record]:
         owner = self._personal().fields

@@ -34,6 +34,7 @@ from adapters.importers._common import (
     Record,
     as_id,
     check_text,
+    is_container,
     load_json,
     open_container,
     open_file,
@@ -141,7 +142,7 @@ class TwitterReader:
     def _account_info(self) -> dict[str, str]:
         if self._account is None:
             info: dict[str, str] = {}
-            if self.path.is_dir() or _is_zip(self.path):
+            if is_container(self.path):
                 box = open_container(self.path, self.limits)
                 try:
                     names = [n for n in box.names if PurePosixPath(n).name == "account.js"]
@@ -186,7 +187,7 @@ class TwitterReader:
 
     @contextmanager
     def _streams(self) -> Iterator[Iterator[tuple[IO[bytes], str]]]:
-        if not (self.path.is_dir() or _is_zip(self.path)):
+        if not is_container(self.path):
             with open_file(self.path) as stream:
                 yield iter([(stream, str(self.path))])
             return
@@ -204,11 +205,6 @@ class TwitterReader:
             yield opened()
         finally:
             box.close()
-
-
-def _is_zip(path: Path) -> bool:
-    with open_file(path) as probe:
-        return probe.read(2) == b"PK"
 
 
 def _root(ident: str, parents: dict[str, str | None]) -> str:

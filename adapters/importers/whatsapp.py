@@ -1,4 +1,5 @@
-"""WhatsApp chat export: the ``.txt`` file, or the ``.zip`` that holds it (with or without media).
+"""WhatsApp chat export: the ``.txt`` file, or the ``.zip`` (or extracted folder) that holds it,
+with or without media.
 
 Handled:
 
@@ -36,12 +37,14 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from adapters.importers._common import (
+    Container,
     ImportFormatError,
     Limits,
     Record,
-    ZipBudget,
     as_utc,
     check_text,
+    is_container,
+    open_container,
     open_file,
 )
 from core.models import Message
@@ -113,7 +116,7 @@ def chat_name(file_name: str) -> str:
 
 
 class WhatsAppReader:
-    """Reads a WhatsApp chat export ``.txt``, or a ``.zip`` containing one."""
+    """Reads a WhatsApp chat export ``.txt``, or a zip or folder containing one."""
 
     def __init__(self, path: Path, limits: Limits) -> None:
         self.path = path
@@ -264,29 +267,28 @@ def _timestamp(match: re.Match[str], order: str, where: str) -> datetime:
 
 
 class _ChatFile:
-    """The chat text, from a ``.txt`` or from inside a ``.zip``, read line by line."""
+    """The chat text, from a ``.txt`` or from inside a zip or folder, read line by line."""
 
     def __init__(self, path: Path, limits: Limits) -> None:
         self.path = path
         self.limits = limits
-        self._zip: ZipBudget | None = None
+        self._box: Container | None = None
         self._stream: IO[bytes] | None = None
         self.where = str(path)
         self.conversation = chat_name(path.name)
 
     def __enter__(self) -> _ChatFile:
         try:
-            if self.path.is_dir():
-                raise ImportFormatError(f"{self.path}: a folder, not a WhatsApp chat export")
-            with open_file(self.path) as probe:
-                is_zip = probe.read(2) == b"PK"
-            if is_zip:
-                self._zip = ZipBudget(self.path, self.limits)
-                member = self._member(self._zip)
-                self.where = self._zip.where(member)
+            if is_container(self.path):
+                self._box = open_container(self.path, self.limits)
+                member = self._member(self._box)
+                self.where = self._box.where(member)
                 name = chat_name(member)
-                self.conversation = chat_name(self.path.name) if name == "_chat" else name
-                self._stream = self._zip.open(member)
+                if name == "_chat":  # iOS: the chat's name is on the zip or folder around it
+                    parent = PurePosixPath(member).parent.name
+                    name = chat_name(parent + ".txt" if parent else self.path.name)
+                self.conversation = name
+                self._stream = self._box.open(member)
             else:
                 self._stream = open_file(self.path)
         except BaseException:
@@ -297,17 +299,17 @@ class _ChatFile:
     def __exit__(self, *_exc: object) -> None:
         if self._stream is not None:
             self._stream.close()
-        if self._zip is not None:
-            self._zip.close()
+        if self._box is not None:
+            self._box.close()
 
-    def _member(self, archive: ZipBudget) -> str:
-        texts = [n for n in archive.names if n.lower().endswith(".txt")]
+    def _member(self, box: Container) -> str:
+        texts = sorted(n for n in box.names if n.lower().endswith(".txt"))
         for name in texts:
-            with archive.open(name) as stream:
+            with box.open(name) as stream:
                 head = stream.read(4096).decode("utf-8", errors="replace")
             if looks_like_whatsapp(head.splitlines()[:5]):
                 return name
-        raise ImportFormatError(f"{self.path}: no WhatsApp chat .txt inside the zip")
+        raise ImportFormatError(f"{self.path}: no WhatsApp chat .txt inside")
 
     def lines(self) -> Iterator[tuple[int, str]]:
         assert self._stream is not None

@@ -126,3 +126,31 @@ def test_detection_of_junk_never_escapes_the_error_contract(data: bytes, name: s
             assert detect_format(path) in FORMATS
         except ImportFormatError as exc:
             assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize(
+    ("files", "fmt"),
+    [
+        ({"channels/3d-printing.json": "discord.json", "channels/copy.json": "discord.json"},
+         "discord"),
+        ({"WhatsApp Chat - Book club/_chat.txt": "whatsapp/_chat.txt",
+          "WhatsApp Chat - Book club/00000012-PHOTO.jpg": "notes.txt"}, "whatsapp"),
+        ({"DataExport_2024-03-10/result.json": "telegram/full_export.json"}, "telegram"),
+        ({"Takeout/Mail/Sent.mbox": "mail/Sent.mbox"}, "mbox"),
+    ],
+)  # fmt: skip
+def test_folders_and_zips_that_are_detected_are_readable(
+    tmp_path: Path, files: dict[str, str], fmt: str
+) -> None:
+    folder = tmp_path / "export"
+    for target, source in files.items():
+        (folder / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FIXTURES / source, folder / target)
+    archive = zip_folder(folder, tmp_path / "export.zip")
+    for path in (folder, archive):
+        source = open_import(path)
+        assert source.format == fmt
+        messages = list(source.messages())
+        assert messages
+        if fmt == "whatsapp":
+            assert {m.conversation for m in messages} == {"Book club"}
