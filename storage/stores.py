@@ -16,6 +16,7 @@ import asyncio
 import base64
 import builtins
 import hashlib
+import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -26,7 +27,19 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, cast
 
 import numpy as np
 import sqlalchemy.exc
-from sqlalchemy import CursorResult, Result, Row, Table, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Result,
+    Row,
+    Table,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -58,8 +71,13 @@ from storage.errors import NotFound, StorageError, StorageUnavailable
 if TYPE_CHECKING:
     from core import ports
 
+log = logging.getLogger(__name__)
+
 BATCH_ROWS: Final = 1_000
 """Rows per INSERT batch in bulk writes, and per page when streaming reads."""
+
+ANALYZE_AFTER_ROWS: Final = 5_000
+"""On PostgreSQL, refresh the planner statistics after an import added this many messages."""
 
 DEFAULT_PERSONA: Final = "default"
 LINK_CODE_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed
@@ -647,7 +665,20 @@ class SqlMessageStore:
                     await asyncio.wait([writing])
                     if not writing.cancelled():
                         writing.exception()
+        if new >= ANALYZE_AFTER_ROWS and self._ctx.dialect == "postgresql":
+            await self._analyze()
         return new
+
+    async def _analyze(self) -> None:
+        # Fresh planner statistics after a bulk load: without them PostgreSQL picks bitmap
+        # scans and sorts for the keyset pages of iter() and for reply_pairs (measured 2-6x
+        # slower on the 81k-message corpus) until autovacuum gets round to it.
+        try:
+            async with self._ctx.engine.connect() as connection:
+                await connection.execute(text("ANALYZE messages"))
+                await connection.commit()
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            log.warning("ANALYZE after a bulk import failed: %s", type(exc).__name__)
 
     @staticmethod
     def _encode(
