@@ -30,7 +30,7 @@ from typing import Final, Literal
 from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import tables
@@ -396,6 +396,9 @@ async def rotate_master_key(engine: AsyncEngine, old_keys: MasterKeys, new_key: 
     async with engine.connect() as connection:
         connection = await connection.execution_options(**{WRITE_OPTION: True})
         async with connection.begin():
+            if connection.dialect.name == "postgresql":
+                # No account may be created (with a key wrapped the old way) mid-rotation.
+                await connection.execute(text("LOCK TABLE account_keys IN EXCLUSIVE MODE"))
             rows = (await connection.execute(select(keys.c.account_id, keys.c.wrapped_key))).all()
             if rows:
                 await connection.execute(
@@ -444,8 +447,11 @@ async def rotate_keys(
     has committed, so a crash at any point leaves a readable database; if the transaction fails,
     the previous key file is put back. With an environment key nothing is written: the new key
     is returned for the operator. Pass ``new_key`` to choose it (for example to show it to the
-    operator before the database changes); by default one is generated. Other running processes
-    must be restarted to pick up the new key.
+    operator before the database changes); by default one is generated.
+
+    Stop the other workers first (or restart them right after): a worker still holding only the
+    old key cannot open accounts it has not cached, and would wrap new accounts' data keys with
+    the old key. With an environment key, ``MINIME_MASTER_KEY="<new>,<old>"`` bridges the gap.
 
     Raises:
         MasterKeyError: ``new_key`` is not a Fernet key.
