@@ -423,11 +423,31 @@ class Clone:
         await self._feedback(draft, kind, text=outgoing.text)
         await self._learn_pair(draft, outgoing.text)
 
-    async def send_failed(self, outgoing: Outgoing) -> None:
-        """The platform refused the post: the draft is pending again, so the owner can retry."""
+    async def pending_draft(self, user: UserRef, draft_id: str) -> Draft | None:
+        """The user's own draft while it waits for a decision (to prefill an Edit); else ``None``."""
+        account = await self._stores.accounts.resolve(user, create=False)
+        draft = None if account is None else await self._stores.drafts.get(account.id, draft_id)
+        return draft if draft is not None and draft.status is DraftStatus.PENDING else None
+
+    async def send_failed(
+        self, outgoing: Outgoing, *, reason: str = "the platform refused it"
+    ) -> Reply:
+        """The platform refused the post: offer the same draft again for another click.
+
+        An approval is never reused (one per draft, ever), so the retry is a fresh pending copy.
+        """
+        draft = await self._stores.drafts.get(outgoing.account_id, outgoing.draft_id)
         await self._stores.drafts.set_status(
-            outgoing.account_id, outgoing.draft_id, DraftStatus.PENDING, expect=DraftStatus.APPROVED
+            outgoing.account_id, outgoing.draft_id, DraftStatus.EXPIRED, expect=DraftStatus.APPROVED
         )
+        if draft is None:
+            return Reply(text=f"Couldn't post it ({reason}).")
+        fresh = replace(
+            draft, id=uuid.uuid4().hex, status=DraftStatus.PENDING, created_at=self._clock()
+        )
+        await self._stores.drafts.create(fresh)
+        shown = render_draft(fresh, None)
+        return replace(shown, text=f"Couldn't post it ({reason}). Try again?\n" + shown.text)
 
     async def _feedback(self, draft: Draft, kind: FeedbackKind, *, text: str | None) -> None:
         await self._stores.feedback.add(

@@ -1,0 +1,95 @@
+"""End to end through the console adapter: the README's first run, scripted through a pipe."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters.console.adapter import ConsoleAdapter
+from bot.bootstrap import open_runtime
+from bot.settings import load_settings
+from core.engines.embedding import HashingEmbedder
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_first_run_through_a_pipe_prints_a_draft_with_its_actions(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINIME_")}
+    env.update(MINIME_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        input="/clone train --sample\n> can you review my PR today?\n/quit\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "Trained on the sample persona" in out
+    assert "needs a reply" in out
+    assert "1. " in out and "sounds like you" in out
+    for action in ("Send", "Edit", "Regenerate", "Dismiss"):
+        assert action in out
+    assert out.rstrip().endswith("bye")
+
+
+async def console(tmp_path: Path, script: str) -> str:
+    settings = load_settings({}, data_dir=tmp_path / "data")
+    (tmp_path / "data").mkdir(exist_ok=True)
+    out = io.StringIO()
+    async with open_runtime(settings, embedder=HashingEmbedder()) as runtime:
+        adapter = ConsoleAdapter(
+            clone=runtime.clone,
+            user="me",
+            out_dir=tmp_path / "out",
+            stdin=io.StringIO(script),
+            stdout=out,
+            interactive=False,
+        )
+        await adapter.run()
+    return out.getvalue()
+
+
+async def test_send_edit_regenerate_dismiss_go_through_the_approval_path(tmp_path: Path) -> None:
+    out = await console(
+        tmp_path,
+        "/clone train --sample\n"
+        "> priya: can you review my PR today?\n"
+        "1\n"  # Send 1
+        "1\n"  # again: nothing is shown any more, so it is not an action
+        "> dev: could you take a look at my pull request?\n"
+        "5\n"  # Regenerate
+        "6\n"  # Dismiss the regenerated draft
+        "> kenji: can you review my PR?\n"
+        "4\n"  # Edit ...
+        "sure, after standup\n"  # ... with the new text
+        "/quit\n",
+    )
+    assert out.count("✓ sent to console:priya") == 1
+    assert "✓ edited and sent to console:kenji: sure, after standup" in out
+    assert "Dismissed." in out
+    assert out.count("Drafts for dev") == 2, "regenerate shows new options"
+
+
+async def test_commands_work_in_the_console(tmp_path: Path) -> None:
+    out = await console(
+        tmp_path,
+        "/clone help\n/clone train --sample\n/clone persona new work\n/clone persona list\n"
+        "/clone persona use default\n/clone inbox\n/clone privacy pause\n> hi?\n/clone privacy resume\n"
+        "/clone nonsense\nwhat\n/quit\n",
+    )
+    assert "/clone draft <message>" in out
+    assert "Created persona 'work'" in out and "* work" in out
+    assert "Now using persona 'default'" in out
+    assert "Nothing is waiting for you." in out
+    assert "Your clone is paused" in out
+    assert "I don't know the command 'nonsense'" in out
+    assert "Type '/clone help'" in out
