@@ -165,3 +165,17 @@ def test_mutated_mail_never_escapes_the_error_contract(data: st.DataObject) -> N
             victim = data.draw(st.sampled_from(sorted(path.iterdir())))
             victim.write_bytes(mutate(data, victim.read_bytes()))
             survives(path, "eml")
+
+
+def test_encoded_and_raw_utf8_headers(tmp_path: Path) -> None:
+    mbox = tmp_path / "inbox.mbox"
+    mbox.write_bytes(
+        b"From x\nFrom: =?utf-8?q?Jos=C3=A9_Garc=C3=ADa?= <jose@example.com>\n"
+        b"Date: Mon, 1 Jan 2024 10:00:00 +0000\nMessage-ID: <1@x>\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\n\nCaf\xe9 ma\xf1ana?\n\n"
+        b"From x\nFrom: Ren\xc3\xa9e <renee@example.com>\nDate: Mon, 1 Jan 2024 11:00:00 +0000\n"
+        b"Message-ID: <2@x>\nContent-Type: text/plain; charset=x-unknown\n\nok \xc3\xa0 demain\n"
+    )
+    first, second = read_all(mbox, "mbox")
+    assert (first.sender, first.text) == ("José García", "Café mañana?")
+    assert (second.sender, second.text) == ("Renée", "ok à demain")
