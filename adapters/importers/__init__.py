@@ -10,7 +10,18 @@ Usage::
 Every problem with the input is an :class:`ImportFormatError` whose text is one sentence naming the
 file (and line or entry where known). ``messages()`` may raise after yielding some messages; the
 caller imports in one transaction, so a failure leaves nothing behind. Each format module's
-docstring documents how that format maps to messages.
+docstring documents how that format maps to messages; the rules they share:
+
+- Ids are strings, stable across re-imports of the same export (so a re-import adds nothing).
+- ``sent_at`` is aware UTC; a time the format writes without a zone is taken as UTC.
+- Only text someone wrote becomes a message: system lines, joins, media-only messages and
+  retweets are skipped (so a ``reply_to`` may name a message that was skipped).
+- A message over ``Limits.max_text_chars`` (100,000) is an error, not truncated; zip members are
+  read through a cap on unpacked bytes (zip bombs), JSON nesting is capped at 64 levels.
+- Large JSON exports (Telegram, Discord, Twitter) are streamed with ``ijson``; memory stays flat.
+- ``resolve_owner`` reads the export once to count senders; ``--me`` is matched exactly, then
+  case-insensitively against sender names, then against the other names the format gives the
+  same person (user ids, user names, addresses, nicknames).
 """
 
 from __future__ import annotations
