@@ -44,7 +44,7 @@ class TextReader:
             start = datetime.fromtimestamp(self.path.stat().st_mtime, UTC).replace(microsecond=0)
         except (OSError, OverflowError, ValueError) as exc:
             raise ImportFormatError(f"{self.path}: cannot be read ({exc})") from None
-        stem = self.path.name.split(".")[0] or self.path.name
+        stem = self.path.stem or self.path.name
         count = 0
         for first_line, paragraph in self._paragraphs():
             count += 1
