@@ -53,6 +53,10 @@ class TelegramSettings(BaseModel):
     bot_token: SecretStr | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    api_base_url: str | None = None
+    """A self-hosted Bot API server (``http://host:8081/bot``); default api.telegram.org."""
+    api_file_url: str | None = None
+    """Its file endpoint (``http://host:8081/file/bot``)."""
 
     @property
     def enabled(self) -> bool:

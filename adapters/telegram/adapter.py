@@ -1,0 +1,817 @@
+"""The Telegram adapter: python-telegram-bot's ``Application``, its handlers, webhook and flood control.
+
+Every update goes through two handlers: a persisted de-duplication by ``update_id`` (group -1,
+``ApplicationHandlerStop`` on a repeat, so retries and restarts do not repeat side effects), then one
+dispatcher that classifies the update with :mod:`adapters.telegram.convert` and calls the core.
+Requests to the Bot API pass :class:`ChatRateLimiter` (about one message a second per chat, retries
+on ``RetryAfter``). Nothing here logs a payload: PTB's own ``httpx`` logger would print the token, so
+``bot/logs.py`` keeps it at WARNING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import math
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    BaseRateLimiter,
+    ContextTypes,
+    TypeHandler,
+)
+
+from adapters.importers import UnknownOwner
+from adapters.telegram.callbacks import CallbackCodec, CallbackRefused, derive_key
+from adapters.telegram.connections import BusinessConnections
+from adapters.telegram.convert import (
+    BusinessIncoming,
+    BusinessLink,
+    Click,
+    Hint,
+    Upload,
+    destination,
+    to_action,
+    to_business_incoming,
+    to_business_link,
+    to_event,
+)
+from adapters.telegram.render import (
+    InlineButton,
+    bot_commands,
+    clip,
+    edit_prompt,
+    escape,
+    render,
+    sent_note,
+    with_note,
+)
+from core.models import (
+    Action,
+    ActionInvocation,
+    CommandInvocation,
+    ImportSummary,
+    IncomingMessage,
+    Outgoing,
+    Reply,
+    UserRef,
+    utc_now,
+)
+from core.ports import AccountStore, Clock, DeliveryLog
+from core.service import Clone, describe_summary
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.BUSINESS_CONNECTION,
+    Update.BUSINESS_MESSAGE,
+]
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_DOWNLOAD = 20 * 1024 * 1024
+"""The Bot API lets bots download files up to 20 MB."""
+
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+_FILE_NAME = re.compile(r"[^\w.\-]+")
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Webhook:
+    """Where Telegram delivers updates, and the secret it must present.
+
+    Raises:
+        ValueError: the secret is shorter than 32 characters or uses characters Telegram refuses.
+    """
+
+    url: str
+    secret: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not _SECRET.match(self.secret):
+            raise ValueError(
+                "the Telegram webhook secret must be 32-256 characters of A-Z, a-z, 0-9, _ and - "
+                "(MINIME_TELEGRAM__WEBHOOK_SECRET)"
+            )
+
+    def accepts(self, supplied: str | None) -> bool:
+        """Constant-time check of the ``X-Telegram-Bot-Api-Secret-Token`` header."""
+        return hmac.compare_digest((supplied or "").encode(), self.secret.encode())
+
+
+# ----------------------------------------------------------------- flood control
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # PTB 22 warns that ``retry_after`` becomes a timedelta; accept either.
+        warnings.simplefilter("ignore")
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class ChatRateLimiter(BaseRateLimiter[None]):
+    """At most one message per ``per_chat_interval`` in each chat, ``overall_rate`` in all; retries
+    on ``RetryAfter`` after the wait Telegram asks for.
+
+    Slots are reserved before sleeping, so concurrent sends to one chat queue up in order instead
+    of bursting. Requests without a chat (``answerCallbackQuery``, ``getFile``) only share the
+    overall rate.
+
+    Args:
+        per_chat_interval: seconds between two messages in one chat (Telegram: about 1).
+        overall_rate: messages per second across all chats (Telegram: about 30).
+        max_retries: how many ``RetryAfter`` answers to wait out before giving up.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_chat_interval: float = 1.0,
+        overall_rate: float = 30.0,
+        max_retries: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval = per_chat_interval
+        self._spacing = 1.0 / overall_rate
+        self._max_retries = max_retries
+        self._clock = clock
+        self._next_in_chat: dict[str, float] = {}
+        self._next_overall = 0.0
+        self._paused_until = 0.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        self._next_in_chat.clear()
+
+    @staticmethod
+    def chat_of(endpoint: str, data: dict[str, Any]) -> str | None:
+        """The chat a request posts into, if it is a message (send/edit/copy/forward)."""
+        chat = data.get("chat_id")
+        if chat is None or endpoint == "sendChatAction":
+            return None
+        if endpoint.startswith(("send", "edit", "copy", "forward")):
+            return str(chat)
+        return None
+
+    async def _wait_turn(self, chat: str | None) -> None:
+        now = self._clock()
+        if chat is not None:
+            slot = max(now, self._next_in_chat.get(chat, 0.0))
+            self._next_in_chat[chat] = slot + self._interval
+            if len(self._next_in_chat) > 4096:
+                for key, until in list(self._next_in_chat.items()):
+                    if until < now:
+                        del self._next_in_chat[key]
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            now = self._clock()
+        turn = max(now, self._next_overall, self._paused_until)
+        self._next_overall = turn + self._spacing
+        if turn > now:
+            await asyncio.sleep(turn - now)
+
+    def _hold(self, chat: str | None, seconds: float) -> None:
+        until = self._clock() + seconds
+        if chat is None:
+            self._paused_until = max(self._paused_until, until)
+        else:
+            self._next_in_chat[chat] = max(self._next_in_chat.get(chat, 0.0), until)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat = self.chat_of(endpoint, data)
+        attempt = 0
+        while True:
+            await self._wait_turn(chat)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                attempt += 1
+                if attempt > self._max_retries:
+                    raise
+                wait = _retry_seconds(error) + 0.05
+                log.warning("Telegram flood control: retrying %s in %.1f s", endpoint, wait)
+                self._hold(chat, wait)
+
+
+# ----------------------------------------------------------------- import progress
+
+
+class _ImportProgress:
+    """Edits one status message in place while an import runs (at most every ``every`` seconds)."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        chat_id: int,
+        message_id: int,
+        name: str,
+        every: float = 2.0,
+    ) -> None:
+        self._bot = bot
+        self._chat_id = chat_id
+        self._message_id = message_id
+        self._name = name
+        self._every = every
+        self._count = 0
+        self._last = -math.inf
+        self._pending: asyncio.Task[None] | None = None
+
+    def __call__(self, messages: int) -> None:
+        self._count += messages
+        now = time.monotonic()
+        if (
+            self._pending is not None and not self._pending.done()
+        ) or now - self._last < self._every:
+            return
+        self._last = now
+        self._pending = asyncio.get_running_loop().create_task(
+            self._edit(f"⏳ Importing {escape(self._name)}… {self._count:,} messages read")
+        )
+
+    async def _edit(self, text: str) -> None:
+        with contextlib.suppress(BadRequest):
+            await self._bot.edit_message_text(
+                text, chat_id=self._chat_id, message_id=self._message_id, parse_mode=ParseMode.HTML
+            )
+
+    async def finish(self, text: str) -> None:
+        if self._pending is not None:
+            with contextlib.suppress(TelegramError):
+                await self._pending
+        await self._edit(text)
+
+
+# ----------------------------------------------------------------- the adapter
+
+
+def _markup(rows: tuple[tuple[InlineButton, ...], ...]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(button.text, callback_data=button.callback_data)
+                for button in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+class TelegramAdapter:
+    """The clone in a Telegram private chat, and in the owner's Business chats when connected.
+
+    Args:
+        application: a PTB application (see :func:`build_application`), not yet initialised.
+        clone: the core service.
+        deliveries: persisted de-duplication of ``update_id``s.
+        connections: the owners' Business connections.
+        codec: signs and checks inline-button data.
+        workdir: where uploaded exports are downloaded (deleted after import).
+        webhook: set for webhook mode; polling otherwise.
+    """
+
+    def __init__(
+        self,
+        *,
+        application: AnyApplication,
+        clone: Clone,
+        deliveries: DeliveryLog,
+        connections: BusinessConnections,
+        codec: CallbackCodec,
+        workdir: Path,
+        webhook: Webhook | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._app = application
+        self._clone = clone
+        self._deliveries = deliveries
+        self._connections = connections
+        self._codec = codec
+        self._workdir = workdir
+        self._webhook = webhook
+        self._clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._importing: set[str] = set()
+        application.add_handler(TypeHandler(Update, self._deduplicate), group=-1)
+        application.add_handler(TypeHandler(Update, self._dispatch), group=0)
+        application.add_error_handler(self._on_error)
+
+    @property
+    def application(self) -> AnyApplication:
+        return self._app
+
+    @property
+    def _bot(self) -> Bot:
+        bot: Bot = self._app.bot
+        return bot
+
+    # ------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Register the command menu, and the webhook when configured (the app is initialised)."""
+        await self._bot.set_my_commands(
+            [BotCommand(command, description) for command, description in bot_commands()]
+        )
+        if self._webhook is not None:
+            await self._bot.set_webhook(
+                self._webhook.url,
+                secret_token=self._webhook.secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+
+    async def run(self) -> None:
+        """Process updates (long polling, or from the webhook route) until cancelled."""
+        app = self._app
+        await app.start()
+        try:
+            if self._webhook is None:
+                assert app.updater is not None
+                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        """Stop polling and processing; abandon imports in flight (nothing half-written stays)."""
+        app = self._app
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Wait for background work (imports) to finish."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def handle_webhook(self, request: web.Request) -> web.Response:
+        """``POST /telegram/webhook``: check the secret in constant time, queue the update."""
+        if self._webhook is None or not self._webhook.accepts(request.headers.get(SECRET_HEADER)):
+            return web.Response(status=403)
+        try:
+            data = await request.json()
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
+            update = Update.de_json(data, self._app.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400)
+        await self._app.update_queue.put(update)
+        return web.Response(status=200)
+
+    # ------------------------------------------------------------- handlers
+
+    async def _deduplicate(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        key = f"telegram:{self._bot.id}:{update.update_id}"
+        if not await self._deliveries.first_seen(key):
+            log.debug("update %s already handled", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def _dispatch(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        event = to_event(update.to_dict(), bot_id=self._bot.id)
+        if event is None:
+            return
+        if isinstance(event, Click):
+            assert update.callback_query is not None
+            await self._on_click(event, update.callback_query)
+        elif isinstance(event, CommandInvocation):
+            await self._on_command(event)
+        elif isinstance(event, IncomingMessage):
+            await self._on_forward(event)
+        elif isinstance(event, ActionInvocation):
+            await self._on_edited(
+                event, update.effective_chat.id if update.effective_chat else None
+            )
+        elif isinstance(event, Upload):
+            self._background(self._on_upload(event))
+        elif isinstance(event, BusinessLink):
+            await self._on_business_link(event)
+        elif isinstance(event, BusinessIncoming):
+            await self._on_business_message(event)
+        elif isinstance(event, Hint):
+            await self._say(event.chat_id, event.text)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        # The type only: exception text can quote a request (and so the token or a message).
+        log.error("Telegram update failed: %s", type(error).__name__)
+        if not isinstance(update, Update):
+            return
+        with contextlib.suppress(TelegramError):
+            if update.callback_query is not None:
+                await update.callback_query.answer(
+                    "Sorry, that failed. Try again.", show_alert=True
+                )
+            elif update.message is not None and update.message.chat.type == "private":
+                await self._say(update.message.chat.id, "Sorry, that failed. Try again.")
+
+    # ------------------------------------------------------------- private chat
+
+    async def _say(self, chat_id: int, text: str) -> Message:
+        return await self._bot.send_message(
+            chat_id, escape(clip(text)), parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
+        )
+
+    async def _show(self, chat_id: int, reply: Reply, owner: UserRef) -> Message:
+        rendered = render(reply, codec=self._codec, user_id=owner.user_id, now=self._clock())
+        bot = self._bot
+        sent = await bot.send_message(
+            chat_id,
+            rendered.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=_markup(rendered.keyboard),
+            link_preview_options=_NO_PREVIEW,
+        )
+        if rendered.photo is not None:
+            await bot.send_photo(
+                chat_id, InputFile(rendered.photo, filename=rendered.photo_name or "card.png")
+            )
+        if rendered.document is not None:
+            await bot.send_document(
+                chat_id, InputFile(rendered.document, filename=rendered.document_name or "file.bin")
+            )
+        return sent
+
+    async def _on_command(self, command: CommandInvocation) -> None:
+        where = destination(command.conversation or "")
+        assert where is not None
+        for reply in await self._clone.handle_command(command):
+            await self._show(where.chat_id, reply, command.user)
+
+    async def _on_forward(self, incoming: IncomingMessage) -> None:
+        where = destination(incoming.message.conversation)
+        assert where is not None
+        reply = await self._clone.handle_incoming(incoming, explicit=True)
+        if reply is not None:
+            await self._show(where.chat_id, reply, incoming.owner)
+
+    async def _on_edited(self, action: ActionInvocation, chat_id: int | None) -> None:
+        if chat_id is None:
+            return
+        outcome = await self._clone.handle_action(action)
+        if outcome.outgoing is not None:
+            await self._deliver(outcome.outgoing, owner=action.user, chat_id=chat_id, draft=None)
+        elif outcome.needs_text:
+            await self._say(chat_id, "That was empty: nothing sent. Press Edit again to retry.")
+        elif outcome.reply is not None:
+            await self._show(chat_id, outcome.reply, action.user)
+
+    # ------------------------------------------------------------- clicks
+
+    async def _on_click(self, click: Click, query: CallbackQuery) -> None:
+        try:
+            action = to_action(click, codec=self._codec, now=self._clock())
+        except CallbackRefused as refusal:
+            # Checked before the store is touched: a forged or stale button does nothing.
+            await query.answer(str(refusal), show_alert=True)
+            return
+        outcome = await self._clone.handle_action(action)
+        message = query.message if isinstance(query.message, Message) else None
+        chat_id = click.chat_id
+        if outcome.outgoing is not None and chat_id is not None:
+            await query.answer("Sending…")
+            await self._deliver(outcome.outgoing, owner=click.user, chat_id=chat_id, draft=message)
+            return
+        if outcome.outgoing is not None:  # the draft message is gone: nowhere to confirm
+            await self._clone.send_failed(outcome.outgoing, reason="the draft message is gone")
+            await query.answer("That message is gone: forward the original again.", show_alert=True)
+            return
+        if outcome.needs_text and chat_id is not None:
+            await query.answer()
+            if message is not None:
+                await self._close(message, "✏️ Editing: reply to the message below with your text.")
+            pending = await self._clone.pending_draft(action.user, action.draft_id)
+            current = None
+            if pending is not None and pending.options:
+                current = pending.options[min(max(action.option, 0), len(pending.options) - 1)].text
+            await self._bot.send_message(
+                chat_id,
+                edit_prompt(action.draft_id, action.option, current=current),
+                parse_mode=ParseMode.HTML,
+                reply_markup=ForceReply(selective=True, input_field_placeholder="Your reply"),
+            )
+            return
+        reply = outcome.reply
+        if reply is None or message is None or action.action in (Action.SEND, Action.EDIT):
+            # A refusal (someone else's, already handled): say so, change nothing.
+            await query.answer(
+                clip(reply.text if reply else "Nothing to do.", 190), show_alert=True
+            )
+            return
+        await query.answer()
+        if reply.buttons:
+            rendered = render(
+                reply, codec=self._codec, user_id=click.user.user_id, now=self._clock()
+            )
+            await self._bot.edit_message_text(
+                rendered.text,
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(rendered.keyboard),
+                link_preview_options=_NO_PREVIEW,
+            )
+        else:
+            await self._close(message, reply.text)
+
+    async def _close(self, message: Message, note: str) -> None:
+        """Rewrite a draft message with what became of it, and take its buttons away."""
+        original = message.text_html if message.text else ""
+        with contextlib.suppress(BadRequest):  # "message is not modified"
+            await self._bot.edit_message_text(
+                with_note(original, note),
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=_NO_PREVIEW,
+            )
+
+    async def _deliver(
+        self, outgoing: Outgoing, *, owner: UserRef, chat_id: int, draft: Message | None
+    ) -> None:
+        """Post an approved text where it belongs, exactly once, and report back to the core."""
+        where = destination(outgoing.conversation)
+        if where is None:
+            reason = "that draft came from another platform: send it from there"
+            await self._failed(outgoing, reason, owner=owner, chat_id=chat_id, draft=draft)
+            return
+        business = where.business_connection_id
+        if business is not None:
+            link = await self._connections.get(owner, business)
+            problem = (
+                "that Business connection isn't yours, or is gone"
+                if link is None
+                else "your Business connection to me is switched off"
+                if not link.enabled
+                else "your Business connection doesn't let me reply: allow “Reply to messages” "
+                "in Settings → Telegram Business → Chatbots"
+                if not link.can_reply
+                else None
+            )
+            if problem is not None:
+                await self._failed(outgoing, problem, owner=owner, chat_id=chat_id, draft=draft)
+                return
+        try:
+            # Plain text, no parse mode: exactly what the owner approved.
+            await self._bot.send_message(
+                where.chat_id,
+                outgoing.text,
+                business_connection_id=business,
+                link_preview_options=_NO_PREVIEW,
+            )
+        except TelegramError as error:
+            reason = f"Telegram refused it: {type(error).__name__}"
+            await self._failed(outgoing, reason, owner=owner, chat_id=chat_id, draft=draft)
+            return
+        await self._clone.confirm_sent(outgoing)
+        note = sent_note(business=business is not None, edited=outgoing.edited)
+        if draft is not None:
+            await self._close(draft, note)
+        elif business is not None:
+            await self._say(chat_id, note)
+
+    async def _failed(
+        self,
+        outgoing: Outgoing,
+        reason: str,
+        *,
+        owner: UserRef,
+        chat_id: int,
+        draft: Message | None,
+    ) -> None:
+        """Nothing was posted: the core offers the draft again (a fresh copy) for another click."""
+        retry = await self._clone.send_failed(outgoing, reason=reason)
+        if draft is not None:
+            await self._close(draft, "✗ Not sent.")
+        await self._show(chat_id, retry, owner)
+
+    # ------------------------------------------------------------- uploads
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _on_upload(self, upload: Upload) -> None:
+        name = Path(upload.file_name).name or "export"
+        if upload.file_size is not None and upload.file_size > MAX_DOWNLOAD:
+            await self._say(
+                upload.chat_id,
+                f"{name} is over 20 MB, more than Telegram lets bots download. Split or zip it, "
+                "or import it on the server with `minime import`.",
+            )
+            return
+        if upload.user.user_id in self._importing:
+            await self._say(
+                upload.chat_id, "An import is already running; send this one when it's done."
+            )
+            return
+        self._importing.add(upload.user.user_id)
+        try:
+            await self._import(upload, name)
+        except Exception as error:
+            log.error("Telegram import failed: %s", type(error).__name__)
+            with contextlib.suppress(TelegramError):
+                await self._say(upload.chat_id, f"Sorry, importing {name} failed.")
+        finally:
+            self._importing.discard(upload.user.user_id)
+
+    async def _import(self, upload: Upload, name: str) -> None:
+        bot = self._bot
+        status = await bot.send_message(
+            upload.chat_id, f"⏳ Importing {escape(name)}…", parse_mode=ParseMode.HTML
+        )
+        progress = _ImportProgress(
+            bot, chat_id=upload.chat_id, message_id=status.message_id, name=name
+        )
+        self._workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.TemporaryDirectory(dir=self._workdir, prefix="import-") as folder:
+            path = Path(folder) / (_FILE_NAME.sub("_", name).strip("._") or "export")
+            exported = await bot.get_file(upload.file_id)
+            await exported.download_to_drive(path)
+            try:
+                summary = await self._import_as_owner(upload, path, progress)
+                text = f"✓ Imported {escape(name)}: {escape(describe_summary(summary))}"
+            except ValueError as error:  # bad format, unknown owner: nothing was written
+                reason = str(error).replace(str(path), name)
+                text = f"✗ I couldn't import {escape(name)}: {escape(reason)}"
+        await progress.finish(text)
+
+    async def _import_as_owner(
+        self, upload: Upload, path: Path, progress: _ImportProgress
+    ) -> ImportSummary:
+        clone = self._clone
+        if upload.me is not None:
+            return await clone.import_file(upload.user, path, me=upload.me, progress=progress)
+        try:
+            return await clone.import_file(upload.user, path, progress=progress)
+        except UnknownOwner as unknown:
+            # A Telegram export names senders by id too: the uploader's own id finds them.
+            try:
+                return await clone.import_file(
+                    upload.user, path, me=upload.user.user_id, progress=progress
+                )
+            except UnknownOwner:
+                raise UnknownOwner(
+                    f"{unknown} Send the file again with the caption --me=Your Name."
+                ) from None
+
+    # ------------------------------------------------------------- Business
+
+    async def _on_business_link(self, link: BusinessLink) -> None:
+        await self._connections.save(link)
+        if not link.enabled:
+            text = "Your Telegram Business account is disconnected: I no longer see your chats."
+        elif link.can_reply:
+            text = (
+                "Connected to your Telegram Business account. I'll offer drafts here for messages "
+                "that need you; Send answers in that chat on your behalf, and only when you press it."
+            )
+        else:
+            text = (
+                "Connected to your Telegram Business account, read-only: I'll offer drafts here, "
+                "but to let Send answer for you, allow “Reply to messages” in Settings → "
+                "Telegram Business → Chatbots."
+            )
+        with contextlib.suppress(TelegramError):  # the owner may never have opened the bot
+            await self._say(link.user_chat_id, text)
+
+    async def _on_business_message(self, event: BusinessIncoming) -> None:
+        link = self._connections.cached(event.connection_id)
+        if link is None:
+            connection = await self._bot.get_business_connection(event.connection_id)
+            link = to_business_link(connection.to_dict())
+            if link is None:
+                return
+            await self._connections.save(link)
+        if not link.enabled:
+            return
+        if event.sender_id is not None and str(event.sender_id) == link.owner.user_id:
+            return  # the owner's own message in the chat
+        reply = await self._clone.handle_incoming(to_business_incoming(event, owner=link.owner))
+        if reply is not None:
+            await self._show(link.user_chat_id, reply, link.owner)
+
+
+# ----------------------------------------------------------------- wiring
+
+
+def build_application(
+    token: str,
+    *,
+    rate_limiter: ChatRateLimiter,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    polling: bool = True,
+) -> AnyApplication:
+    """The PTB application: our rate limiter, no job queue, an updater only for polling."""
+    builder = ApplicationBuilder().token(token).rate_limiter(rate_limiter).job_queue(None)
+    if base_url:
+        builder = builder.base_url(base_url)
+    if base_file_url:
+        builder = builder.base_file_url(base_file_url)
+    if not polling:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+@asynccontextmanager
+async def open_telegram(
+    *,
+    token: str,
+    clone: Clone,
+    deliveries: DeliveryLog,
+    accounts: AccountStore,
+    workdir: Path,
+    webhook: Webhook | None = None,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    per_chat_interval: float = 1.0,
+    button_ttl: timedelta = timedelta(hours=48),
+    clock: Clock = utc_now,
+) -> AsyncIterator[TelegramAdapter]:
+    """An initialised adapter (``getMe`` answered, commands and webhook registered); shut down on
+    exit, also when start-up fails half-way."""
+    application = build_application(
+        token,
+        rate_limiter=ChatRateLimiter(per_chat_interval=per_chat_interval),
+        base_url=base_url,
+        base_file_url=base_file_url,
+        polling=webhook is None,
+    )
+    adapter = TelegramAdapter(
+        application=application,
+        clone=clone,
+        deliveries=deliveries,
+        connections=BusinessConnections(accounts=accounts),
+        codec=CallbackCodec(derive_key(token), ttl=button_ttl),
+        workdir=workdir,
+        webhook=webhook,
+        clock=clock,
+    )
+    async with application:
+        try:
+            await adapter.start()
+            yield adapter
+        finally:
+            await adapter.stop()
+
+
+__all__ = [
+    "ALLOWED_UPDATES",
+    "SECRET_HEADER",
+    "WEBHOOK_PATH",
+    "ChatRateLimiter",
+    "TelegramAdapter",
+    "Webhook",
+    "build_application",
+    "open_telegram",
+]
