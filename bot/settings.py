@@ -67,6 +67,8 @@ class DiscordSettings(BaseModel):
     bot_token: SecretStr | None = None
     dev_guild_id: int | None = None
     """Sync commands to this guild only (instant, for development)."""
+    sharded: bool = False
+    """Run ``AutoShardedClient`` (all shards Discord recommends, in this process)."""
 
     @property
     def enabled(self) -> bool:
