@@ -41,6 +41,11 @@ class SlackSettings(BaseModel):
     """Socket Mode (``xapp-…``); without it Slack runs in HTTP mode."""
     user_token: SecretStr | None = None
     """The owner's user token with ``chat:write``: Send posts as the owner."""
+    owner_id: str | None = None
+    """The Slack user id (``U…``) of the person who installed the app: ``@minime`` mentions are
+    triaged for them. Default: the user of ``user_token``."""
+    triage_channels: bool = False
+    """Opt-in: with ``user_token``, triage messages in the owner's channels too."""
 
     @property
     def enabled(self) -> bool:

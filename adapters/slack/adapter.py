@@ -1,0 +1,663 @@
+"""The Slack adapter: bolt ``AsyncApp`` listeners, signature checks, posting, files, App Home.
+
+Every listener acknowledges at once and hands the slow work (triage, drafting, imports, posts) to
+a background task it tracks; :meth:`SlackAdapter.aclose` cancels what is still running. A task
+first claims its delivery in the persisted delivery log (``event_id`` for events, the click's own
+``action_ts`` for buttons, ``trigger_id`` for commands), so a retried delivery — HTTP or Socket
+Mode — never repeats a side effect, even across processes.
+
+Payloads and tokens are never logged: failures are logged by exception type only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack import convert, render
+from adapters.slack.convert import Payload
+from core.models import (
+    Action,
+    CommandInvocation,
+    IncomingMessage,
+    Outgoing,
+    Reply,
+)
+from core.service import Clone, describe_summary
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_WINDOW_S = 300
+_DIGITS = re.compile(r"^\d{1,12}$")
+_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_SEND_ERRORS = (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError)
+
+
+class DeliveryLog(Protocol):
+    """The persisted de-duplication log (``storage.deliveries``)."""
+
+    async def first_seen(self, key: str, *, account_id: str | None = None) -> bool: ...
+
+
+# ----------------------------------------------------------------- signature check (HTTP mode)
+
+
+def signature_ok(
+    secret: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+) -> bool:
+    """Slack's v0 HMAC over ``v0:<timestamp>:<body>``, within five minutes.
+
+    Anything malformed (no or empty timestamp, a timestamp that is not a number, a signature of
+    the wrong shape) is simply not valid: the caller answers 401, never 500.
+    """
+    timestamp = (headers.get("X-Slack-Request-Timestamp") or "").strip()
+    signature = (headers.get("X-Slack-Signature") or "").strip()
+    if not secret or not _DIGITS.match(timestamp) or not _SIGNATURE.match(signature):
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > SIGNATURE_WINDOW_S:
+        return False
+    base = b"v0:" + timestamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def events_handler(
+    app: AsyncApp, signing_secret: str, *, clock: Callable[[], float] = time.time
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``POST /slack/events`` (events, commands, interactivity): verify, then hand to bolt."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.read()
+        except (web.HTTPException, aiohttp.ClientError, ValueError):
+            return web.Response(status=400)
+        if not signature_ok(signing_secret, body, request.headers, now=clock()):
+            return web.Response(status=401, text="invalid signature")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.Response(status=400)
+        headers: dict[str, str | Sequence[str]] = {
+            key: request.headers.getall(key) for key in set(request.headers.keys())
+        }
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
+        response = await app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(response)
+
+    return handle
+
+
+# ----------------------------------------------------------------- the adapter
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlackOptions:
+    """How this installation behaves (from ``SlackSettings``)."""
+
+    owner_id: str | None = None
+    """The installer: app mentions are triaged for them (default: the user token's user)."""
+    triage_channels: bool = False
+    """Opt-in: triage messages in the owner's channels (needs the user token's events)."""
+    file_hosts: tuple[str, ...] = ("files.slack.com",)
+    """Hosts the bot token may be sent to when downloading a shared file."""
+    max_file_bytes: int = 512 * 1024 * 1024
+    progress_every_s: float = 1.0
+
+
+class SlackAdapter:
+    """The clone in Slack: ``/clone``, the message shortcut, buttons, the edit modal, DMs, Home.
+
+    Args:
+        app: the bolt app (its client is the bot client; listeners are added by ``register``).
+        clone: the core service.
+        deliveries: the persisted de-duplication log.
+        bot_client: Web API client with the bot token (and the 429 retry handler).
+        user_client: Web API client with the owner's user token, or ``None``.
+        bot_token: sent (as a header) only to ``options.file_hosts`` to download shared files.
+        session: the HTTP session for file downloads and ``response_url`` posts.
+        retry_handlers: for the ``response_url`` posts.
+    """
+
+    def __init__(
+        self,
+        *,
+        app: AsyncApp,
+        clone: Clone,
+        deliveries: DeliveryLog,
+        bot_client: AsyncWebClient,
+        user_client: AsyncWebClient | None,
+        bot_token: str,
+        session: aiohttp.ClientSession,
+        options: SlackOptions,
+        retry_handlers: list[AsyncRetryHandler] | None = None,
+        socket_mode: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.app = app
+        self._clone = clone
+        self._deliveries = deliveries
+        self._bot = bot_client
+        self._user = user_client
+        self._bot_token = bot_token
+        self._session = session
+        self._options = options
+        self._retry_handlers = retry_handlers or []
+        self._socket_mode = socket_mode
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopped = asyncio.Event()
+        self._ids: dict[str, str | None] = {}
+        self._warned_no_owner = False
+
+    # ------------------------------------------------------------- lifecycle
+
+    async def run(self) -> None:
+        """Until closed: Socket Mode connects here; HTTP mode is served by the shared app."""
+        if self._socket_mode is not None:
+            await self._socket_mode()
+        await self._stopped.wait()
+
+    async def drain(self) -> None:
+        """Wait for every background task started so far (and those they start)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop: cancel the slow work still running."""
+        self._stopped.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self._tasks.clear()
+
+    def _later(self, body: Payload, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` after the ack, once per delivery."""
+        key = convert.delivery_key(body)
+
+        async def once() -> None:
+            try:
+                if key is not None and not await self._deliveries.first_seen(key):
+                    return
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # one bad delivery must not take the adapter down
+                log.warning("slack: background work failed: %s", type(error).__name__)
+
+        task = asyncio.create_task(once())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------- listeners
+
+    def register(self) -> None:
+        """Add the listeners to the bolt app. Each acks at once; the work runs after."""
+        app = self.app
+
+        @app.command(convert.COMMAND)
+        async def on_command(ack: Any, body: Payload) -> None:
+            await ack()
+            self._later(body, lambda: self._command(body))
+
+        @app.shortcut(convert.SHORTCUT_CALLBACK)
+        async def on_shortcut(ack: Any, body: Payload) -> None:
+            await ack()
+            self._later(body, lambda: self._shortcut(body))
+
+        @app.action(convert.ACTION_PATTERN)
+        async def on_action(ack: Any, body: Payload) -> None:
+            await ack()
+            self._later(body, lambda: self._action(body))
+
+        @app.action(re.compile(f"^{convert.COMMAND_ACTION}"))
+        async def on_home_command(ack: Any, body: Payload) -> None:
+            await ack()
+            self._later(body, lambda: self._home_command(body))
+
+        @app.view(convert.EDIT_CALLBACK)
+        async def on_edit(ack: Any, body: Payload) -> None:
+            await ack()  # closes the modal
+            self._later(body, lambda: self._edit_submitted(body))
+
+        @app.event("app_mention")
+        async def on_mention(body: Payload, context: Any) -> None:
+            bot_user = context.get("bot_user_id")
+            self._later(body, lambda: self._mention(body["event"], bot_user))
+
+        @app.event("message")
+        async def on_message(body: Payload, context: Any) -> None:
+            bot_user = context.get("bot_user_id")
+            self._later(body, lambda: self._message(body["event"], bot_user))
+
+        @app.event("app_home_opened")
+        async def on_home(body: Payload) -> None:
+            event = body["event"]
+            if event.get("tab") == "home" and event.get("user"):
+                self._later(body, lambda: self._publish_home(event["user"]))
+
+    # ------------------------------------------------------------- identities
+
+    async def _token_user(self, client: AsyncWebClient | None) -> str | None:
+        if client is None:
+            return None
+        key = "user" if client is self._user else "bot"
+        if key not in self._ids:
+            try:
+                self._ids[key] = (await client.auth_test()).get("user_id")
+            except _SEND_ERRORS as error:
+                log.warning("slack: auth.test failed: %s", type(error).__name__)
+                return None
+        return self._ids[key]
+
+    async def _installer(self) -> str | None:
+        """Whose clone answers ``@minime`` mentions and channel messages."""
+        return self._options.owner_id or await self._token_user(self._user)
+
+    # ------------------------------------------------------------- showing replies
+
+    async def _respond(self, url: str, **message: Any) -> bool:
+        try:
+            client = AsyncWebhookClient(
+                url, session=self._session, retry_handlers=self._retry_handlers
+            )
+            response = await client.send(**message)
+        except _SEND_ERRORS as error:
+            log.warning("slack: response_url post failed: %s", type(error).__name__)
+            return False
+        return response.status_code == 200
+
+    async def _dm(self, user_id: str, **message: Any) -> dict[str, Any] | None:
+        """A message in the app's DM with ``user_id`` (``channel=<user id>`` opens it)."""
+        try:
+            response = await self._bot.chat_postMessage(channel=user_id, **message)
+        except _SEND_ERRORS as error:
+            log.warning("slack: DM failed: %s", type(error).__name__)
+            return None
+        return dict(response.data) if isinstance(response.data, dict) else None
+
+    async def _tell(self, user_id: str, response_url: str | None, text: str) -> None:
+        """A short private note to the user: ephemeral via ``response_url``, else a DM."""
+        blocks = render.text_blocks(text)
+        if response_url and await self._respond(
+            response_url,
+            text=text,
+            blocks=blocks,
+            response_type="ephemeral",
+            replace_original=False,
+        ):
+            return
+        await self._dm(user_id, text=text, blocks=blocks)
+
+    async def _show(
+        self,
+        reply: Reply,
+        user_id: str,
+        *,
+        response_url: str | None = None,
+        channel: str | None = None,
+        ephemeral_in: str | None = None,
+    ) -> None:
+        """Show a reply privately: via ``response_url``, as an ephemeral in a channel, or in the DM."""
+        if reply.image is not None or reply.file is not None:
+            await self._upload(reply, user_id)
+            if response_url:
+                await self._respond(
+                    response_url,
+                    text="Sent to our DM.",
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            return
+        blocks, text = render.reply_blocks(reply), render.fallback_text(reply)
+        if response_url and await self._respond(
+            response_url,
+            text=text,
+            blocks=blocks,
+            response_type="ephemeral",
+            replace_original=False,
+        ):
+            return
+        if ephemeral_in:
+            try:
+                await self._bot.chat_postEphemeral(
+                    channel=ephemeral_in, user=user_id, text=text, blocks=blocks
+                )
+                return
+            except _SEND_ERRORS as error:  # not in that channel: fall back to the DM
+                log.info("slack: ephemeral failed (%s), using the DM", type(error).__name__)
+        await self._dm(channel or user_id, text=text, blocks=blocks)
+
+    async def _upload(self, reply: Reply, user_id: str) -> None:
+        """A picture (the style card) or a file (a privacy export) goes to the owner's DM."""
+        data = reply.image if reply.image is not None else reply.file
+        name = (reply.image_name if reply.image is not None else reply.file_name) or "minime.bin"
+        try:
+            opened = await self._bot.conversations_open(users=user_id)
+            channel = opened["channel"]["id"]
+            await self._bot.files_upload_v2(
+                channel=channel, content=data, filename=name, title=name, initial_comment=reply.text
+            )
+        except _SEND_ERRORS as error:
+            log.warning("slack: upload failed: %s", type(error).__name__)
+            await self._dm(user_id, text=reply.text + "\n(I couldn't attach the file.)")
+
+    # ------------------------------------------------------------- commands
+
+    async def _command(self, body: Payload) -> None:
+        command = convert.to_command(body)  # type: ignore[arg-type]
+        url = body.get("response_url")
+        if convert.is_help(command.text):
+            if not url or not await self._respond(
+                url,
+                text=render.help_fallback(),
+                blocks=render.help_blocks(),
+                response_type="ephemeral",
+            ):
+                await self._dm(
+                    command.user.user_id,
+                    text=render.help_fallback(),
+                    blocks=render.help_blocks(),
+                )
+            return
+        for reply in await self._clone.handle_command(command):
+            await self._show(reply, command.user.user_id, response_url=url)
+
+    async def _run_in_dm(self, command: CommandInvocation, channel: str) -> None:
+        if convert.is_help(command.text):
+            await self._dm(channel, text=render.help_fallback(), blocks=render.help_blocks())
+            return
+        for reply in await self._clone.handle_command(command):
+            await self._show(reply, command.user.user_id, channel=channel)
+
+    async def _home_command(self, body: Payload) -> None:
+        command = convert.home_command(body)
+        if command is None:
+            return
+        for reply in await self._clone.handle_command(command):
+            await self._show(reply, command.user.user_id)
+        await self._publish_home(command.user.user_id)
+
+    # ------------------------------------------------------------- messages
+
+    async def _shortcut(self, body: Payload) -> None:
+        incoming = convert.to_shortcut_incoming(body)
+        user = (body.get("user") or {}).get("id", "")
+        if incoming is None:
+            await self._tell(user, body.get("response_url"), "That message has no text to answer.")
+            return
+        reply = await self._clone.handle_incoming(incoming, explicit=True)
+        if reply is not None:
+            await self._show(reply, user, ephemeral_in=incoming.message.conversation)
+
+    async def _mention(self, event: convert.MessageEvent, bot_user: str | None) -> None:
+        owner = await self._installer()
+        if owner is None:
+            if not self._warned_no_owner:
+                self._warned_no_owner = True
+                log.warning("slack: @mention ignored: set MINIME_SLACK__OWNER_ID or a user token")
+            return
+        incoming = convert.to_mention_incoming(event, owner_id=owner, bot_user_id=bot_user)
+        await self._offer(incoming, owner)
+
+    async def _offer(self, incoming: IncomingMessage | None, owner: str) -> None:
+        """Triage a message addressed to the owner; drafts, if any, go to the owner's DM."""
+        if incoming is None:
+            return
+        reply = await self._clone.handle_incoming(incoming)
+        if reply is not None:
+            await self._show(reply, owner)
+
+    async def _message(self, event: convert.MessageEvent, bot_user: str | None) -> None:
+        channel = event.get("channel", "")
+        if event.get("channel_type") == "im":
+            user = event.get("user", "")
+            files = convert.shared_files(event, bot_user_id=bot_user)
+            if files:
+                await self._train(user, channel, files, me=convert.me_hint(event.get("text") or ""))
+                return
+            text = event.get("text") or ""
+            if (
+                user
+                and user != bot_user
+                and not event.get("bot_id")
+                and convert.is_command_text(text)
+            ):
+                if event.get("subtype") in (None, ""):
+                    await self._run_in_dm(convert.to_dm_command(event), channel)
+                return
+            incoming = convert.to_dm_incoming(event, bot_user_id=bot_user)
+            if incoming is not None:
+                reply = await self._clone.handle_incoming(incoming, explicit=True)
+                if reply is not None:
+                    await self._show(reply, user, channel=channel)
+            return
+        if not (self._options.triage_channels and self._user is not None):
+            return
+        owner = await self._installer()
+        if owner is not None:
+            incoming = convert.to_channel_incoming(event, owner_id=owner, bot_user_id=bot_user)
+            await self._offer(incoming, owner)
+
+    # ------------------------------------------------------------- clicks
+
+    async def _action(self, body: Payload) -> None:
+        action = convert.to_action(body)
+        if action is None:
+            return
+        user = action.user.user_id
+        url = body.get("response_url")
+        from_home = (body.get("container") or {}).get("type") == "view"
+        mine = await self._clone.pending_draft(action.user, action.draft_id)
+        if action.action is Action.EDIT and mine is not None:
+            option = min(max(action.option, 0), len(mine.options) - 1)
+            channel = (body.get("channel") or {}).get("id")
+            metadata = convert.edit_metadata(mine.id, option, response_url=url, channel=channel)
+            try:
+                await self._bot.views_open(
+                    trigger_id=body.get("trigger_id", ""),
+                    view=render.edit_modal(mine.options[option].text, metadata=metadata),
+                )
+            except _SEND_ERRORS as error:
+                log.warning("slack: views.open failed: %s", type(error).__name__)
+                await self._tell(user, url, "I couldn't open the editor; try Edit again.")
+            return
+        outcome = await self._clone.handle_action(action)
+        if outcome.outgoing is not None:
+            await self._deliver(outcome.outgoing, user, url)
+        elif outcome.reply is not None:
+            replaces = mine is not None and action.action in (Action.DISMISS, Action.REGENERATE)
+            if replaces and url:
+                await self._respond(
+                    url,
+                    text=render.fallback_text(outcome.reply),
+                    blocks=render.reply_blocks(outcome.reply),
+                    replace_original=True,
+                )
+            elif replaces and outcome.reply.draft is not None:
+                await self._show(outcome.reply, user)
+            else:
+                await self._tell(user, url, outcome.reply.text)
+        if from_home:
+            await self._publish_home(user)
+
+    async def _edit_submitted(self, body: Payload) -> None:
+        submitted = convert.to_edit_submission(body)
+        if submitted is None:
+            return
+        action, url, _channel = submitted
+        outcome = await self._clone.handle_action(action)
+        if outcome.outgoing is not None:
+            await self._deliver(outcome.outgoing, action.user.user_id, url)
+        elif outcome.reply is not None:
+            await self._tell(action.user.user_id, url, outcome.reply.text)
+        elif outcome.needs_text:
+            await self._tell(action.user.user_id, url, "The edit was empty, so nothing was sent.")
+
+    async def _deliver(self, outgoing: Outgoing, clicker: str, url: str | None) -> None:
+        """Post an approved text once, in the original thread, then report back to the core.
+
+        As the owner when the user token is theirs; otherwise as the bot, with a disclosure.
+        """
+        as_owner = self._user is not None and clicker == await self._token_user(self._user)
+        client = self._user if as_owner and self._user is not None else self._bot
+        text = outgoing.text if as_owner else render.bot_post_text(outgoing, clicker)
+        try:
+            await client.chat_postMessage(
+                channel=outgoing.conversation, thread_ts=outgoing.thread, text=text
+            )
+        except _SEND_ERRORS as error:
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else None
+            hint = "invite the app to that channel" if reason == "not_in_channel" else None
+            why = ", ".join(str(x) for x in (reason or type(error).__name__, hint) if x)
+            retry = await self._clone.send_failed(outgoing, reason=f"Slack said {why}")
+            # The same draft again, with fresh buttons, in place of the one that failed.
+            blocks = render.text_blocks(retry.text.splitlines()[0]) + render.reply_blocks(retry)
+            if not url or not await self._respond(
+                url, text=render.fallback_text(retry), blocks=blocks, replace_original=True
+            ):
+                await self._show(retry, clicker)
+            return
+        await self._clone.confirm_sent(outgoing)
+        blocks = render.sent_blocks(outgoing, as_owner=as_owner)
+        if url:
+            await self._respond(url, text="Sent.", blocks=blocks, replace_original=True)
+
+    # ------------------------------------------------------------- App Home
+
+    async def _publish_home(self, user_id: str) -> None:
+        user = convert.user_ref(user_id)
+
+        async def one(name: str, text: str = "") -> Reply:
+            replies = await self._clone.handle_command(
+                CommandInvocation(user=user, name=name, text=text, command_prefix="/clone ")
+            )
+            return replies[0] if replies else Reply(text="")
+
+        profile = await one("profile")
+        inbox = await one("inbox")
+        personas = await one("persona", "list")
+        account = await self._clone.account(user)
+        view = render.home_view(
+            profile=profile, inbox=inbox, personas=personas, paused=account.paused
+        )
+        try:
+            await self._bot.views_publish(user_id=user_id, view=view)
+        except _SEND_ERRORS as error:
+            log.warning("slack: views.publish failed: %s", type(error).__name__)
+
+    # ------------------------------------------------------------- train from a shared file
+
+    async def _train(
+        self, user_id: str, channel: str, file_ids: list[str], *, me: str | None
+    ) -> None:
+        for file_id in file_ids:
+            # The same file shared again (or its event retried) is imported once.
+            if not await self._deliveries.first_seen(f"slack:file:{file_id}"):
+                continue
+            await self._train_one(user_id, channel, file_id, me=me)
+
+    async def _train_one(self, user_id: str, channel: str, file_id: str, *, me: str | None) -> None:
+        try:
+            info = (await self._bot.files_info(file=file_id))["file"]
+        except _SEND_ERRORS as error:
+            log.warning("slack: files.info failed: %s", type(error).__name__)
+            await self._dm(
+                channel, text="I couldn't read that file. Is the app allowed `files:read`?"
+            )
+            return
+        name = _SAFE_NAME.sub("_", Path(str(info.get("name") or "export")).name)[:120] or "export"
+        url = info.get("url_private_download") or info.get("url_private") or ""
+        if int(info.get("size") or 0) > self._options.max_file_bytes:
+            await self._dm(channel, text=f"{name} is too large to import here.")
+            return
+        status = await self._dm(channel, text=render.progress_text(name, 0))
+        ts = (status or {}).get("ts")
+        read = 0
+
+        async def update(text: str) -> None:
+            if ts is None:
+                return
+            try:
+                await self._bot.chat_update(
+                    channel=(status or {}).get("channel", channel), ts=ts, text=text
+                )
+            except _SEND_ERRORS as error:
+                log.info("slack: progress update failed: %s", type(error).__name__)
+
+        def progress(count: int) -> None:
+            nonlocal read
+            read += count
+
+        async def ticker() -> None:
+            shown = -1
+            while True:
+                await asyncio.sleep(self._options.progress_every_s)
+                if read != shown:
+                    shown = read
+                    await update(render.progress_text(name, read))
+
+        with tempfile.TemporaryDirectory(prefix="minime-slack-") as tmp:
+            path = Path(tmp) / name
+            try:
+                await self._download(url, path)
+            except (ValueError, *_SEND_ERRORS) as error:
+                log.warning("slack: download failed: %s", type(error).__name__)
+                await update(f"I couldn't download {name}.")
+                return
+            ticking = asyncio.create_task(ticker())
+            try:
+                summary = await self._clone.import_file(
+                    convert.user_ref(user_id), path, me=me, progress=progress
+                )
+            except Exception as error:  # the importers' errors are meant for people
+                said = str(error).replace(str(path), name)[:400]
+                await update(
+                    f"I couldn't import {name}: {said}\n"
+                    'Share it again with a comment like `--me "Your Name"` to say which sender is you.'
+                )
+                return
+            finally:
+                ticking.cancel()
+                await asyncio.gather(ticking, return_exceptions=True)
+        await update(
+            f"{render.progress_text(name, summary.messages, done=True)}\n{describe_summary(summary)}"
+        )
+
+    async def _download(self, url: str, path: Path) -> None:
+        """Fetch a private file with the bot token, only from Slack's file hosts."""
+        parsed = urlparse(url)
+        loopback = parsed.hostname in ("127.0.0.1", "localhost")  # a local fake Slack in tests
+        if parsed.hostname not in self._options.file_hosts or not (
+            parsed.scheme == "https" or (loopback and parsed.scheme == "http")
+        ):
+            raise ValueError("not a Slack file URL")
+        headers = {"Authorization": f"Bearer {self._bot_token}"}
+        timeout = aiohttp.ClientTimeout(total=600)
+        async with self._session.get(url, headers=headers, timeout=timeout) as response:
+            response.raise_for_status()
+            size = 0
+            with path.open("wb") as out:
+                async for chunk in response.content.iter_chunked(1 << 16):
+                    size += len(chunk)
+                    if size > self._options.max_file_bytes:
+                        raise ValueError("file too large")
+                    await asyncio.to_thread(out.write, chunk)
