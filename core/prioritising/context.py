@@ -38,8 +38,6 @@ class SenderStats:
     latency_total_s: float = 0.0
     answered_owner: int = 0
     """How many times this sender answered one of the owner's messages."""
-    last_exchange: datetime | None = None
-    """The last time one of the two answered the other."""
 
     def reply_rate(self, prior_rate: float) -> float:
         """The share of this sender's messages the owner answered, shrunk towards ``prior_rate``."""
@@ -182,6 +180,8 @@ class OwnerContext:
         """When the owner last wrote in each conversation (and each thread, keyed ``conv#thread``)."""
         self.direct_conversations: set[str] = set()
         self.known_people: set[str] = set()
+        self.last_exchange: dict[str, datetime] = {}
+        """When the owner and each person last answered one another (live state, always kept)."""
         self._recent = _Bounded(max_recent)
         self._pending: OrderedDict[str, _Seen] = OrderedDict()
         self._last_by_sender: dict[tuple[str, str], str] = {}
@@ -267,6 +267,13 @@ class OwnerContext:
         seen = self._recent.items.get(message_id)
         return seen is not None and seen.from_owner
 
+    def sender_of(self, message_id: str | None) -> str | None:
+        """Who wrote a recent message (the owner's first name for the owner's), if known."""
+        if message_id is None:
+            return None
+        seen = self._recent.items.get(message_id)
+        return None if seen is None else seen.sender
+
     def owner_last_in(self, conversation: str, thread: str | None) -> datetime | None:
         """When the owner last wrote in this thread (or conversation, without a thread)."""
         if thread is not None:
@@ -346,10 +353,10 @@ class OwnerContext:
         self._last_by_sender[(message.conversation, sender)] = message.id
         if len(self._last_by_sender) > self._recent.limit:
             self._last_by_sender.clear()
-        if answers_owner and learn:
-            stats = self.senders.setdefault(sender, SenderStats())
-            stats.answered_owner += 1
-            stats.last_exchange = at
+        if answers_owner:
+            self.last_exchange[sender] = at
+            if learn:
+                self.senders.setdefault(sender, SenderStats()).answered_owner += 1
         if addressed:
             if learn:
                 self.senders.setdefault(sender, SenderStats()).received += 1
@@ -383,6 +390,7 @@ class OwnerContext:
         target.answered = True
         self._pending.pop(target_id, None)
         latency = max(0.0, (at - target.sent_at).total_seconds())
+        self.last_exchange[target.sender] = at
         if learn:
             stats = self.senders.setdefault(target.sender, SenderStats())
             if not target.addressed:
@@ -391,7 +399,6 @@ class OwnerContext:
                 self.received += 1
             stats.answered += 1
             stats.latency_total_s += latency
-            stats.last_exchange = at
             self.answered += 1
         return Answered(message_id=target_id, sender=target.sender, latency_s=latency, at=at)
 
@@ -443,7 +450,7 @@ class OwnerContext:
         """JSON of the context (names, lists, counts, times and recent ids; never message text)."""
         hours = self.working_hours
         data: dict[str, object] = {
-            "version": 1,
+            "version": 2,
             "owner_names": list(self.owner_names),
             "vips": sorted(self.vips),
             "topics": list(self.topics),
@@ -458,13 +465,7 @@ class OwnerContext:
             },
             "max_recent": self._recent.limit,
             "senders": {
-                name: [
-                    s.received,
-                    s.answered,
-                    s.latency_total_s,
-                    s.answered_owner,
-                    _iso(s.last_exchange),
-                ]
+                name: [s.received, s.answered, s.latency_total_s, s.answered_owner]
                 for name, s in self.senders.items()
             },
             "owner_hours": self.owner_hours,
@@ -475,6 +476,7 @@ class OwnerContext:
             "conversation_last": {k: v.isoformat() for k, v in self.conversation_last.items()},
             "direct_conversations": sorted(self.direct_conversations),
             "known_people": sorted(self.known_people),
+            "last_exchange": {k: v.isoformat() for k, v in self.last_exchange.items()},
             "recent": [
                 [
                     k,
@@ -495,7 +497,7 @@ class OwnerContext:
     def from_bytes(cls, raw: bytes) -> OwnerContext:
         """Restore a context written by ``to_bytes``."""
         data = json.loads(raw)
-        if data.get("version") != 1:
+        if data.get("version") != 2:
             raise ValueError("unknown owner-context format")
         wh = data["working_hours"]
         ctx = cls(
@@ -513,14 +515,14 @@ class OwnerContext:
             ),
             max_recent=int(data["max_recent"]),
         )
-        for name, (received, answered, latency, answered_owner, last) in data["senders"].items():
+        for name, (received, answered, latency, answered_owner) in data["senders"].items():
             ctx.senders[name] = SenderStats(
                 received=received,
                 answered=answered,
                 latency_total_s=latency,
                 answered_owner=answered_owner,
-                last_exchange=_parse(last),
             )
+        ctx.last_exchange = {k: datetime.fromisoformat(v) for k, v in data["last_exchange"].items()}
         ctx.owner_hours = [int(h) for h in data["owner_hours"]]
         ctx.owner_messages = int(data["owner_messages"])
         ctx.received = int(data["received"])

@@ -5,13 +5,16 @@ Protocol (the same for ``minime eval``, ``quality`` and ``bench/priority_eval.py
 * **Candidates** for an owner are the messages from others that are addressed to them (one of
   their names anywhere in the text, which covers IRC's ``nick: ...``) or that they answered.
   **Label** = the owner answered it: some message of the owner has ``reply_to`` equal to its id.
+  The learned model trains on the same kind of messages (``learn_from_history(only=...)``),
+  selected and labelled with the replies made before the cut-off.
 * **Chronological split** per owner: candidates in stream order, the first 80 % are training
   time, the rest held out. The learned model learns from the history before the first held-out
   candidate only (``Prioritiser.learn_from_history``, with labels known before the cut-off).
 * **Features at arrival**: every held-out message is scored from what was known just before it.
-  By default (``live_context=False``) everything derived from the owner's answers — reply rates,
-  reply speed, recent exchanges, the semantic memory, the model — is frozen at the cut-off; only
-  the live stream state (who wrote where and when, which messages are the owner's) moves on. With
+  By default (``live_context=False``) the statistics of the owner's answers — reply rates,
+  reply speed, reciprocity, the semantic memory, the model — are frozen at the cut-off; only the
+  live stream state (who wrote where and when in the last minutes, which messages are the
+  owner's, who the owner is talking with right now) moves on. With
   ``live_context=True`` the answer statistics keep updating from the stream, as they would in
   production (the model weights stay frozen either way).
 * **ROC-AUC** over all held-out candidates of the owner (ties count one half).
@@ -22,6 +25,13 @@ Protocol (the same for ``minime eval``, ``quality`` and ``bench/priority_eval.py
   over random tie-breaking (each tied position earns the tie group's mean gain), so a model
   with many equal scores neither gains nor loses from the input order.
 * Means over owners are unweighted (each owner counts once).
+* **Caveat of the candidate set**: a candidate that does not name the owner is in the set only
+  because the owner answered it, so "does not name me" predicts "answered" by construction, and
+  a model trained on the same kind of candidates learns that shortcut. ``auc_addressed_*`` is
+  the AUC on the held-out candidates that name the owner, where the shortcut does not exist:
+  it is the figure closest to "which of the messages addressed to me will I answer".
+* ``needs_f1_*``: F1 of the needs-reply judgement against "the owner replied" on the held-out
+  candidates (learned model vs the heuristic's rule).
 
 The heuristic and the learned model score the *same* feature vectors from the same context, so
 the comparison isolates the weights (and the learned semantic feature).
@@ -34,6 +44,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 
 import numpy as np
 
@@ -43,6 +54,8 @@ from core.prioritising.context import OwnerContext
 from core.prioritising.heuristic import HeuristicPrioritiser
 from core.prioritising.learned import Prioritiser, to_incoming
 from core.prioritising.signals import name_pattern
+
+_T = TypeVar("_T")
 
 
 def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
@@ -111,6 +124,13 @@ class OwnerResult:
     auc_heuristic: float
     ndcg_learned: float
     ndcg_heuristic: float
+    auc_addressed_learned: float
+    """ROC-AUC on the held-out candidates that name the owner (leaving out the answered-only ones)."""
+    auc_addressed_heuristic: float
+    needs_f1_learned: float
+    """F1 of the learned needs-reply judgement against "the owner replied" (held-out)."""
+    needs_f1_rule: float
+    """The same for the heuristic's needs-reply rule."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,6 +159,10 @@ class EvalReport:
                     "auc_heuristic": r.auc_heuristic,
                     "ndcg10_learned": r.ndcg_learned,
                     "ndcg10_heuristic": r.ndcg_heuristic,
+                    "auc_addressed_learned": r.auc_addressed_learned,
+                    "auc_addressed_heuristic": r.auc_addressed_heuristic,
+                    "needs_reply_f1_learned": r.needs_f1_learned,
+                    "needs_reply_f1_rule": r.needs_f1_rule,
                 }
                 for r in self.owners
             ],
@@ -212,8 +236,14 @@ def evaluate_owner(
 
     ctx = OwnerContext(owner_names=[owner])
     learned = Prioritiser()
+    # Train on the same kind of messages as the test (addressed to or answered by the owner),
+    # as far as it is known before the cut-off.
     trained = learned.learn_from_history(
-        stored[:cut], ctx, vectors=vectors if vectors is not None else {}, ignore_after=ignore_after
+        stored[:cut],
+        ctx,
+        vectors=vectors if vectors is not None else {},
+        ignore_after=ignore_after,
+        only=candidates(messages[:cut], owner).keys(),
     )
     heuristic = HeuristicPrioritiser()
     user = UserRef(platform="eval", user_id=owner)
@@ -221,15 +251,24 @@ def evaluate_owner(
     scores_h: list[float] = []
     truth: list[bool] = []
     groups: list[str] = []
+    named: list[bool] = []
+    needs_l: list[bool] = []
+    needs_h: list[bool] = []
+    pattern = name_pattern([owner])
     for s in stored[cut:]:
         m = s.message
         if m.id in labels:
             vector = vectors.get(m.id) if vectors is not None else None
             fv = learned.features(to_incoming(m, user), ctx, vector=vector)
-            scores_l.append(learned.score(fv))
-            scores_h.append(heuristic.prioritise_features(fv).score)
+            judged = learned.prioritise_features(fv)
+            ruled = heuristic.prioritise_features(fv)
+            scores_l.append(judged.score)
+            scores_h.append(ruled.score)
+            needs_l.append(judged.needs_reply)
+            needs_h.append(ruled.needs_reply)
             truth.append(labels[m.id])
             groups.append(m.conversation)
+            named.append(pattern is not None and pattern.search(m.text) is not None)
         ctx.observe(m, from_owner=s.from_owner, learn=live_context)
 
     by_group: dict[str, list[int]] = defaultdict(list)
@@ -254,7 +293,25 @@ def evaluate_owner(
         auc_heuristic=roc_auc(scores_h, truth),
         ndcg_learned=float(np.mean(ndcg_l)) if ndcg_l else math.nan,
         ndcg_heuristic=float(np.mean(ndcg_h)) if ndcg_h else math.nan,
+        auc_addressed_learned=roc_auc(_pick(scores_l, named), _pick(truth, named)),
+        auc_addressed_heuristic=roc_auc(_pick(scores_h, named), _pick(truth, named)),
+        needs_f1_learned=f1(needs_l, truth),
+        needs_f1_rule=f1(needs_h, truth),
     )
+
+
+def f1(predicted: Sequence[bool], truth: Sequence[bool]) -> float:
+    """F1 of boolean predictions (0 when nothing is predicted or nothing is true)."""
+    hits = sum(p and t for p, t in zip(predicted, truth, strict=True))
+    if hits == 0:
+        return 0.0
+    precision = hits / sum(predicted)
+    recall = hits / sum(truth)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _pick(values: Sequence[_T], mask: Sequence[bool]) -> list[_T]:
+    return [v for v, keep in zip(values, mask, strict=True) if keep]
 
 
 def evaluate(
@@ -281,7 +338,16 @@ def evaluate(
     )
     mean = {
         name: float(np.nanmean([getattr(r, name) for r in results]))
-        for name in ("auc_learned", "auc_heuristic", "ndcg_learned", "ndcg_heuristic")
+        for name in (
+            "auc_learned",
+            "auc_heuristic",
+            "ndcg_learned",
+            "ndcg_heuristic",
+            "auc_addressed_learned",
+            "auc_addressed_heuristic",
+            "needs_f1_learned",
+            "needs_f1_rule",
+        )
     }
     return EvalReport(
         owners=results, semantic=vectors is not None, live_context=live_context, mean=mean

@@ -4,16 +4,22 @@ Every feature is scaled to roughly [-1, 1] with 0 meaning "nothing special", so 
 contribution ``weight * value`` is directly the push that feature gives a message; the reasons
 shown to the owner are the largest such pushes.
 
-Groups: *sender* (VIP, the owner's reply rate/speed/familiarity with them, reciprocity, recent
-exchange, low-priority list), *content* (question, request, deadline, mention, length, link, code,
-chatter, topic of interest), *context* (direct message, answers the owner, thread the owner is
-in, owner active now, addressed to someone else, how many addressed, working hours) and
-*semantic* (closeness to what the owner answers vs ignores; 0 without an embedder).
+Groups: *sender* (VIP, the owner's reply rate/speed/familiarity with them, reciprocity, a live
+exchange with them, low-priority list), *content* (question, request, reports a problem, deadline,
+mention, name at the start, topic of interest, link, code, length, chatter, thanks), *context*
+(direct message, answers the owner, answers someone else, thread the owner is in, owner active
+now, addressed to someone else, how many addressed, working hours) and *semantic* (closeness to
+what the owner answers vs leaves, ``SemanticMemory``; 0 without an embedder).
+
+Live vs learned: "owner active", "thread the owner is in" and "a live exchange" come from the
+last few minutes of the stream; reply rate, speed, reciprocity and the semantic centroids are
+statistics of the owner's history (``OwnerContext.observe(learn=...)``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -40,6 +46,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "question",
     "direct_question",
     "request",
+    "problem",
     "deadline",
     "mention",
     "mention_start",
@@ -48,9 +55,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "code",
     "length",
     "chatter",
+    "thanks",
     # context
     "dm",
     "reply_to_owner",
+    "reply_to_other",
     "owner_in_thread",
     "owner_active",
     "addressed_other",
@@ -63,6 +72,9 @@ INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 _QUESTION = "asks a question"
 _DIRECT_QUESTION = "asks you a direct question"
+_MIN_PUSH = 0.25
+_SEMANTIC_SCALE = 5.0
+"""Cosine differences spread about ±0.15; scaled to the spread of the binary features."""
 _THREAD_HALF_LIFE_S = 15 * 60.0
 _ACTIVE_HALF_LIFE_S = 20 * 60.0
 _EXCHANGE_HALF_LIFE_S = 30 * 60.0
@@ -90,6 +102,13 @@ def _decay(since: datetime | None, at: datetime, half_life_s: float) -> float:
     return math.exp(-elapsed * math.log(2) / half_life_s)
 
 
+def _setter(v: FloatArray) -> Callable[[str, bool], None]:
+    def set_(name: str, on: bool) -> None:
+        v[INDEX[name]] = 1.0 if on else 0.0
+
+    return set_
+
+
 def extract(msg: IncomingMessage, ctx: OwnerContext, *, semantic: float = 0.0) -> FeatureVector:
     """Compute the features of ``msg`` from what ``ctx`` knows *before* it arrived.
 
@@ -107,6 +126,7 @@ def extract(msg: IncomingMessage, ctx: OwnerContext, *, semantic: float = 0.0) -
     text = message.text
     signals = read_content(text)
     stats = ctx.sender(message.sender)
+    sender_key = message.sender.strip().lower().lstrip("@")
     overall = ctx.overall_reply_rate
     rate = stats.reply_rate(overall) if stats is not None else overall
     name = msg.sender_name or message.sender
@@ -114,6 +134,8 @@ def extract(msg: IncomingMessage, ctx: OwnerContext, *, semantic: float = 0.0) -
     mention = msg.mentions_owner or ctx.mentions_owner(text)
     mention_start = signals.leading_name is not None and ctx.is_owner(signals.leading_name)
     reply_to_owner = ctx.is_owner_message(message.reply_to)
+    target = None if reply_to_owner else ctx.sender_of(message.reply_to)
+    reply_to_other = target is not None and target != sender_key
     in_thread = _decay(
         ctx.owner_last_in(message.conversation, message.thread), at, _THREAD_HALF_LIFE_S
     )
@@ -131,27 +153,31 @@ def extract(msg: IncomingMessage, ctx: OwnerContext, *, semantic: float = 0.0) -
         latency = stats.mean_latency_s
         v[4] = 1.0 / (1.0 + latency / 600.0) if latency is not None else 0.0
         v[5] = min(1.0, stats.answered_owner / 3.0)
-        v[6] = _decay(stats.last_exchange, at, _EXCHANGE_HALF_LIFE_S)
+    v[6] = _decay(ctx.last_exchange.get(sender_key), at, _EXCHANGE_HALF_LIFE_S)
     v[7] = 1.0 if ctx.is_low_priority(message.sender, msg.sender_name) else 0.0
-    v[8] = 1.0 if signals.question else 0.0
-    v[9] = 1.0 if signals.question and addressed else 0.0
-    v[10] = 1.0 if signals.request else 0.0
-    v[11] = 1.0 if signals.deadline is not None else 0.0
-    v[12] = 1.0 if mention else 0.0
-    v[13] = 1.0 if mention_start else 0.0
-    v[14] = 1.0 if topic is not None else 0.0
-    v[15] = 1.0 if signals.link else 0.0
-    v[16] = 1.0 if signals.code else 0.0
-    v[17] = min(1.0, math.log1p(signals.length) / math.log1p(400.0))
-    v[18] = 1.0 if signals.chatter else 0.0
-    v[19] = 1.0 if direct else 0.0
-    v[20] = 1.0 if reply_to_owner else 0.0
-    v[21] = in_thread
-    v[22] = _decay(ctx.owner_last_at, at, _ACTIVE_HALF_LIFE_S)
-    v[23] = 1.0 if addressed_other else 0.0
-    v[24] = min(1.0, max(0, msg.addressees - 1) / 4.0)
-    v[25] = ctx.in_working_hours(at) - 0.5
-    v[26] = semantic
+    set_ = _setter(v)
+    set_("question", signals.question)
+    set_("direct_question", signals.question and addressed)
+    set_("request", signals.request)
+    set_("problem", signals.problem)
+    set_("deadline", signals.deadline is not None)
+    set_("mention", mention)
+    set_("mention_start", mention_start)
+    set_("topic", topic is not None)
+    set_("link", signals.link)
+    set_("code", signals.code)
+    v[INDEX["length"]] = min(1.0, math.log1p(signals.length) / math.log1p(400.0))
+    set_("chatter", signals.chatter)
+    set_("thanks", signals.thanks)
+    set_("dm", direct)
+    set_("reply_to_owner", reply_to_owner)
+    set_("reply_to_other", reply_to_other)
+    v[INDEX["owner_in_thread"]] = in_thread
+    v[INDEX["owner_active"]] = _decay(ctx.owner_last_at, at, _ACTIVE_HALF_LIFE_S)
+    set_("addressed_other", addressed_other)
+    v[INDEX["others_addressed"]] = min(1.0, max(0, msg.addressees - 1) / 4.0)
+    v[INDEX["in_hours"]] = ctx.in_working_hours(at) - 0.5
+    v[INDEX["semantic"]] = _SEMANTIC_SCALE * semantic
     return FeatureVector(
         values=v, sender=name, reply_rate=rate, topic=topic, signals=signals, addressed=addressed
     )
@@ -180,6 +206,8 @@ def _phrase(feature: str, positive: bool, fv: FeatureVector) -> str | None:
                 return _DIRECT_QUESTION
             case "request":
                 return "asks you to do something"
+            case "problem":
+                return "reports a problem"
             case "deadline":
                 if s.urgent:
                     return f"says it is urgent ({s.deadline})"
@@ -216,8 +244,12 @@ def _phrase(feature: str, positive: bool, fv: FeatureVector) -> str | None:
             return f"{name} can wait (your list)"
         case "chatter":
             return "looks like chatter"
+        case "thanks":
+            return "just says thanks"
         case "addressed_other":
             return "addressed to someone else"
+        case "reply_to_other":
+            return "part of someone else's conversation"
         case "others_addressed":
             return "sent to many people"
         case "in_hours":
@@ -230,28 +262,30 @@ def _phrase(feature: str, positive: bool, fv: FeatureVector) -> str | None:
 
 
 def explain(fv: FeatureVector, weights: FloatArray, *, limit: int = 3) -> tuple[str, ...]:
-    """The 1-3 plain-word reasons behind a score: the largest pushes, upward first.
+    """The 1-3 plain-word reasons behind a score: the pushes that decided it.
 
-    Upward pushes of at least 0.25 (in log-odds) are listed largest first; when none is that
-    large, the largest downward push explains why the message can wait.
+    A push is ``weight * value`` in log-odds; only pushes of at least 0.25 count. For a message
+    that scores above even odds the upward pushes come first, largest first; for one below,
+    the downward pushes (why it can wait) come first and the upward ones follow.
     """
     contributions = weights * fv.values
+    z = float(contributions.sum())
     contributions[0] = 0.0
-    phrases: list[str] = []
+    up: list[str] = []
     for i in np.argsort(-contributions):
-        if contributions[i] < 0.25:
+        if contributions[i] < _MIN_PUSH:
             break
         phrase = _phrase(FEATURE_NAMES[i], True, fv)
-        if phrase is not None and phrase not in phrases:
-            phrases.append(phrase)
-    if _DIRECT_QUESTION in phrases and _QUESTION in phrases:
-        phrases.remove(_QUESTION)
-    if phrases:
-        return tuple(phrases[:limit])
+        if phrase is not None and phrase not in up:
+            up.append(phrase)
+    if _DIRECT_QUESTION in up and _QUESTION in up:
+        up.remove(_QUESTION)
+    down: list[str] = []
     for i in np.argsort(contributions):
-        if contributions[i] > -0.1:
+        if contributions[i] > -_MIN_PUSH:
             break
         phrase = _phrase(FEATURE_NAMES[i], False, fv)
-        if phrase is not None:
-            return (phrase,)
-    return ("nothing in it calls for you",)
+        if phrase is not None and phrase not in down:
+            down.append(phrase)
+    reasons = [*up, *down] if z >= 0 else [*down[:2], *up]
+    return tuple(reasons[:limit]) if reasons else ("nothing in it calls for you",)

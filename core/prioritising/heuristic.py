@@ -40,6 +40,7 @@ HEURISTIC_WEIGHTS: dict[str, float] = {
     "mention": 1.2,
     "topic": 1.0,
     "chatter": -1.5,
+    "thanks": -1.0,
     "dm": 1.5,
     "reply_to_owner": 1.0,
     "addressed_other": -1.0,

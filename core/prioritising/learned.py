@@ -25,9 +25,9 @@ from __future__ import annotations
 import enum
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -49,6 +49,7 @@ NEEDS_FEATURES: tuple[str, ...] = (
     "question",
     "direct_question",
     "request",
+    "problem",
     "deadline",
     "mention",
     "mention_start",
@@ -56,8 +57,10 @@ NEEDS_FEATURES: tuple[str, ...] = (
     "code",
     "length",
     "chatter",
+    "thanks",
     "dm",
     "reply_to_owner",
+    "reply_to_other",
     "owner_in_thread",
     "addressed_other",
     "others_addressed",
@@ -71,6 +74,7 @@ NEEDS_PRIOR: dict[str, float] = {
     "dm": 1.0,
     "reply_to_owner": 0.5,
     "chatter": -3.0,
+    "thanks": -1.0,
     "addressed_other": -1.5,
 }
 """Log-odds weights that reproduce the heuristic's needs-reply rule on typical messages."""
@@ -339,65 +343,69 @@ class Prioritiser:
         *,
         vectors: Mapping[str, Vector] | None = None,
         ignore_after: timedelta = timedelta(hours=2),
+        only: Container[str] | None = None,
     ) -> int:
         """Replay the owner's history through ``ctx`` and learn from it; returns labels learned.
 
-        Every message from someone else is featurised as it arrives (from what ``ctx`` knew
-        just before). It becomes a positive example when the owner answers it, and a negative
-        one when it was addressed to the owner and stayed unanswered for ``ignore_after``.
-        The semantic memory grows as labels become known, so each message's closeness is
-        measured against earlier labels only. ``ctx`` should be fresh (it ends up current).
+        Messages from others are featurised as they arrive (from what ``ctx`` knew just
+        before). One becomes a positive example when the owner answers it, and a negative one
+        when it was addressed to the owner and stayed unanswered for ``ignore_after``. The
+        semantic memory grows as labels become known, so each message's closeness is measured
+        against earlier labels only. ``ctx`` should be fresh (it ends up current).
 
         Args:
             messages: the history, in ``sent_at`` order.
             ctx: the owner's context, updated along the way.
             vectors: embeddings by message id (those missing get no semantic feature); by
                 default the embedder, if any, encodes the messages that can become labels.
-            ignore_after: how long a message addressed to the owner may wait before it counts
-                as ignored.
+            ignore_after: how long a message may wait before it counts as ignored.
+            only: learn from these message ids alone (an evaluation's candidate set); each is
+                negative when unanswered for ``ignore_after``, addressed or not.
         """
         history = list(messages)
         if vectors is None and self.embedder is not None:
             vectors = self._encode_candidates(history, ctx)
         examples: list[tuple[FeatureVector, Label, float | None]] = []
-        waiting: OrderedDict[str, tuple[_Scored, Message]] = OrderedDict()
+        waiting: OrderedDict[str, tuple[_Scored, datetime]] = OrderedDict()
         owner = UserRef(
             platform=_HISTORY_USER, user_id=ctx.owner_names[0] if ctx.owner_names else ""
         )
+
+        def learn(scored: _Scored, label: Label, latency: float | None) -> None:
+            examples.append((scored.features, label, latency))
+            if scored.vector is not None:
+                self._remember_vector(scored.vector, answered=label is Label.REPLIED)
+
         for stored in history:
             message = stored.message
-            if not stored.from_owner:
+            if not stored.from_owner and (only is None or message.id in only):
                 vector = vectors.get(message.id) if vectors is not None else None
                 semantic = (
                     self.memory.closeness(vector) if vector is not None and self.memory else 0.0
                 )
                 fv = extract(to_incoming(message, owner), ctx, semantic=semantic)
-                waiting[message.id] = (_Scored(fv, vector), message)
+                waiting[message.id] = (_Scored(fv, vector), message.sent_at)
             answer = ctx.observe(message, from_owner=stored.from_owner)
             if answer is not None and answer.message_id in waiting:
-                scored, _ = waiting.pop(answer.message_id)
-                examples.append((scored.features, Label.REPLIED, answer.latency_s))
-                if scored.vector is not None:
-                    self._remember_vector(scored.vector, answered=True)
-            for gone in ctx.expire(message.sent_at, after=ignore_after):
-                entry = waiting.pop(gone.message_id, None)
-                if entry is not None:
-                    examples.append((entry[0].features, Label.IGNORED, None))
-                    if entry[0].vector is not None:
-                        self._remember_vector(entry[0].vector, answered=False)
+                learn(waiting.pop(answer.message_id)[0], Label.REPLIED, answer.latency_s)
+            ignored = {u.message_id for u in ctx.expire(message.sent_at, after=ignore_after)}
             horizon = message.sent_at - ignore_after
             while waiting:
-                first = next(iter(waiting.values()))[1]
-                if first.sent_at > horizon:
+                message_id, (scored, sent_at) = next(iter(waiting.items()))
+                if sent_at > horizon and message_id not in ignored:
                     break
                 waiting.popitem(last=False)
+                if only is not None or message_id in ignored:
+                    learn(scored, Label.IGNORED, None)
         self.fit(examples)
         return len(examples)
 
     def _encode_candidates(
         self, history: Sequence[StoredMessage], ctx: OwnerContext
     ) -> dict[str, Vector]:
+        """Embed the messages that can become labels: answered, or addressed to the owner."""
         assert self.embedder is not None
+        owner_ids = {s.message.id for s in history if s.from_owner}
         answered = {s.message.reply_to for s in history if s.from_owner and s.message.reply_to}
         wanted = [
             s.message
@@ -405,7 +413,7 @@ class Prioritiser:
             if not s.from_owner
             and (
                 s.message.id in answered
-                or s.message.reply_to is not None
+                or s.message.reply_to in owner_ids
                 or ctx.mentions_owner(s.message.text)
                 or s.message.conversation in ctx.direct_conversations
             )

@@ -51,6 +51,16 @@ _CHATTER = re.compile(
     r"indeed|right|true|agreed|\+1)\b[\s!.,:;)(]*(?:\S+[\s!.,:;)(]*){0,3}$",
     re.IGNORECASE,
 )
+_PROBLEM = re.compile(
+    r"\b(?:error|errors|fail|fails|failed|failing|failure|broken|breaks|crash|crashes|crashed|"
+    r"doesn'?t|does not|didn'?t|did not|won'?t|wont|can'?t|cannot|couldn'?t|unable|not working|"
+    r"stopped working|not found|no such|denied|refused|missing|stuck|hangs|hung|freezes|frozen|"
+    r"problem|issue|bug|wrong|still|same thing|nothing happens|it says|says|warning)\b",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(
+    r"\b(?:thanks|thank you|thank u|thx|thnx|tnx|ty|tyvm|cheers|appreciated?)\b", re.I
+)
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|you're|youre|u|ur)\b", re.IGNORECASE)
 _LEADING_NICK = re.compile(r"^\s*@?([^\s:,>]{1,40})\s*[:,>]\s*\S")
 
@@ -67,6 +77,9 @@ class ContentSignals:
     link: bool
     code: bool
     chatter: bool
+    problem: bool
+    """Reports something not working ("error", "doesn't", "not found", "still")."""
+    thanks: bool
     second_person: bool
     leading_name: str | None
     """The name the message starts with, IRC style (``"alice: ..."``), lower-cased."""
@@ -88,6 +101,8 @@ def read_content(text: str) -> ContentSignals:
         link=_LINK.search(text) is not None,
         code=_CODE.search(text) is not None,
         chatter=(len(text) < 60 and "?" not in text and _CHATTER.match(body) is not None),
+        problem=_PROBLEM.search(text) is not None,
+        thanks=_THANKS.search(text) is not None,
         second_person=_SECOND_PERSON.search(text) is not None,
         leading_name=leading.group(1).lower() if leading else None,
         length=len(text),

@@ -156,3 +156,33 @@ def test_online_logit_matches_a_batch_fit_closely() -> None:
     assert np.allclose(batch.mean, online.mean, atol=0.15)
     assert batch.mean[1] > 0.8 and batch.mean[2] < -0.5
     assert len(FEATURE_NAMES) == batch.dim + len(FEATURE_NAMES) - 4
+
+
+def test_only_restricts_the_examples_and_counts_silence_as_ignored() -> None:
+    msgs = [
+        message("1", "zoe", "anyone know zfs?", minutes=0),  # not addressed, answered
+        message("2", "sam", "yes", minutes=1, reply_to="1"),
+        message("3", "yan", "nice weather", minutes=2),  # not addressed, never answered
+        message("4", "xi", "sam: ping", minutes=3),  # addressed, never answered
+        message("5", "zoe", "later", minutes=300),
+    ]
+    default = Prioritiser().learn_from_history(
+        [stored(m) for m in msgs], OwnerContext(owner_names=["sam"])
+    )
+    assert default == 2  # the answer, and the addressed message left unanswered
+    only = Prioritiser().learn_from_history(
+        [stored(m) for m in msgs], OwnerContext(owner_names=["sam"]), only={"1", "3"}
+    )
+    assert only == 2  # the answer, and "nice weather" counted as ignored
+
+
+def test_prioritise_many_matches_one_by_one() -> None:
+    stream = synthetic_stream(60, seed=4)
+    ctx = OwnerContext(owner_names=["sam"])
+    p = Prioritiser(embedder=HashingEmbedder())
+    p.learn_from_history([stored(m) for m in stream], ctx)
+    msgs = [
+        incoming(f"n{i}", s, f"sam: the {t} again?")
+        for i, (s, t) in enumerate(zip(SENDERS, TOPICS, strict=False))
+    ]
+    assert p.prioritise_many(msgs, ctx) == [p.prioritise(m, ctx) for m in msgs]
