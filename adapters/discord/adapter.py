@@ -421,6 +421,7 @@ class DiscordAdapter:
         self.tree.error(self._on_tree_error)
         self._live: dict[int, DraftView] = {}
         self._recent: OrderedDict[int, None] = OrderedDict()
+        self._started = False
         self._tasks: set[asyncio.Task[Any]] = set()
         client.event(self.on_message)
         client.event(self.on_interaction)
@@ -436,6 +437,7 @@ class DiscordAdapter:
         """
         if not self._token:
             raise discord.LoginFailure("MINIME_DISCORD__BOT_TOKEN is not set")
+        self._started = True
         try:
             await self.client.login(self._token)
             await self.sync_commands()
@@ -457,7 +459,8 @@ class DiscordAdapter:
         for view in list(self._live.values()):
             view.stop()
         self._live.clear()
-        if not self.client.is_closed():
+        # A client that never logged in holds nothing (and a sharded one cannot close yet).
+        if self._started and not self.client.is_closed():
             await self.client.close()
 
     def _spawn(self, coro: Awaitable[Any]) -> None:

@@ -179,6 +179,9 @@ class FakeDiscord:
         if route.method == "PUT" and route.path.endswith("/commands"):
             return [
                 {
+                    "description": "",
+                    "type": 1,
+                    "nsfw": False,
                     **command,
                     "id": self.snowflake(),
                     "application_id": APPLICATION_ID,
