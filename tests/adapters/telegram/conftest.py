@@ -5,7 +5,6 @@ Network access outside loopback is refused for these tests: PTB talks only to th
 
 from __future__ import annotations
 
-import copy
 import json
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -58,8 +57,7 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def payload(name: str, **changes: Any) -> dict[str, Any]:
     """A recorded update, deep-copied, with top-level keys replaced."""
-    data = json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
-    data = copy.deepcopy(data)
+    data: dict[str, Any] = json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
     data.update(changes)
     return data
 

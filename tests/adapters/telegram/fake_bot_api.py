@@ -122,8 +122,10 @@ class FakeBotApi:
         form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():
-            if not isinstance(value, str):
+            if isinstance(value, web.FileField):
                 params[key] = {"filename": value.filename, "size": len(value.file.read())}
+            elif not isinstance(value, str):
+                params[key] = bytes(value)
             elif key in _JSON_PARAMS:
                 params[key] = json.loads(value)
             elif key in _INT_PARAMS:

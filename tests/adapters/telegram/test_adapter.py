@@ -335,3 +335,22 @@ async def test_a_disabled_connection_stops_drafting(
     mark = len(fake_api.calls)
     await deliver(adapter, payload("business_message.json"))
     assert fake_api.since(mark).calls == []
+
+
+async def test_privacy_export_arrives_as_a_document_and_inbox_lists_waiting_drafts(
+    adapter: TelegramAdapter, fake_api: FakeBotApi
+) -> None:
+    await deliver(adapter, payload("forward_user.json"))
+    inbox = payload("command_help.json", update_id=980001)
+    inbox["message"]["text"] = "/inbox"
+    await deliver(adapter, inbox)
+    listing = fake_api.results("sendMessage")[-1]
+    assert "1 waiting" in listing["text"] and "Bob Tanaka" in listing["text"]
+    assert _buttons(listing) == [["✅ Send 1"]]
+
+    export = payload("command_help.json", update_id=980002)
+    export["message"]["text"] = "/privacy export"
+    await deliver(adapter, export)
+    (document,) = fake_api.ok("sendDocument")
+    assert document["chat_id"] == OWNER_ID
+    assert document["document"]["filename"] == "minime-export.zip"
