@@ -102,5 +102,6 @@ async def open_runtime(
             sample_path=Path(SAMPLE_PERSONA_PATH),
             sample_owner=SAMPLE_OWNER,
             profile_card=StyleCard(Profiler()),
+            max_message_chars=settings.max_message_chars,
         )
         yield Runtime(settings=settings, storage=storage, clone=clone, embedder=engine)

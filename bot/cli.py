@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
             "eml",
             "twitter",
             "text",
+            "minime",
         ),
     )
     imp.add_argument("--json", action="store_true", help="print the summary as one JSON object")

@@ -28,8 +28,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(name="help", usage="help", summary="what the clone can do, in one screen"),
     CommandSpec(
         name="train",
-        usage="train [--sample | <file> | on | off]",
-        summary="import an export (attach or name it) or the sample persona; learn from new messages on/off",
+        usage="train [--sample | <file> | on | off [platform|all]]",
+        summary="import an export (attach or name it) or the sample persona; learn from messages you send here on/off",
     ),
     CommandSpec(
         name="draft",
@@ -69,9 +69,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="privacy",
-        usage="privacy export | erase | pause | resume",
-        summary="your data: take it, destroy it, or pause the clone",
-        subcommands=("export", "erase", "pause", "resume"),
+        usage="privacy export | erase | pause | resume | disclosure <mode>",
+        summary="your data: take it, destroy it, pause the clone; disclosure none|line|signature",
+        subcommands=("export", "erase", "pause", "resume", "disclosure"),
     ),
     CommandSpec(
         name="link",

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
@@ -60,8 +62,29 @@ from core.ports import (
     StateStore,
     VectorStore,
 )
+from core.privacy import (
+    ANY,
+    Disclosure,
+    RateLimiter,
+    RestorableExport,
+    describe_live_learning,
+    disclosure_for,
+    export_zip,
+    learns_live,
+    size_notice,
+    too_long,
+    with_disclosure,
+    with_live_learning,
+)
 
 log = logging.getLogger(__name__)
+
+SENDER_PER_MINUTE = 30
+"""Sustained messages a minute triaged from one sender for one owner (bursts of ``SENDER_BURST``)."""
+SENDER_BURST = 30
+OWNER_PER_MINUTE = 600
+"""Sustained messages a minute triaged for one owner from everyone together."""
+OWNER_BURST = 200
 
 
 class PriorityModel(Protocol):
@@ -128,7 +151,19 @@ class Clone:
         style_factory: StyleFactory = SurfaceStyleScorer.fit,
         profile_card: ProfileCard | None = None,
         clock: Clock = utc_now,
+        max_message_chars: int = 20_000,
+        sender_limiter: RateLimiter | None = None,
+        owner_limiter: RateLimiter | None = None,
     ) -> None:
+        # Caps on hostile input (issue 9): a message over ``max_message_chars`` gets a notice,
+        # a sender (or everyone together) over the rate cap is dropped before any database work.
+        self._max_chars = max_message_chars
+        self._sender_limiter = sender_limiter or RateLimiter(
+            per_minute=SENDER_PER_MINUTE, burst=SENDER_BURST
+        )
+        self._owner_limiter = owner_limiter or RateLimiter(
+            per_minute=OWNER_PER_MINUTE, burst=OWNER_BURST
+        )
         self._stores = stores
         self._embedder = embedder
         self._drafter = drafter
@@ -223,6 +258,9 @@ class Clone:
         Raises the reader's errors (bad format, unknown owner) with nothing written.
         """
         source = await asyncio.to_thread(self._read_export, path, fmt)
+        if isinstance(source, RestorableExport):
+            # minime's own export: personas and owner flags come back exactly (no --me needed).
+            return await self._restore(user, source, progress=progress)
         owner = await asyncio.to_thread(source.resolve_owner, me)
         return await self._import(
             user, source.messages(), owner=owner, fmt=source.format, progress=progress
@@ -233,6 +271,72 @@ class Clone:
         source = await asyncio.to_thread(self._read_export, self._sample_path, "jsonl")
         return await self._import(
             user, source.messages(), owner=self._sample_owner, fmt="sample", source="sample"
+        )
+
+    async def _restore(
+        self, user: UserRef, source: RestorableExport, *, progress: Progress | None = None
+    ) -> ImportSummary:
+        """Load a privacy export back: each persona (by name) gets its messages and owner names.
+
+        The export is read and validated whole before anything is written; the messages then go
+        in one transaction (a re-import adds nothing).
+        """
+        exported = await asyncio.to_thread(source.personas)
+        account = await self.account(user)
+        personas = {p.name.lower(): p for p in await self._stores.personas.list(account.id)}
+        ids: dict[str, PersonaId] = {}
+        for item in exported:
+            persona = personas.get(item.name.lower())
+            if persona is None:
+                persona = await self._stores.personas.create(account.id, item.name)
+            names = tuple(dict.fromkeys((*persona.owner_names, *item.owner_names)))
+            if names != persona.owner_names:
+                persona = await self._stores.personas.update(
+                    account.id, replace(persona, owner_names=names)
+                )
+            ids[item.name] = persona.id
+        iterator = await asyncio.to_thread(source.held_messages)
+        tally = {"messages": 0, "owner": 0, "replies": 0}
+        conversations: set[str] = set()
+        times: list[datetime] = []
+
+        async def stream() -> AsyncIterator[StoredMessage]:
+            while True:
+                batch = await asyncio.to_thread(lambda: list(islice(iterator, 2_000)))
+                if not batch:
+                    return
+                for held in batch:
+                    tally["messages"] += 1
+                    tally["owner"] += held.from_owner
+                    tally["replies"] += held.from_owner and held.message.reply_to is not None
+                    conversations.add(held.message.conversation)
+                    times.append(held.message.sent_at)
+                    yield StoredMessage(
+                        message=held.message,
+                        persona_id=ids[held.persona],
+                        from_owner=held.from_owner,
+                        source=held.source,
+                    )
+                if progress is not None:
+                    progress(len(batch))
+
+        new = await self._stores.messages.add_stream(account.id, stream())
+        active = source.active_persona()
+        if active is not None and active in ids:
+            account = await self._stores.accounts.update(
+                replace(account, active_persona=ids[active])
+            )
+        self.forget(account.id)
+        await self._model(account, await self.active_persona(account))
+        return ImportSummary(
+            format=source.format,
+            messages=tally["messages"],
+            new=new,
+            owner_messages=tally["owner"],
+            owner_replies=tally["replies"],
+            conversations=len(conversations),
+            first=min(times, default=None),
+            last=max(times, default=None),
         )
 
     async def _import(
@@ -304,7 +408,20 @@ class Clone:
 
         ``explicit`` is for messages the owner pasted or forwarded to the clone. Returns ``None``
         when the account is paused or nothing needs showing.
+
+        Hostile input gets a bounded answer before any database work: a message over
+        ``max_message_chars`` is left alone (a notice when ``explicit``), and beyond the rate cap
+        per (owner, sender) and per owner the rest of a flood is dropped (counted, never stored).
         """
+        text = incoming.message.text
+        if too_long(text, self._max_chars):
+            return Reply(text=size_notice(len(text), self._max_chars)) if explicit else None
+        if not self._within_rate(incoming.owner, None if explicit else incoming.message.sender):
+            return (
+                Reply(text="That's a lot of messages at once; give me a minute and try again.")
+                if explicit
+                else None
+            )
         account = await self.account(incoming.owner)
         if account.paused:
             return (
@@ -336,6 +453,60 @@ class Clone:
         )
         await self._stores.drafts.create(draft)
         return render_draft(draft, priority)
+
+    def _within_rate(self, owner: UserRef, sender: str | None) -> bool:
+        """The rate caps (no I/O): per (owner, sender) and per owner; ``sender=None`` is the
+        owner's own pasted messages, which only count against the owner's cap."""
+        key = str(owner)
+        if sender is not None and not self._sender_limiter.allow((key, sender)):
+            dropped = self._sender_limiter.dropped.get((key, sender), 0)
+            if dropped in (1, 100, 1_000, 10_000):
+                log.warning("rate cap: %d messages from one sender dropped", dropped)
+            return False
+        return self._owner_limiter.allow(key)
+
+    async def observe_owner_message(
+        self, owner: UserRef, message: Message, *, replying_to: Message | None = None
+    ) -> bool:
+        """Learn from a message the owner sent themselves on a platform, only with consent.
+
+        Adapters call this for each message the owner writes where the bot can see it (not the
+        clone's own posts: those teach through :meth:`confirm_sent`). The message is kept as a
+        live sample of the active persona only when the owner turned learning on for
+        ``owner.platform`` (``train on`` there; off until then), the clone is not paused, and
+        the message is within the size and rate caps. ``replying_to`` (the message it answers)
+        is kept with it, so the pair becomes a drafting exemplar.
+
+        Returns:
+            Whether the message was stored.
+        """
+        if too_long(message.text, self._max_chars) or not self._within_rate(owner, None):
+            return False
+        account = await self._stores.accounts.resolve(owner, create=False)
+        if account is None or account.paused:
+            return False
+        if not learns_live(account.settings, owner.platform):
+            return False
+        persona = await self.active_persona(account)
+        items = []
+        if replying_to is not None and not too_long(replying_to.text, self._max_chars):
+            items.append(
+                StoredMessage(
+                    message=replying_to, persona_id=persona.id, from_owner=False, source="live"
+                )
+            )
+        items.append(
+            StoredMessage(message=message, persona_id=persona.id, from_owner=True, source="live")
+        )
+
+        async def stream() -> AsyncIterator[StoredMessage]:
+            for item in items:
+                yield item
+
+        new = await self._stores.messages.add_stream(account.id, stream())
+        if new:
+            self.forget(account.id, persona.id)
+        return True
 
     # ----------------------------------------------------------------- clicks
 
@@ -419,6 +590,9 @@ class Clone:
         await self._stores.drafts.set_status(
             outgoing.account_id, draft.id, status, expect=DraftStatus.APPROVED
         )
+        account = await self._stores.accounts.get(outgoing.account_id)
+        if account is None or account.paused:
+            return  # paused: nothing more is learned, from this send either
         kind = FeedbackKind.EDITED if outgoing.edited else FeedbackKind.SENT
         await self._feedback(draft, kind, text=outgoing.text)
         await self._learn_pair(draft, outgoing.text)
@@ -494,6 +668,8 @@ class Clone:
 
     async def handle_command(self, command: CommandInvocation) -> list[Reply]:
         """Run one command of the shared grammar; errors come back as a reply, never raised."""
+        if too_long(command.text, self._max_chars):
+            return [Reply(text=size_notice(len(command.text), self._max_chars))]
         try:
             parsed = (
                 parse(f"{command.name} {command.text}".strip())
@@ -527,7 +703,7 @@ class Clone:
         if name == "persona":
             return [await self._persona(account, args)]
         if name == "profile":
-            return [await self._profile(account)]
+            return [await self._profile(account, platform=command.user.platform)]
         if name == "inbox":
             return [await self._inbox(account)]
         if name == "privacy":
@@ -557,13 +733,21 @@ class Clone:
                 + describe_summary(summary)
             )
         if args[:1] in (("on",), ("off",)):
-            settings = dict(account.settings)
-            settings["learn_live"] = args[0] == "on"
+            # Consent per source: `train on` in a Slack chat is consent for Slack only.
+            platform = args[1].lower() if len(args) > 1 else command.user.platform
+            if platform in ("all", "everywhere", ANY):
+                platform = ANY
+            on = args[0] == "on"
+            settings = with_live_learning(account.settings, platform, on)
             await self._stores.accounts.update(replace(account, settings=settings))
-            state = (
-                "on: I'll learn from messages you send from now on" if args[0] == "on" else "off"
-            )
-            return Reply(text=f"Learning from new messages is {state}.")
+            where = "every platform" if platform == ANY else platform
+            if on:
+                return Reply(
+                    text=f"Learning from messages you send on {where} is on: I keep them, "
+                    "encrypted, as samples of your style. `train off` stops it; "
+                    "`privacy pause` stops everything."
+                )
+            return Reply(text=f"Learning from messages you send on {where} is off.")
         paths = [Path(a.path) for a in command.attachments] or [
             Path(a) for a in args if not a.startswith("--")
         ]
@@ -615,7 +799,7 @@ class Clone:
             await self._stores.accounts.update(replace(account, active_persona=other.id))
         return Reply(text=f"Deleted persona '{target.name}' and everything it learned.")
 
-    async def _profile(self, account: Account) -> Reply:
+    async def _profile(self, account: Account, *, platform: str = ANY) -> Reply:
         persona = await self.active_persona(account)
         history = [m async for m in self._stores.messages.iter(account.id, persona.id)]
         if not any(m.from_owner for m in history):
@@ -627,6 +811,9 @@ class Clone:
         text, png = await asyncio.to_thread(self._profile_card.card, history)
         sources = sorted({m.source for m in history if m.from_owner})
         text += f"\nLearned from: {', '.join(sources)} messages in persona '{persona.name}'."
+        text += "\n" + describe_live_learning(
+            account.settings, () if platform == ANY else (platform,)
+        )
         return Reply(text=text, image=png, image_name="style-card.png" if png else None)
 
     async def profile_json(self, user: UserRef) -> dict[str, object]:
@@ -661,24 +848,17 @@ class Clone:
                 if verb == "pause"
                 else "Resumed."
             )
+        if verb == "disclosure":
+            return await self._disclosure(command, account, args[1:])
         if not command.is_private:
             return Reply(
                 text="For your safety, `privacy export` and `privacy erase` work only in a private chat with me."
             )
         if verb == "export":
-            import io
-            import json
-            import zipfile
-
             data = await self._stores.vault.export(account.id)
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(
-                    "minime-export.json", json.dumps(data, ensure_ascii=False, indent=1)
-                )
             return Reply(
-                text="Everything I hold about you.",
-                file=buffer.getvalue(),
+                text="Everything I hold about you (`minime import` loads it back).",
+                file=await asyncio.to_thread(export_zip, data),
                 file_name="minime-export.zip",
             )
         if args[1:2] != ("confirm",):
@@ -688,6 +868,34 @@ class Clone:
         await self._stores.vault.erase(account.id)
         self.forget(account.id)
         return Reply(text="Erased. Everything I held about you is gone, and its key destroyed.")
+
+    async def _disclosure(
+        self, command: CommandInvocation, account: Account, args: tuple[str, ...]
+    ) -> Reply:
+        """``privacy disclosure [none|line|signature] [platform|all]``: how posts say they were
+        drafted by the clone, for the active persona (default: on this platform)."""
+        persona = await self.active_persona(account)
+        platform = args[1].lower() if len(args) > 1 else command.user.platform
+        scope = None if platform in ("all", "everywhere", ANY) else platform
+        where = "every platform" if scope is None else scope
+        if not args:
+            mode = disclosure_for(account.settings, persona_id=persona.id, platform=platform)
+            return Reply(
+                text=f"Disclosure on {platform} for persona '{persona.name}': {mode.value}. "
+                "Change it with `privacy disclosure none|line|signature [platform|all]`."
+            )
+        try:
+            mode = Disclosure(args[0].lower())
+        except ValueError:
+            return Reply(text="Usage: privacy disclosure none|line|signature [platform|all]")
+        settings = with_disclosure(account.settings, mode, persona_id=persona.id, platform=scope)
+        await self._stores.accounts.update(replace(account, settings=settings))
+        said = {
+            Disclosure.NONE: "posts carry no disclosure",
+            Disclosure.LINE: "posts end with a short line saying your AI clone drafted them",
+            Disclosure.SIGNATURE: "posts end with a signature saying your AI clone drafted them",
+        }[mode]
+        return Reply(text=f"Persona '{persona.name}' on {where}: {said}.")
 
 
 def describe_summary(summary: ImportSummary) -> str:

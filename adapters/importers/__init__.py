@@ -41,6 +41,7 @@ from adapters.importers.detect import detect_format
 from adapters.importers.discord import DiscordReader
 from adapters.importers.jsonl import JsonlReader
 from adapters.importers.mail import EmlReader, MboxReader
+from adapters.importers.minime_export import MinimeExportReader, MinimeExportSource
 from adapters.importers.slack import SlackReader
 from adapters.importers.telegram import TelegramReader
 from adapters.importers.text import TextReader
@@ -67,6 +68,7 @@ _READERS: dict[str, Callable[[Path, Limits], Reader]] = {
     "eml": EmlReader,
     "twitter": TwitterReader,
     "text": TextReader,
+    "minime": MinimeExportReader,
 }
 
 
@@ -93,4 +95,6 @@ def open_import(path: Path, fmt: str = "auto", *, limits: Limits | None = None) 
     if not path.exists():
         raise ImportFormatError(f"{path}: no such file or directory")
     chosen = detect_format(path) if fmt == "auto" else fmt
+    if chosen == "minime":  # minime's own export restores exactly (core.privacy.RestorableExport)
+        return MinimeExportSource(path=path, limits=limits or Limits())
     return ImportSource(format=chosen, path=path, reader=_READERS[chosen](path, limits or Limits()))

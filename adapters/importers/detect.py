@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import ijson
 
 from adapters.importers._common import FORMATS, ZIP_ERRORS, ImportFormatError
+from adapters.importers.minime_export import looks_like_minime_export
 from adapters.importers.whatsapp import looks_like_whatsapp
 
 HEAD_BYTES = 64 * 1024
@@ -95,6 +96,8 @@ def sniff_bytes(head: bytes) -> str | None:
     if _is_jsonl(head):
         return "jsonl"
     if stripped.startswith("{"):
+        if looks_like_minime_export(head):
+            return "minime"
         keys = _top_keys(head)
         if keys & {"personal_information", "chats", "contacts", "frequent_contacts"}:
             return "telegram"  # a full account export (any of its sections may be deselected)
@@ -175,6 +178,8 @@ def _from_names(path: Path, names: Iterable[str], archive: zipfile.ZipFile | Non
     names = list(names)
     base = {PurePosixPath(n).name.lower() for n in names}
     lowered = [n.lower() for n in names]
+    if "minime-export.json" in base:
+        return "minime"
     if "users.json" in base and "channels.json" in base:
         return "slack"
     if any(_TWEET_FILE.match(PurePosixPath(n).name) for n in lowered):
