@@ -847,7 +847,7 @@ class DiscordAdapter:
         reference = discord.MessageReference(
             message_id=int(outgoing.reply_to or 0),
             channel_id=int(outgoing.conversation),
-            guild_id=int(guild_id) if guild_id else None,
+            # If the message was deleted meanwhile, post anyway rather than fail the send.
             fail_if_not_exists=False,
         )
         return await channel.send(

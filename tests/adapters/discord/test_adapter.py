@@ -12,7 +12,7 @@ import pytest
 from adapters.discord.adapter import NOT_YOURS, STALE
 from adapters.discord.render import EXPIRED_NOTE
 from bot.bootstrap import Runtime
-from core.models import DraftStatus, FeedbackKind
+from core.models import DraftStatus, FeedbackKind, Reply
 from tests.adapters.discord.conftest import (
     CHANNEL_ID,
     OTHER_MEMBER,
@@ -187,13 +187,26 @@ async def test_regenerate_and_dismiss_close_the_card(trained: Bot) -> None:
     sent, card = await draft_card(bot)
     press = bot.press(card, "Regenerate")
     fresh = await bot.followup(press)
-    assert fresh.payload is not None
-    assert fresh.payload.get("embeds") or fresh.content  # new drafts, or why there are none
+    assert fresh.payload is not None and fresh.payload["embeds"]  # other drafts, a new card
+    assert fresh.payload["flags"] & EPHEMERAL
+    old_texts = {f["value"] for f in card.data["embeds"][0]["fields"]}
+    new_texts = {f["value"] for f in fresh.data["embeds"][0]["fields"]}
+    assert not old_texts & new_texts
     await bot.fake.until(lambda: bot.fake.edits(sent.token))
-    if fresh.payload.get("embeds"):
-        press = bot.press(fresh, "Dismiss")
-        note = await bot.followup(press)
-        assert note.content.startswith("Dismissed")
+    assert bot.fake.edits(sent.token)[-1].content == "↻ Replaced by new drafts below."
+    press = bot.press(fresh, "Dismiss")
+    note = await bot.followup(press)
+    assert note.content.startswith("Dismissed")
+    await bot.fake.until(lambda: bot.fake.edits(fresh_token(bot, fresh)))
+    assert bot.fake.edits(fresh_token(bot, fresh))[-1].content == "✗ Dismissed."
+    account_id, persona_id = await account_and_persona(bot)
+    kinds = [f.kind for f in await bot.runtime.storage.feedback.list(account_id, persona_id)]
+    assert kinds == [FeedbackKind.REGENERATED, FeedbackKind.DISMISSED]
+
+
+def fresh_token(bot: Bot, card: Call) -> str:
+    """The token of the interaction whose followup ``card`` is (edits go through it)."""
+    return card.path.split("/")[3]
 
 
 async def test_a_press_nobody_holds_any_more_is_answered_clearly(
@@ -319,3 +332,57 @@ def _response(status: int) -> Any:
 def test_payloads_are_valid_json() -> None:
     for path in PAYLOADS.glob("*.json"):
         json.loads(path.read_text(encoding="utf-8"))
+
+
+async def test_a_picture_comes_attached_inside_the_embed(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def card(command: object) -> list[Reply]:
+        return [Reply(text="How you write", image=b"\x89PNG", image_name="style-card.png")]
+
+    monkeypatch.setattr(bot.runtime.clone, "handle_command", card)
+    payload = load("clone_draft.json")
+    payload["data"]["options"] = [{"name": "profile", "type": 1, "options": []}]
+    shown = await bot.followup(bot.dispatch(payload))
+    assert shown.files == ["style-card.png"] and shown.content == "How you write"
+    assert shown.payload is not None
+    assert shown.payload["embeds"][0]["image"]["url"] == "attachment://style-card.png"
+
+
+async def test_a_failure_is_reported_once_and_the_bot_carries_on(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(command: object) -> list[object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bot.runtime.clone, "handle_command", broken)
+    sent = bot.interaction("clone_persona_new.json")
+    apology = await bot.followup(sent)
+    assert apology.content == "Sorry, that failed. Please try again."
+    assert len(bot.fake.callbacks(sent.id)) == 1
+
+
+async def test_dm_train_with_an_attached_export(bot: Bot) -> None:
+    message = load("dm_message_create.json")
+    export = (PAYLOADS / "export_discordchatexporter.json").read_bytes()
+    url = (
+        "https://cdn.discordapp.com/attachments/1100000000000000099/1300000000000000499/export.json"
+    )
+    bot.fake.cdn[url] = export
+    message["content"] = "clone train"
+    message["attachments"] = [
+        {
+            "id": "1300000000000000499",
+            "filename": "export.json",
+            "size": len(export),
+            "url": url,
+            "proxy_url": url,
+            "content_type": "application/json",
+        }
+    ]
+    bot.client._connection.parse_message_create(message)  # type: ignore[arg-type]
+    dm = f"/channels/{message['channel_id']}/messages/"
+    await bot.fake.until(
+        lambda: any("✓" in e.content for e in bot.fake.find("PATCH", dm)), within=15
+    )
+    assert "6 messages" in bot.fake.find("PATCH", dm)[-1].content
