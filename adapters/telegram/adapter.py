@@ -721,6 +721,11 @@ class TelegramAdapter:
                 "but to let Send answer for you, allow “Reply to messages” in Settings → "
                 "Telegram Business → Chatbots."
             )
+        if link.enabled:
+            text += (
+                "\n\nDrafts need your voice: if you haven't trained me yet, send me an export of "
+                "your chats as a document, or try /train --sample."
+            )
         with contextlib.suppress(TelegramError):  # the owner may never have opened the bot
             await self._say(link.user_chat_id, text)
 
@@ -737,7 +742,9 @@ class TelegramAdapter:
         if event.sender_id is not None and str(event.sender_id) == link.owner.user_id:
             return  # the owner's own message in the chat
         reply = await self._clone.handle_incoming(to_business_incoming(event, owner=link.owner))
-        if reply is not None:
+        # Only drafts: a "train me first" note for every message in every chat would be noise
+        # (the connection's welcome says it once).
+        if reply is not None and reply.draft is not None:
             await self._show(link.user_chat_id, reply, link.owner)
 
 

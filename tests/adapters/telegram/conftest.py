@@ -6,6 +6,7 @@ Network access outside loopback is refused for these tests: PTB talks only to th
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -71,9 +72,23 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
         await fake.stop()
 
 
+@pytest.fixture(scope="session")
+async def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir where the owner is trained on the sample persona, built once per session."""
+    template = tmp_path_factory.mktemp("telegram-template") / "data"
+    template.mkdir()
+    settings = load_settings({}, data_dir=template)
+    async with open_runtime(settings, embedder=HashingEmbedder()) as runtime:
+        await runtime.clone.import_sample(OWNER)
+    return template
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+def data_dir(tmp_path: Path, trained_template: Path) -> Path:
+    """This test's copy of the trained data dir (the owner's voice is known)."""
+    target = tmp_path / "data"
+    shutil.copytree(trained_template, target)
+    return target
 
 
 OpenRuntime = Callable[[], AbstractAsyncContextManager[Runtime]]
@@ -84,7 +99,6 @@ def runtime_factory(data_dir: Path) -> OpenRuntime:
     """Opens the runtime on the test's data dir (again after a 'restart')."""
 
     def factory() -> AbstractAsyncContextManager[Runtime]:
-        data_dir.mkdir(parents=True, exist_ok=True)
         settings = load_settings({}, data_dir=data_dir)
         return open_runtime(settings, embedder=HashingEmbedder())
 
@@ -94,7 +108,6 @@ def runtime_factory(data_dir: Path) -> OpenRuntime:
 @pytest.fixture
 async def runtime(runtime_factory: OpenRuntime) -> AsyncIterator[Runtime]:
     async with runtime_factory() as opened:
-        await opened.clone.import_sample(OWNER)
         yield opened
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from adapters.telegram.adapter import TelegramAdapter
-from bot.bootstrap import Runtime
+from bot.bootstrap import Runtime, open_runtime
+from bot.settings import load_settings
+from core.engines.embedding import HashingEmbedder
 from core.models import DraftStatus, utc_now
 from tests.adapters.telegram.conftest import (
     BOB_CHAT,
@@ -105,11 +108,9 @@ async def test_the_same_update_twice_and_after_a_restart_is_handled_once(
     runtime_factory: OpenRuntime, fake_api: FakeBotApi
 ) -> None:
     forward = payload("forward_user.json")
-    async with runtime_factory() as runtime:
-        await runtime.clone.import_sample(OWNER)
-        async with adapter_for(runtime, fake_api) as adapter:
-            await deliver(adapter, forward)
-            await deliver(adapter, forward)
+    async with runtime_factory() as runtime, adapter_for(runtime, fake_api) as adapter:
+        await deliver(adapter, forward)
+        await deliver(adapter, forward)
     assert len(fake_api.ok("sendMessage")) == 1
     # A new process on the same database: the delivery log is persisted.
     async with runtime_factory() as runtime, adapter_for(runtime, fake_api) as adapter:
@@ -354,3 +355,18 @@ async def test_privacy_export_arrives_as_a_document_and_inbox_lists_waiting_draf
     (document,) = fake_api.ok("sendDocument")
     assert document["chat_id"] == OWNER_ID
     assert document["document"]["filename"] == "minime-export.zip"
+
+
+async def test_an_untrained_owner_is_not_pinged_for_every_business_message(
+    tmp_path: Path, fake_api: FakeBotApi
+) -> None:
+    settings = load_settings({}, data_dir=tmp_path)
+    async with (
+        open_runtime(settings, embedder=HashingEmbedder()) as runtime,
+        adapter_for(runtime, fake_api) as adapter,
+    ):
+        await _connect(adapter)
+        assert "/train --sample" in fake_api.ok("sendMessage")[-1]["text"]
+        mark = len(fake_api.calls)
+        await deliver(adapter, payload("business_message.json"))
+        assert fake_api.since(mark).ok("sendMessage") == []

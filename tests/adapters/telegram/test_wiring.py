@@ -18,7 +18,7 @@ from bot.platforms import telegram as wiring
 from bot.runner import health_app
 from bot.settings import load_settings
 from core.engines.embedding import HashingEmbedder
-from tests.adapters.telegram.conftest import OWNER, OWNER_ID, TOKEN, payload
+from tests.adapters.telegram.conftest import OWNER_ID, TOKEN, payload
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 
 SECRET = "s3cr3t-Token_for-the-webhook-0123456789"
@@ -32,11 +32,9 @@ async def _runtime(data_dir: Path, fake: FakeBotApi, **telegram: str) -> AsyncIt
         "MINIME_TELEGRAM__API_FILE_URL": fake.file_url,
         **{f"MINIME_TELEGRAM__{key.upper()}": value for key, value in telegram.items()},
     }
-    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     async with open_runtime(
         load_settings(env, data_dir=data_dir), embedder=HashingEmbedder()
     ) as runtime:
-        await runtime.clone.import_sample(OWNER)
         yield runtime
 
 
