@@ -77,6 +77,9 @@ async def open_adapter(
         client=bot,
         signing_secret=secret or "socket-mode",
         request_verification_enabled=not socket,
+        # Listeners only ack and hand the work to a tracked task, so bolt may await them: the
+        # ack leaves after the task exists (no untracked bolt-side tasks to outlive shutdown).
+        process_before_response=True,
         # The clone is one owner per workspace install: no OAuth flow, no installation store.
         logger=logging.getLogger("slack_bolt.minime"),
     )

@@ -25,6 +25,7 @@ from bot.settings import SlackSettings, load_settings
 from core.engines.embedding import HashingEmbedder
 from core.models import UserRef
 from tests.adapters.slack.fake_slack import (
+    APP_TOKEN,
     BOT_TOKEN,
     OTHER,
     OWNER,
@@ -126,7 +127,11 @@ def slack_app(fake: FakeSlack, runtime: Runtime) -> HarnessFactory:
 
     @asynccontextmanager
     async def build(
-        *, user_token: bool = False, owner_id: str | None = None
+        *,
+        user_token: bool = False,
+        owner_id: str | None = None,
+        app_token: bool = False,
+        triage_channels: bool = False,
     ) -> AsyncIterator[SlackHarness]:
         fake.reset()
         settings = SlackSettings(
@@ -134,6 +139,8 @@ def slack_app(fake: FakeSlack, runtime: Runtime) -> HarnessFactory:
             signing_secret=SIGNING_SECRET,
             user_token=USER_TOKEN if user_token else None,
             owner_id=owner_id,
+            app_token=APP_TOKEN if app_token else None,
+            triage_channels=triage_channels,
         )
         http = web.Application()
         async with (

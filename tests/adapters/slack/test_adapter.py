@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
+
+import pytest
 
 from adapters.slack import convert
 from core.models import DraftStatus, FeedbackKind, UserRef
@@ -367,3 +370,86 @@ async def test_train_from_a_shared_file_with_progress(slack_app: HarnessFactory)
         final = slack.fake.landed("chat.update")[-1].args["text"]
         assert "Imported my-export.jsonl" in final and "40 messages" in final, final
         assert "20 written by you" in final
+
+
+async def test_socket_mode_retries_are_deduplicated_too(slack_app: HarnessFactory) -> None:
+    from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app
+    from slack_sdk.socket_mode.request import SocketModeRequest
+
+    async with slack_app(app_token=True) as slack:
+        body = payload("event_message_im")
+        for attempt in (None, 1, 2, 3):
+            request = SocketModeRequest(
+                type="events_api",
+                envelope_id=f"env-{attempt}",
+                payload=body,
+                retry_attempt=attempt,
+                retry_reason="timeout" if attempt else None,
+            )
+            # What the Socket Mode handler does with each envelope.
+            response = await run_async_bolt_app(slack.adapter.app, request)
+            assert response.status == 200
+        await slack.settle()
+        assert len(slack.fake.landed("chat.postMessage")) == 1
+
+
+async def test_url_verification_challenge(slack_app: HarnessFactory) -> None:
+    async with slack_app() as slack:
+        response = await slack.event(
+            {"type": "url_verification", "challenge": "c-123", "token": "t"}
+        )
+        assert response.status == 200
+        assert "c-123" in await response.text()
+
+
+async def test_channel_triage_is_opt_in(slack_app: HarnessFactory) -> None:
+    def channel_event() -> dict[str, Any]:
+        body = payload("event_message_im")
+        body["event"] = payload("event_channel_message")
+        return body
+
+    async with slack_app(user_token=True) as slack:
+        await slack.event(channel_event())
+        await slack.settle()
+        assert not slack.fake.landed("chat.postMessage")
+    async with slack_app(user_token=True, triage_channels=True) as slack:
+        await slack.event(channel_event())
+        await slack.settle()
+        dms = slack.fake.landed("chat.postMessage")
+        assert len(dms) == 1 and dms[0].args["channel"] == OWNER
+        send = next(
+            b for label, b in buttons(dms[0].args["blocks"]).items() if label.startswith("Send")
+        )
+        await slack.interact(click(send, slack))
+        await slack.settle()
+        post = slack.fake.landed("chat.postMessage")[-1]
+        assert post.token == USER_TOKEN
+        assert (post.args["channel"], post.args["thread_ts"]) == (CHANNEL, "1700000650.000100")
+
+
+async def test_payloads_and_tokens_are_never_logged(
+    slack_app: HarnessFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.logs import QUIET, configure_logging
+
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers), {n: logging.getLogger(n).level for n in QUIET})
+    configure_logging("DEBUG", secrets=[BOT_TOKEN, USER_TOKEN])
+    caplog.set_level(logging.DEBUG)
+    try:
+        async with slack_app(user_token=True) as slack:
+            secret_text = "the merger closes on tuesday, can you confirm?"
+            shown = await draft_by_command(slack, secret_text)
+            send = next(
+                b for label, b in buttons(shown["blocks"]).items() if label.startswith("Send")
+            )
+            await slack.interact(click(send, slack))
+            await slack.settle()
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for leak in (BOT_TOKEN, USER_TOKEN, "merger closes", "xoxb-", "xoxp-"):
+        assert leak not in logged
