@@ -68,6 +68,7 @@ from adapters.discord.render import (
     status_line,
 )
 from adapters.importers import ImportFormatError, UnknownOwner
+from core.commands import CommandError, parse
 from core.models import (
     Action,
     ActionInvocation,
@@ -612,9 +613,11 @@ class DiscordAdapter:
         replies = await self.clone.handle_command(command)
         if not replies:
             await out.send(content="Done.")
-        monospace = command.name == "help" or command.text.strip().lstrip("/").startswith(
-            ("help", "clone help")
-        )
+        try:
+            name = parse(f"{command.name} {command.text}" if command.name else command.text).name
+        except CommandError:
+            name = ""
+        monospace = name == "help"  # the help screen is a table
         for reply in replies:
             await self.show(
                 out, reply, owner_id=owner_id, monospace=monospace and not reply.buttons
