@@ -48,8 +48,8 @@ from core.service import Clone, describe_summary
 log = logging.getLogger(__name__)
 
 SIGNATURE_WINDOW_S = 300
-_DIGITS = re.compile(r"^\d{1,12}$")
-_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SEND_ERRORS = (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError)
 
@@ -73,7 +73,7 @@ def signature_ok(
     """
     timestamp = (headers.get("X-Slack-Request-Timestamp") or "").strip()
     signature = (headers.get("X-Slack-Signature") or "").strip()
-    if not secret or not _DIGITS.match(timestamp) or not _SIGNATURE.match(signature):
+    if not secret or not _DIGITS.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
         return False
     if abs((time.time() if now is None else now) - int(timestamp)) > SIGNATURE_WINDOW_S:
         return False

@@ -453,3 +453,15 @@ async def test_payloads_and_tokens_are_never_logged(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for leak in (BOT_TOKEN, USER_TOKEN, "merger closes", "xoxb-", "xoxp-"):
         assert leak not in logged
+
+
+async def test_shortcut_falls_back_to_the_dm_when_the_app_is_not_in_the_channel(
+    slack_app: HarnessFactory,
+) -> None:
+    async with slack_app() as slack:
+        slack.fake.fail["chat.postEphemeral"] = "channel_not_found"
+        await slack.interact(payload("message_action"))
+        await slack.settle()
+        dms = slack.fake.landed("chat.postMessage")
+        assert len(dms) == 1 and dms[0].args["channel"] == OWNER
+        assert "Send" in json.dumps(dms[0].args["blocks"])
