@@ -580,6 +580,37 @@ class DiscordAdapter:
             self._note(error)
             log.info("could not update a draft card: %s", error.status)
 
+    async def close_draft(self, view: DraftView, draft_id: str, line: str) -> None:
+        """Close the card of a handled draft; on a list of drafts (the inbox), only its buttons."""
+        if view.message is None or len({spec.draft_id for spec in view.specs}) <= 1:
+            await self.settle(view, line)
+            return
+        specs = tuple(
+            replace(spec, disabled=True) if spec.draft_id == draft_id else spec
+            for spec in view.specs
+        )
+        if all(spec.disabled for spec in specs):
+            await self.settle(view, line, keep_buttons=True)
+            return
+        fresh = DraftView(
+            self,
+            owner_id=view.owner_id,
+            specs=specs,
+            options=view.options,
+            timeout=self._view_timeout_s,
+        )
+        message = view.message
+        self._live.pop(message.id, None)
+        view.stop()
+        try:
+            await message.edit(view=fresh)
+        except discord.HTTPException as error:
+            self._note(error)
+            fresh.stop()
+            return
+        fresh.message = message
+        self._live[message.id] = fresh
+
     # ----------------------------------------------------------------- slash commands
 
     async def on_command(self, interaction: discord.Interaction) -> None:
@@ -789,14 +820,14 @@ class DiscordAdapter:
         if outcome.outgoing is not None:
             guild_id = str(interaction.guild_id) if interaction.guild_id else None
             if await self._deliver(interaction, outcome.outgoing, guild_id) and view is not None:
-                await self.settle(view, status_line(action.action))
+                await self.close_draft(view, action.draft_id, status_line(action.action))
             return
         if view is not None and outcome.reply is not None:
             if outcome.reply.draft is not None or action.action is Action.DISMISS:
                 line = status_line(action.action)
             else:
                 line = outcome.reply.text
-            await self.settle(view, line)
+            await self.close_draft(view, action.draft_id, line)
         if outcome.reply is not None:
             await self.show(out, outcome.reply, owner_id=interaction.user.id)
 

@@ -386,3 +386,28 @@ async def test_dm_train_with_an_attached_export(bot: Bot) -> None:
         lambda: any("✓" in e.content for e in bot.fake.find("PATCH", dm)), within=15
     )
     assert "6 messages" in bot.fake.find("PATCH", dm)[-1].content
+
+
+async def test_sending_from_the_inbox_retires_only_that_drafts_button(trained: Bot) -> None:
+    bot = trained
+    await draft_card(bot)
+    await draft_card(bot)
+    payload = load("clone_draft.json")
+    payload["data"]["options"] = [{"name": "inbox", "type": 1, "options": []}]
+    inbox = bot.dispatch(payload)
+    card = await bot.followup(inbox)
+    assert card.content.startswith("2 waiting:")
+    assert labels(card) == ["Send 1", "Send 2"]
+    first = bot.press(card, "Send 1")
+    await bot.followup(first)
+    await bot.fake.until(lambda: bot.fake.edits(inbox.token))
+    edited = bot.fake.edits(inbox.token)[-1].data["components"][0]["components"]
+    assert [(b["label"], b.get("disabled", False)) for b in edited] == [
+        ("Send 1", True),
+        ("Send 2", False),
+    ]
+    second = bot.press(card, "Send 2")
+    copied = await bot.followup(second)
+    assert copied.content and copied.content != STALE
+    account_id, _ = await account_and_persona(bot)
+    assert await bot.runtime.storage.drafts.pending(account_id) == []

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.discord.convert import to_action
 from adapters.discord.render import (
     CONTENT_LIMIT,
     copy_ready,
+    custom_id,
     disclosure,
     meter,
     render,
     split,
 )
-from core.models import Draft, DraftOption, DraftStatus, Message, Priority, Reply
+from core.models import Action, Button, Draft, DraftOption, DraftStatus, Message, Priority, Reply
 from core.service import render_draft
 from tests.adapters.discord.conftest import OWNER
 
@@ -93,3 +98,35 @@ def test_disclosure_names_the_owner_safely_and_fits() -> None:
     assert "](" not in sneaky.replace("\\](", "")
     assert len(disclosure("z" * 5000, "Ana")) <= CONTENT_LIMIT
     assert copy_ready("exactly this") == "exactly this"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(
+            blacklist_categories=("Cs",),
+            blacklist_characters="\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029",
+        ),
+        max_size=6000,
+    )
+)
+def test_split_never_exceeds_the_limit_and_loses_nothing(text: str) -> None:
+    pieces = split(text)
+    assert all(len(piece) <= CONTENT_LIMIT for piece in pieces)
+    assert "\n".join(pieces) == "\n".join(text.splitlines())
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(list(Action)),
+    st.text(alphabet="0123456789abcdef", min_size=1, max_size=64),
+    st.integers(min_value=0, max_value=24),
+)
+def test_every_button_id_parses_back_to_its_action(
+    action: Action, draft_id: str, option: int
+) -> None:
+    button = Button(label="x", action=action, draft_id=draft_id, option=option)
+    parsed = to_action(custom_id(button), user=OWNER)
+    assert parsed is not None
+    assert (parsed.action, parsed.draft_id, parsed.option) == (action, draft_id, option)
+    assert len(custom_id(button)) <= 100
