@@ -111,6 +111,11 @@ def events_handler(
 # ----------------------------------------------------------------- the adapter
 
 
+def _clicker(body: Payload) -> str | None:
+    user = body.get("user")
+    return user.get("id") if isinstance(user, dict) else None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SlackOptions:
     """How this installation behaves (from ``SlackSettings``)."""
@@ -189,9 +194,12 @@ class SlackAdapter:
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
         self._tasks.clear()
 
-    def _later(self, body: Payload, work: Callable[[], Awaitable[None]]) -> None:
-        """Run ``work`` after the ack, once per delivery."""
+    def _later(
+        self, body: Payload, work: Callable[[], Awaitable[None]], *, apologise_to: str | None = None
+    ) -> None:
+        """Run ``work`` after the ack, once per delivery; if it fails, tell ``apologise_to``."""
         key = convert.delivery_key(body)
+        url = body.get("response_url")
 
         async def once() -> None:
             try:
@@ -202,6 +210,10 @@ class SlackAdapter:
                 raise
             except Exception as error:  # one bad delivery must not take the adapter down
                 log.warning("slack: background work failed: %s", type(error).__name__)
+                if apologise_to:
+                    await self._tell(
+                        apologise_to, url, "Sorry, that failed on my side. Please try again."
+                    )
 
         task = asyncio.create_task(once())
         self._tasks.add(task)
@@ -216,17 +228,17 @@ class SlackAdapter:
         @app.command(convert.COMMAND)
         async def on_command(ack: Any, body: Payload) -> None:
             await ack()
-            self._later(body, lambda: self._command(body))
+            self._later(body, lambda: self._command(body), apologise_to=body.get("user_id"))
 
         @app.shortcut(convert.SHORTCUT_CALLBACK)
         async def on_shortcut(ack: Any, body: Payload) -> None:
             await ack()
-            self._later(body, lambda: self._shortcut(body))
+            self._later(body, lambda: self._shortcut(body), apologise_to=_clicker(body))
 
         @app.action(convert.ACTION_PATTERN)
         async def on_action(ack: Any, body: Payload) -> None:
             await ack()
-            self._later(body, lambda: self._action(body))
+            self._later(body, lambda: self._action(body), apologise_to=_clicker(body))
 
         @app.action(re.compile(f"^{convert.COMMAND_ACTION}"))
         async def on_home_command(ack: Any, body: Payload) -> None:
@@ -236,7 +248,7 @@ class SlackAdapter:
         @app.view(convert.EDIT_CALLBACK)
         async def on_edit(ack: Any, body: Payload) -> None:
             await ack()  # closes the modal
-            self._later(body, lambda: self._edit_submitted(body))
+            self._later(body, lambda: self._edit_submitted(body), apologise_to=_clicker(body))
 
         @app.event("app_mention")
         async def on_mention(body: Payload, context: Any) -> None:

@@ -465,3 +465,22 @@ async def test_shortcut_falls_back_to_the_dm_when_the_app_is_not_in_the_channel(
         dms = slack.fake.landed("chat.postMessage")
         assert len(dms) == 1 and dms[0].args["channel"] == OWNER
         assert "Send" in json.dumps(dms[0].args["blocks"])
+
+
+async def test_a_failure_after_the_ack_is_told_not_swallowed(
+    slack_app: HarnessFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with slack_app() as slack:
+
+        async def broken(command: object) -> list[object]:
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(slack.runtime.clone, "handle_command", broken)
+        fields = payload("slash_command") | {
+            "text": "inbox",
+            "response_url": slack.fake.response_url("x"),
+        }
+        assert (await slack.command(fields)).status == 200
+        await slack.settle()
+        told = slack.fake.landed("response_url")[-1].args
+        assert "failed on my side" in told["text"]
