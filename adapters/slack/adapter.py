@@ -186,9 +186,11 @@ class SlackAdapter:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def aclose(self) -> None:
-        """Stop: cancel the slow work still running."""
+    async def aclose(self, *, grace_s: float = 5.0) -> None:
+        """Stop: give running work ``grace_s`` to finish (a post half-way), then cancel it."""
         self._stopped.set()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace_s)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)

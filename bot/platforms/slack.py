@@ -120,6 +120,9 @@ async def open_adapter(
         try:
             yield adapter
         finally:
+            if handler is not None:  # stop taking deliveries first, then finish the work
+                await handler.close_async()  # type: ignore[no-untyped-call]
+                handler = None
             await adapter.aclose()
     finally:
         if handler is not None:
