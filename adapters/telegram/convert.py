@@ -1,8 +1,9 @@
 """Telegram Bot API updates (JSON dicts) → core models and small adapter events. Pure: no I/O.
 
 The adapter hands every update here as ``update.to_dict()`` and acts on what comes back; ``None``
-means "ignore" (groups, channels, edits, the bot's own messages, the owner's own business
-messages). Tests feed the recorded JSON under ``tests/adapters/telegram/payloads/``.
+means "ignore" (groups, channels, edits, deletions, bots, and what this bot sent on the owner's
+behalf; the owner's own Business messages are dropped by the adapter, which knows the owner).
+Tests feed the recorded JSON under ``tests/adapters/telegram/payloads/``.
 
 Identities and addresses:
 

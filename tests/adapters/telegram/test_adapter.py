@@ -10,7 +10,7 @@ from adapters.telegram.adapter import TelegramAdapter
 from bot.bootstrap import Runtime, open_runtime
 from bot.settings import load_settings
 from core.engines.embedding import HashingEmbedder
-from core.models import DraftStatus, utc_now
+from core.models import DraftStatus, Reply, utc_now
 from tests.adapters.telegram.conftest import (
     BOB_CHAT,
     CONNECTION,
@@ -370,3 +370,15 @@ async def test_an_untrained_owner_is_not_pinged_for_every_business_message(
         mark = len(fake_api.calls)
         await deliver(adapter, payload("business_message.json"))
         assert fake_api.since(mark).ok("sendMessage") == []
+
+
+async def test_a_picture_in_a_reply_is_sent_as_a_photo(
+    adapter: TelegramAdapter, fake_api: FakeBotApi
+) -> None:
+    # /profile's card, without drawing one (the card itself is tested in core).
+    card = Reply(text="How you write", image=b"\x89PNG\r\n" + bytes(2000), image_name="card.png")
+    await adapter._show(OWNER_ID, card, OWNER)
+    (text,) = fake_api.ok("sendMessage")
+    assert text["text"] == "How you write"
+    (picture,) = fake_api.ok("sendPhoto")
+    assert picture["chat_id"] == OWNER_ID and picture["photo"]["filename"] == "card.png"
