@@ -154,24 +154,24 @@ def draft_embed(draft: Draft, priority: Priority | None) -> EmbedSpec:
 
 
 def split(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
-    """Cut long text at line breaks into pieces Discord accepts."""
+    """Cut long text at line breaks into pieces Discord accepts (a line too long is cut too)."""
     pieces: list[str] = []
-    current = ""
+    current: str | None = None
     for line in text.splitlines():
         while len(line) > limit:
-            if current:
+            if current is not None:
                 pieces.append(current)
-                current = ""
+                current = None
             pieces.append(line[:limit])
             line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
+        candidate = line if current is None else f"{current}\n{line}"
         if len(candidate) > limit:
-            pieces.append(current)
+            pieces.append(current or "")
             current = line
         else:
             current = candidate
-    if current or not pieces:
-        pieces.append(current)
+    if current is not None or not pieces:
+        pieces.append(current or "")
     return pieces
 
 
