@@ -484,3 +484,48 @@ async def test_a_failure_after_the_ack_is_told_not_swallowed(
         await slack.settle()
         told = slack.fake.landed("response_url")[-1].args
         assert "failed on my side" in told["text"]
+
+
+async def test_edit_submitted_by_another_user_is_refused(slack_app: HarnessFactory) -> None:
+    async with slack_app(user_token=True) as slack:
+        shown = await draft_by_command(slack, "can you share the roadmap doc?")
+        edit = buttons(shown["blocks"])["Edit"]
+        draft_id = edit["value"].split(":")[0]
+        forged = payload("view_submission")
+        forged["user"]["id"] = OTHER
+        forged["view"]["private_metadata"] = convert.edit_metadata(
+            draft_id, 0, response_url=slack.fake.response_url("f"), channel=CHANNEL
+        )
+        await slack.interact(forged)
+        await slack.settle()
+        assert not slack.fake.landed("chat.postMessage")
+        assert "isn't yours" in slack.fake.landed("response_url")[-1].args["text"]
+        owner = UserRef(platform="slack", user_id=OWNER)
+        assert await slack.runtime.clone.pending_draft(owner, draft_id) is not None
+
+
+async def test_send_from_the_home_inbox_posts_and_refreshes_home(slack_app: HarnessFactory) -> None:
+    async with slack_app(user_token=True) as slack:
+        shown = await draft_by_command(slack, "could you approve the invoice?")
+        draft_id = buttons(shown["blocks"])["Edit"]["value"].split(":")[0]
+        body = payload("block_actions_send")
+        body["container"] = {"type": "view", "view_id": "VHOME"}
+        body.pop("channel")
+        body.pop("response_url")
+        body["actions"][0] |= {"action_id": "minime_send_0", "value": f"{draft_id}:0"}
+        await slack.interact(body)
+        await slack.settle()
+        posts = slack.fake.landed("chat.postMessage")
+        assert len(posts) == 1 and posts[0].token == USER_TOKEN
+        assert slack.fake.landed("views.publish")
+
+
+async def test_help_typed_in_the_dm(slack_app: HarnessFactory) -> None:
+    async with slack_app() as slack:
+        body = payload("event_message_im")
+        body["event"]["text"] = "help"
+        await slack.event(body)
+        await slack.settle()
+        posted = slack.fake.landed("chat.postMessage")
+        assert len(posted) == 1 and posted[0].args["channel"] == "D0OWNERBOT"
+        assert posted[0].args["blocks"][0]["type"] == "header"
