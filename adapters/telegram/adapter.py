@@ -19,6 +19,7 @@ import re
 import tempfile
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -54,11 +55,13 @@ from adapters.importers import UnknownOwner
 from adapters.telegram.callbacks import CallbackCodec, CallbackRefused, derive_key
 from adapters.telegram.connections import BusinessConnections
 from adapters.telegram.convert import (
+    PLATFORM,
     BusinessIncoming,
     BusinessLink,
     Click,
     Hint,
     Upload,
+    business_message,
     destination,
     to_action,
     to_business_incoming,
@@ -66,6 +69,7 @@ from adapters.telegram.convert import (
     to_event,
 )
 from adapters.telegram.render import (
+    MAX_TEXT,
     InlineButton,
     bot_commands,
     clip,
@@ -86,7 +90,9 @@ from core.models import (
     UserRef,
     utc_now,
 )
+from core.models import Message as CoreMessage
 from core.ports import AccountStore, Clock, DeliveryLog
+from core.privacy import apply_disclosure, disclosure_for
 from core.service import Clone, describe_summary
 
 log = logging.getLogger(__name__)
@@ -289,6 +295,11 @@ class _ImportProgress:
 # ----------------------------------------------------------------- the adapter
 
 
+def _first_name(update: Update) -> str:
+    user = update.effective_user
+    return user.first_name if user is not None else "the owner"
+
+
 def _markup(rows: tuple[tuple[InlineButton, ...], ...]) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
@@ -338,6 +349,7 @@ class TelegramAdapter:
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._importing: set[str] = set()
+        self._last_from_contact: OrderedDict[tuple[str, int], CoreMessage] = OrderedDict()
         application.add_handler(TypeHandler(Update, self._deduplicate), group=-1)
         application.add_handler(TypeHandler(Update, self._dispatch), group=0)
         application.add_error_handler(self._on_error)
@@ -427,9 +439,8 @@ class TelegramAdapter:
         elif isinstance(event, IncomingMessage):
             await self._on_forward(event)
         elif isinstance(event, ActionInvocation):
-            await self._on_edited(
-                event, update.effective_chat.id if update.effective_chat else None
-            )
+            chat_id = update.effective_chat.id if update.effective_chat else None
+            await self._on_edited(event, chat_id, _first_name(update))
         elif isinstance(event, Upload):
             self._background(self._on_upload(event))
         elif isinstance(event, BusinessLink):
@@ -493,12 +504,14 @@ class TelegramAdapter:
         if reply is not None:
             await self._show(where.chat_id, reply, incoming.owner)
 
-    async def _on_edited(self, action: ActionInvocation, chat_id: int | None) -> None:
+    async def _on_edited(self, action: ActionInvocation, chat_id: int | None, name: str) -> None:
         if chat_id is None:
             return
         outcome = await self._clone.handle_action(action)
         if outcome.outgoing is not None:
-            await self._deliver(outcome.outgoing, owner=action.user, chat_id=chat_id, draft=None)
+            await self._deliver(
+                outcome.outgoing, owner=action.user, name=name, chat_id=chat_id, draft=None
+            )
         elif outcome.needs_text:
             await self._say(chat_id, "That was empty: nothing sent. Press Edit again to retry.")
         elif outcome.reply is not None:
@@ -518,7 +531,13 @@ class TelegramAdapter:
         chat_id = click.chat_id
         if outcome.outgoing is not None and chat_id is not None:
             await query.answer("Sending…")
-            await self._deliver(outcome.outgoing, owner=click.user, chat_id=chat_id, draft=message)
+            await self._deliver(
+                outcome.outgoing,
+                owner=click.user,
+                name=query.from_user.first_name,
+                chat_id=chat_id,
+                draft=message,
+            )
             return
         if outcome.outgoing is not None:  # the draft message is gone: nowhere to confirm
             await self._clone.send_failed(outcome.outgoing, reason="the draft message is gone")
@@ -575,9 +594,18 @@ class TelegramAdapter:
             )
 
     async def _deliver(
-        self, outgoing: Outgoing, *, owner: UserRef, chat_id: int, draft: Message | None
+        self,
+        outgoing: Outgoing,
+        *,
+        owner: UserRef,
+        name: str,
+        chat_id: int,
+        draft: Message | None,
     ) -> None:
-        """Post an approved text where it belongs, exactly once, and report back to the core."""
+        """Post an approved text where it belongs, exactly once, and report back to the core.
+
+        ``name`` is the owner's first name, for the disclosure under what the bot posts.
+        """
         where = destination(outgoing.conversation)
         if where is None:
             reason = "that draft came from another platform: send it from there"
@@ -599,11 +627,12 @@ class TelegramAdapter:
             if problem is not None:
                 await self._failed(outgoing, problem, owner=owner, chat_id=chat_id, draft=draft)
                 return
+        text = await self._disclosed(outgoing, owner, name, bot_posts=business is not None)
         try:
-            # Plain text, no parse mode: exactly what the owner approved.
+            # Plain text, no parse mode: exactly what the owner approved (and the disclosure).
             await self._bot.send_message(
                 where.chat_id,
-                outgoing.text,
+                text,
                 business_connection_id=business,
                 link_preview_options=_NO_PREVIEW,
             )
@@ -617,6 +646,18 @@ class TelegramAdapter:
             await self._close(draft, note)
         elif business is not None:
             await self._say(chat_id, note)
+
+    async def _disclosed(
+        self, outgoing: Outgoing, owner: UserRef, name: str, *, bot_posts: bool
+    ) -> str:
+        """The text as posted: with the disclosure the owner chose (default: a line when the
+        bot posts in a Business chat, none when the owner forwards the text themselves)."""
+        account = await self._clone.account(owner)
+        persona = await self._clone.active_persona(account)
+        mode = disclosure_for(
+            account.settings, persona_id=persona.id, platform=PLATFORM, bot_posts=bot_posts
+        )
+        return apply_disclosure(outgoing.text, mode, owner_name=name, limit=MAX_TEXT)
 
     async def _failed(
         self,
@@ -739,9 +780,23 @@ class TelegramAdapter:
             await self._connections.save(link)
         if not link.enabled:
             return
+        chat = (event.connection_id, event.chat_id)
         if event.sender_id is not None and str(event.sender_id) == link.owner.user_id:
-            return  # the owner's own message in the chat
-        reply = await self._clone.handle_incoming(to_business_incoming(event, owner=link.owner))
+            # The owner wrote in the chat themselves: a sample of their voice, if they said so
+            # (`train on`); the core checks that consent. It answers the contact's last message.
+            answered = self._last_from_contact.pop(chat, None)
+            await self._clone.observe_owner_message(
+                link.owner,
+                business_message(event, reply_to=answered.id if answered else None),
+                replying_to=answered,
+            )
+            return
+        incoming = to_business_incoming(event, owner=link.owner)
+        self._last_from_contact[chat] = incoming.message
+        self._last_from_contact.move_to_end(chat)
+        while len(self._last_from_contact) > 1024:
+            self._last_from_contact.popitem(last=False)
+        reply = await self._clone.handle_incoming(incoming)
         # Only drafts: a "train me first" note for every message in every chat would be noise
         # (the connection's welcome says it once).
         if reply is not None and reply.draft is not None:

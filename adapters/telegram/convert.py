@@ -352,18 +352,24 @@ def _business_message(message: MessagePayload) -> BusinessIncoming | None:
     )
 
 
+def business_message(event: BusinessIncoming, *, reply_to: str | None = None) -> Message:
+    """A Business chat message as a canonical message (the chat is its conversation)."""
+    return Message(
+        id=f"{BUSINESS_PREFIX}{event.chat_id}:{event.message_id}",
+        conversation=business_conversation(event.connection_id, event.chat_id),
+        thread=None,
+        sender=event.sender_name,
+        text=event.text,
+        sent_at=event.sent_at,
+        reply_to=reply_to,
+    )
+
+
 def to_business_incoming(event: BusinessIncoming, *, owner: UserRef) -> IncomingMessage:
     """A Business chat message as the owner's incoming message (a 1:1 chat, addressed to them)."""
     return IncomingMessage(
         owner=owner,
-        message=Message(
-            id=f"{BUSINESS_PREFIX}{event.chat_id}:{event.message_id}",
-            conversation=business_conversation(event.connection_id, event.chat_id),
-            thread=None,
-            sender=event.sender_name,
-            text=event.text,
-            sent_at=event.sent_at,
-        ),
+        message=business_message(event),
         sender_name=event.sender_name,
         is_direct=True,
         addressees=1,

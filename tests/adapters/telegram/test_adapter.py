@@ -11,6 +11,7 @@ from bot.bootstrap import Runtime, open_runtime
 from bot.settings import load_settings
 from core.engines.embedding import HashingEmbedder
 from core.models import DraftStatus, Reply, utc_now
+from core.privacy import Disclosure, apply_disclosure
 from tests.adapters.telegram.conftest import (
     BOB_CHAT,
     CONNECTION,
@@ -276,7 +277,10 @@ async def test_business_message_drafts_in_private_and_send_replies_on_the_owners
     (sent,) = after.ok("sendMessage")
     assert sent["chat_id"] == BOB_CHAT
     assert sent["business_connection_id"] == CONNECTION
-    assert sent["text"] == draft.options[0].text
+    # The bot posts as the owner: by default with a line saying so (privacy disclosure).
+    assert sent["text"] == apply_disclosure(
+        draft.options[0].text, Disclosure.LINE, owner_name="Alice"
+    )
     assert "Business chat" in after.ok("editMessageText")[-1]["text"]
     assert await _status(runtime, draft.id) is DraftStatus.SENT
 
@@ -382,3 +386,50 @@ async def test_a_picture_in_a_reply_is_sent_as_a_photo(
     assert text["text"] == "How you write"
     (picture,) = fake_api.ok("sendPhoto")
     assert picture["chat_id"] == OWNER_ID and picture["photo"]["filename"] == "card.png"
+
+
+def _command(text: str, update_id: int) -> dict[str, Any]:
+    update = payload("command_help.json", update_id=update_id)
+    update["message"]["text"] = text
+    return update
+
+
+async def test_with_disclosure_off_the_business_send_is_exactly_the_approved_text(
+    adapter: TelegramAdapter, runtime: Runtime, fake_api: FakeBotApi
+) -> None:
+    await deliver(adapter, _command("/privacy disclosure none", 991001))
+    assert "no disclosure" in fake_api.ok("sendMessage")[-1]["text"]
+    await _connect(adapter)
+    await deliver(adapter, payload("business_message.json"))
+    offer = fake_api.results("sendMessage")[-1]
+    account = await runtime.clone.account(OWNER)
+    draft = await runtime.storage.drafts.get(account.id, _draft_id(offer))
+    assert draft is not None
+    mark = len(fake_api.calls)
+    await deliver(adapter, click_on(offer, "Send 1", update_id=991002))
+    (sent,) = fake_api.since(mark).ok("sendMessage")
+    assert sent["text"] == draft.options[0].text and sent["chat_id"] == BOB_CHAT
+
+
+async def test_the_owners_own_business_replies_teach_only_with_consent(
+    adapter: TelegramAdapter, runtime: Runtime, fake_api: FakeBotApi
+) -> None:
+    account = await runtime.clone.account(OWNER)
+    persona = await runtime.clone.active_persona(account)
+
+    async def held() -> int:
+        return await runtime.storage.messages.count(account.id, persona.id)
+
+    await _connect(adapter)
+    before = await held()
+    await deliver(adapter, payload("business_message.json"))
+    await deliver(adapter, payload("business_message_from_owner.json"))
+    assert await held() == before, "learning from live messages is off until `train on`"
+
+    await deliver(adapter, _command("/train on", 992001))
+    assert "is on" in fake_api.ok("sendMessage")[-1]["text"]
+    await deliver(adapter, payload("business_message.json", update_id=992002))
+    await deliver(adapter, payload("business_message_from_owner.json", update_id=992003))
+    assert await held() == before + 2, "the owner's reply and the message it answers"
+    pairs = await runtime.storage.messages.reply_pairs(account.id, persona.id)
+    assert any(p.reply_text == "on it, give me an hour" for p in pairs)
