@@ -431,7 +431,8 @@ def _command(user: UserRef, chat_id: int, text: str) -> CommandInvocation | Hint
         parsed = None  # the core answers with the grammar's own message
     if parsed is not None and parsed.name == "train":
         # A path typed in chat names a file on the server, never the owner's: refuse it here.
-        if any(word not in _TRAIN_WORDS and not word.startswith("--me") for word in parsed.args):
+        words = parsed.args
+        if words and words[0] not in _TRAIN_WORDS and not all(w.startswith("--") for w in words):
             return Hint(
                 chat_id=chat_id,
                 text="Send me the export file itself as a document (Telegram result.json, "

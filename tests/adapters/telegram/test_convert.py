@@ -68,6 +68,14 @@ def test_train_never_takes_a_server_path_from_chat() -> None:
     assert isinstance(hint, Hint) and "as a document" in hint.text
     sample = event("command_train_sample.json")
     assert isinstance(sample, CommandInvocation) and sample.text == "/train --sample"
+    for text in ("/train on", "/train off telegram", "/train on all", "/train --me=Alice"):
+        update = payload("command_train_sample.json")
+        update["message"]["text"] = text
+        assert isinstance(to_event(update, bot_id=BOT_ID), CommandInvocation), text
+    for text in ("/train result.json", "/train ../data/minime.db --me=x"):
+        update = payload("command_train_sample.json")
+        update["message"]["text"] = text
+        assert isinstance(to_event(update, bot_id=BOT_ID), Hint), text
 
 
 def test_documents_are_uploads_with_the_caption_naming_the_owner() -> None:
