@@ -471,16 +471,17 @@ class TelegramAdapter:
             chat_id, escape(clip(text)), parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
         )
 
-    async def _show(self, chat_id: int, reply: Reply, owner: UserRef) -> Message:
+    async def _show(self, chat_id: int, reply: Reply, owner: UserRef) -> None:
         rendered = render(reply, codec=self._codec, user_id=owner.user_id, now=self._clock())
         bot = self._bot
-        sent = await bot.send_message(
-            chat_id,
-            rendered.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=_markup(rendered.keyboard),
-            link_preview_options=_NO_PREVIEW,
-        )
+        if rendered.text.strip():  # Telegram refuses an empty message
+            await bot.send_message(
+                chat_id,
+                rendered.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(rendered.keyboard),
+                link_preview_options=_NO_PREVIEW,
+            )
         if rendered.photo is not None:
             await bot.send_photo(
                 chat_id, InputFile(rendered.photo, filename=rendered.photo_name or "card.png")
@@ -489,7 +490,6 @@ class TelegramAdapter:
             await bot.send_document(
                 chat_id, InputFile(rendered.document, filename=rendered.document_name or "file.bin")
             )
-        return sent
 
     async def _on_command(self, command: CommandInvocation) -> None:
         where = destination(command.conversation or "")

@@ -408,6 +408,8 @@ def _private_message(
             chat_id=chat_id,
             text="Forward me a message (or paste one) and I'll draft replies. /help lists the rest.",
         )
+    if text.startswith("/"):
+        return _command(user, chat_id, text)
     replied = message.get("reply_to_message") or {}
     if (replied.get("from") or {}).get("id") == bot_id:
         edit = EDIT_REF.search(replied.get("text") or "")
@@ -419,8 +421,6 @@ def _private_message(
                 option=int(edit.group("option")) - 1,
                 edited_text=text.strip(),
             )
-    if text.startswith("/"):
-        return _command(user, chat_id, text)
     return _incoming(message, user, chat_id, text, sender="them", origin=None)
 
 
