@@ -433,3 +433,17 @@ async def test_the_owners_own_business_replies_teach_only_with_consent(
     assert await held() == before + 2, "the owner's reply and the message it answers"
     pairs = await runtime.storage.messages.reply_pairs(account.id, persona.id)
     assert any(p.reply_text == "on it, give me an hour" for p in pairs)
+
+
+async def test_a_genuine_button_for_an_erased_draft_does_nothing(
+    adapter: TelegramAdapter, fake_api: FakeBotApi
+) -> None:
+    await deliver(adapter, payload("forward_user.json"))
+    (offer,) = fake_api.results("sendMessage")
+    await deliver(adapter, _command("/privacy erase confirm", 993001))
+    assert "Erased" in fake_api.ok("sendMessage")[-1]["text"]
+    mark = len(fake_api.calls)
+    await deliver(adapter, click_on(offer, "Send 1", update_id=993002))
+    after = fake_api.since(mark)
+    assert {c.method for c in after.calls} == {"answerCallbackQuery"}
+    assert "no longer exists" in after.ok("answerCallbackQuery")[0]["text"]
