@@ -224,7 +224,7 @@ class RateLimiter:
         self._clock = clock
         self._buckets: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
         self.dropped: dict[Hashable, int] = {}
-        """Messages refused per key since its last allowed one (for an aggregate notice)."""
+        """Messages refused per key while its bucket is kept (for an aggregate notice)."""
 
     def allow(self, key: Hashable) -> bool:
         """Spend one token of ``key``'s bucket; ``False`` (and counted) when it is empty."""
@@ -234,7 +234,6 @@ class RateLimiter:
         allowed = tokens >= 1.0
         if allowed:
             tokens -= 1.0
-            self.dropped.pop(key, None)
         else:
             self.dropped[key] = self.dropped.get(key, 0) + 1
         self._buckets[key] = (tokens, now)

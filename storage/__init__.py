@@ -37,6 +37,7 @@ from storage.errors import (
     WrongMasterKey,
 )
 from storage.migrations import migrate
+from storage.scope import UnscopedQuery, install_scope_guard
 from storage.stores import (
     AlreadyExists,
     SqlAccountStore,
@@ -59,6 +60,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageUnavailable",
+    "UnscopedQuery",
     "WrongMasterKey",
     "open_storage",
 ]
@@ -123,6 +125,8 @@ async def open_storage(
     try:
         await check_connection(engine)
         await migrate(engine)
+        # From here on a query on owned data without an account scope fails (storage/scope.py).
+        install_scope_guard(engine)
         master = await load_master_keys(engine, data_dir=data_dir, master_key=master_key)
         sessions = session_factory(engine)
         keys = KeyRing(master)

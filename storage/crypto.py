@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage import tables
 from storage.engine import WRITE_OPTION
 from storage.errors import DecryptionError, MasterKeyError, WrongMasterKey
+from storage.scope import unscoped
 
 log = logging.getLogger(__name__)
 
@@ -367,7 +368,11 @@ async def load_master_keys(
     keys = read_master_keys(master_key, data_dir)
     async with engine.connect() as connection:
         sample = (
-            await connection.execute(select(tables.account_keys.c.wrapped_key).limit(1))
+            await connection.execute(
+                select(tables.account_keys.c.wrapped_key)
+                .limit(1)
+                .execution_options(**unscoped("master key check"))
+            )
         ).scalar_one_or_none()
     if keys is None:
         if sample is not None:
@@ -399,7 +404,10 @@ async def rotate_master_key(engine: AsyncEngine, old_keys: MasterKeys, new_key: 
             if connection.dialect.name == "postgresql":
                 # No account may be created (with a key wrapped the old way) mid-rotation.
                 await connection.execute(text("LOCK TABLE account_keys IN EXCLUSIVE MODE"))
-            rows = (await connection.execute(select(keys.c.account_id, keys.c.wrapped_key))).all()
+            every_key = select(keys.c.account_id, keys.c.wrapped_key).execution_options(
+                **unscoped("master key rotation re-wraps every data key")
+            )
+            rows = (await connection.execute(every_key)).all()
             if rows:
                 await connection.execute(
                     update(keys)

@@ -67,6 +67,7 @@ from storage import tables
 from storage.crypto import DataCipher, KeyRing, row_id
 from storage.engine import read_session, unavailable_message, write_session
 from storage.errors import NotFound, StorageError, StorageUnavailable
+from storage.scope import unscoped
 
 if TYPE_CHECKING:
     from core import ports
@@ -303,6 +304,7 @@ class SqlAccountStore:
                 select(a)
                 .join(i, i.c.account_id == a.c.id)
                 .where(i.c.platform == user.platform, i.c.user_id == user.user_id)
+                .execution_options(**unscoped("identity lookup: finds the account"))
             )
         ).first()
         if row is None:
@@ -381,6 +383,7 @@ class SqlAccountStore:
                     )
                     .values(used_at=now)
                     .returning(lc.c.account_id)
+                    .execution_options(**unscoped("link code redemption: the code is the key"))
                 )
             ).scalar_one_or_none()
             if account_id is None:
@@ -1237,7 +1240,11 @@ class SqlDeliveryLog:
         """Forget deliveries seen before ``older_than`` (platforms stop retrying after minutes)."""
         d = tables.deliveries
         async with self._ctx.write() as session:
-            result = await session.execute(delete(d).where(d.c.seen_at < older_than))
+            result = await session.execute(
+                delete(d)
+                .where(d.c.seen_at < older_than)
+                .execution_options(**unscoped("delivery de-duplication records expire"))
+            )
             return _rowcount(result)
 
 

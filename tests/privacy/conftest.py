@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot.bootstrap import Runtime, open_runtime
 from bot.settings import load_settings
 from core.engines.embedding import HashingEmbedder
 from core.models import IncomingMessage, Message, UserRef, utc_now
+from tests.storage.support import PG_URL, Backend, PgSchemas
 
 
 def canary() -> str:
@@ -40,3 +42,17 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     settings = load_settings({}, data_dir=data)
     async with open_runtime(settings, embedder=HashingEmbedder()) as rt:
         yield rt
+
+
+@pytest_asyncio.fixture(scope="session")
+async def pg_schemas() -> AsyncIterator[PgSchemas]:
+    """Throwaway schemas on the local PostgreSQL (``MINIME_TEST_PG_URL``), dropped at the end."""
+    schemas = PgSchemas(PG_URL)
+    yield schemas
+    await schemas.drop_all()
+
+
+@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path, pg_schemas: PgSchemas) -> Backend:
+    """SQLite and PostgreSQL (a fresh schema): the isolation tests run on both."""
+    return Backend(request.param, tmp_path, pg_schemas if request.param == "postgres" else None)
