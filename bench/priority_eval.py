@@ -91,6 +91,12 @@ def print_report(report: EvalReport, title: str, seconds: float) -> None:
         f"needs-reply F1 (vs 'the owner replied'): learned {_fmt(m['needs_f1_learned'])},"
         f" rule {_fmt(m['needs_f1_rule'])}"
     )
+    print(
+        f"AUC gain learned - heuristic: {m['auc_learned'] - m['auc_heuristic']:+.3f}"
+        f" ± {m['auc_gain_se']:.3f} (bootstrap SE); named only:"
+        f" {m['auc_addressed_learned'] - m['auc_addressed_heuristic']:+.3f}"
+        f" ± {m['auc_addressed_gain_se']:.3f}"
+    )
     wins = sum(r.auc_learned > r.auc_heuristic for r in report.owners)
     print(f"learned beats heuristic on AUC for {wins}/{len(report.owners)} owners")
 

@@ -131,6 +131,9 @@ class OwnerResult:
     """F1 of the learned needs-reply judgement against "the owner replied" (held-out)."""
     needs_f1_rule: float
     """The same for the heuristic's needs-reply rule."""
+    auc_gain_se: float
+    """Bootstrap standard error of ``auc_learned - auc_heuristic`` (held-out messages resampled)."""
+    auc_addressed_gain_se: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,6 +166,8 @@ class EvalReport:
                     "auc_addressed_heuristic": r.auc_addressed_heuristic,
                     "needs_reply_f1_learned": r.needs_f1_learned,
                     "needs_reply_f1_rule": r.needs_f1_rule,
+                    "auc_gain_se": r.auc_gain_se,
+                    "auc_addressed_gain_se": r.auc_addressed_gain_se,
                 }
                 for r in self.owners
             ],
@@ -209,6 +214,7 @@ def evaluate_owner(
     live_context: bool = False,
     ignore_after: timedelta = timedelta(hours=2),
     k: int = 10,
+    bootstrap: int = 200,
 ) -> OwnerResult:
     """Train the learned model on the owner's past and score both prioritisers on the rest.
 
@@ -220,6 +226,7 @@ def evaluate_owner(
         live_context: keep answer statistics updating after the cut-off (see module notes).
         ignore_after: how long an addressed message waits before it counts as ignored.
         k: the NDCG cut-off.
+        bootstrap: resampling rounds for the standard error of the AUC gain (0: none).
     """
     labels = candidates(messages, owner)
     order = [m.id for m in messages if m.id in labels]
@@ -297,7 +304,30 @@ def evaluate_owner(
         auc_addressed_heuristic=roc_auc(_pick(scores_h, named), _pick(truth, named)),
         needs_f1_learned=f1(needs_l, truth),
         needs_f1_rule=f1(needs_h, truth),
+        auc_gain_se=_gain_se(scores_l, scores_h, truth, bootstrap),
+        auc_addressed_gain_se=_gain_se(
+            _pick(scores_l, named), _pick(scores_h, named), _pick(truth, named), bootstrap
+        ),
     )
+
+
+def _gain_se(
+    learned: Sequence[float], heuristic: Sequence[float], truth: Sequence[bool], rounds: int
+) -> float:
+    """Bootstrap SE of the AUC gain, resampling held-out messages (fixed seed: reproducible)."""
+    if rounds <= 1 or len(truth) < 2:
+        return math.nan
+    rng = np.random.default_rng(0)
+    a, b, y = np.asarray(learned), np.asarray(heuristic), np.asarray(truth, dtype=bool)
+    gains = []
+    for _ in range(rounds):
+        rows = rng.integers(0, len(y), len(y))
+        gain = roc_auc(a[rows].tolist(), y[rows].tolist()) - roc_auc(
+            b[rows].tolist(), y[rows].tolist()
+        )
+        if not math.isnan(gain):
+            gains.append(gain)
+    return float(np.std(gains, ddof=1)) if len(gains) > 1 else math.nan
 
 
 def f1(predicted: Sequence[bool], truth: Sequence[bool]) -> float:
@@ -337,6 +367,10 @@ def evaluate(
         for owner in owners
     )
     mean = {
+        "auc_gain_se": _mean_se([r.auc_gain_se for r in results]),
+        "auc_addressed_gain_se": _mean_se([r.auc_addressed_gain_se for r in results]),
+    }
+    mean |= {
         name: float(np.nanmean([getattr(r, name) for r in results]))
         for name in (
             "auc_learned",
@@ -352,6 +386,12 @@ def evaluate(
     return EvalReport(
         owners=results, semantic=vectors is not None, live_context=live_context, mean=mean
     )
+
+
+def _mean_se(errors: Sequence[float]) -> float:
+    """SE of a mean of independent per-owner estimates."""
+    known = [e for e in errors if not math.isnan(e)]
+    return math.sqrt(sum(e * e for e in known)) / len(known) if known else math.nan
 
 
 def encode_relevant(

@@ -33,7 +33,7 @@ import numpy as np
 
 from core.models import IncomingMessage, Message, Priority, StoredMessage, UserRef
 from core.ports import Embedder, Vector
-from core.prioritising.context import OwnerContext
+from core.prioritising.context import Answered, OwnerContext
 from core.prioritising.features import (
     FEATURE_NAMES,
     INDEX,
@@ -295,6 +295,35 @@ class Prioritiser:
             latency_s=latency_s,
             vector=scored.vector if scored.vector is not None else vector,
         )
+
+    def observe(
+        self,
+        message: Message,
+        ctx: OwnerContext,
+        *,
+        from_owner: bool | None = None,
+        is_direct: bool = False,
+        ignore_after: timedelta = timedelta(hours=2),
+    ) -> Answered | None:
+        """Feed one live message to ``ctx`` and learn the implicit labels it settles.
+
+        Call it for every message as it flows, after ``prioritise`` for incoming ones. When
+        the owner's message answers a recently scored one, that one is learned as
+        ``REPLIED`` (with its latency); scored messages addressed to the owner and still
+        unanswered ``ignore_after`` later are learned as ``IGNORED``.
+        """
+        answer = ctx.observe(message, from_owner=from_owner, is_direct=is_direct)
+        if answer is not None:
+            scored = self._scored.get(answer.message_id)
+            if scored is not None:
+                self._learn(
+                    scored.features, Label.REPLIED, latency_s=answer.latency_s, vector=scored.vector
+                )
+        for gone in ctx.expire(message.sent_at, after=ignore_after):
+            scored = self._scored.get(gone.message_id)
+            if scored is not None:
+                self._learn(scored.features, Label.IGNORED, latency_s=None, vector=scored.vector)
+        return answer
 
     def _learn(
         self, fv: FeatureVector, label: Label, *, latency_s: float | None, vector: Vector | None

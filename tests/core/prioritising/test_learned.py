@@ -186,3 +186,20 @@ def test_prioritise_many_matches_one_by_one() -> None:
         for i, (s, t) in enumerate(zip(SENDERS, TOPICS, strict=False))
     ]
     assert p.prioritise_many(msgs, ctx) == [p.prioritise(m, ctx) for m in msgs]
+
+
+def test_live_observe_learns_replies_and_silence() -> None:
+    ctx = OwnerContext(owner_names=["sam"])
+    p = Prioritiser()
+    answered = incoming("1", "alice", "sam: is the release out?", minutes=0)
+    left = incoming("2", "bob", "sam: is the release out?", minutes=1)
+    for m in (answered, left):
+        p.prioritise(m, ctx)
+        p.observe(m.message, ctx)
+    before = p.importance.labels
+    answer = p.observe(message("3", "sam", "yes", minutes=3, reply_to="1"), ctx)
+    assert answer is not None and answer.message_id == "1"
+    assert p.importance.labels > before
+    after_reply = p.importance.labels
+    p.observe(message("4", "carol", "anyway", minutes=200), ctx)  # bob's message expires
+    assert p.importance.labels > after_reply
