@@ -116,6 +116,9 @@ class CommandInvocation:
     is_private: bool = True
     command_prefix: str = "/clone "
     """How this platform spells commands in help text (``/`` on Telegram)."""
+    local_files: bool = False
+    """Whether file paths in the arguments name files the user may read (the console only:
+    on a chat platform a path would name a file on the server)."""
 
 
 class Action(enum.StrEnum):

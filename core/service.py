@@ -748,9 +748,10 @@ class Clone:
                     "`privacy pause` stops everything."
                 )
             return Reply(text=f"Learning from messages you send on {where} is off.")
-        paths = [Path(a.path) for a in command.attachments] or [
-            Path(a) for a in args if not a.startswith("--")
-        ]
+        named = [a for a in args if not a.startswith("--")]
+        if named and not command.attachments and not command.local_files:
+            return Reply(text="Attach the export file to the command: I can't read paths on this platform.")
+        paths = [Path(a.path) for a in command.attachments] or [Path(a) for a in named]
         if not paths:
             return Reply(
                 text="Attach an export (Slack, Telegram, Discord, WhatsApp, mail, X) or use `train --sample`."
@@ -758,7 +759,11 @@ class Clone:
         me = next((a.split("=", 1)[1] for a in args if a.startswith("--me=")), None)
         lines = []
         for path in paths:
-            summary = await self.import_file(command.user, path, me=me)
+            try:
+                summary = await self.import_file(command.user, path, me=me)
+            except ValueError as error:  # the reader's one-sentence errors (format, unknown owner)
+                lines.append(f"{path.name}: not imported: {error}")
+                continue
             lines.append(f"{path.name}: " + describe_summary(summary))
         return Reply(text="\n".join(lines))
 

@@ -59,7 +59,12 @@ def to_input(
         return Quit()
     if text.startswith("/"):
         return CommandInvocation(
-            user=user, name="", text=text, conversation="console", is_private=True
+            user=user,
+            name="",
+            text=text,
+            conversation="console",
+            is_private=True,
+            local_files=True,
         )
     if text.startswith(">"):
         body = text[1:].strip()

@@ -128,3 +128,16 @@ async def test_fyi_is_triaged_without_a_draft_unless_asked(runtime: Runtime) -> 
     fyi = incoming("fyi: the office is closed on friday", n=4)
     assert await clone.handle_incoming(fyi) is None
     assert await clone.handle_incoming(fyi, explicit=True) is not None
+
+
+async def test_train_reads_server_paths_only_from_the_console(runtime: Runtime, tmp_path: Path) -> None:
+    from core.models import CommandInvocation
+
+    secret = tmp_path / "server-file.jsonl"
+    secret.write_text("")
+    remote = CommandInvocation(user=OWNER, name="", text=f"train {secret}")
+    (reply,) = await runtime.clone.handle_command(remote)
+    assert "Attach the export" in reply.text
+    local = CommandInvocation(user=OWNER, name="", text=f"train {secret}", local_files=True)
+    (reply,) = await runtime.clone.handle_command(local)
+    assert "not imported" in reply.text and "not a recognised export" in reply.text
