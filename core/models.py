@@ -122,12 +122,26 @@ class CommandInvocation:
 
 
 class Action(enum.StrEnum):
-    """What an owner can do with a draft."""
+    """What an owner can do with a draft, or with a message waiting in the inbox.
+
+    For ``IMPORTANT``, ``NOT_IMPORTANT`` and ``DRAFT`` the button's ``draft_id`` names the waiting
+    message (an inbox item id, 32 hex characters like a draft id), not a draft.
+    """
 
     SEND = "send"
     EDIT = "edit"
     REGENERATE = "regenerate"
     DISMISS = "dismiss"
+    IMPORTANT = "important"
+    """One-tap feedback: this message mattered."""
+    NOT_IMPORTANT = "not_important"
+    """One-tap feedback: this message could have waited."""
+    DRAFT = "draft"
+    """Make drafts for a waiting message now (from the inbox or a digest)."""
+
+
+WAITING_ACTIONS = frozenset({Action.IMPORTANT, Action.NOT_IMPORTANT, Action.DRAFT})
+"""Actions whose button names a waiting message rather than a draft."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,6 +270,23 @@ class Priority:
     score: float
     needs_reply: bool
     reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriorityLabel:
+    """A training label for the prioritiser: what the owner did with one incoming message.
+
+    ``label`` is 1.0 for important (answered, sent a draft, tapped *important*) down to 0.0
+    (ignored, dismissed, tapped *not important*); ``kind`` says which (``core.prioritising.Label``
+    values).
+    """
+
+    account_id: AccountId
+    persona_id: PersonaId
+    message_id: str
+    label: float
+    kind: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,7 @@ Each port is a small ``typing.Protocol``; implementations live in ``storage/`` (
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import Protocol
 
@@ -27,6 +27,8 @@ from core.models import (
     Message,
     Persona,
     PersonaId,
+    PriorityLabel,
+    Reply,
     ReplyPair,
     StoredMessage,
     UserRef,
@@ -201,6 +203,45 @@ class DeliveryLog(Protocol):
         ``account_id`` (when known) lets erasure remove the account's records too.
         """
         ...
+
+
+class PriorityLabelStore(Protocol):
+    """What the owner did with incoming messages, as labels for the prioritiser (no text)."""
+
+    async def add(self, label: PriorityLabel) -> None: ...
+
+    async def list(
+        self, account_id: AccountId, persona_id: PersonaId, *, since: datetime | None = None
+    ) -> list[PriorityLabel]:
+        """The persona's labels, oldest first (those at or after ``since`` when given)."""
+        ...
+
+
+class Notifier(Protocol):
+    """Delivers something the clone says unprompted (a digest, a reminder) to the owner privately.
+
+    Adapters deliver to the owner's private chat with the bot; the console prints.
+    """
+
+    async def notify(self, to: UserRef, reply: Reply) -> bool:
+        """Deliver ``reply`` to ``to``; ``False`` when this notifier cannot reach that identity."""
+        ...
+
+
+class Jobs(Protocol):
+    """Scheduled work per account, persisted (``bot/scheduler.py``): job state holds ids only."""
+
+    async def set_digest(self, account_id: AccountId, at: time, timezone: str) -> None:
+        """(Re)schedule the account's daily digest at local time ``at`` in ``timezone``."""
+        ...
+
+    async def clear_digest(self, account_id: AccountId) -> None: ...
+
+    async def set_followup(self, account_id: AccountId, item_id: str, at: datetime) -> None:
+        """A one-off reminder check for one waiting message at ``at`` (fires at most once)."""
+        ...
+
+    async def clear_followup(self, account_id: AccountId, item_id: str) -> None: ...
 
 
 class StateStore(Protocol):

@@ -47,6 +47,7 @@ from storage.stores import (
     SqlFeedbackStore,
     SqlMessageStore,
     SqlPersonaStore,
+    SqlPriorityLabelStore,
     SqlStateStore,
     SqlVectorStore,
     StoreContext,
@@ -74,8 +75,8 @@ class Storage:
         engine: the async engine (disposed by ``open_storage`` on exit).
         sessions: ``async_sessionmaker(expire_on_commit=False)`` on ``engine``.
         keys: the master keys and this process's cache of data keys.
-        accounts, personas, messages, vectors, drafts, feedback, deliveries, state, vault:
-            the ``Sql*`` implementations of the ports in ``core/ports.py``.
+        accounts, personas, messages, vectors, drafts, feedback, labels, deliveries, state,
+            vault: the ``Sql*`` implementations of the ports in ``core/ports.py``.
     """
 
     engine: AsyncEngine
@@ -87,6 +88,7 @@ class Storage:
     vectors: SqlVectorStore
     drafts: SqlDraftStore
     feedback: SqlFeedbackStore
+    labels: SqlPriorityLabelStore
     deliveries: SqlDeliveryLog
     state: SqlStateStore
     vault: SqlAccountVault
@@ -141,6 +143,7 @@ async def open_storage(
             vectors=SqlVectorStore(ctx),
             drafts=SqlDraftStore(ctx),
             feedback=SqlFeedbackStore(ctx),
+            labels=SqlPriorityLabelStore(ctx),
             deliveries=SqlDeliveryLog(ctx),
             state=SqlStateStore(ctx),
             vault=SqlAccountVault(ctx),

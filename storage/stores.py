@@ -57,6 +57,7 @@ from core.models import (
     Message,
     Persona,
     PersonaId,
+    PriorityLabel,
     ReplyPair,
     StoredMessage,
     UserRef,
@@ -1216,6 +1217,54 @@ class SqlFeedbackStore:
         return [_feedback(cipher, row) for row in rows]
 
 
+class SqlPriorityLabelStore:
+    """Labels for the prioritiser: message ids, a value and its kind; no text, nothing encrypted.
+
+    Args:
+        ctx: the shared store context.
+    """
+
+    def __init__(self, ctx: StoreContext) -> None:
+        self._ctx = ctx
+
+    async def add(self, label: PriorityLabel) -> None:
+        async with self._ctx.write() as session:
+            await self._ctx.check_persona(session, label.account_id, label.persona_id)
+            await session.execute(
+                tables.priority_labels.insert().values(
+                    id=_new_id(),
+                    account_id=label.account_id,
+                    persona_id=label.persona_id,
+                    message_id=label.message_id,
+                    label=float(label.label),
+                    kind=label.kind,
+                    at=label.at,
+                )
+            )
+
+    async def list(
+        self, account_id: AccountId, persona_id: PersonaId, *, since: datetime | None = None
+    ) -> builtins.list[PriorityLabel]:
+        """The persona's labels, oldest first."""
+        t = tables.priority_labels
+        query = select(t).where(t.c.account_id == account_id, t.c.persona_id == persona_id)
+        if since is not None:
+            query = query.where(t.c.at >= since)
+        async with self._ctx.read() as session:
+            rows = (await session.execute(query.order_by(t.c.at, t.c.id))).all()
+        return [
+            PriorityLabel(
+                account_id=row.account_id,
+                persona_id=row.persona_id,
+                message_id=row.message_id,
+                label=float(row.label),
+                kind=row.kind,
+                at=row.at,
+            )
+            for row in rows
+        ]
+
+
 class SqlDeliveryLog:
     """Delivery de-duplication on the table's primary key, so it holds across processes.
 
@@ -1507,6 +1556,7 @@ if TYPE_CHECKING:
         _vectors: ports.VectorStore = SqlVectorStore(ctx)
         _drafts: ports.DraftStore = SqlDraftStore(ctx)
         _feedback: ports.FeedbackStore = SqlFeedbackStore(ctx)
+        _labels: ports.PriorityLabelStore = SqlPriorityLabelStore(ctx)
         _deliveries: ports.DeliveryLog = SqlDeliveryLog(ctx)
         _state: ports.StateStore = SqlStateStore(ctx)
         _vault: ports.AccountVault = SqlAccountVault(ctx)
