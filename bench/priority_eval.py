@@ -24,6 +24,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.models import Message
@@ -108,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-semantic", action="store_true", help="skip the sentence-encoder run")
     parser.add_argument("--live-context", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    parser.add_argument(
+        "--vectors-cache", type=Path, help="an .npz of embeddings to reuse (written if missing)"
+    )
     args = parser.parse_args(argv)
 
     messages = load_messages(args.data)
@@ -124,15 +129,22 @@ def main(argv: list[str] | None = None) -> int:
         from core.engines.embedding import SentenceEmbedder
         from core.prioritising.evaluation import encode_relevant
 
-        embedder = SentenceEmbedder(threads=2)
         start = time.perf_counter()
-        vectors = encode_relevant(messages, owners, embedder)
+        cache = args.vectors_cache
+        if cache is not None and cache.exists():
+            with np.load(cache) as saved:
+                vectors = dict(zip(saved["ids"].tolist(), saved["vectors"], strict=True))
+        else:
+            vectors = encode_relevant(messages, owners, SentenceEmbedder(threads=2))
+            if cache is not None:
+                ids = list(vectors)
+                np.savez(cache, ids=np.array(ids), vectors=np.stack([vectors[i] for i in ids]))
         encoded = time.perf_counter() - start
         start = time.perf_counter()
         semantic = evaluate(messages, owners, vectors=vectors, live_context=args.live_context)
         print_report(
             semantic,
-            f"with semantic closeness (all-MiniLM-L6-v2; {len(vectors)} texts encoded in {encoded:.0f} s)",
+            f"with semantic closeness (all-MiniLM-L6-v2; {len(vectors)} texts encoded or loaded in {encoded:.0f} s)",
             time.perf_counter() - start,
         )
         results["semantic"] = semantic.as_json()
