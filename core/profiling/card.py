@@ -178,7 +178,8 @@ def render_card(
             )
         )
     if profile.differences:
-        lines.append(("Varies by person", profile.differences[0].text))
+        top = profile.differences[0]
+        lines.append(("Varies by person" if top.kind == "contact" else "Varies by chat", top.text))
     y = 0.98
     for head, body in lines:
         side.text(
