@@ -1,22 +1,38 @@
 """The retrieval engine: what the owner actually wrote in answer to similar messages.
 
-An :class:`ExemplarIndex` holds a persona's (incoming → owner's reply) pairs with the embeddings of
-the incoming side. Drafting embeds the new message once, ranks past incoming messages by cosine
-similarity blended with word overlap, and offers the owner's own replies to the best matches —
-different answers, not paraphrases — adapted where that is safe (who is addressed).
+An :class:`ExemplarIndex` holds a persona's (incoming → owner's reply) pairs: the embeddings of
+the incoming side in a :class:`~core.ports.VectorIndex` (exact numpy top-k by default), an inverted
+index of their content words, optionally the embeddings of the replies, and the owner's
+:class:`~core.drafting.intents.Phrasebook` (their own wording for accept, decline, defer, thank and
+ask-for-details). Drafting embeds the new message once, takes the best pairs by cosine similarity
+and by shared rare words, blends both, and offers:
+
+1. the owner's reply to the best match, adapted where that is safe (who is addressed);
+2. for a request, *different answers*: another intent than the first (decline or defer after an
+   accept, accept after a decline, then ask-for-details), from the retrieved replies when one is
+   relevant enough, otherwise the owner's most typical phrasing for that intent;
+3. otherwise (or to fill up) the next best replies that are not paraphrases of those chosen.
+
+Replies the owner dismissed for a similar message are pushed down (``negatives``), and texts
+already shown (``exclude``) are never offered again for the same message.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from core.drafting.index import NumpyVectorIndex
+from core.drafting.intents import Phrasebook, is_request, normalise, spread_for
 from core.models import DraftOption, ReplyPair
 from core.ports import Vector
+from core.profiling.intents import Intent, classify_intent
 
 _WORD = re.compile(r"[a-z0-9']+")
 _ADDRESS = re.compile(r"^\s*@?(?P<name>[\w.\-\[\]^`|{}]+)\s*[:,]\s+", re.UNICODE)
@@ -61,6 +77,22 @@ _STOP = frozenset(
         "just",
     ]
 )
+LEXICAL_WEIGHT = 0.2
+"""Share of word overlap in the blended similarity (the rest is cosine of embeddings)."""
+SHORTLIST = 48
+DISMISS_SIMILARITY = 0.6
+"""A dismissal counts for a new message at least this similar to the one it was dismissed for."""
+DISMISS_PENALTY = 0.35
+SPREAD_RELEVANCE = 0.6
+"""A retrieved reply of the wanted intent is used when its similarity is at least this share of
+the best one's; otherwise the owner's stock phrase for that intent is offered."""
+INTENT_LABEL: dict[Intent, str] = {
+    "accept": "say yes",
+    "decline": "decline",
+    "defer": "put it off",
+    "thank": "say thanks",
+    "ask_details": "ask for details",
+}
 
 
 class StyleScorer(Protocol):
@@ -74,42 +106,122 @@ def tokens(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
 
 
+@dataclass(frozen=True, slots=True)
+class Negative:
+    """A reply text the owner rejected for a message with this embedding."""
+
+    query: Vector
+    text: str
+
+
 @dataclass(slots=True)
 class ExemplarIndex:
-    """A persona's reply pairs and the unit vectors of their incoming messages (exact top-k)."""
+    """A persona's reply pairs, searchable by meaning and by words (exact top-k)."""
 
     pairs: list[ReplyPair] = field(default_factory=list)
-    matrix: Vector = field(default_factory=lambda: np.zeros((0, 1), dtype=np.float32))
+    vectors: NumpyVectorIndex = field(default_factory=lambda: NumpyVectorIndex(1))
     token_sets: list[frozenset[str]] = field(default_factory=list)
+    postings: dict[str, list[int]] = field(default_factory=dict)
+    reply_vectors: dict[str, Vector] = field(default_factory=dict)
+    """Embeddings of reply texts (by text), when known: the verifier and reranking reuse them."""
+    phrasebook: Phrasebook = field(default_factory=Phrasebook)
 
     @classmethod
-    def build(cls, pairs: Sequence[ReplyPair], vectors: Vector) -> ExemplarIndex:
+    def build(
+        cls,
+        pairs: Sequence[ReplyPair],
+        vectors: Vector,
+        *,
+        reply_vectors: Vector | None = None,
+        owner_replies: Iterable[str] | None = None,
+    ) -> ExemplarIndex:
+        """Index ``pairs`` with one incoming-side vector each (rows in order).
+
+        Args:
+            pairs: The persona's reply pairs.
+            vectors: Embedding of each pair's incoming text.
+            reply_vectors: Embedding of each pair's reply text, if computed.
+            owner_replies: Texts to mine the phrasebook from (default: the pairs' replies).
+        """
         if len(pairs) != vectors.shape[0]:
             raise ValueError("one vector per pair is required")
-        return cls(
-            pairs=list(pairs),
-            matrix=np.ascontiguousarray(vectors, dtype=np.float32),
-            token_sets=[tokens(p.incoming_text) for p in pairs],
+        dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
+        index = cls(vectors=NumpyVectorIndex(dim, capacity=max(1, len(pairs))))
+        if len(pairs):
+            index.vectors.add(vectors)
+        for row, pair in enumerate(pairs):
+            index._remember(row, pair)
+        if reply_vectors is not None:
+            for pair, vector in zip(pairs, reply_vectors, strict=True):
+                index.reply_vectors[pair.reply_text] = vector
+        index.phrasebook = Phrasebook.mine(
+            owner_replies if owner_replies is not None else (p.reply_text for p in pairs)
         )
+        return index
+
+    def _remember(self, row: int, pair: ReplyPair) -> None:
+        self.pairs.append(pair)
+        words = tokens(pair.incoming_text)
+        self.token_sets.append(words)
+        for word in words:
+            self.postings.setdefault(word, []).append(row)
+
+    def add(self, pair: ReplyPair, vector: Vector, reply_vector: Vector | None = None) -> None:
+        """Add one exemplar (a sent draft) without rebuilding."""
+        if not self.pairs and self.vectors.dim != vector.shape[-1]:
+            self.vectors = NumpyVectorIndex(vector.shape[-1])
+        row = self.vectors.add(vector.reshape(1, -1))
+        self._remember(row, pair)
+        if reply_vector is not None:
+            self.reply_vectors[pair.reply_text] = reply_vector
 
     def __len__(self) -> int:
         return len(self.pairs)
 
+    @property
+    def matrix(self) -> Vector:
+        """The incoming-side embeddings, one row per pair."""
+        return self.vectors.matrix
+
+    def _lexical(self, query_tokens: frozenset[str], width: int) -> list[int]:
+        """Rows sharing the query's rarer words, by summed idf (common words are skipped)."""
+        n = len(self.pairs)
+        limit = max(50, n // 50)
+        weights: dict[int, float] = {}
+        for word in query_tokens:
+            rows = self.postings.get(word)
+            if not rows or len(rows) > limit:
+                continue
+            idf = math.log(1 + n / len(rows))
+            for row in rows:
+                weights[row] = weights.get(row, 0.0) + idf
+        return sorted(weights, key=lambda row: -weights[row])[:width]
+
     def nearest(
         self, query: Vector, query_tokens: frozenset[str], k: int
     ) -> list[tuple[float, int]]:
-        """The ``k`` best pairs as ``(similarity, position)``, best first."""
+        """The ``k`` best pairs as ``(blended similarity, position)``, best first.
+
+        Candidates come from both the cosine top list and the word index; each is scored
+        ``(1 - LEXICAL_WEIGHT) * cosine + LEXICAL_WEIGHT * jaccard(words)``.
+        """
         if not self.pairs:
             return []
-        cosine = self.matrix @ query.astype(np.float32)
-        # Pre-select on the cosine alone (cheap), then blend in word overlap on the short list.
-        width = min(len(self.pairs), max(k * 4, 32))
-        shortlist = np.argpartition(-cosine, width - 1)[:width]
-        scored = []
-        for position in shortlist.tolist():
-            overlap = _jaccard(query_tokens, self.token_sets[position])
-            scored.append((0.8 * float(cosine[position]) + 0.2 * overlap, position))
-        scored.sort(reverse=True)
+        width = max(k * 4, SHORTLIST)
+        semantic = self.vectors.search(query, width)
+        cosine = dict(semantic)
+        extra = [row for row in self._lexical(query_tokens, width) if row not in cosine]
+        for row, value in zip(extra, self.vectors.similarity(query, extra), strict=True):
+            cosine[row] = value
+        scored = [
+            (
+                (1 - LEXICAL_WEIGHT) * value
+                + LEXICAL_WEIGHT * _jaccard(query_tokens, self.token_sets[row]),
+                row,
+            )
+            for row, value in cosine.items()
+        ]
+        scored.sort(key=lambda item: (-item[0], item[1]))
         return scored[:k]
 
 
@@ -132,14 +244,51 @@ def adapt(reply: str, *, old_sender: str, new_sender: str) -> str:
     return reply
 
 
+@dataclass(slots=True)
+class _Pick:
+    text: str
+    similarity: float
+    reason: str
+    source_id: str | None
+    intent: Intent | None
+
+
 class RetrievalDrafter:
-    """Up to ``max_options`` of the owner's own past replies that fit a new message."""
+    """Up to ``max_options`` of the owner's own answers that fit a new message, spanning intents."""
 
     engine = "retrieval"
 
     def __init__(self, *, max_options: int = 3, diversity: float = 0.6) -> None:
         self._max_options = max_options
         self._diversity = diversity
+
+    def candidates(
+        self,
+        index: ExemplarIndex,
+        *,
+        text: str,
+        sender: str,
+        query: Vector,
+        exclude: frozenset[str] = frozenset(),
+        negatives: Sequence[Negative] = (),
+        k: int | None = None,
+    ) -> list[tuple[float, ReplyPair, str]]:
+        """Retrieved replies as ``(similarity, pair, adapted text)``, best first, without
+        repeats, excluded texts or (down-ranked) dismissed ones."""
+        hits = index.nearest(query, tokens(text), k=k or self._max_options * 8)
+        penalised = _penalised(query, negatives)
+        out: list[tuple[float, ReplyPair, str]] = []
+        seen: set[str] = set()
+        for similarity, position in hits:
+            pair = index.pairs[position]
+            reply = adapt(pair.reply_text, old_sender=pair.incoming_sender, new_sender=sender)
+            key = normalise(reply)
+            if reply in exclude or not reply.strip() or key in seen:
+                continue
+            seen.add(key)
+            out.append((similarity - DISMISS_PENALTY * penalised.get(key, 0), pair, reply))
+        out.sort(key=lambda item: -item[0])
+        return out
 
     def draft(
         self,
@@ -150,42 +299,126 @@ class RetrievalDrafter:
         query: Vector,
         style: StyleScorer,
         exclude: frozenset[str] = frozenset(),
+        negatives: Sequence[Negative] = (),
     ) -> list[DraftOption]:
         """Draft options for ``text`` from ``sender``; ``query`` is its embedding.
 
-        ``exclude`` holds option texts the owner already rejected for this message.
+        ``exclude`` holds option texts the owner already rejected for this message; ``negatives``
+        are replies dismissed for earlier messages (down-ranked when those were similar).
         """
-        hits = index.nearest(query, tokens(text), k=self._max_options * 8)
-        chosen: list[tuple[float, ReplyPair, str]] = []
-        chosen_tokens: list[frozenset[str]] = []
-        for similarity, position in hits:
-            pair = index.pairs[position]
-            reply = adapt(pair.reply_text, old_sender=pair.incoming_sender, new_sender=sender)
-            if reply in exclude or not reply.strip():
-                continue
-            reply_tokens = tokens(reply) or frozenset(reply.lower().split())
-            if any(
-                reply == other or _jaccard(reply_tokens, seen) > self._diversity
-                for (_, _, other), seen in zip(chosen, chosen_tokens, strict=True)
-            ):
-                continue
-            chosen.append((similarity, pair, reply))
-            chosen_tokens.append(reply_tokens)
-            if len(chosen) == self._max_options:
-                break
-        if not chosen:
+        found = self.candidates(
+            index, text=text, sender=sender, query=query, exclude=exclude, negatives=negatives
+        )
+        if not found:
             return []
-        scores = style.score([reply for _, _, reply in chosen])
+        picks: list[_Pick] = []
+        picked_tokens: list[frozenset[str]] = []
+
+        def fits(reply: str) -> bool:
+            reply_tokens = tokens(reply) or frozenset(reply.lower().split())
+            return not any(
+                normalise(reply) == normalise(p.text)
+                or _jaccard(reply_tokens, seen) > self._diversity
+                for p, seen in zip(picks, picked_tokens, strict=True)
+            )
+
+        def take(pick: _Pick) -> None:
+            picks.append(pick)
+            picked_tokens.append(tokens(pick.text) or frozenset(pick.text.lower().split()))
+
+        def retrieved(similarity: float, pair: ReplyPair, reply: str) -> _Pick:
+            return _Pick(
+                text=reply,
+                similarity=similarity,
+                reason=f"you wrote this to {pair.incoming_sender} about a similar message "
+                f"({round(max(0.0, similarity) * 100)}% alike)",
+                source_id=pair.reply_id,
+                intent=classify_intent(reply),
+            )
+
+        best = found[0]
+        take(retrieved(*best))
+        if is_request(text):
+            penalised = _penalised(query, negatives)
+            floor = best[0] * SPREAD_RELEVANCE if best[0] > 0 else best[0] - 1
+            for slot in _slots(picks[0].intent):
+                if len(picks) >= self._max_options:
+                    break
+                pick = next(
+                    (
+                        retrieved(similarity, pair, reply)
+                        for similarity, pair, reply in found[1:]
+                        if similarity >= floor and classify_intent(reply) in slot and fits(reply)
+                    ),
+                    None,
+                ) or _stock(slot, index.phrasebook, exclude, penalised, fits)
+                if pick is not None:
+                    take(pick)
+        for similarity, pair, reply in found[1:]:
+            if len(picks) >= self._max_options:
+                break
+            if fits(reply):
+                take(retrieved(similarity, pair, reply))
+        scores = style.score([p.text for p in picks])
         return [
             DraftOption(
-                text=reply,
+                text=p.text,
                 engine=self.engine,
                 style_score=score,
-                reasons=(
-                    f"you wrote this to {pair.incoming_sender} about a similar message "
-                    f"({round(similarity * 100)}% alike)",
-                ),
-                source_id=pair.reply_id,
+                reasons=(p.reason,),
+                source_id=p.source_id,
             )
-            for (similarity, pair, reply), score in zip(chosen, scores, strict=True)
+            for p, score in zip(picks, scores, strict=True)
         ]
+
+
+def _stock(
+    slot: tuple[Intent, ...],
+    phrasebook: Phrasebook,
+    exclude: frozenset[str],
+    penalised: dict[str, int],
+    fits: Callable[[str], bool],
+) -> _Pick | None:
+    """The owner's stock phrasing for a slot: of the intent they use most among the slot's."""
+    for intent in sorted(slot, key=lambda i: -phrasebook.usage(i)):
+        for phrase in phrasebook.phrases.get(intent, []):
+            if phrase.text in exclude or penalised.get(normalise(phrase.text)):
+                continue
+            if not fits(phrase.text):
+                continue
+            times = "once" if phrase.count == 1 else f"{phrase.count} times"
+            return _Pick(
+                text=phrase.text,
+                similarity=0.0,
+                reason=f"your usual way to {INTENT_LABEL[intent]} (you wrote it {times})",
+                source_id=None,
+                intent=intent,
+            )
+    return None
+
+
+def _slots(first: Intent | None) -> list[tuple[Intent, ...]]:
+    """Which answers to add after a first option of intent ``first``: each slot is one answer,
+    decline and defer sharing one ("not now or not at all")."""
+    slots: list[tuple[Intent, ...]] = []
+    for intent in spread_for(first):
+        slot: tuple[Intent, ...] = (
+            ("decline", "defer") if intent in ("decline", "defer") else (intent,)
+        )
+        if first in slot or slot in slots:
+            continue
+        slots.append(slot)
+    return slots
+
+
+def _penalised(query: Vector, negatives: Sequence[Negative]) -> dict[str, int]:
+    """Normalised reply texts dismissed for messages similar to ``query``, with counts."""
+    if not negatives:
+        return {}
+    matrix = np.stack([n.query for n in negatives]).astype(np.float32)
+    similar = matrix @ np.asarray(query, dtype=np.float32)
+    counts: Counter[str] = Counter()
+    for negative, value in zip(negatives, similar.tolist(), strict=True):
+        if value >= DISMISS_SIMILARITY:
+            counts[normalise(negative.text)] += 1
+    return dict(counts)
