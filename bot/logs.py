@@ -29,6 +29,10 @@ QUIET = (
     "sentence_transformers",
     "transformers",
     "apscheduler",
+    # the openai SDK logs whole request bodies (prompts: the owner's messages) at DEBUG
+    "openai",
+    "httpx2",
+    "httpcore2",
 )
 
 _TOKEN_PATTERNS = (

@@ -51,6 +51,27 @@ class Embedder(Protocol):
         ...
 
 
+class VectorIndex(Protocol):
+    """Nearest neighbours over unit vectors, by row number (``core.drafting.index`` has the
+    exact numpy one, sized for 100k rows per persona; an ANN library can stand in for more)."""
+
+    dim: int
+
+    def __len__(self) -> int: ...
+
+    def add(self, vectors: Vector) -> int:
+        """Append rows (one per vector); return the row number of the first."""
+        ...
+
+    def search(self, query: Vector, k: int) -> list[tuple[int, float]]:
+        """The ``k`` rows most cosine-similar to ``query`` as ``(row, similarity)``, best first."""
+        ...
+
+    def similarity(self, query: Vector, rows: Sequence[int]) -> list[float]:
+        """Cosine similarity of ``query`` with the given rows (to blend in other signals)."""
+        ...
+
+
 class LanguageModel(Protocol):
     """Any chat-completion model; it has no tools and cannot send anything."""
 

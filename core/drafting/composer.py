@@ -44,7 +44,12 @@ class PostCorpus:
 
     @classmethod
     def build(
-        cls, posts: Sequence[str], vectors: Vector, *, all_owner_texts: Sequence[str], from_replies: bool
+        cls,
+        posts: Sequence[str],
+        vectors: Vector,
+        *,
+        all_owner_texts: Sequence[str],
+        from_replies: bool,
     ) -> PostCorpus:
         return cls(
             posts=list(posts),

@@ -50,9 +50,7 @@ def habits(profile: StyleProfile | None) -> list[str]:
     return out
 
 
-def contact_notes(
-    profile: StyleProfile | None, index: ExemplarIndex, sender: str
-) -> list[str]:
+def contact_notes(profile: StyleProfile | None, index: ExemplarIndex, sender: str) -> list[str]:
     """How the owner writes to ``sender``: past replies to them and any measured difference."""
     notes: list[str] = []
     answered = [p for p in index.pairs if p.incoming_sender.lower() == sender.lower()]

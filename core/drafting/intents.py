@@ -21,7 +21,8 @@ MAX_WORDS = 12
 PER_INTENT = 3
 
 _NORMALISE = re.compile(r"[^\w\s']+")
-_ADDRESSED = re.compile(r"^\s*@?[\w.\-\[\]^`|{}]+\s*[:,]\s+")
+# "bob: sure" or "@bob, sure" (not "sure, happy to": a bare word and a comma is no address)
+_ADDRESSED = re.compile(r"^\s*(?:@[\w.\-\[\]^`|{}]+\s*[:,]|[\w.\-\[\]^`|{}]+\s*:)\s+")
 _REQUEST = re.compile(
     r"\?|^\s*(?:please|pls|plz)\b|\b(?:can|could|would|will|wanna|want to|do) (?:you|u|we)\b|"
     r"\b(?:are|r) (?:you|u) (?:free|around|coming|able|up for|available|joining|in)\b|"

@@ -13,7 +13,7 @@ and by shared rare words, blends both, and offers:
    relevant enough, otherwise the owner's most typical phrasing for that intent;
 3. otherwise (or to fill up) the next best replies that are not paraphrases of those chosen.
 
-Replies the owner dismissed for a similar message are pushed down (``negatives``), and texts
+Replies the owner dismissed for a similar message go after all others (``negatives``), and texts
 already shown (``exclude``) are never offered again for the same message.
 """
 
@@ -82,7 +82,6 @@ LEXICAL_WEIGHT = 0.2
 SHORTLIST = 48
 DISMISS_SIMILARITY = 0.6
 """A dismissal counts for a new message at least this similar to the one it was dismissed for."""
-DISMISS_PENALTY = 0.35
 SPREAD_RELEVANCE = 0.6
 """A retrieved reply of the wanted intent is used when its similarity is at least this share of
 the best one's; otherwise the owner's stock phrase for that intent is offered."""
@@ -286,8 +285,10 @@ class RetrievalDrafter:
             if reply in exclude or not reply.strip() or key in seen:
                 continue
             seen.add(key)
-            out.append((similarity - DISMISS_PENALTY * penalised.get(key, 0), pair, reply))
-        out.sort(key=lambda item: -item[0])
+            out.append((similarity, pair, reply))
+        # Dismissed for a similar message: after every reply that was not (still there when
+        # nothing else fits), the more often dismissed the later.
+        out.sort(key=lambda item: (penalised.get(normalise(item[2]), 0), -item[0]))
         return out
 
     def draft(

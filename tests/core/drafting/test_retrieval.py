@@ -102,3 +102,103 @@ def test_style_scorer_prefers_the_owners_habits() -> None:
         ["yep will do", "Dear colleague, I shall review the document promptly."]
     )
     assert mine > formal
+
+
+# -- intents: different answers, not paraphrases -------------------------------------------
+
+from core.drafting.intents import Phrasebook, is_request  # noqa: E402
+from core.drafting.retrieval import Negative  # noqa: E402
+from core.profiling import classify_intent  # noqa: E402
+
+HISTORY = [
+    pair(10, "can you cover my on-call shift on friday?", "sure, happy to"),
+    pair(11, "could you join the planning call at 3?", "sure, happy to"),
+    pair(12, "can you present at the all-hands?", "sorry, I can't this time"),
+    pair(13, "could you help with the migration tonight?", "sorry, I can't this time"),
+    pair(14, "can you look at the invoice bug?", "let me check and get back to you"),
+    pair(15, "can you send the report?", "what format do you need?"),
+    pair(16, "can you send the deck?", "which version do you mean?"),
+    pair(17, "can you review the design doc?", "sure, happy to"),
+    pair(18, "the build is green again", "nice"),
+]
+
+
+def history_index() -> tuple[ExemplarIndex, HashingEmbedder]:
+    embedder = HashingEmbedder()
+    return (
+        ExemplarIndex.build(HISTORY, embedder.encode([p.incoming_text for p in HISTORY])),
+        embedder,
+    )
+
+
+def test_phrasebook_keeps_the_owners_most_used_wording_per_intent() -> None:
+    book = Phrasebook.mine([p.reply_text for p in HISTORY] + ["bob: sure, happy to"])
+    assert book.phrases["accept"][0].text == "sure, happy to"
+    assert book.phrases["accept"][0].count == 4, "an addressed reply counts without the address"
+    assert book.phrases["decline"][0].text == "sorry, I can't this time"
+    assert book.best("accept", avoid=["Sure, happy to!"]) is None
+
+
+def test_a_request_gets_yes_no_and_what_exactly_not_three_paraphrases() -> None:
+    index, embedder = history_index()
+    text = "can you review my pull request tomorrow?"
+    assert is_request(text)
+    options = RetrievalDrafter().draft(
+        index, text=text, sender="dana", query=embedder.encode([text])[0],
+        style=SurfaceStyleScorer.fit([p.reply_text for p in HISTORY]),
+    )  # fmt: skip
+    intents = [classify_intent(o.text) for o in options]
+    assert len(options) == 3
+    assert intents[0] == "accept"
+    assert intents[1] in ("decline", "defer")
+    assert intents[2] == "ask_details"
+    assert all(o.reasons and 0 <= o.style_score <= 100 for o in options)
+
+
+def test_a_statement_gets_the_nearest_real_replies_without_the_spread() -> None:
+    index, embedder = history_index()
+    text = "the build is green now"
+    assert not is_request(text)
+    options = RetrievalDrafter().draft(
+        index, text=text, sender="dana", query=embedder.encode([text])[0],
+        style=SurfaceStyleScorer.fit(["nice"]),
+    )  # fmt: skip
+    assert options[0].text == "nice"
+
+
+def test_a_reply_dismissed_for_a_similar_message_is_pushed_down() -> None:
+    index, embedder = history_index()
+    text = "can you cover my shift on friday?"
+    query = embedder.encode([text])[0]
+    style = SurfaceStyleScorer.fit(["sure"])
+    before = RetrievalDrafter().draft(index, text=text, sender="x", query=query, style=style)
+    assert before[0].text == "sure, happy to"
+    dismissed = [
+        Negative(
+            query=embedder.encode(["can you cover my on-call shift friday?"])[0],
+            text="sure, happy to",
+        )
+    ]
+    after = RetrievalDrafter().draft(
+        index, text=text, sender="x", query=query, style=style, negatives=dismissed
+    )
+    assert after[0].text != "sure, happy to"
+    unrelated = [Negative(query=embedder.encode(["what's for lunch"])[0], text="sure, happy to")]
+    same = RetrievalDrafter().draft(
+        index, text=text, sender="x", query=query, style=style, negatives=unrelated
+    )
+    assert same[0].text == "sure, happy to", "a dismissal counts only for similar messages"
+
+
+def test_rare_shared_words_bring_candidates_the_embedding_missed() -> None:
+    embedder = HashingEmbedder()
+    pairs = [
+        pair(i, f"filler message number {i} about lunch plans", f"reply {i}") for i in range(300)
+    ]
+    pairs.append(pair(999, "kubelet crashloop again", "restart the kubelet"))
+    vectors = embedder.encode([p.incoming_text for p in pairs])
+    vectors[-1] = embedder.encode(["zz"])[0]  # an embedding that misses the topic
+    index = ExemplarIndex.build(pairs, vectors)
+    query = embedder.encode(["kubelet crashloop on node 3"])[0]
+    hits = index.nearest(query, frozenset({"kubelet", "crashloop", "node"}), k=3)
+    assert 300 in [position for _, position in hits]
