@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "eval",
         help="measure the style verifier and authorship attribution on held-out messages",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description=__doc__.split("\n\n")[2] if __doc__ else None,
     )
     parser.add_argument(
         "--input",
@@ -81,6 +81,11 @@ def register(subparsers: Any) -> None:
         "--no-background",
         action="store_true",
         help="do not add the shipped synthetic background writers",
+    )
+    parser.add_argument(
+        "--no-drafts",
+        action="store_true",
+        help="skip the drafting metrics (reply relevance and style fidelity of drafts)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -217,6 +222,11 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
             loaded.messages, args.authors, embedder=embedder, cutoff=cutoff,
             train_share=args.train_share, background=background, include=[owner], seed=args.seed,
         )  # fmt: skip
+    drafting = (
+        None
+        if getattr(args, "no_drafts", False)
+        else _drafting(args, loaded, owner, cutoff, embedder, background, attribution)
+    )
     return {
         "input": str(args.input),
         "format": loaded.format,
@@ -230,7 +240,36 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "embedder": args.embedder,
         "verifier": verifier,
         "attribution": attribution,
+        "drafting": drafting,
     }
+
+
+def _drafting(
+    args: argparse.Namespace,
+    loaded: LoadedMessages,
+    owner: str,
+    cutoff: datetime | None,
+    embedder: Any,
+    background: list[str],
+    attribution: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Reply relevance and style fidelity of the retrieval engine's drafts (with a baseline)."""
+    from core import evaluation
+    from core.drafting.evaluation import draft_report
+
+    judge = None
+    if attribution is not None:
+        judge = evaluation.train_judge(
+            loaded.messages, attribution["authors"], embedder=embedder, cutoff=cutoff,
+            train_share=args.train_share, background=background, seed=args.seed,
+        )  # fmt: skip
+    try:
+        return draft_report(
+            loaded.messages, owner, embedder=embedder, judge=judge, cutoff=cutoff,
+            train_share=args.train_share, seed=args.seed,
+        )  # fmt: skip
+    except ValueError as error:
+        return {"error": str(error)}
 
 
 def _pct(x: float | None) -> str:
@@ -273,6 +312,23 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(
                 f"    {author:<16} {int(row['held_out']):>5}: {_pct(row['verifier']):>6} / {_pct(row['baseline']):>6}"
             )
+    d = report.get("drafting")
+    if d and "error" in d:
+        lines += ["", f"Drafts: not measured ({d['error']})."]
+    elif d:
+        r, b = d["retrieval"], d["baseline"]
+        lines += [
+            "",
+            f"Drafts of the retrieval engine for {d['owner']} ({d['items']:,} held-out replies, {d['exemplars']:,} exemplars)",
+            f"  reply relevance (true reply among {d['candidates']}; chance MRR {d['chance']['mrr']:.2f}, recall@1 {_pct(d['chance']['recall_at_1'])}):",
+            f"    drafts:              MRR {r['mrr']:.3f}  recall@1 {_pct(r['recall_at_1'])}",
+            f"    generic baseline:    MRR {b['mrr']:.3f}  recall@1 {_pct(b['recall_at_1'])}",
+        ]
+        if "fidelity" in r:
+            lines += [
+                f"  style fidelity (attributed to {d['owner']} by the multi-writer judge):",
+                f"    drafts {_pct(r['fidelity'])}, generic baseline {_pct(b['fidelity'])}, their real replies {_pct(d['ceiling'])}",
+            ]
     return "\n".join(lines)
 
 

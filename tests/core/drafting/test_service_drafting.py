@@ -13,8 +13,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.bootstrap import Runtime, open_runtime
 from bot.settings import load_settings
 from core.engines.embedding import HashingEmbedder
