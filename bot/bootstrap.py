@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.importers import open_import
+from bot.deliveries import DeliveryGuard, delivery_guard
+from bot.metrics import InstrumentedDrafts, Metrics
 from bot.settings import Settings
 from core.drafting.retrieval import RetrievalDrafter
-from core.engines.embedding import SentenceEmbedder
+from core.engines.embedding import HashingEmbedder, SentenceEmbedder
 from core.models import IncomingMessage, Priority, StoredMessage
 from core.ports import Embedder
 from core.prioritising import HeuristicPrioritiser, OwnerContext
@@ -60,6 +62,9 @@ class Runtime:
     storage: Storage
     clone: Clone
     embedder: Embedder
+    metrics: Metrics = field(default_factory=Metrics)
+    guard: DeliveryGuard | None = None
+    """Deliveries once among live workers (PostgreSQL); ``None`` on SQLite."""
 
 
 _shared_embedder: SentenceEmbedder | None = None
@@ -83,14 +88,23 @@ async def open_runtime(
     async with open_storage(
         settings.effective_database_url, data_dir=settings.data_dir, master_key=master_key
     ) as storage:
-        engine = embedder or default_embedder()
+        engine = embedder or (
+            HashingEmbedder() if settings.embedder == "hashing" else default_embedder()
+        )
+        metrics = Metrics()
+        guard = delivery_guard(
+            storage.engine,
+            storage.deliveries,
+            concurrency=settings.delivery_concurrency,
+            metrics=metrics,
+        )
         clone = Clone(
             stores=Stores(
                 accounts=storage.accounts,
                 personas=storage.personas,
                 messages=storage.messages,
                 vectors=storage.vectors,
-                drafts=storage.drafts,
+                drafts=InstrumentedDrafts(storage.drafts, metrics),
                 feedback=storage.feedback,
                 state=storage.state,
                 vault=storage.vault,
@@ -104,4 +118,11 @@ async def open_runtime(
             profile_card=StyleCard(Profiler()),
             max_message_chars=settings.max_message_chars,
         )
-        yield Runtime(settings=settings, storage=storage, clone=clone, embedder=engine)
+        yield Runtime(
+            settings=settings,
+            storage=storage,
+            clone=clone,
+            embedder=engine,
+            metrics=metrics,
+            guard=guard,
+        )

@@ -9,8 +9,11 @@ which also serves ``/healthz`` and ``/readyz``. The first adapter to fail stops 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any, Protocol
@@ -43,9 +46,10 @@ def _wiring(name: str) -> Any:
 def health_app(runtime: Runtime) -> web.Application:
     """The shared HTTP application with liveness and readiness endpoints."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
+    runtime.metrics.install(app)  # GET /metrics, and deliveries counted on platform routes
 
     async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        return web.json_response({"ok": True, "pid": os.getpid()})
 
     async def readyz(_: web.Request) -> web.Response:
         try:
@@ -60,15 +64,30 @@ def health_app(runtime: Runtime) -> web.Application:
 
 
 @asynccontextmanager
-async def serve_http(app: web.Application, host: str, port: int) -> AsyncIterator[web.AppRunner]:
+async def serve_http(
+    app: web.Application, host: str, port: int, *, reuse_port: bool = False
+) -> AsyncIterator[web.AppRunner]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        # reuse_port: ``minime run --workers N`` starts N processes on one port (bot/workers.py).
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
         await site.start()
         yield runner
     finally:
         await runner.cleanup()
+
+
+async def _terminated() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread: never
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 async def run_adapters(settings: Settings, names: list[str]) -> int:
@@ -81,8 +100,14 @@ async def run_adapters(settings: Settings, names: list[str]) -> int:
             adapters.append(
                 (name, await stack.enter_async_context(wiring.open_adapter(runtime, http)))
             )
-        await stack.enter_async_context(serve_http(http, settings.http_host, settings.http_port))
+        await stack.enter_async_context(
+            serve_http(
+                http, settings.http_host, settings.http_port, reuse_port=settings.http_reuse_port
+            )
+        )
         tasks = {asyncio.create_task(adapter.run(), name=name): name for name, adapter in adapters}
+        # SIGTERM (Kubernetes, the --workers supervisor) stops like Ctrl-C: adapters close cleanly.
+        tasks[asyncio.create_task(_terminated(), name="sigterm")] = "sigterm"
         print(
             f"minime is running: {', '.join(names)} (health on http://{settings.http_host}:{settings.http_port}/healthz)"
         )

@@ -402,12 +402,14 @@ class Clone:
         )
 
     async def handle_incoming(
-        self, incoming: IncomingMessage, *, explicit: bool = False
+        self, incoming: IncomingMessage, *, explicit: bool = False, delivery: str | None = None
     ) -> Reply | None:
         """Triage a message and offer drafts when it needs a reply (always when ``explicit``).
 
         ``explicit`` is for messages the owner pasted or forwarded to the clone. Returns ``None``
-        when the account is paused or nothing needs showing.
+        when the account is paused or nothing needs showing. ``delivery`` (the platform's delivery
+        key) makes drafting idempotent: the draft's id derives from it, so a delivery retried after
+        its first worker died mid-way shows that worker's draft again instead of making a second.
 
         Hostile input gets a bounded answer before any database work: a message over
         ``max_message_chars`` is left alone (a notice when ``explicit``), and beyond the rate cap
@@ -434,6 +436,11 @@ class Clone:
         priority = model.priority.prioritise(incoming)
         if not (explicit or priority.needs_reply):
             return None
+        draft_id = draft_id_for(account.id, delivery) if delivery else uuid.uuid4().hex
+        if delivery is not None:
+            earlier = await self._stores.drafts.get(account.id, draft_id)
+            if earlier is not None:
+                return render_draft(earlier, priority)
         options = await self.draft_options(account, persona, incoming.message)
         if not options:
             return Reply(
@@ -442,7 +449,7 @@ class Clone:
                 priority=priority,
             )
         draft = Draft(
-            id=uuid.uuid4().hex,
+            id=draft_id,
             account_id=account.id,
             persona_id=persona.id,
             incoming=incoming.message,
@@ -901,6 +908,14 @@ class Clone:
             Disclosure.SIGNATURE: "posts end with a signature saying your AI clone drafted them",
         }[mode]
         return Reply(text=f"Persona '{persona.name}' on {where}: {said}.")
+
+
+_DRAFT_IDS = uuid.UUID("5f0c3b7e-9d1a-4c55-8a3e-6b1f2d9e7c40")
+
+
+def draft_id_for(account_id: AccountId, delivery: str) -> str:
+    """The id of the draft made for one delivery: the same on every retry of it."""
+    return uuid.uuid5(_DRAFT_IDS, f"{account_id}:{delivery}").hex
 
 
 def describe_summary(summary: ImportSummary) -> str:

@@ -12,6 +12,7 @@ Payloads and tokens are never logged: failures are logged by exception type only
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import hmac
 import logging
@@ -52,6 +53,13 @@ _DIGITS = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SEND_ERRORS = (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError)
+_STARTED: contextvars.ContextVar[list[asyncio.Task[None]] | None] = contextvars.ContextVar(
+    "slack_started_work", default=None
+)
+"""The work tasks one HTTP delivery started (``events_handler`` may hold its ack for them)."""
+
+Once = Callable[[str, Callable[[], Awaitable[None]]], Awaitable[bool]]
+"""Runs a delivery's work once among live processes (``bot.deliveries.DeliveryGuard.run``)."""
 
 
 class DeliveryLog(Protocol):
@@ -83,9 +91,18 @@ def signature_ok(
 
 
 def events_handler(
-    app: AsyncApp, signing_secret: str, *, clock: Callable[[], float] = time.time
+    app: AsyncApp,
+    signing_secret: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    ack_wait_s: float = 0.0,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """``POST /slack/events`` (events, commands, interactivity): verify, then hand to bolt."""
+    """``POST /slack/events`` (events, commands, interactivity): verify, then hand to bolt.
+
+    With ``ack_wait_s`` the ack waits up to that long for the work the delivery started: work
+    that finishes in time is done before Slack hears "200", so a worker killed mid-way leaves
+    the delivery un-acked and Slack's retry lands on another worker.
+    """
 
     async def handle(request: web.Request) -> web.StreamResponse:
         try:
@@ -102,7 +119,14 @@ def events_handler(
             key: request.headers.getall(key) for key in set(request.headers.keys())
         }
         bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
-        response = await app.async_dispatch(bolt_request)
+        started: list[asyncio.Task[None]] = []
+        token = _STARTED.set(started)
+        try:
+            response = await app.async_dispatch(bolt_request)
+        finally:
+            _STARTED.reset(token)
+        if started and ack_wait_s > 0 and response.status == 200:
+            await asyncio.wait(started, timeout=ack_wait_s)
         return await to_aiohttp_response(response)
 
     return handle
@@ -157,6 +181,7 @@ class SlackAdapter:
         options: SlackOptions,
         retry_handlers: list[AsyncRetryHandler] | None = None,
         socket_mode: Callable[[], Awaitable[None]] | None = None,
+        once: Once | None = None,
     ) -> None:
         self.app = app
         self._clone = clone
@@ -168,6 +193,7 @@ class SlackAdapter:
         self._options = options
         self._retry_handlers = retry_handlers or []
         self._socket_mode = socket_mode
+        self._once = once
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = asyncio.Event()
         self._ids: dict[str, str | None] = {}
@@ -180,6 +206,11 @@ class SlackAdapter:
         if self._socket_mode is not None:
             await self._socket_mode()
         await self._stopped.wait()
+
+    @property
+    def backlog(self) -> int:
+        """Deliveries acknowledged whose work has not finished (the queue depth)."""
+        return len(self._tasks)
 
     async def drain(self) -> None:
         """Wait for every background task started so far (and those they start)."""
@@ -205,6 +236,9 @@ class SlackAdapter:
 
         async def once() -> None:
             try:
+                if key is not None and self._once is not None:
+                    await self._once(key, work)  # claimed while running; done only when done
+                    return
                 if key is not None and not await self._deliveries.first_seen(key):
                     return
                 await work()
@@ -220,6 +254,9 @@ class SlackAdapter:
         task = asyncio.create_task(once())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        started = _STARTED.get()
+        if started is not None:
+            started.append(task)
 
     # ------------------------------------------------------------- listeners
 
@@ -255,12 +292,14 @@ class SlackAdapter:
         @app.event("app_mention")
         async def on_mention(body: Payload, context: Any) -> None:
             bot_user = context.get("bot_user_id")
-            self._later(body, lambda: self._mention(body["event"], bot_user))
+            key = convert.delivery_key(body)
+            self._later(body, lambda: self._mention(body["event"], bot_user, key))
 
         @app.event("message")
         async def on_message(body: Payload, context: Any) -> None:
             bot_user = context.get("bot_user_id")
-            self._later(body, lambda: self._message(body["event"], bot_user))
+            key = convert.delivery_key(body)
+            self._later(body, lambda: self._message(body["event"], bot_user, key))
 
         @app.event("app_home_opened")
         async def on_home(body: Payload) -> None:
@@ -422,7 +461,9 @@ class SlackAdapter:
         if reply is not None:
             await self._show(reply, user, ephemeral_in=incoming.message.conversation)
 
-    async def _mention(self, event: convert.MessageEvent, bot_user: str | None) -> None:
+    async def _mention(
+        self, event: convert.MessageEvent, bot_user: str | None, key: str | None = None
+    ) -> None:
         owner = await self._installer()
         if owner is None:
             if not self._warned_no_owner:
@@ -430,17 +471,21 @@ class SlackAdapter:
                 log.warning("slack: @mention ignored: set MINIME_SLACK__OWNER_ID or a user token")
             return
         incoming = convert.to_mention_incoming(event, owner_id=owner, bot_user_id=bot_user)
-        await self._offer(incoming, owner)
+        await self._offer(incoming, owner, key)
 
-    async def _offer(self, incoming: IncomingMessage | None, owner: str) -> None:
+    async def _offer(
+        self, incoming: IncomingMessage | None, owner: str, key: str | None = None
+    ) -> None:
         """Triage a message addressed to the owner; drafts, if any, go to the owner's DM."""
         if incoming is None:
             return
-        reply = await self._clone.handle_incoming(incoming)
+        reply = await self._clone.handle_incoming(incoming, delivery=key)
         if reply is not None:
             await self._show(reply, owner)
 
-    async def _message(self, event: convert.MessageEvent, bot_user: str | None) -> None:
+    async def _message(
+        self, event: convert.MessageEvent, bot_user: str | None, key: str | None = None
+    ) -> None:
         channel = event.get("channel", "")
         if event.get("channel_type") == "im":
             user = event.get("user", "")
@@ -460,7 +505,7 @@ class SlackAdapter:
                 return
             incoming = convert.to_dm_incoming(event, bot_user_id=bot_user)
             if incoming is not None:
-                reply = await self._clone.handle_incoming(incoming, explicit=True)
+                reply = await self._clone.handle_incoming(incoming, explicit=True, delivery=key)
                 if reply is not None:
                     await self._show(reply, user, channel=channel)
             return
@@ -469,7 +514,7 @@ class SlackAdapter:
         owner = await self._installer()
         if owner is not None:
             incoming = convert.to_channel_incoming(event, owner_id=owner, bot_user_id=bot_user)
-            await self._offer(incoming, owner)
+            await self._offer(incoming, owner, key)
 
     # ------------------------------------------------------------- clicks
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from adapters.discord.adapter import DiscordAdapter
 from bot.bootstrap import Runtime
+from bot.metrics import CountingDeliveryLog
 
 
 @asynccontextmanager
@@ -26,7 +27,7 @@ async def open_adapter(runtime: Runtime, http: web.Application) -> AsyncIterator
     adapter = DiscordAdapter(
         clone=runtime.clone,
         accounts=runtime.storage.accounts,
-        deliveries=runtime.storage.deliveries,
+        deliveries=CountingDeliveryLog(runtime.storage.deliveries, runtime.metrics, "discord"),
         token=token,
         dev_guild_id=settings.dev_guild_id,
         sharded=settings.sharded,

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.adapter import SlackAdapter, SlackOptions, events_handler
 from bot.bootstrap import Runtime
+from bot.metrics import CountingDeliveryLog
 from bot.settings import SlackSettings
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ async def open_adapter(
             that host too.
     """
     slack = settings or runtime.settings.slack
+    base_url = base_url or slack.api_base_url
     if slack.bot_token is None:
         raise ValueError("MINIME_SLACK__BOT_TOKEN is not set")
     bot_token = slack.bot_token.get_secret_value()
@@ -101,7 +103,7 @@ async def open_adapter(
         adapter = SlackAdapter(
             app=app,
             clone=runtime.clone,
-            deliveries=runtime.storage.deliveries,
+            deliveries=CountingDeliveryLog(runtime.storage.deliveries, runtime.metrics, "slack"),
             bot_client=bot,
             user_client=user,
             bot_token=bot_token,
@@ -113,10 +115,14 @@ async def open_adapter(
             ),
             retry_handlers=retry_handlers(),
             socket_mode=handler.connect_async if handler is not None else None,
+            once=runtime.guard.run if runtime.guard is not None else None,
         )
         adapter.register()
+        runtime.metrics.track_backlog(lambda: adapter.backlog)
         if not socket:
-            http.router.add_post(EVENTS_PATH, events_handler(app, secret))
+            http.router.add_post(
+                EVENTS_PATH, events_handler(app, secret, ack_wait_s=slack.ack_wait_s)
+            )
         try:
             yield adapter
         finally:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from adapters.telegram.adapter import WEBHOOK_PATH, TelegramAdapter, Webhook, open_telegram
 from bot.bootstrap import Runtime
+from bot.metrics import CountingDeliveryLog
 
 
 @asynccontextmanager
@@ -29,7 +30,7 @@ async def open_adapter(runtime: Runtime, http: web.Application) -> AsyncIterator
     async with open_telegram(
         token=settings.bot_token.get_secret_value(),
         clone=runtime.clone,
-        deliveries=runtime.storage.deliveries,
+        deliveries=CountingDeliveryLog(runtime.storage.deliveries, runtime.metrics, "telegram"),
         accounts=runtime.storage.accounts,
         workdir=runtime.settings.data_dir / "telegram",
         webhook=webhook,

@@ -1,0 +1,183 @@
+"""``minime run --workers N``: N worker processes serving one port, supervised by this one.
+
+How the load is spread: every worker binds the same ``host:port`` with ``SO_REUSEPORT`` (Linux),
+and the kernel hands each new connection to one of them. No proxy sits in the path and no worker
+is special for HTTP: when one dies, its listening socket closes with it and new connections go
+to the others (a request that was in flight on it fails, and Slack or Telegram retries it; see
+``MINIME_SLACK__ACK_WAIT_S``). The supervisor (this process) restarts a worker that exits, with
+a back-off, and passes SIGTERM/SIGINT on to all of them.
+
+Shared state lives in PostgreSQL only (delivery de-duplication, drafts and approvals, the
+scheduler's leader lock), so ``--workers`` refuses SQLite. What must run once — the Discord
+gateway and Telegram long polling — runs in worker 0 only; the other workers take HTTP
+deliveries (Slack HTTP mode, Telegram webhooks). In Kubernetes, run one worker per pod instead
+(``deploy/k8s``) and let the Service spread the load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WORKER_INDEX_ENV = "MINIME_WORKER_INDEX"
+DEFAULT_ACK_WAIT_S = "2.0"
+RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+STOP_GRACE_S = 10.0
+
+
+class WorkersUnavailable(Exception):
+    """``--workers`` cannot run with these settings; ``str()`` is the sentence to show."""
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Refuse what cannot scale out, with one sentence."""
+    if workers < 1:
+        raise WorkersUnavailable("--workers must be at least 1")
+    if not settings.effective_database_url.startswith("postgresql"):
+        raise WorkersUnavailable(
+            "--workers needs PostgreSQL (MINIME_DATABASE_URL=postgresql+asyncpg://…): "
+            "SQLite is one process"
+        )
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise WorkersUnavailable("--workers needs SO_REUSEPORT (Linux); start one process per port")
+
+
+def worker_env(base: Mapping[str, str], index: int, settings: Settings) -> dict[str, str]:
+    """The environment of worker ``index``: the parent's, plus the scale-out settings."""
+    env = dict(base)
+    env[WORKER_INDEX_ENV] = str(index)
+    env["MINIME_HTTP_REUSE_PORT"] = "true"
+    env.setdefault("MINIME_SLACK__ACK_WAIT_S", DEFAULT_ACK_WAIT_S)
+    env["MINIME_HTTP_HOST"] = settings.http_host
+    env["MINIME_HTTP_PORT"] = str(settings.http_port)
+    if index > 0:
+        # One gateway connection and one poller per bot token: worker 0 runs those.
+        env.pop("MINIME_DISCORD__BOT_TOKEN", None)
+        if not settings.telegram.webhook_url:
+            env.pop("MINIME_TELEGRAM__BOT_TOKEN", None)
+    return env
+
+
+@dataclass
+class _Worker:
+    index: int
+    process: asyncio.subprocess.Process | None = None
+    restarts: list[float] = field(default_factory=list)
+
+
+class Supervisor:
+    """Starts N workers, restarts those that exit, stops them all on a signal.
+
+    Args:
+        argv: the worker command (``python -m bot [--data-dir D] run``).
+        settings: the parent's settings (port, database, platforms).
+        workers: how many.
+        env: the parent environment (default ``os.environ``).
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        settings: Settings,
+        workers: int,
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._argv = list(argv)
+        self._settings = settings
+        self._workers = [_Worker(i) for i in range(workers)]
+        self._env = dict(os.environ if env is None else env)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask every worker to stop (SIGTERM) and stop restarting them."""
+        self._stopping.set()
+
+    async def run(self) -> int:
+        """Until stopped: keep N workers running. Returns the exit status."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        try:
+            await asyncio.gather(*(self._keep(w) for w in self._workers))
+        finally:
+            await self._terminate()
+        return 0
+
+    async def _spawn(self, worker: _Worker) -> None:
+        env = worker_env(self._env, worker.index, self._settings)
+        worker.process = await asyncio.create_subprocess_exec(*self._argv, env=env)
+        log.warning("worker %d started (pid %d)", worker.index, worker.process.pid)
+
+    async def _keep(self, worker: _Worker) -> None:
+        while not self._stopping.is_set():
+            await self._spawn(worker)
+            assert worker.process is not None
+            exited = asyncio.create_task(worker.process.wait())
+            stopping = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if self._stopping.is_set():
+                exited.cancel()
+                return
+            code = exited.result()
+            now = time.monotonic()
+            worker.restarts = [t for t in worker.restarts if now - t < 60] + [now]
+            delay = RESTART_BACKOFF_S[min(len(worker.restarts) - 1, len(RESTART_BACKOFF_S) - 1)]
+            log.warning("worker %d exited (%s); restarting in %.1fs", worker.index, code, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+
+    async def _terminate(self) -> None:
+        running = [w.process for w in self._workers if w.process and w.process.returncode is None]
+        for process in running:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(p.wait() for p in running)), timeout=STOP_GRACE_S
+            )
+        except TimeoutError:
+            for process in running:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+            await asyncio.gather(*(p.wait() for p in running))
+
+    @property
+    def pids(self) -> list[int | None]:
+        return [w.process.pid if w.process else None for w in self._workers]
+
+
+def worker_argv(data_dir: Path | None, *, debug: bool = False) -> list[str]:
+    """``python -m bot [--data-dir D] [--debug] run``: one worker (no ``--workers``)."""
+    argv = [sys.executable, "-m", "bot"]
+    if data_dir is not None:
+        argv += ["--data-dir", str(data_dir)]
+    if debug:
+        argv.append("--debug")
+    return [*argv, "run"]
+
+
+async def supervise(settings: Settings, workers: int, *, data_dir: Path | None) -> int:
+    """``minime run --workers N``."""
+    check_workers(settings, workers)
+    print(
+        f"minime: {workers} workers on http://{settings.http_host}:{settings.http_port} "
+        "(SO_REUSEPORT), one PostgreSQL",
+        file=sys.stderr,
+    )
+    return await Supervisor(worker_argv(data_dir), settings, workers).run()
