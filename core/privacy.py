@@ -24,7 +24,7 @@ import time
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol, runtime_checkable
 
 from core.models import Message
@@ -241,6 +241,34 @@ class RateLimiter:
             old, _ = self._buckets.popitem(last=False)
             self.dropped.pop(old, None)
         return allowed
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates replaced: JSON payloads may carry them (``"\\ud800"``), and
+    they cannot be encoded, encrypted or stored."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def clean_message(message: Message) -> Message:
+    """``message`` with every text field passed through :func:`clean_text`."""
+    fields = (message.id, message.conversation, message.thread, message.sender, message.text)
+    cleaned = tuple(None if f is None else clean_text(f) for f in fields)
+    reply_to = None if message.reply_to is None else clean_text(message.reply_to)
+    if cleaned == fields and reply_to == message.reply_to:
+        return message
+    return replace(
+        message,
+        id=cleaned[0] or "",
+        conversation=cleaned[1] or "",
+        thread=cleaned[2],
+        sender=cleaned[3] or "",
+        text=cleaned[4] or "",
+        reply_to=reply_to,
+    )
 
 
 def too_long(text: str, max_chars: int) -> bool:

@@ -67,6 +67,8 @@ from core.privacy import (
     Disclosure,
     RateLimiter,
     RestorableExport,
+    clean_message,
+    clean_text,
     describe_live_learning,
     disclosure_for,
     export_zip,
@@ -424,6 +426,11 @@ class Clone:
                 if explicit
                 else None
             )
+        incoming = replace(
+            incoming,
+            message=clean_message(incoming.message),
+            sender_name=clean_text(incoming.sender_name),
+        )
         account = await self.account(incoming.owner)
         if account.paused:
             return (
@@ -489,6 +496,8 @@ class Clone:
         """
         if too_long(message.text, self._max_chars) or not self._within_rate(owner, None):
             return False
+        message = clean_message(message)
+        replying_to = None if replying_to is None else clean_message(replying_to)
         account = await self._stores.accounts.resolve(owner, create=False)
         if account is None or account.paused:
             return False
@@ -677,6 +686,7 @@ class Clone:
         """Run one command of the shared grammar; errors come back as a reply, never raised."""
         if too_long(command.text, self._max_chars):
             return [Reply(text=size_notice(len(command.text), self._max_chars))]
+        command = replace(command, text=clean_text(command.text))
         try:
             parsed = (
                 parse(f"{command.name} {command.text}".strip())

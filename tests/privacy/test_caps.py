@@ -4,6 +4,7 @@ one sender each get a clear, bounded answer, and another account's draft latency
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import statistics
 import time
@@ -119,3 +120,17 @@ async def test_a_flood_from_one_sender_is_cut_off_and_others_are_unaffected(
         incoming(ALICE, "can you review my PR today?", sender="boss")
     )
     assert boss is not None and boss.draft is not None
+
+
+async def test_lone_surrogates_from_json_payloads_are_stored_not_crashed(runtime: Runtime) -> None:
+    """``json.loads('"\\ud800"')`` is a valid platform payload and an unencodable string."""
+    clone = runtime.clone
+    await clone.import_sample(ALICE)
+    text = json.loads('"can you review my PR today? \\ud800"')
+    shown = await clone.handle_incoming(incoming(ALICE, text, sender="kim\udfff"), explicit=True)
+    assert shown is not None and shown.draft is not None
+    assert shown.draft.incoming.text.endswith("today? ?")  # the surrogate replaced, kept
+    [pasted] = await clone.handle_command(CommandInvocation(user=ALICE, name="draft", text=text))
+    assert pasted.draft is not None
+    await clone.handle_command(CommandInvocation(user=ALICE, name="train", text="on"))
+    assert await clone.observe_owner_message(ALICE, incoming(ALICE, text).message)
