@@ -21,7 +21,7 @@ from tests.scale.cluster import count_drafts, draft_census, local_cluster, plan,
 
 pytestmark = pytest.mark.postgres
 
-OWNERS = 10
+OWNERS = 6
 RESTART_BOUND_S = 30.0
 
 
@@ -59,7 +59,7 @@ async def test_kill_9_one_worker_mid_load_loses_nothing_and_repeats_nothing(clus
     workers, fake, schema, accounts, _ = cluster
     fake.calls.clear()
     before = await count_drafts(schema)
-    deliveries = plan(250, owners=OWNERS, first=10_000, seed=11)
+    deliveries = plan(200, owners=OWNERS, first=10_000, seed=11)
     victim = sorted(workers.live_pids())[1]
     killed = asyncio.Event()
 
