@@ -15,8 +15,6 @@ from pathlib import Path
 from adapters.importers import open_import
 from bot.deliveries import DeliveryGuard, delivery_guard
 from bot.metrics import InstrumentedDrafts, Metrics
-from bot.deliveries import DeliveryGuard, delivery_guard
-from bot.metrics import InstrumentedDrafts, Metrics
 from bot.settings import Settings
 from core.drafting.retrieval import RetrievalDrafter
 from core.engines.embedding import HashingEmbedder, SentenceEmbedder
@@ -64,9 +62,6 @@ class Runtime:
     storage: Storage
     clone: Clone
     embedder: Embedder
-    metrics: Metrics = field(default_factory=Metrics)
-    guard: DeliveryGuard | None = None
-    """Deliveries once among live workers (PostgreSQL); ``None`` on SQLite."""
     metrics: Metrics = field(default_factory=Metrics)
     guard: DeliveryGuard | None = None
     """Deliveries once among live workers (PostgreSQL); ``None`` on SQLite."""

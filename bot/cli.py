@@ -61,12 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="HTTP worker processes on one port (SO_REUSEPORT) and one PostgreSQL (default 1)",
     )
-    run.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="HTTP worker processes on one port (SO_REUSEPORT) and one PostgreSQL (default 1)",
-    )
     chat = sub.add_parser("chat", help="talk to your clone in the terminal")
     chat.add_argument("--user", default=None, help="who you are (default: your login name)")
 

@@ -47,7 +47,6 @@ def health_app(runtime: Runtime) -> web.Application:
     """The shared HTTP application with liveness and readiness endpoints."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     runtime.metrics.install(app)  # GET /metrics, and deliveries counted on platform routes
-    runtime.metrics.install(app)  # GET /metrics, and deliveries counted on platform routes
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"ok": True, "pid": os.getpid()})
@@ -91,18 +90,6 @@ async def _terminated() -> None:
             loop.remove_signal_handler(signal.SIGTERM)
 
 
-async def _terminated() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread: never
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGTERM)
-
-
 async def run_adapters(settings: Settings, names: list[str]) -> int:
     """Run the named platform adapters until one stops or the process is interrupted."""
     async with open_runtime(settings) as runtime, AsyncExitStack() as stack:
@@ -119,8 +106,6 @@ async def run_adapters(settings: Settings, names: list[str]) -> int:
             )
         )
         tasks = {asyncio.create_task(adapter.run(), name=name): name for name, adapter in adapters}
-        # SIGTERM (Kubernetes, the --workers supervisor) stops like Ctrl-C: adapters close cleanly.
-        tasks[asyncio.create_task(_terminated(), name="sigterm")] = "sigterm"
         # SIGTERM (Kubernetes, the --workers supervisor) stops like Ctrl-C: adapters close cleanly.
         tasks[asyncio.create_task(_terminated(), name="sigterm")] = "sigterm"
         print(

@@ -10,7 +10,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
-from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,11 +47,6 @@ class SlackSettings(BaseModel):
     triaged for them. Default: the user of ``user_token``."""
     triage_channels: bool = False
     """Opt-in: with ``user_token``, triage messages in the owner's channels too."""
-    api_base_url: str | None = None
-    """The Web API's address (``http://127.0.0.1:8099/api/``): a local fake in load tests."""
-    ack_wait_s: float = 0.0
-    """HTTP mode: hold the ack up to this long while the delivery's work finishes, so a worker
-    killed mid-work leaves it un-acked and Slack retries it on another (scale-out: 2.0)."""
     api_base_url: str | None = None
     """The Web API's address (``http://127.0.0.1:8099/api/``): a local fake in load tests."""
     ack_wait_s: float = 0.0
@@ -109,14 +103,7 @@ class Settings(BaseSettings):
     http_port: int = 8080
     http_reuse_port: bool = False
     """Bind with ``SO_REUSEPORT`` (Linux): set by ``minime run --workers N`` for its workers."""
-    http_reuse_port: bool = False
-    """Bind with ``SO_REUSEPORT`` (Linux): set by ``minime run --workers N`` for its workers."""
     max_message_chars: int = 20_000
-    embedder: Literal["minilm", "hashing"] = "minilm"
-    """Test/ops knob: ``hashing`` swaps the sentence model for the fast hashing embedder (load
-    tests, smoke checks); drafts are then much worse. Keep ``minilm`` in production."""
-    delivery_concurrency: int = Field(default=8, ge=1, le=256)
-    """Deliveries worked on at once per process on PostgreSQL (each holds a lock connection)."""
     embedder: Literal["minilm", "hashing"] = "minilm"
     """Test/ops knob: ``hashing`` swaps the sentence model for the fast hashing embedder (load
     tests, smoke checks); drafts are then much worse. Keep ``minilm`` in production."""

@@ -928,14 +928,6 @@ def draft_id_for(account_id: AccountId, delivery: str) -> str:
     return uuid.uuid5(_DRAFT_IDS, f"{account_id}:{delivery}").hex
 
 
-_DRAFT_IDS = uuid.UUID("5f0c3b7e-9d1a-4c55-8a3e-6b1f2d9e7c40")
-
-
-def draft_id_for(account_id: AccountId, delivery: str) -> str:
-    """The id of the draft made for one delivery: the same on every retry of it."""
-    return uuid.uuid5(_DRAFT_IDS, f"{account_id}:{delivery}").hex
-
-
 def describe_summary(summary: ImportSummary) -> str:
     """One line about an import, for people."""
     span = ""

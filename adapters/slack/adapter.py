@@ -60,13 +60,6 @@ _STARTED: contextvars.ContextVar[list[asyncio.Task[None]] | None] = contextvars.
 
 Once = Callable[[str, Callable[[], Awaitable[None]]], Awaitable[bool]]
 """Runs a delivery's work once among live processes (``bot.deliveries.DeliveryGuard.run``)."""
-_STARTED: contextvars.ContextVar[list[asyncio.Task[None]] | None] = contextvars.ContextVar(
-    "slack_started_work", default=None
-)
-"""The work tasks one HTTP delivery started (``events_handler`` may hold its ack for them)."""
-
-Once = Callable[[str, Callable[[], Awaitable[None]]], Awaitable[bool]]
-"""Runs a delivery's work once among live processes (``bot.deliveries.DeliveryGuard.run``)."""
 
 
 class DeliveryLog(Protocol):
@@ -219,11 +212,6 @@ class SlackAdapter:
         """Deliveries acknowledged whose work has not finished (the queue depth)."""
         return len(self._tasks)
 
-    @property
-    def backlog(self) -> int:
-        """Deliveries acknowledged whose work has not finished (the queue depth)."""
-        return len(self._tasks)
-
     async def drain(self) -> None:
         """Wait for every background task started so far (and those they start)."""
         while self._tasks:
@@ -266,9 +254,6 @@ class SlackAdapter:
         task = asyncio.create_task(once())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        started = _STARTED.get()
-        if started is not None:
-            started.append(task)
         started = _STARTED.get()
         if started is not None:
             started.append(task)

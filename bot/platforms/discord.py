@@ -14,7 +14,6 @@ from aiohttp import web
 from adapters.discord.adapter import DiscordAdapter
 from bot.bootstrap import Runtime
 from bot.metrics import CountingDeliveryLog
-from bot.metrics import CountingDeliveryLog
 
 
 @asynccontextmanager

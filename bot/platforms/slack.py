@@ -25,7 +25,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.adapter import SlackAdapter, SlackOptions, events_handler
 from bot.bootstrap import Runtime
 from bot.metrics import CountingDeliveryLog
-from bot.metrics import CountingDeliveryLog
 from bot.settings import SlackSettings
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,6 @@ async def open_adapter(
             that host too.
     """
     slack = settings or runtime.settings.slack
-    base_url = base_url or slack.api_base_url
     base_url = base_url or slack.api_base_url
     if slack.bot_token is None:
         raise ValueError("MINIME_SLACK__BOT_TOKEN is not set")

@@ -15,7 +15,6 @@ from aiohttp import web
 from adapters.telegram.adapter import WEBHOOK_PATH, TelegramAdapter, Webhook, open_telegram
 from bot.bootstrap import Runtime
 from bot.metrics import CountingDeliveryLog
-from bot.metrics import CountingDeliveryLog
 
 
 @asynccontextmanager
