@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import secrets
+import typing
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -47,8 +49,16 @@ CROSS_ACCOUNT = {
 }
 """Public store methods that do not take an account, and why; every other one must."""
 
-SCOPED_MODELS = {"Account", "Draft", "Approval", "Feedback"}
-"""Models whose ``account_id`` field scopes a call that takes them."""
+
+def carries_account(method: object, parameter: str) -> bool:
+    """Whether the parameter is a core model with an ``account_id`` (``Draft``, ``Feedback``...),
+    which then scopes the call."""
+    annotation = typing.get_type_hints(method).get(parameter)
+    if annotation is Account:  # its id is the account
+        return True
+    return dataclasses.is_dataclass(annotation) and any(
+        f.name == "account_id" for f in dataclasses.fields(annotation)
+    )
 
 
 def store_classes() -> list[type]:
@@ -81,7 +91,7 @@ def test_every_store_method_takes_an_account_scope() -> None:
             params = list(inspect.signature(method).parameters.values())[1:]
             first = params[0] if params else None
             scoped = first is not None and (
-                first.name == "account_id" or str(first.annotation) in SCOPED_MODELS
+                first.name == "account_id" or carries_account(method, first.name)
             )
             if not scoped and (cls.__name__, name) not in CROSS_ACCOUNT:
                 unscoped_methods.append(f"{cls.__name__}.{name}{inspect.signature(method)}")
