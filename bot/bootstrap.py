@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 
 from adapters.importers import open_import
@@ -20,7 +21,13 @@ from core.drafting.retrieval import RetrievalDrafter
 from core.engines.embedding import HashingEmbedder, SentenceEmbedder
 from core.models import IncomingMessage, Priority, StoredMessage
 from core.ports import Embedder
-from core.prioritising import HeuristicPrioritiser, OwnerContext
+from core.prioritising import (
+    Label,
+    OnboardingAnswers,
+    OwnerContext,
+    Prioritiser,
+    WorkingHours,
+)
 from core.profiling import Profiler
 from core.samples import SAMPLE_OWNER, SAMPLE_PERSONA_PATH
 from core.service import Clone, PriorityModel, Stores
@@ -28,30 +35,69 @@ from core.style_card import StyleCard
 from storage import Storage, open_storage
 
 
-@dataclass(frozen=True, slots=True)
-class _ContextPriority:
-    """A prioritiser bound to one persona's owner context."""
+class _LearnedPriority:
+    """The persona's learned prioritiser bound to its owner context (online labels, saved state)."""
 
-    prioritiser: HeuristicPrioritiser
-    context: OwnerContext
+    def __init__(self, prioritiser: Prioritiser, context: OwnerContext) -> None:
+        self.prioritiser = prioritiser
+        self.context = context
 
     def prioritise(self, message: IncomingMessage) -> Priority:
         return self.prioritiser.prioritise(message, self.context)
+
+    def learn(self, message: IncomingMessage, label: str, *, latency_s: float | None) -> None:
+        self.prioritiser.observe_label(message, Label(label), self.context, latency_s=latency_s)
+
+    def dump(self) -> bytes:
+        return self.prioritiser.to_bytes()
+
+    def load(self, data: bytes) -> bool:
+        try:
+            self.prioritiser = Prioritiser.from_bytes(data)
+        except (ValueError, KeyError, TypeError):
+            return False
+        return True
+
+
+def _names(value: object) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+
+def onboarding_answers(settings: Mapping[str, object]) -> OnboardingAnswers:
+    """The owner's onboarding answers as stored in their account settings by ``onboard``."""
+    hours = settings.get("working_hours")
+    working: WorkingHours | None = None
+    if isinstance(hours, dict):
+        try:
+            working = WorkingHours(
+                start=time.fromisoformat(str(hours["start"])),
+                end=time.fromisoformat(str(hours["end"])),
+                timezone=str(hours.get("timezone") or "UTC"),
+            )
+        except (KeyError, ValueError):
+            working = None
+    return OnboardingAnswers(
+        vips=_names(settings.get("vips")),
+        working_hours=working,
+        topics=_names(settings.get("topics")),
+        low_priority=_names(settings.get("low_priority")),
+    )
 
 
 def build_priority_model(
     history: Sequence[StoredMessage], owner_names: tuple[str, ...], settings: Mapping[str, object]
 ) -> PriorityModel:
-    """The persona's triage model from its history and the owner's onboarding answers."""
-    vips = settings.get("vips") or ()
-    topics = settings.get("topics") or ()
+    """The persona's triage model: the learned prioritiser, starting from the heuristic prior,
+    over the owner's context (their history, plus the onboarding answers: VIPs, hours, topics).
+
+    The clone continues it from its saved state and updates it online with every label (one-tap
+    feedback, replies and their speed, sent/dismissed drafts, silence). It is not refitted on
+    the whole history here: a cold start behaves like the heuristic and moves with the owner.
+    """
     context = OwnerContext.from_history(
-        history,
-        owner_names,
-        vips=[str(v) for v in vips] if isinstance(vips, list | tuple) else (),
-        topics=[str(t) for t in topics] if isinstance(topics, list | tuple) else (),
+        history, owner_names, onboarding=onboarding_answers(settings)
     )
-    return _ContextPriority(HeuristicPrioritiser(), context)
+    return _LearnedPriority(Prioritiser(), context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +154,7 @@ async def open_runtime(
                 feedback=storage.feedback,
                 state=storage.state,
                 vault=storage.vault,
+                labels=storage.labels,
             ),
             embedder=engine,
             drafter=RetrievalDrafter(),

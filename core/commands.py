@@ -65,7 +65,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary="how close the clone is to you, on your own held-out messages",
     ),
     CommandSpec(
-        name="digest", usage="digest <HH:MM | off>", summary="a daily summary of what matters"
+        name="digest",
+        usage="digest [HH:MM [zone] | off | followup <4h|off>]",
+        summary="a daily summary of what matters, in your time zone; reminders for what waits",
+    ),
+    CommandSpec(
+        name="onboard",
+        usage="onboard [vips|hours|topics|wait|tz <answer>]",
+        summary="a few questions (VIPs, working hours, what matters) that teach the triage",
     ),
     CommandSpec(
         name="privacy",

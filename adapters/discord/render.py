@@ -27,6 +27,9 @@ _STYLES: dict[Action, ButtonStyle] = {
     Action.EDIT: "primary",
     Action.REGENERATE: "secondary",
     Action.DISMISS: "danger",
+    Action.IMPORTANT: "primary",
+    Action.NOT_IMPORTANT: "secondary",
+    Action.DRAFT: "success",
 }
 
 
@@ -243,4 +246,7 @@ def status_line(action: Action) -> str:
         Action.EDIT: "✓ Edited and sent.",
         Action.DISMISS: "✗ Dismissed.",
         Action.REGENERATE: "↻ Replaced by new drafts below.",
+        Action.IMPORTANT: "★ Marked important.",
+        Action.NOT_IMPORTANT: "Marked not important.",
+        Action.DRAFT: "Drafts below.",
     }[action]

@@ -551,8 +551,9 @@ class SlackAdapter:
                     blocks=render.reply_blocks(outcome.reply),
                     replace_original=True,
                 )
-            elif replaces and outcome.reply.draft is not None:
-                await self._show(outcome.reply, user)
+            elif outcome.reply.draft is not None:
+                # Regenerated drafts, or drafts made on demand from the inbox (Draft).
+                await self._show(outcome.reply, user, response_url=url)
             else:
                 await self._tell(user, url, outcome.reply.text)
         if from_home:

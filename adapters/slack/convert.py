@@ -42,7 +42,9 @@ EDIT_CALLBACK = "minime_edit"
 EDIT_BLOCK = "edit"
 EDIT_INPUT = "text"
 ACTION_PREFIX = "minime_"
-ACTION_PATTERN = re.compile(r"^minime_(send|edit|regenerate|dismiss)(?:_\d+)?$")
+ACTION_PATTERN = re.compile(
+    r"^minime_(send|edit|regenerate|dismiss|important|not_important|draft)(?:_\d+)?$"
+)
 COMMAND_ACTION = "minime_cmd"
 """App Home buttons that run a command of the grammar (``value`` is the command text)."""
 

@@ -72,8 +72,9 @@ def _sections(text: str) -> list[Block]:
 
 
 def _action_id(button: Button, index: int) -> str:
-    if button.action is Action.SEND:
-        return f"minime_send_{index}"
+    if button.action in (Action.SEND, Action.IMPORTANT, Action.NOT_IMPORTANT, Action.DRAFT):
+        # Several of these can share one message (the inbox): action ids must differ.
+        return f"minime_{button.action.value}_{index}"
     return f"minime_{button.action.value}"
 
 

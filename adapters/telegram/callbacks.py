@@ -36,12 +36,15 @@ _CODES: dict[Action, str] = {
     Action.EDIT: "e",
     Action.REGENERATE: "r",
     Action.DISMISS: "d",
+    Action.IMPORTANT: "i",
+    Action.NOT_IMPORTANT: "n",
+    Action.DRAFT: "w",
 }
 _ACTIONS = {code: action for action, code in _CODES.items()}
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _DRAFT_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _DATA = re.compile(
-    r"^(?P<a>[serd])(?P<o>[0-9a-z]):(?P<draft>[A-Za-z0-9_-]{1,40}):(?P<t>[0-9a-z]{1,8}):(?P<mac>[A-Za-z0-9_-]{11})$"
+    r"^(?P<a>[serdinw])(?P<o>[0-9a-z]):(?P<draft>[A-Za-z0-9_-]{1,40}):(?P<t>[0-9a-z]{1,8}):(?P<mac>[A-Za-z0-9_-]{11})$"
 )
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -30,6 +30,9 @@ _ICONS = {
     Action.EDIT: "✏️",
     Action.REGENERATE: "🔄",
     Action.DISMISS: "✖️",
+    Action.IMPORTANT: "⭐",
+    Action.NOT_IMPORTANT: "🔕",
+    Action.DRAFT: "📝",
 }
 _CODE = re.compile(r"`([^`\n]+)`")
 

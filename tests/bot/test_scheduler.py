@@ -1,0 +1,280 @@
+"""The scheduler with a controllable clock: digests at the owner's local time, follow-ups once,
+nothing twice across a restart (missed runs coalesced), one leader among schedulers.
+
+APScheduler reads the time with ``datetime.now`` in its scheduler and executor modules; the
+``clock`` fixture replaces that name there (and the clone's clock) with a settable one. Jobs are
+then run with ``MinimeScheduler.run_due()``, which is what the scheduler's own timer does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from bot.bootstrap import Runtime, open_runtime
+from bot.scheduler import JobContext, MinimeScheduler, open_scheduler, sync_jobstore_url
+from bot.settings import load_settings
+from core.engines.embedding import HashingEmbedder
+from core.models import CommandInvocation, IncomingMessage, Message, Reply, UserRef
+from core.service import Clone
+from storage.engine import open_engine
+from tests.storage.support import PG_URL, PgSchemas
+
+OWNER = UserRef(platform="local", user_id="owner")
+
+
+class Clock:
+    """A settable UTC clock."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    fake = Clock(datetime(2026, 3, 28, 0, 0, tzinfo=UTC))
+
+    class FakeDatetime(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return fake.now if tz is None else fake.now.astimezone(tz)
+
+    import apscheduler.executors.base as executors
+    import apscheduler.schedulers.base as schedulers
+
+    monkeypatch.setattr(schedulers, "datetime", FakeDatetime)
+    monkeypatch.setattr(executors, "datetime", FakeDatetime)
+    yield fake
+
+
+@dataclass
+class Inbox:
+    """A notifier that keeps what it was given (the owner's private chat, in a list)."""
+
+    got: list[tuple[UserRef, Reply]] = field(default_factory=list)
+
+    async def notify(self, to: UserRef, reply: Reply) -> bool:
+        self.got.append((to, reply))
+        return True
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path, clock: Clock) -> AsyncIterator[Runtime]:
+    (tmp_path / "data").mkdir()
+    settings = load_settings({}, data_dir=tmp_path / "data")
+    async with open_runtime(settings, embedder=HashingEmbedder()) as rt:
+        await rt.clone.import_sample(OWNER)
+        rt.clone._clock = clock  # the clone's "now" follows the test clock
+        yield rt
+
+
+@asynccontextmanager
+async def scheduler_of(runtime: Runtime, notifier: Inbox) -> AsyncIterator[MinimeScheduler]:
+    async with open_scheduler(
+        clone=runtime.clone,
+        notifier=notifier,
+        engine=runtime.storage.engine,
+        database_url=runtime.settings.effective_database_url,
+        data_dir=runtime.settings.data_dir,
+        poll_s=3600,
+    ) as scheduler:
+        assert await scheduler.try_lead()
+        yield scheduler
+
+
+async def command(clone: Clone, text: str) -> str:
+    replies = await clone.handle_command(CommandInvocation(user=OWNER, name="", text=text))
+    return "\n".join(r.text for r in replies)
+
+
+def arrives(text: str, sender: str, at: datetime) -> IncomingMessage:
+    message = Message(
+        id=f"live-{uuid.uuid4().hex[:8]}",
+        conversation=f"dm:{sender}",
+        thread=None,
+        sender=sender,
+        text=text,
+        sent_at=at,
+    )
+    return IncomingMessage(owner=OWNER, message=message, sender_name=sender, is_direct=True)
+
+
+def next_run(scheduler: MinimeScheduler, job_id: str) -> datetime | None:
+    job = scheduler.scheduler.get_job(job_id)
+    return None if job is None else cast(datetime, job.next_run_time)
+
+
+async def test_the_digest_fires_at_the_owners_local_time_across_dst(
+    runtime: Runtime, clock: Clock
+) -> None:
+    notifier = Inbox()
+    async with scheduler_of(runtime, notifier) as scheduler:
+        said = await command(runtime.clone, "/clone digest 08:30 Europe/Paris")
+        assert "08:30 (Europe/Paris)" in said
+        account = await runtime.clone.account(OWNER)
+        job = f"digest:{account.id}"
+        # Saturday 28 March 2026 is still winter time (UTC+1): 08:30 Paris is 07:30 UTC.
+        assert next_run(scheduler, job) == datetime(2026, 3, 28, 7, 30, tzinfo=UTC)
+        clock.now = datetime(2026, 3, 28, 7, 29, 59, tzinfo=UTC)
+        await scheduler.run_due()
+        assert notifier.got == []
+        clock.now = datetime(2026, 3, 28, 7, 30, tzinfo=UTC)
+        await scheduler.run_due()
+        assert len(notifier.got) == 1
+        to, reply = notifier.got[0]
+        assert to == OWNER and reply.text.startswith("Digest:")
+        # The clocks go forward that night: Sunday's 08:30 Paris is 06:30 UTC.
+        assert next_run(scheduler, job) == datetime(2026, 3, 29, 6, 30, tzinfo=UTC)
+        clock.now = datetime(2026, 3, 29, 6, 30, tzinfo=UTC)
+        await scheduler.run_due()
+        await scheduler.run_due()
+        assert len(notifier.got) == 2
+        assert "Daily digest" not in await command(runtime.clone, "/clone digest off")
+        assert next_run(scheduler, job) is None
+
+
+async def test_a_follow_up_fires_once_after_the_threshold(runtime: Runtime, clock: Clock) -> None:
+    notifier = Inbox()
+    clone = runtime.clone
+    async with scheduler_of(runtime, notifier) as scheduler:
+        said = await command(clone, "/clone digest followup 4h 0.3")
+        assert "more than 4h" in said
+        start = clock.now
+        urgent = arrives(
+            "can you review the release notes before the deploy today?", "priya", start
+        )
+        await clone.handle_incoming(urgent)
+        answered = arrives("are you joining the design review at 3?", "omar", start)
+        await clone.handle_incoming(answered)
+        waiting = {i.message.sender for i in await clone.waiting_items(OWNER)}
+        assert {"priya", "omar"} <= waiting
+
+        # The owner answers Omar in his conversation an hour later: no reminder for that one.
+        clock.advance(hours=1)
+        reply = Message(
+            id="owner-1",
+            conversation="dm:omar",
+            thread=None,
+            sender="sam",
+            text="yes, see you there",
+            sent_at=clock.now,
+        )
+        await clone.observe_owner_message(OWNER, reply)
+
+        clock.now = start + timedelta(hours=3, minutes=59)
+        await scheduler.run_due()
+        assert notifier.got == []
+        clock.now = start + timedelta(hours=4)
+        await scheduler.run_due()
+        assert [r.text.splitlines()[0] for _, r in notifier.got] == [
+            "Still waiting for you after 4h:"
+        ]
+        assert "priya" in notifier.got[0][1].text
+        clock.advance(hours=3)
+        await scheduler.run_due()
+        assert len(notifier.got) == 1
+        # Even asked again directly, the reminder went out once.
+        account = await clone.account(OWNER)
+        item = next(i for i in await clone.waiting_items(OWNER) if i.message.sender == "priya")
+        assert await clone.follow_up(account.id, item.id) is None
+
+
+async def test_nothing_fires_twice_across_a_restart_and_missed_runs_coalesce(
+    runtime: Runtime, clock: Clock
+) -> None:
+    notifier = Inbox()
+    async with scheduler_of(runtime, notifier) as first:
+        await command(runtime.clone, "/clone digest 08:30 UTC")
+        clock.now = datetime(2026, 3, 28, 8, 30, tzinfo=UTC)
+        await first.run_due()
+        assert len(notifier.got) == 1
+    # A restart just after the run: the persistent store knows it ran.
+    clock.now = datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
+    async with scheduler_of(runtime, notifier) as second:
+        await second.run_due()
+        assert len(notifier.got) == 1
+    # Down for two days: the runs of the 29th and the 30th were missed; one digest, not two.
+    clock.now = datetime(2026, 3, 30, 10, 0, tzinfo=UTC)
+    async with scheduler_of(runtime, notifier) as third:
+        await third.run_due()
+        await third.run_due()
+        assert len(notifier.got) == 2
+        account = await runtime.clone.account(OWNER)
+        assert next_run(third, f"digest:{account.id}") == datetime(2026, 3, 31, 8, 30, tzinfo=UTC)
+
+
+@dataclass
+class CountingClone:
+    """Stands in for the clone in the leader test: counts digests per scheduler."""
+
+    name: str
+    runs: list[str]
+
+    async def digest(self, account_id: str) -> tuple[UserRef, Reply] | None:
+        self.runs.append(self.name)
+        return None
+
+
+@pytest.mark.postgres
+async def test_two_schedulers_on_one_postgresql_never_both_run_a_job(
+    tmp_path: Path, clock: Clock
+) -> None:
+    schemas = PgSchemas(PG_URL)
+    url = await schemas.fresh_url()
+    engines = [open_engine(url), open_engine(url)]
+    runs: list[str] = []
+    schedulers = [
+        MinimeScheduler(
+            context=JobContext(clone=cast(Clone, CountingClone(name, runs)), notifier=Inbox()),
+            jobstore_url=sync_jobstore_url(url, tmp_path),
+            engine=engine,
+            data_dir=tmp_path,
+        )
+        for name, engine in zip("ab", engines, strict=True)
+    ]
+    a, b = schedulers
+    try:
+        for s in schedulers:
+            s.scheduler.start(paused=True)
+        assert await a.try_lead()
+        assert not await b.try_lead()
+        clock.now = datetime(2026, 3, 28, 8, 0, tzinfo=UTC)
+        # A follower can still schedule: the job lands in the shared store.
+        await b.jobs.set_digest("acct1", datetime(2026, 1, 1, 8, 30).time(), "UTC")
+        a.scheduler.wakeup()
+        clock.now = datetime(2026, 3, 28, 8, 30, tzinfo=UTC)
+        for _ in range(3):
+            await a.run_due()
+            await b.run_due()
+            b.scheduler._process_jobs()  # even a follower's timer firing runs nothing: paused
+            await b.executor.drain()
+        assert runs == ["a"]
+        # The leader goes away: the follower takes over, without repeating today's run.
+        await a.resign()
+        assert await b.try_lead()
+        await b.run_due()
+        assert runs == ["a"]
+        clock.now = datetime(2026, 3, 29, 8, 30, tzinfo=UTC)
+        await b.run_due()
+        await a.run_due()
+        assert runs == ["a", "b"]
+    finally:
+        for s in schedulers:
+            await s.resign()
+            s.scheduler.shutdown(wait=False)
+        for engine in engines:
+            await engine.dispose()
+        await schemas.drop_all()
