@@ -8,96 +8,50 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import time
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.importers import open_import
-from bot.deliveries import DeliveryGuard, delivery_guard
-from bot.metrics import InstrumentedDrafts, Metrics
 from bot.settings import Settings
+from core.drafting.llm import LLMDrafter, TokenBudget
 from core.drafting.retrieval import RetrievalDrafter
-from core.engines.embedding import HashingEmbedder, SentenceEmbedder
+from core.engines.embedding import SentenceEmbedder
 from core.models import IncomingMessage, Priority, StoredMessage
 from core.ports import Embedder
-from core.prioritising import (
-    Label,
-    OnboardingAnswers,
-    OwnerContext,
-    Prioritiser,
-    WorkingHours,
-)
+from core.prioritising import HeuristicPrioritiser, OwnerContext
 from core.profiling import Profiler
+from core.profiling.background import background_texts
 from core.samples import SAMPLE_OWNER, SAMPLE_PERSONA_PATH
 from core.service import Clone, PriorityModel, Stores
 from core.style_card import StyleCard
 from storage import Storage, open_storage
 
 
-class _LearnedPriority:
-    """The persona's learned prioritiser bound to its owner context (online labels, saved state)."""
+@dataclass(frozen=True, slots=True)
+class _ContextPriority:
+    """A prioritiser bound to one persona's owner context."""
 
-    def __init__(self, prioritiser: Prioritiser, context: OwnerContext) -> None:
-        self.prioritiser = prioritiser
-        self.context = context
+    prioritiser: HeuristicPrioritiser
+    context: OwnerContext
 
     def prioritise(self, message: IncomingMessage) -> Priority:
         return self.prioritiser.prioritise(message, self.context)
-
-    def learn(self, message: IncomingMessage, label: str, *, latency_s: float | None) -> None:
-        self.prioritiser.observe_label(message, Label(label), self.context, latency_s=latency_s)
-
-    def dump(self) -> bytes:
-        return self.prioritiser.to_bytes()
-
-    def load(self, data: bytes) -> bool:
-        try:
-            self.prioritiser = Prioritiser.from_bytes(data)
-        except (ValueError, KeyError, TypeError):
-            return False
-        return True
-
-
-def _names(value: object) -> tuple[str, ...]:
-    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
-
-
-def onboarding_answers(settings: Mapping[str, object]) -> OnboardingAnswers:
-    """The owner's onboarding answers as stored in their account settings by ``onboard``."""
-    hours = settings.get("working_hours")
-    working: WorkingHours | None = None
-    if isinstance(hours, dict):
-        try:
-            working = WorkingHours(
-                start=time.fromisoformat(str(hours["start"])),
-                end=time.fromisoformat(str(hours["end"])),
-                timezone=str(hours.get("timezone") or "UTC"),
-            )
-        except (KeyError, ValueError):
-            working = None
-    return OnboardingAnswers(
-        vips=_names(settings.get("vips")),
-        working_hours=working,
-        topics=_names(settings.get("topics")),
-        low_priority=_names(settings.get("low_priority")),
-    )
 
 
 def build_priority_model(
     history: Sequence[StoredMessage], owner_names: tuple[str, ...], settings: Mapping[str, object]
 ) -> PriorityModel:
-    """The persona's triage model: the learned prioritiser, starting from the heuristic prior,
-    over the owner's context (their history, plus the onboarding answers: VIPs, hours, topics).
-
-    The clone continues it from its saved state and updates it online with every label (one-tap
-    feedback, replies and their speed, sent/dismissed drafts, silence). It is not refitted on
-    the whole history here: a cold start behaves like the heuristic and moves with the owner.
-    """
+    """The persona's triage model from its history and the owner's onboarding answers."""
+    vips = settings.get("vips") or ()
+    topics = settings.get("topics") or ()
     context = OwnerContext.from_history(
-        history, owner_names, onboarding=onboarding_answers(settings)
+        history,
+        owner_names,
+        vips=[str(v) for v in vips] if isinstance(vips, list | tuple) else (),
+        topics=[str(t) for t in topics] if isinstance(topics, list | tuple) else (),
     )
-    return _LearnedPriority(Prioritiser(), context)
+    return _ContextPriority(HeuristicPrioritiser(), context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +62,6 @@ class Runtime:
     storage: Storage
     clone: Clone
     embedder: Embedder
-    metrics: Metrics = field(default_factory=Metrics)
-    guard: DeliveryGuard | None = None
-    """Deliveries once among live workers (PostgreSQL); ``None`` on SQLite."""
 
 
 _shared_embedder: SentenceEmbedder | None = None
@@ -125,39 +76,60 @@ def default_embedder() -> SentenceEmbedder:
 
 
 @asynccontextmanager
+async def _open_llm(
+    settings: Settings,
+) -> AsyncIterator[tuple[LLMDrafter | None, TokenBudget | None]]:
+    """The LLM engine when ``MINIME_LLM__BASE_URL`` and ``__MODEL`` are set (closed on exit)."""
+    if not settings.llm.enabled:
+        yield None, None
+        return
+    from adapters.llm import OpenAICompatModel
+
+    budget = TokenBudget(settings.llm.daily_token_budget)
+    key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
+    model = OpenAICompatModel(
+        base_url=str(settings.llm.base_url),
+        model=str(settings.llm.model),
+        api_key=key,
+        budget=budget,
+        timeout_s=settings.llm.timeout_s,
+        max_retries=settings.llm.max_retries,
+    )
+    async with model:
+        yield LLMDrafter(model), budget
+
+
+@asynccontextmanager
 async def open_runtime(
     settings: Settings, *, embedder: Embedder | None = None
 ) -> AsyncIterator[Runtime]:
     """Open storage (migrating it), build the engines and the clone; close all on exit."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     master_key = settings.master_key.get_secret_value() if settings.master_key else None
-    async with open_storage(
-        settings.effective_database_url, data_dir=settings.data_dir, master_key=master_key
-    ) as storage:
-        engine = embedder or (
-            HashingEmbedder() if settings.embedder == "hashing" else default_embedder()
-        )
-        metrics = Metrics()
-        guard = delivery_guard(
-            storage.engine,
-            storage.deliveries,
-            concurrency=settings.delivery_concurrency,
-            metrics=metrics,
-        )
+    async with (
+        AsyncExitStack() as stack,
+        open_storage(
+            settings.effective_database_url, data_dir=settings.data_dir, master_key=master_key
+        ) as storage,
+    ):
+        engine = embedder or default_embedder()
+        llm, budget = await stack.enter_async_context(_open_llm(settings))
         clone = Clone(
             stores=Stores(
                 accounts=storage.accounts,
                 personas=storage.personas,
                 messages=storage.messages,
                 vectors=storage.vectors,
-                drafts=InstrumentedDrafts(storage.drafts, metrics),
+                drafts=storage.drafts,
                 feedback=storage.feedback,
                 state=storage.state,
                 vault=storage.vault,
-                labels=storage.labels,
             ),
             embedder=engine,
             drafter=RetrievalDrafter(),
+            verifier_background=background_texts,
+            llm=llm,
+            llm_budget=budget,
             priority_factory=build_priority_model,
             read_export=open_import,
             sample_path=Path(SAMPLE_PERSONA_PATH),
@@ -165,11 +137,7 @@ async def open_runtime(
             profile_card=StyleCard(Profiler()),
             max_message_chars=settings.max_message_chars,
         )
-        yield Runtime(
-            settings=settings,
-            storage=storage,
-            clone=clone,
-            embedder=engine,
-            metrics=metrics,
-            guard=guard,
-        )
+        try:
+            yield Runtime(settings=settings, storage=storage, clone=clone, embedder=engine)
+        finally:
+            await clone.aclose()  # background training stops before storage closes

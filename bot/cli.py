@@ -55,12 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="start every configured adapter; the console chat when none is"
     )
     run.add_argument("--user", default=None, help="console user (default: your login name)")
-    run.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="HTTP worker processes on one port (SO_REUSEPORT) and one PostgreSQL (default 1)",
-    )
     chat = sub.add_parser("chat", help="talk to your clone in the terminal")
     chat.add_argument("--user", default=None, help="who you are (default: your login name)")
 
@@ -233,6 +227,8 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 me=args.me,
                 progress=progress,
             )
+            # A one-shot run: let the style verifier finish training so it is stored for `draft`.
+            await runtime.clone.settle()
     elapsed = time.perf_counter() - started
     if args.json:
         print(json.dumps(summary.as_json()))
@@ -438,16 +434,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if platform.enabled
     ]
     if not configured:
-        if getattr(args, "workers", 1) > 1:
-            raise UsageError("--workers needs a platform configured (Slack, Telegram, Discord)")
         return await cmd_chat(args, settings)
-    if getattr(args, "workers", 1) > 1:
-        from bot.workers import WorkersUnavailable, supervise
-
-        try:
-            return await supervise(settings, args.workers, data_dir=args.data_dir)
-        except WorkersUnavailable as error:
-            raise UsageError(str(error)) from None
     from bot.runner import run_adapters
 
     return await run_adapters(settings, configured)

@@ -10,19 +10,40 @@ post, which then reports back with :meth:`Clone.confirm_sent` or :meth:`Clone.se
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
-from core import prioritising, scheduling, waiting
+import numpy as np
+
 from core.commands import CommandError, help_text, parse
-from core.drafting.retrieval import ExemplarIndex, RetrievalDrafter, StyleScorer
-from core.drafting.style import SurfaceStyleScorer
+from core.drafting import composer
+from core.drafting.context import MAX_EXEMPLARS, reply_context
+from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError, TokenBudget, merge_options
+from core.drafting.posts import PostPlatform, platform_named
+from core.drafting.prompt import PromptContext, build_post_prompt
+from core.drafting.retrieval import (
+    ExemplarIndex,
+    Negative,
+    RetrievalDrafter,
+    StyleScorer,
+    tokens,
+)
+from core.drafting.safety import hosts_in, new_nonce
+from core.drafting.state import pack_state, stale, unpack_state
+from core.drafting.style import (
+    MIN_VERIFIER_SAMPLES,
+    KnownVectors,
+    SurfaceStyleScorer,
+    forget_trained,
+    train_style_cached,
+)
 from core.importing import Progress, import_messages
 from core.models import (
     Account,
@@ -45,7 +66,6 @@ from core.models import (
     Persona,
     PersonaId,
     Priority,
-    PriorityLabel,
     Reply,
     StoredMessage,
     UserRef,
@@ -59,11 +79,10 @@ from core.ports import (
     Embedder,
     ExportReader,
     FeedbackStore,
-    Jobs,
     MessageStore,
     PersonaStore,
-    PriorityLabelStore,
     StateStore,
+    Vector,
     VectorStore,
 )
 from core.privacy import (
@@ -71,8 +90,6 @@ from core.privacy import (
     Disclosure,
     RateLimiter,
     RestorableExport,
-    clean_message,
-    clean_text,
     describe_live_learning,
     disclosure_for,
     export_zip,
@@ -82,8 +99,16 @@ from core.privacy import (
     with_disclosure,
     with_live_learning,
 )
+from core.profiling.profile import StyleProfile
+from core.verifier import StyleVerifier
 
 log = logging.getLogger(__name__)
+
+VERIFIER_STATE = "verifier"
+PROFILE_STATE = "profile"
+BUDGET_STATE = "llm-budget"
+MAX_NEGATIVES = 300
+"""Most recent dismissed/regenerated options remembered as negative signal."""
 
 SENDER_PER_MINUTE = 30
 """Sustained messages a minute triaged from one sender for one owner (bursts of ``SENDER_BURST``)."""
@@ -129,8 +154,6 @@ class Stores:
     feedback: FeedbackStore
     state: StateStore
     vault: AccountVault
-    labels: PriorityLabelStore | None = None
-    """Where labels for the prioritiser are kept (``None``: learned in memory only)."""
 
 
 @dataclass(slots=True)
@@ -141,6 +164,25 @@ class _PersonaModel:
     style: StyleScorer
     priority: PriorityModel
     owner_names: tuple[str, ...]
+    encoder: Embedder | None = None
+    """The embedder with the index's reply vectors known (scoring retrieved options is free)."""
+    negatives: list[Negative] = field(default_factory=list)
+    """Replies the owner dismissed, with the message they were dismissed for."""
+    allowed_hosts: frozenset[str] = frozenset()
+    """Link hosts the owner uses: generated links to them stay clickable."""
+    owner_texts: int = 0
+    profile: object | None = None
+    """The persona's StyleProfile, built on first LLM use (None until then)."""
+    posts: composer.PostCorpus | None = None
+    """The owner's own posts and sentences, for ``post`` and ``ask`` (built on first use)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DraftResult:
+    """Options for one message and notes for the owner (an engine that failed, a spent budget)."""
+
+    options: list[DraftOption]
+    notes: list[str]
 
 
 class Clone:
@@ -157,11 +199,13 @@ class Clone:
         sample_path: Path,
         sample_owner: str,
         style_factory: StyleFactory = SurfaceStyleScorer.fit,
+        verifier_background: Callable[[], Sequence[str]] | None = None,
+        llm: LLMDrafter | None = None,
+        llm_budget: TokenBudget | None = None,
         profile_card: ProfileCard | None = None,
         clock: Clock = utc_now,
         max_message_chars: int = 20_000,
         sender_limiter: RateLimiter | None = None,
-        jobs: Jobs | None = None,
         owner_limiter: RateLimiter | None = None,
     ) -> None:
         # Caps on hostile input (issue 9): a message over ``max_message_chars`` gets a notice,
@@ -181,11 +225,15 @@ class Clone:
         self._sample_path = sample_path
         self._sample_owner = sample_owner
         self._style_factory = style_factory
+        # With a background (bootstrap wires the shipped writers), each persona gets a trained
+        # StyleVerifier, persisted under StateStore kind "verifier"; without one, the surface scorer.
+        self._verifier_background = verifier_background
+        self._llm = llm
+        self._llm_budget = llm_budget
         self._profile_card = profile_card
         self._clock = clock
         self._models: dict[tuple[AccountId, PersonaId], _PersonaModel] = {}
-        self._jobs = jobs
-        self._history_sizes: dict[tuple[AccountId, PersonaId], int] = {}
+        self._training: dict[tuple[AccountId, PersonaId], asyncio.Task[None]] = {}
         self._locks: dict[tuple[AccountId, PersonaId], asyncio.Lock] = {}
 
     # ----------------------------------------------------------------- accounts and personas
@@ -210,6 +258,8 @@ class Clone:
         for key in list(self._models):
             if key[0] == account_id and (persona_id is None or key[1] == persona_id):
                 del self._models[key]
+        if persona_id is None:
+            forget_trained(account_id)
 
     async def _model(self, account: Account, persona: Persona) -> _PersonaModel:
         key = (account.id, persona.id)
@@ -229,9 +279,11 @@ class Clone:
         pairs = await stores.messages.reply_pairs(account.id, persona.id)
         ids, vectors = await stores.vectors.load(account.id, persona.id)
         row_of = {message_id: row for row, message_id in enumerate(ids)}
-        missing = sorted(
-            {p.incoming_id: p.incoming_text for p in pairs if p.incoming_id not in row_of}.items()
-        )
+        # Both sides of every exemplar are embedded once and kept: the incoming side to search,
+        # the reply side so that scoring and reranking retrieved options costs no encoder pass.
+        wanted = {p.incoming_id: p.incoming_text for p in pairs}
+        wanted.update({p.reply_id: p.reply_text for p in pairs})
+        missing = sorted((mid, text) for mid, text in wanted.items() if mid not in row_of)
         if missing:
             fresh = await asyncio.to_thread(self._embedder.encode, [text for _, text in missing])
             await stores.vectors.put(account.id, persona.id, [mid for mid, _ in missing], fresh)
@@ -239,10 +291,12 @@ class Clone:
             row_of = {message_id: row for row, message_id in enumerate(ids)}
         rows = [row_of[p.incoming_id] for p in pairs]
         matrix = vectors[rows] if rows else vectors[:0]
-        index = ExemplarIndex.build(pairs, matrix)
+        replies = vectors[[row_of[p.reply_id] for p in pairs]] if rows else None
+        index = await asyncio.to_thread(ExemplarIndex.build, pairs, matrix, reply_vectors=replies)
         history = [m async for m in stores.messages.iter(account.id, persona.id)]
         owner_texts = [m.message.text for m in history if m.from_owner]
-        style = await asyncio.to_thread(self._style_factory, owner_texts)
+        encoder = KnownVectors(self._embedder, index.reply_vectors)
+        style = await self._style(account, persona, history, encoder)
         owner_names = tuple(
             dict.fromkeys(
                 (*persona.owner_names, *(m.message.sender for m in history if m.from_owner))
@@ -251,8 +305,129 @@ class Clone:
         priority = await asyncio.to_thread(
             self._priority_factory, history, owner_names, dict(account.settings)
         )
-        await self._restore_priority(account, persona, priority, len(history))
-        return _PersonaModel(index=index, style=style, priority=priority, owner_names=owner_names)
+        return _PersonaModel(
+            index=index,
+            style=style,
+            priority=priority,
+            owner_names=owner_names,
+            encoder=encoder,
+            negatives=await self._negatives(account, persona),
+            allowed_hosts=hosts_in(owner_texts),
+            owner_texts=len(owner_texts),
+        )
+
+    async def _style(
+        self,
+        account: Account,
+        persona: Persona,
+        history: Sequence[StoredMessage],
+        encoder: Embedder,
+    ) -> StyleScorer:
+        """The persona's "sounds like you" scorer.
+
+        Its trained verifier when the StateStore holds a fresh one; otherwise the surface scorer
+        for now, and the verifier trains in the background (it swaps in when ready and is kept
+        under kind ``verifier``). A stored verifier stays in use until the owner's texts grew by a
+        quarter (:func:`core.drafting.state.stale`); then it keeps scoring while its successor
+        trains. Imports and first drafts never wait for training; :meth:`settle` does.
+        """
+        owner_texts = [m.message.text for m in history if m.from_owner and m.message.text.strip()]
+        surface = await asyncio.to_thread(self._style_factory, owner_texts)
+        if self._verifier_background is None or len(owner_texts) < MIN_VERIFIER_SAMPLES:
+            return surface
+        stored = unpack_state(await self._stores.state.get(account.id, persona.id, VERIFIER_STATE))
+        scorer: StyleScorer = surface
+        if stored is not None:
+            try:
+                scorer = StyleVerifier.from_bytes(stored[1], embedder=encoder)
+            except ValueError:
+                log.warning("stored style verifier unreadable; retraining")
+                stored = None
+        if stored is None or stale(stored[0], len(owner_texts)):
+            others = [m.message.text for m in history if not m.from_owner]
+            self._train_later(account.id, persona.id, owner_texts, others, encoder)
+        return scorer
+
+    def _train_later(
+        self,
+        account_id: AccountId,
+        persona_id: PersonaId,
+        owner_texts: list[str],
+        others: list[str],
+        encoder: Embedder,
+    ) -> None:
+        key = (account_id, persona_id)
+        running = self._training.get(key)
+        if running is not None and not running.done():
+            return
+        background = self._verifier_background
+
+        async def train() -> None:
+            assert background is not None
+            scorer = await asyncio.to_thread(
+                train_style_cached,
+                owner_texts,
+                others,
+                list(background()),
+                embedder=encoder,
+                account_id=account_id,
+            )
+            if not isinstance(scorer, StyleVerifier):
+                return
+            if await self._stores.personas.get(account_id, persona_id) is None:
+                return  # erased or deleted while training
+            await self._stores.state.put(
+                account_id,
+                persona_id,
+                VERIFIER_STATE,
+                pack_state(len(owner_texts), scorer.to_bytes()),
+            )
+            model = self._models.get(key)
+            if model is not None:
+                model.style = scorer
+
+        task = asyncio.get_running_loop().create_task(train())
+        self._training[key] = task
+        task.add_done_callback(_log_training_failure)
+
+    async def settle(self) -> None:
+        """Wait for background training (verifiers) to finish: for one-shot CLI runs and tests."""
+        while pending := [t for t in self._training.values() if not t.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop background training (its results are dropped)."""
+        for task in self._training.values():
+            task.cancel()
+        await asyncio.gather(*self._training.values(), return_exceptions=True)
+        self._training.clear()
+
+    async def _negatives(self, account: Account, persona: Persona) -> list[Negative]:
+        """Replies the owner dismissed or regenerated away, with the message they answered."""
+        rejected = [
+            f
+            for f in await self._stores.feedback.list(account.id, persona.id)
+            if f.kind in (FeedbackKind.DISMISSED, FeedbackKind.REGENERATED)
+            and f.text
+            and f.draft_id
+        ][-MAX_NEGATIVES:]
+        if not rejected:
+            return []
+        incoming: dict[str, str] = {}
+        for draft_id in dict.fromkeys(f.draft_id for f in rejected if f.draft_id):
+            draft = await self._stores.drafts.get(account.id, draft_id)
+            if draft is not None:
+                incoming[draft_id] = draft.incoming.text
+        texts = list(dict.fromkeys(incoming.values()))
+        if not texts:
+            return []
+        vectors = await asyncio.to_thread(self._embedder.encode, texts)
+        by_text = dict(zip(texts, vectors, strict=True))
+        return [
+            Negative(query=by_text[incoming[f.draft_id]], text=f.text)
+            for f in rejected
+            if f.draft_id in incoming and f.text
+        ]
 
     # ----------------------------------------------------------------- import
 
@@ -399,29 +574,162 @@ class Clone:
         *,
         exclude: frozenset[str] = frozenset(),
     ) -> list[DraftOption]:
-        """Candidate replies in the owner's voice (the retrieval engine)."""
+        """Candidate replies in the owner's voice (see :meth:`drafts`)."""
+        return (await self.drafts(account, persona, incoming, exclude=exclude)).options
+
+    async def drafts(
+        self,
+        account: Account,
+        persona: Persona,
+        incoming: Message,
+        *,
+        exclude: frozenset[str] = frozenset(),
+    ) -> DraftResult:
+        """Up to three replies in the owner's voice, and notes for the owner.
+
+        The retrieval engine always runs (one encoder pass, exact top-k, the verifier scoring
+        known reply vectors); with a language model configured its best candidates lead and the
+        owner's own replies follow. A failed model or a spent token budget leaves the retrieval
+        options and a note saying why.
+        """
         model = await self._model(account, persona)
-        if not len(model.index):
-            return []
-        query = (await asyncio.to_thread(self._embedder.encode, [incoming.text]))[0]
-        return self._drafter.draft(
-            model.index,
-            text=incoming.text,
+        if not len(model.index) and self._llm is None:
+            return DraftResult(options=[], notes=[])
+
+        def retrieve() -> tuple[Vector, list[DraftOption]]:
+            query = self._embedder.encode([incoming.text])[0]
+            if not len(model.index):
+                return query, []
+            return query, self._drafter.draft(
+                model.index,
+                text=incoming.text,
+                sender=incoming.sender,
+                query=query,
+                style=model.style,
+                exclude=exclude,
+                negatives=model.negatives,
+            )
+
+        query, retrieved = await asyncio.to_thread(retrieve)
+        if self._llm is None:
+            return DraftResult(options=retrieved, notes=[])
+        notes: list[str] = []
+        generated: list[DraftOption] = []
+        try:
+            generated = await self._llm_reply(account, persona, model, incoming, query, exclude)
+        except BudgetExceeded as error:
+            notes.append(
+                f"Language model skipped: {error}. These drafts come from your own past replies."
+            )
+        except ModelError as error:
+            notes.append(
+                f"The language model failed ({error}); these drafts come from your own past replies."
+            )
+        return DraftResult(options=merge_options(generated, retrieved), notes=notes)
+
+    async def _llm_reply(
+        self,
+        account: Account,
+        persona: Persona,
+        model: _PersonaModel,
+        incoming: Message,
+        query: Vector,
+        exclude: frozenset[str],
+    ) -> list[DraftOption]:
+        assert self._llm is not None
+        profile = await self._style_profile(account, persona, model)
+        hits = model.index.nearest(query, tokens(incoming.text), k=MAX_EXEMPLARS)
+        context = reply_context(
+            owner=self._owner_name(persona, model),
+            profile=profile,
+            index=model.index,
             sender=incoming.sender,
-            query=query,
-            style=model.style,
-            exclude=exclude,
+            nearest=[position for _, position in hits],
         )
+        known = [
+            model.index.reply_vectors[model.index.pairs[p].reply_text]
+            for _, p in hits
+            if model.index.pairs[p].reply_text in model.index.reply_vectors
+        ]
+        encoder = model.encoder or self._embedder
+        await self._restore_budget(account)
+        try:
+            return await self._llm.draft(
+                account_id=account.id,
+                context=context,
+                incoming=incoming.text,
+                sender=incoming.sender,
+                query=query,
+                style=model.style,
+                encode=encoder.encode,
+                exemplar_replies=np.stack(known) if known else None,
+                allowed_hosts=model.allowed_hosts,
+                exclude=exclude,
+            )
+        finally:
+            await self._save_budget(account)
+
+    @staticmethod
+    def _owner_name(persona: Persona, model: _PersonaModel) -> str:
+        names = persona.owner_names or model.owner_names
+        return names[0] if names else "the owner"
+
+    async def _budget_home(self, account: Account) -> Persona | None:
+        personas = await self._stores.personas.list(account.id)
+        return min(personas, key=lambda p: (p.created_at, p.id)) if personas else None
+
+    async def _restore_budget(self, account: Account) -> None:
+        """Continue today's token count from the database (restarts, other workers)."""
+        if self._llm_budget is None:
+            return
+        home = await self._budget_home(account)
+        if home is not None:
+            data = await self._stores.state.get(account.id, home.id, BUDGET_STATE)
+            self._llm_budget.restore(account.id, data)
+
+    async def _save_budget(self, account: Account) -> None:
+        if self._llm_budget is None:
+            return
+        home = await self._budget_home(account)
+        if home is not None:
+            await self._stores.state.put(
+                account.id, home.id, BUDGET_STATE, self._llm_budget.dump(account.id)
+            )
+
+    async def _style_profile(
+        self, account: Account, persona: Persona, model: _PersonaModel
+    ) -> StyleProfile | None:
+        """The persona's profile for prompts: from the StateStore while fresh, else rebuilt."""
+        if isinstance(model.profile, StyleProfile):
+            return model.profile
+        if self._profile_card is None or not model.owner_texts:
+            return None
+        state = self._stores.state
+        profile: StyleProfile | None = None
+        data = await state.get(account.id, persona.id, PROFILE_STATE)
+        if data:
+            try:
+                profile = StyleProfile.from_json(json.loads(data))
+            except (ValueError, KeyError, TypeError):
+                profile = None
+        if profile is None or stale(profile.messages, model.owner_texts):
+            history = [m async for m in self._stores.messages.iter(account.id, persona.id)]
+            built = await asyncio.to_thread(self._profile_card.profile, history)
+            profile = built if isinstance(built, StyleProfile) else None
+            if profile is not None:
+                await state.put(
+                    account.id, persona.id, PROFILE_STATE, json.dumps(profile.to_json()).encode()
+                )
+        model.profile = profile
+        return profile
 
     async def handle_incoming(
-        self, incoming: IncomingMessage, *, explicit: bool = False, delivery: str | None = None
+        self, incoming: IncomingMessage, *, explicit: bool = False
     ) -> Reply | None:
         """Triage a message and offer drafts when it needs a reply (always when ``explicit``).
 
         ``explicit`` is for messages the owner pasted or forwarded to the clone. Returns ``None``
-        when the account is paused or nothing needs showing. ``delivery`` (the platform's delivery
-        key) makes drafting idempotent: the draft's id derives from it, so a delivery retried after
-        its first worker died mid-way shows that worker's draft again instead of making a second.
+        when the account is paused or nothing needs showing.
 
         Hostile input gets a bounded answer before any database work: a message over
         ``max_message_chars`` is left alone (a notice when ``explicit``), and beyond the rate cap
@@ -436,11 +744,6 @@ class Clone:
                 if explicit
                 else None
             )
-        incoming = replace(
-            incoming,
-            message=clean_message(incoming.message),
-            sender_name=clean_text(incoming.sender_name),
-        )
         account = await self.account(incoming.owner)
         if account.paused:
             return (
@@ -451,24 +754,23 @@ class Clone:
         persona = await self.active_persona(account)
         model = await self._model(account, persona)
         priority = model.priority.prioritise(incoming)
-        if not explicit:
-            await self._keep_waiting(account, persona, incoming, priority)
         if not (explicit or priority.needs_reply):
             return None
-        draft_id = draft_id_for(account.id, delivery) if delivery else uuid.uuid4().hex
-        if delivery is not None:
-            earlier = await self._stores.drafts.get(account.id, draft_id)
-            if earlier is not None:
-                return render_draft(earlier, priority)
-        options = await self.draft_options(account, persona, incoming.message)
+        result = await self.drafts(account, persona, incoming.message)
+        options = result.options
         if not options:
             return Reply(
-                text=_priority_line(priority)
-                + "\nI have no replies of yours to learn from yet. Train me first: `train --sample` or `train <export>`.",
+                text="\n".join(
+                    [
+                        _priority_line(priority),
+                        *result.notes,
+                        "I have no replies of yours to learn from yet. Train me first: `train --sample` or `train <export>`.",
+                    ]
+                ),
                 priority=priority,
             )
         draft = Draft(
-            id=draft_id,
+            id=uuid.uuid4().hex,
             account_id=account.id,
             persona_id=persona.id,
             incoming=incoming.message,
@@ -478,7 +780,7 @@ class Clone:
             owner=incoming.owner,
         )
         await self._stores.drafts.create(draft)
-        return render_draft(draft, priority)
+        return _with_notes(render_draft(draft, priority), result.notes)
 
     def _within_rate(self, owner: UserRef, sender: str | None) -> bool:
         """The rate caps (no I/O): per (owner, sender) and per owner; ``sender=None`` is the
@@ -508,12 +810,9 @@ class Clone:
         """
         if too_long(message.text, self._max_chars) or not self._within_rate(owner, None):
             return False
-        message = clean_message(message)
-        replying_to = None if replying_to is None else clean_message(replying_to)
         account = await self._stores.accounts.resolve(owner, create=False)
         if account is None or account.paused:
             return False
-        await self._owner_answered(account, message)
         if not learns_live(account.settings, owner.platform):
             return False
         persona = await self.active_persona(account)
@@ -541,8 +840,6 @@ class Clone:
 
     async def handle_action(self, action: ActionInvocation) -> ActionOutcome:
         """Act on the owner's click. Clicks on someone else's draft are refused, changing nothing."""
-        if action.action in (Action.IMPORTANT, Action.NOT_IMPORTANT, Action.DRAFT):
-            return await self._waiting_action(action)
         account = await self._stores.accounts.resolve(action.user, create=False)
         draft = (
             None if account is None else await self._stores.drafts.get(account.id, action.draft_id)
@@ -589,29 +886,48 @@ class Clone:
                 account.id, draft.id, DraftStatus.REJECTED, expect=DraftStatus.PENDING
             ):
                 return ActionOutcome(reply=Reply(text="That draft was already handled."))
-            await self._settle(account, draft, prioritising.Label.DISMISSED)
-            await self._feedback(draft, FeedbackKind.DISMISSED, text=draft.options[option].text)
-            return ActionOutcome(reply=Reply(text="Dismissed. I'll remember that one didn't fit."))
+            await self._rejected(account, draft, FeedbackKind.DISMISSED)
+            return ActionOutcome(
+                reply=Reply(text="Dismissed. I'll offer those less for messages like this one.")
+            )
         # Regenerate: the shown options were not right; offer others and remember that.
         if not await self._stores.drafts.set_status(
             account.id, draft.id, DraftStatus.REJECTED, expect=DraftStatus.PENDING
         ):
             return ActionOutcome(reply=Reply(text="That draft was already handled."))
-        await self._feedback(draft, FeedbackKind.REGENERATED, text=draft.options[option].text)
+        await self._rejected(account, draft, FeedbackKind.REGENERATED)
         persona = await self._stores.personas.get(
             account.id, draft.persona_id
         ) or await self.active_persona(account)
         shown = frozenset(o.text for o in draft.options)
-        options = await self.draft_options(account, persona, draft.incoming, exclude=shown)
-        if not options:
+        result = await self.drafts(account, persona, draft.incoming, exclude=shown)
+        if not result.options:
             return ActionOutcome(
-                reply=Reply(text="I have no other replies of yours that fit. Edit one instead?")
+                reply=Reply(
+                    text="\n".join(
+                        [
+                            *result.notes,
+                            "I have no other replies of yours that fit. Edit one instead?",
+                        ]
+                    )
+                )
             )
         fresh = replace(
-            draft, id=uuid.uuid4().hex, options=tuple(options), created_at=self._clock()
+            draft, id=uuid.uuid4().hex, options=tuple(result.options), created_at=self._clock()
         )
         await self._stores.drafts.create(fresh)
-        return ActionOutcome(reply=render_draft(fresh, None))
+        return ActionOutcome(reply=_with_notes(render_draft(fresh, None), result.notes))
+
+    async def _rejected(self, account: Account, draft: Draft, kind: FeedbackKind) -> None:
+        """Dismiss/Regenerate: every option shown is a negative signal for similar messages
+        (recorded, and applied at once to the cached model)."""
+        for option in draft.options:
+            await self._feedback(draft, kind, text=option.text)
+        model = self._models.get((account.id, draft.persona_id))
+        if model is not None:
+            query = (await asyncio.to_thread(self._embedder.encode, [draft.incoming.text]))[0]
+            model.negatives += [Negative(query=query, text=o.text) for o in draft.options]
+            del model.negatives[:-MAX_NEGATIVES]
 
     async def confirm_sent(self, outgoing: Outgoing) -> None:
         """The adapter posted an approved text: mark it sent and learn from it."""
@@ -628,7 +944,6 @@ class Clone:
         kind = FeedbackKind.EDITED if outgoing.edited else FeedbackKind.SENT
         await self._feedback(draft, kind, text=outgoing.text)
         await self._learn_pair(draft, outgoing.text)
-        await self._settle(account, draft, prioritising.Label.SENT)
 
     async def pending_draft(self, user: UserRef, draft_id: str) -> Draft | None:
         """The user's own draft while it waits for a decision (to prefill an Edit); else ``None``."""
@@ -697,437 +1012,12 @@ class Clone:
         await self._stores.messages.add_stream(draft.account_id, both())  # type: ignore[arg-type]
         self.forget(draft.account_id, persona.id)
 
-    # ----------------------------------------------------------------- inbox, labels, digests
-
-    def use_jobs(self, jobs: Jobs | None) -> None:
-        """Wire the scheduler (it is built after the clone, whose methods its jobs call)."""
-        self._jobs = jobs
-
-    def _inbox_lock(self, account_id: AccountId, persona_id: PersonaId) -> asyncio.Lock:
-        return self._locks.setdefault((account_id, f"inbox:{persona_id}"), asyncio.Lock())
-
-    async def _load_inbox(self, account: Account, persona_id: PersonaId) -> waiting.Inbox:
-        """The persona's waiting list; what waited too long without any action leaves it
-        (learned as "ignored"). Call with the inbox lock held."""
-        inbox = waiting.Inbox.from_bytes(
-            await self._stores.state.get(account.id, persona_id, waiting.INBOX_STATE)
-        )
-        ignored = inbox.expire(self._clock())
-        if ignored:
-            await self._save_inbox(account, persona_id, inbox)
-            for item in ignored:
-                await self._label(account, persona_id, item, prioritising.Label.IGNORED)
-        return inbox
-
-    async def _save_inbox(
-        self, account: Account, persona_id: PersonaId, inbox: waiting.Inbox
-    ) -> None:
-        await self._stores.state.put(account.id, persona_id, waiting.INBOX_STATE, inbox.to_bytes())
-
-    async def _keep_waiting(
-        self, account: Account, persona: Persona, incoming: IncomingMessage, priority: Priority
-    ) -> waiting.WaitingItem | None:
-        """Put a triaged message in the inbox (if it matters) and arm its follow-up reminder."""
-        if not waiting.worth_keeping(priority):
-            return None
-        item = waiting.WaitingItem(
-            id=waiting.item_id(account.id, persona.id, incoming.message.id),
-            message=incoming.message,
-            owner=incoming.owner,
-            score=priority.score,
-            needs_reply=priority.needs_reply,
-            reasons=priority.reasons,
-            arrived_at=self._clock(),
-            is_direct=incoming.is_direct,
-        )
-        async with self._inbox_lock(account.id, persona.id):
-            inbox = await self._load_inbox(account, persona.id)
-            if inbox.get(item.id) is not None:
-                return inbox.get(item.id)  # a redelivery: it is waiting already
-            inbox.put(item)
-            await self._save_inbox(account, persona.id, inbox)
-        schedule = scheduling.schedule_of(account.settings)
-        if (
-            self._jobs is not None
-            and schedule.followup_after is not None
-            and item.score >= schedule.followup_score
-        ):
-            await self._jobs.set_followup(
-                account.id,
-                item.id,
-                scheduling.followup_at(item.arrived_at, schedule.followup_after),
-            )
-        return item
-
-    async def _label(
-        self,
-        account: Account,
-        persona_id: PersonaId,
-        item: waiting.WaitingItem,
-        label: prioritising.Label,
-        *,
-        latency_s: float | None = None,
-    ) -> None:
-        """Record what the owner did with a message and update their prioritiser at once."""
-        if self._stores.labels is not None:
-            await self._stores.labels.add(
-                PriorityLabel(
-                    account_id=account.id,
-                    persona_id=persona_id,
-                    message_id=item.message.id,
-                    label=_LABEL_VALUES[label],
-                    kind=label.value,
-                    at=self._clock(),
-                )
-            )
-        persona = await self._stores.personas.get(account.id, persona_id)
-        if persona is None:
-            return
-        model = await self._model(account, persona)
-        if not isinstance(model.priority, LearningPriority):
-            return
-        incoming = IncomingMessage(
-            owner=item.owner,
-            message=item.message,
-            sender_name=item.message.sender,
-            is_direct=item.is_direct,
-        )
-        model.priority.learn(incoming, label.value, latency_s=latency_s)
-        await self._stores.state.put(
-            account.id,
-            persona_id,
-            PRIORITISER_STATE,
-            _pack_priority(
-                self._history_sizes.get((account.id, persona_id), 0), model.priority.dump()
-            ),
-        )
-
-    async def _restore_priority(
-        self, account: Account, persona: Persona, priority: PriorityModel, history_size: int
-    ) -> None:
-        """Continue the persona's learned prioritiser from the StateStore (online labels
-        included) while its history has not grown by a quarter; else keep the fresh one."""
-        self._history_sizes[(account.id, persona.id)] = history_size
-        if not isinstance(priority, LearningPriority):
-            return
-        state = self._stores.state
-        stored = _unpack_priority(await state.get(account.id, persona.id, PRIORITISER_STATE))
-        if (
-            stored is not None
-            and stored[0] <= history_size
-            and history_size - stored[0] < max(50, stored[0] // 4)
-            and priority.load(stored[1])
-        ):
-            return
-        await state.put(
-            account.id, persona.id, PRIORITISER_STATE, _pack_priority(history_size, priority.dump())
-        )
-
-    async def _settle(self, account: Account, draft: Draft, label: prioritising.Label) -> None:
-        """A draft's fate settles its waiting message: it leaves the inbox and teaches."""
-        key = waiting.item_id(account.id, draft.persona_id, draft.incoming.id)
-        async with self._inbox_lock(account.id, draft.persona_id):
-            inbox = await self._load_inbox(account, draft.persona_id)
-            item = inbox.pop(key)
-            if item is not None:
-                await self._save_inbox(account, draft.persona_id, inbox)
-        if item is None:
-            return
-        if self._jobs is not None:
-            await self._jobs.clear_followup(account.id, key)
-        latency = max(0.0, (self._clock() - item.message.sent_at).total_seconds())
-        await self._label(
-            account,
-            draft.persona_id,
-            item,
-            label,
-            latency_s=latency if label is prioritising.Label.SENT else None,
-        )
-
-    async def _owner_answered(self, account: Account, message: Message) -> None:
-        """The owner wrote on a platform: what it answers leaves the inbox, learned as replied
-        (with how fast). Only ids and times are learned, so this needs no ``train on``."""
-        persona = await self.active_persona(account)
-        async with self._inbox_lock(account.id, persona.id):
-            inbox = await self._load_inbox(account, persona.id)
-            answered = inbox.answered_by(message)
-            if answered:
-                await self._save_inbox(account, persona.id, inbox)
-        for item in answered:
-            if self._jobs is not None:
-                await self._jobs.clear_followup(account.id, item.id)
-            latency = max(0.0, (message.sent_at - item.message.sent_at).total_seconds())
-            await self._label(
-                account, persona.id, item, prioritising.Label.REPLIED, latency_s=latency
-            )
-
-    async def waiting_items(self, user: UserRef) -> list[waiting.WaitingItem]:
-        """What is waiting for ``user``'s active persona, most important first."""
-        account = await self.account(user)
-        persona = await self.active_persona(account)
-        async with self._inbox_lock(account.id, persona.id):
-            return (await self._load_inbox(account, persona.id)).ranked()
-
-    async def _inbox(self, account: Account) -> Reply:
-        """``inbox``: waiting messages, most important first, with reasons and buttons; then
-        drafts still waiting for a decision."""
-        persona = await self.active_persona(account)
-        async with self._inbox_lock(account.id, persona.id):
-            items = (await self._load_inbox(account, persona.id)).ranked()
-        pending = await self._stores.drafts.pending(account.id)
-        if not items and not pending:
-            return Reply(text="Nothing is waiting for you.")
-        lines: list[str] = []
-        buttons: list[Button] = []
-        if items:
-            lines.append(f"{len(items)} waiting, most important first:")
-            for number, item in enumerate(items[:INBOX_SHOWN], start=1):
-                lines.append(waiting.item_line(number, item))
-                buttons += _waiting_buttons(item, number)
-        if pending:
-            lines.append(f"{len(pending)} draft{'s' if len(pending) != 1 else ''} to decide:")
-            for number, draft in enumerate(pending[:INBOX_SHOWN], start=1):
-                lines.append(
-                    f"  {number}. {draft.incoming.sender}: {_clip(draft.incoming.text, 80)}"
-                )
-                buttons.append(
-                    Button(label=f"Send draft {number}", action=Action.SEND, draft_id=draft.id)
-                )
-        return Reply(text="\n".join(lines), buttons=tuple(buttons))
-
-    async def _find_waiting(
-        self, account: Account, key: str
-    ) -> tuple[PersonaId, waiting.WaitingItem] | None:
-        for persona in await self._stores.personas.list(account.id):
-            inbox = waiting.Inbox.from_bytes(
-                await self._stores.state.get(account.id, persona.id, waiting.INBOX_STATE)
-            )
-            item = inbox.get(key)
-            if item is not None:
-                return persona.id, item
-        # A message shown with drafts but not waiting (pasted, or already out of the inbox):
-        # its pending draft still lets the owner say how important it was.
-        for draft in await self._stores.drafts.pending(account.id):
-            if waiting.item_id(account.id, draft.persona_id, draft.incoming.id) == key:
-                return draft.persona_id, waiting.WaitingItem(
-                    id=key,
-                    message=draft.incoming,
-                    owner=draft.owner,
-                    score=0.0,
-                    needs_reply=True,
-                    reasons=(),
-                    arrived_at=draft.created_at,
-                )
-        return None
-
-    async def _waiting_action(self, action: ActionInvocation) -> ActionOutcome:
-        """Important · Not important · Draft on a waiting message (by its item id)."""
-        account = await self._stores.accounts.resolve(action.user, create=False)
-        found = None if account is None else await self._find_waiting(account, action.draft_id)
-        if account is None or found is None:
-            return ActionOutcome(
-                reply=Reply(text="That message isn't waiting any more (answered, or not yours).")
-            )
-        persona_id, item = found
-        if action.action is Action.IMPORTANT:
-            async with self._inbox_lock(account.id, persona_id):
-                inbox = await self._load_inbox(account, persona_id)
-                if inbox.get(item.id) is not None:
-                    inbox.put(replace(item, starred=True))
-                    await self._save_inbox(account, persona_id, inbox)
-            await self._label(account, persona_id, item, prioritising.Label.IMPORTANT)
-            return ActionOutcome(
-                reply=Reply(
-                    text=f"Noted: {item.message.sender}'s message is important. I'll rank ones like it higher."
-                )
-            )
-        if action.action is Action.NOT_IMPORTANT:
-            async with self._inbox_lock(account.id, persona_id):
-                inbox = await self._load_inbox(account, persona_id)
-                inbox.pop(item.id)
-                await self._save_inbox(account, persona_id, inbox)
-            if self._jobs is not None:
-                await self._jobs.clear_followup(account.id, item.id)
-            await self._label(account, persona_id, item, prioritising.Label.NOT_IMPORTANT)
-            return ActionOutcome(
-                reply=Reply(
-                    text="Noted: not important. It left your inbox; I'll rank ones like it lower."
-                )
-            )
-        persona = await self._stores.personas.get(account.id, persona_id)
-        if persona is None:
-            return ActionOutcome(reply=Reply(text="That persona no longer exists."))
-        draft_id = uuid.uuid5(_WAITING_DRAFTS, f"{account.id}:{item.id}").hex
-        earlier = await self._stores.drafts.get(account.id, draft_id)
-        if earlier is not None and earlier.status is DraftStatus.PENDING:
-            return ActionOutcome(reply=render_draft(earlier, item.priority))
-        if earlier is not None:
-            draft_id = uuid.uuid4().hex
-        options = await self.draft_options(account, persona, item.message)
-        if not options:
-            return ActionOutcome(
-                reply=Reply(
-                    text="I have no replies of yours to learn from yet. Train me first: `train --sample` or `train <export>`."
-                )
-            )
-        draft = Draft(
-            id=draft_id,
-            account_id=account.id,
-            persona_id=persona.id,
-            incoming=item.message,
-            options=tuple(options),
-            status=DraftStatus.PENDING,
-            created_at=self._clock(),
-            owner=action.user,
-        )
-        await self._stores.drafts.create(draft)
-        return ActionOutcome(reply=render_draft(draft, item.priority))
-
-    async def digest(self, account_id: AccountId) -> tuple[UserRef, Reply] | None:
-        """The scheduled digest of one account and where it goes; ``None`` when it is off,
-        the account is gone or paused."""
-        account = await self._stores.accounts.get(account_id)
-        if account is None or account.paused:
-            return None
-        schedule = scheduling.schedule_of(account.settings)
-        to = _user_ref(schedule.deliver_to)
-        if schedule.digest_at is None or to is None:
-            return None
-        persona = await self.active_persona(account)
-        async with self._inbox_lock(account.id, persona.id):
-            items = (await self._load_inbox(account, persona.id)).ranked()
-        buttons: list[Button] = []
-        for number, item in enumerate(items[:DIGEST_SHOWN], start=1):
-            buttons += _waiting_buttons(item, number)
-        return to, Reply(
-            text=waiting.digest_text(items, limit=DIGEST_SHOWN), buttons=tuple(buttons)
-        )
-
-    async def follow_up(self, account_id: AccountId, key: str) -> tuple[UserRef, Reply] | None:
-        """A reminder about one waiting message, at most once; ``None`` when it was answered,
-        dismissed, already reminded, below the threshold now, or reminders are off."""
-        account = await self._stores.accounts.get(account_id)
-        if account is None or account.paused:
-            return None
-        schedule = scheduling.schedule_of(account.settings)
-        found = await self._find_waiting(account, key)
-        if found is None:
-            return None
-        persona_id = found[0]
-        async with self._inbox_lock(account.id, persona_id):
-            inbox = await self._load_inbox(account, persona_id)
-            current = inbox.get(key)
-            if current is None or not scheduling.followup_due(
-                arrived_at=current.arrived_at,
-                score=1.0 if current.starred else current.score,
-                schedule=schedule,
-                now=self._clock(),
-                answered=False,
-                reminded=current.reminded,
-            ):
-                return None
-            inbox.put(replace(current, reminded=True))
-            await self._save_inbox(account, persona_id, inbox)
-        to = _user_ref(schedule.deliver_to) or current.owner
-        waited = scheduling.format_duration(self._clock() - current.arrived_at)
-        text = f"Still waiting for you after {waited}:\n" + waiting.item_line(1, current)
-        return to, Reply(text=text, buttons=tuple(_waiting_buttons(current, None)))
-
-    async def _digest_command(
-        self, command: CommandInvocation, account: Account, args: tuple[str, ...]
-    ) -> Reply:
-        """``digest`` · ``digest HH:MM [zone]`` · ``digest off`` · ``digest followup <4h|off>``."""
-        schedule = scheduling.schedule_of(account.settings)
-        now = self._clock()
-        if not args:
-            return Reply(text=scheduling.describe(schedule, now=now))
-        try:
-            if args[0].lower() in ("followup", "follow-up", "remind"):
-                if len(args) < 2:
-                    return Reply(text="Usage: digest followup <4h | 90m | off> [min score 0-1]")
-                if args[1].lower() == "off":
-                    schedule = replace(schedule, followup_after=None)
-                else:
-                    score = float(args[2]) if len(args) > 2 else schedule.followup_score
-                    schedule = replace(
-                        schedule,
-                        followup_after=scheduling.parse_duration(args[1]),
-                        followup_score=min(max(score, 0.0), 1.0),
-                        deliver_to=str(command.user),
-                    )
-            elif args[0].lower() == "off":
-                schedule = replace(schedule, digest_at=None)
-                if self._jobs is not None:
-                    await self._jobs.clear_digest(account.id)
-            else:
-                at = scheduling.parse_time(args[0])
-                zone = args[1] if len(args) > 1 else schedule.timezone
-                if not scheduling.is_timezone(zone):
-                    return Reply(
-                        text=f"'{zone}' is not a time zone I know; try Europe/Paris or America/New_York."
-                    )
-                schedule = replace(
-                    schedule, digest_at=at, timezone=zone, deliver_to=str(command.user)
-                )
-                if self._jobs is not None:
-                    await self._jobs.set_digest(account.id, at, zone)
-        except (scheduling.ScheduleError, ValueError) as error:
-            return Reply(text=str(error))
-        await self._stores.accounts.update(
-            replace(account, settings=scheduling.with_schedule(account.settings, schedule))
-        )
-        note = "" if self._jobs is not None else " (the scheduler starts with `minime run`)"
-        return Reply(text=scheduling.describe(schedule, now=now) + note)
-
-    async def _onboard(self, account: Account, args: tuple[str, ...]) -> Reply:
-        """``onboard``: the short question flow that seeds the prioritiser's prior.
-
-        Without arguments it asks the next unanswered question; ``onboard <topic> <answer>``
-        answers one (``vips``, ``hours``, ``topics``, ``wait``, ``tz``).
-        """
-        settings = dict(account.settings)
-        if not args:
-            question = _next_question(settings)
-            if question is not None:
-                return Reply(text=f"{question}\n{_onboarding_summary(settings)}")
-            return Reply(text="Onboarding done.\n" + _onboarding_summary(settings))
-        topic, answer = args[0].lower(), " ".join(args[1:]).strip()
-        if topic not in ONBOARDING_KEYS and topic != "tz":
-            return Reply(text="Usage: onboard [vips|hours|topics|wait|tz] <answer>")
-        schedule = scheduling.schedule_of(settings)
-        if topic == "tz":
-            if not scheduling.is_timezone(answer):
-                return Reply(text=f"'{answer}' is not a time zone I know; try Europe/Paris.")
-            settings = scheduling.with_schedule(settings, replace(schedule, timezone=answer))
-            hours = settings.get("working_hours")
-            if isinstance(hours, dict):
-                settings["working_hours"] = {**hours, "timezone": answer}
-        elif topic == "hours":
-            try:
-                start, end, zone = _parse_hours(answer, schedule.timezone)
-            except scheduling.ScheduleError as error:
-                return Reply(text=str(error))
-            settings["working_hours"] = {"start": start, "end": end, "timezone": zone}
-            settings = scheduling.with_schedule(settings, replace(schedule, timezone=zone))
-        else:
-            words = [w.strip() for w in answer.replace(";", ",").split(",") if w.strip()]
-            if answer.lower() in ("none", "-", "no"):
-                words = []
-            settings[ONBOARDING_KEYS[topic]] = words
-        await self._stores.accounts.update(replace(account, settings=settings))
-        self.forget(account.id)  # the prior is rebuilt with the answers on next use
-        question = _next_question(settings)
-        if question is not None:
-            return Reply(text=f"Thanks, noted.\nNext: {question}")
-        return Reply(text="Thanks, noted. " + _onboarding_summary(settings))
-
     # ----------------------------------------------------------------- commands
 
     async def handle_command(self, command: CommandInvocation) -> list[Reply]:
         """Run one command of the shared grammar; errors come back as a reply, never raised."""
         if too_long(command.text, self._max_chars):
             return [Reply(text=size_notice(len(command.text), self._max_chars))]
-        command = replace(command, text=clean_text(command.text))
         try:
             parsed = (
                 parse(f"{command.name} {command.text}".strip())
@@ -1142,7 +1032,11 @@ class Clone:
         account = await self.account(command.user)
         if name == "train":
             return [await self._train(command, args)]
-        if name in ("draft", "ask"):
+        if name == "ask":
+            return [await self._ask(account, text)]
+        if name == "post":
+            return [await self._post(account, args, text)]
+        if name == "draft":
             incoming = IncomingMessage(
                 owner=command.user,
                 message=Message(
@@ -1164,10 +1058,6 @@ class Clone:
             return [await self._profile(account, platform=command.user.platform)]
         if name == "inbox":
             return [await self._inbox(account)]
-        if name == "digest":
-            return [await self._digest_command(command, account, args)]
-        if name == "onboard":
-            return [await self._onboard(account, args)]
         if name == "privacy":
             return [await self._privacy(command, account, args)]
         if name == "link":
@@ -1185,6 +1075,202 @@ class Clone:
                 Reply(text=f"On your other platform, send: link {code}  (valid 10 minutes, once)")
             ]
         return [Reply(text=f"'{name}' is not available in this version yet. Try 'help'.")]
+
+    async def _ask(self, account: Account, question: str) -> Reply:
+        """``ask <question>``: the owner's likely answer, and the closest real exchange."""
+        if account.paused:
+            return Reply(text="Your clone is paused. `privacy resume` turns it back on.")
+        persona = await self.active_persona(account)
+        message = Message(
+            id=f"ask:{uuid.uuid4().hex}",
+            conversation="ask",
+            thread=None,
+            sender="them",
+            text=question,
+            sent_at=self._clock(),
+        )
+        result = await self.drafts(account, persona, message)
+        model = await self._model(account, persona)
+        if not result.options:
+            return Reply(
+                text="\n".join(
+                    [
+                        *result.notes,
+                        "I have no replies of yours to learn from yet. Train me first: `train --sample` or `train <export>`.",
+                    ]
+                )
+            )
+        best, *others = result.options
+        lines = [
+            *result.notes,
+            f"You'd probably answer: “{best.text}”",
+            f"   [{best.engine} · sounds like you {best.style_score}/100]",
+        ]
+        for option in others:
+            lines.append(f"Or: “{option.text}”   [{option.engine} · {option.style_score}/100]")
+        query = (await asyncio.to_thread(self._embedder.encode, [question]))[0]
+        hits = model.index.nearest(query, tokens(question), k=1)
+        if hits:
+            similarity, position = hits[0]
+            pair = model.index.pairs[position]
+            lines.append(
+                f"Closest real exchange ({round(100 * max(0.0, similarity))}% alike): "
+                f"{pair.incoming_sender} wrote “{_clip(pair.incoming_text, 160)}” and you "
+                f"answered “{_clip(pair.reply_text, 200)}” ({pair.replied_at:%Y-%m-%d})."
+            )
+        return Reply(text="\n".join(lines))
+
+    async def _post_corpus(
+        self, account: Account, persona: Persona, model: _PersonaModel
+    ) -> composer.PostCorpus:
+        """The owner's standalone messages with embeddings (kept in the VectorStore by id)."""
+        if model.posts is not None:
+            return model.posts
+        history = [
+            m async for m in self._stores.messages.iter(account.id, persona.id, owner_only=True)
+        ]
+        texts = [m.message.text for m in history]
+        standalone = [m for m in history if m.message.reply_to is None and m.message.text.strip()]
+        from_replies = not standalone
+        chosen = (standalone or [m for m in history if m.message.text.strip()])[
+            -composer.MAX_POSTS :
+        ]
+        ids, vectors = await self._stores.vectors.load(account.id, persona.id)
+        row_of = {message_id: row for row, message_id in enumerate(ids)}
+        missing = [m for m in chosen if m.message.id not in row_of]
+        if missing:
+            fresh = await asyncio.to_thread(
+                self._embedder.encode, [m.message.text for m in missing]
+            )
+            await self._stores.vectors.put(
+                account.id, persona.id, [m.message.id for m in missing], fresh
+            )
+            ids, vectors = await self._stores.vectors.load(account.id, persona.id)
+            row_of = {message_id: row for row, message_id in enumerate(ids)}
+        matrix = (
+            vectors[[row_of[m.message.id] for m in chosen]]
+            if chosen
+            else np.zeros((0, self._embedder.dim), dtype=np.float32)
+        )
+        corpus = composer.PostCorpus.build(
+            [m.message.text for m in chosen],
+            matrix,
+            all_owner_texts=texts,
+            from_replies=from_replies,
+        )
+        model.posts = corpus
+        return corpus
+
+    async def _post(self, account: Account, args: tuple[str, ...], text: str) -> Reply:
+        """``post <x|linkedin|bluesky> <topic>``: a post in the owner's voice (a thread on X and
+        Bluesky when it is long), from the LLM when configured, else from their own sentences."""
+        usage = "Usage: post <x|linkedin|bluesky> <topic>"
+        platform = platform_named(args[0]) if args else None
+        topic = text.split(None, 1)[1].strip() if len(text.split(None, 1)) > 1 else ""
+        if platform is None or not topic:
+            return Reply(text=usage)
+        if account.paused:
+            return Reply(text="Your clone is paused. `privacy resume` turns it back on.")
+        persona = await self.active_persona(account)
+        model = await self._model(account, persona)
+        corpus = await self._post_corpus(account, persona, model)
+        if not corpus.posts:
+            return Reply(
+                text="I have no messages of yours to write from yet. Train me first: `train --sample` or `train <export>`."
+            )
+        encoder = model.encoder or self._embedder
+        topic_vector = (await asyncio.to_thread(self._embedder.encode, [topic]))[0]
+        similar = corpus.similar(topic_vector, 6)
+        notes: list[str] = []
+        parts: list[str] = []
+        how = ""
+        if self._llm is not None:
+            try:
+                parts = await self._llm_post(
+                    account, persona, model, topic, platform, similar, corpus
+                )
+                how = f"by the language model, shown {len(similar)} of your most similar past " + (
+                    "replies" if corpus.from_replies else "posts"
+                )
+            except BudgetExceeded as error:
+                notes.append(f"Language model skipped: {error}.")
+            except ModelError as error:
+                notes.append(f"The language model failed ({error}).")
+        if not parts:
+            composed = await asyncio.to_thread(
+                composer.retrieval_post,
+                corpus,
+                topic_vector=topic_vector,
+                platform=platform,
+                encode=encoder.encode,
+            )
+            parts = composed.parts
+            how = (
+                "by the retrieval engine: stitched from your own sentences closest to the topic "
+                + (
+                    "(in your replies; no standalone posts imported)"
+                    if corpus.from_replies
+                    else "in your past posts"
+                )
+                + ("" if self._llm is not None else "; no language model is configured")
+            )
+            if composed.best_similarity < composer.MIN_TOPIC_SIMILARITY:
+                notes.append("You have written little about this topic, so this is a loose fit.")
+        if not parts:
+            return Reply(text="\n".join([*notes, "I couldn't write that post."]))
+        scores = await asyncio.to_thread(model.style.score, parts)
+        header = f"{platform.name} post in your voice, written {how}."
+        if len(parts) > 1:
+            header += f" A thread of {len(parts)}, numbered your way ({_numbering_label(corpus.numbering)})."
+        body = [
+            f"{part}\n   [{len(part)} chars · sounds like you {score}/100]"
+            for part, score in zip(parts, scores, strict=True)
+        ]
+        return Reply(text="\n\n".join(["\n".join([*notes, header]), *body]))
+
+    async def _llm_post(
+        self,
+        account: Account,
+        persona: Persona,
+        model: _PersonaModel,
+        topic: str,
+        platform: PostPlatform,
+        similar: Sequence[tuple[str, float]],
+        corpus: composer.PostCorpus,
+    ) -> list[str]:
+        assert self._llm is not None
+        profile = await self._style_profile(account, persona, model)
+        context = PromptContext(
+            owner=self._owner_name(persona, model),
+            profile=profile.summary() if profile is not None and profile.messages else "",
+        )
+        nonce = new_nonce()
+        system, user = build_post_prompt(
+            context,
+            topic=topic,
+            platform=platform.name,
+            limit=platform.target if platform.threads else platform.limit,
+            past_posts=[post for post, _ in similar],
+            nonce=nonce,
+        )
+        await self._restore_budget(account)
+        try:
+            texts = await self._llm.generate(
+                account_id=account.id,
+                system=system,
+                user=user,
+                nonce=nonce,
+                allowed_hosts=model.allowed_hosts,
+                n=2,
+                max_tokens=600,
+            )
+        finally:
+            await self._save_budget(account)
+        if not texts:
+            return []
+        scores = await asyncio.to_thread(model.style.score, texts)
+        best = max(zip(scores, texts, strict=True))[1]
+        return composer.finish(best, platform, corpus.numbering)
 
     async def _train(self, command: CommandInvocation, args: tuple[str, ...]) -> Reply:
         account = await self.account(command.user)
@@ -1293,6 +1379,17 @@ class Clone:
         profile = await asyncio.to_thread(self._profile_card.profile, history)
         return {"persona": persona.name, **profile.to_json()}
 
+    async def _inbox(self, account: Account) -> Reply:
+        pending = await self._stores.drafts.pending(account.id)
+        if not pending:
+            return Reply(text="Nothing is waiting for you.")
+        lines = [f"{len(pending)} waiting:"]
+        buttons = []
+        for number, draft in enumerate(pending[:10], start=1):
+            lines.append(f"{number}. {draft.incoming.sender}: {_clip(draft.incoming.text, 80)}")
+            buttons.append(Button(label=f"Send {number}", action=Action.SEND, draft_id=draft.id))
+        return Reply(text="\n".join(lines), buttons=tuple(buttons))
+
     async def _privacy(
         self, command: CommandInvocation, account: Account, args: tuple[str, ...]
     ) -> Reply:
@@ -1354,137 +1451,6 @@ class Clone:
         return Reply(text=f"Persona '{persona.name}' on {where}: {said}.")
 
 
-_DRAFT_IDS = uuid.UUID("5f0c3b7e-9d1a-4c55-8a3e-6b1f2d9e7c40")
-
-
-def draft_id_for(account_id: AccountId, delivery: str) -> str:
-    """The id of the draft made for one delivery: the same on every retry of it."""
-    return uuid.uuid5(_DRAFT_IDS, f"{account_id}:{delivery}").hex
-
-
-# ----------------------------------------------------------------- inbox, labels, onboarding
-
-PRIORITISER_STATE = "prioritiser"
-INBOX_SHOWN = 10
-DIGEST_SHOWN = 5
-_PRIORITY_MAGIC = b"MPR1"
-_WAITING_DRAFTS = uuid.UUID("9e3d2c71-5b4a-4f0e-8c6d-1a2b3c4d5e6f")
-"""Namespace of the ids of drafts made from the inbox (one per waiting message)."""
-
-_LABEL_VALUES: dict[prioritising.Label, float] = {
-    prioritising.Label.REPLIED: 1.0,
-    prioritising.Label.SENT: 1.0,
-    prioritising.Label.IMPORTANT: 1.0,
-    prioritising.Label.DISMISSED: 0.25,
-    prioritising.Label.IGNORED: 0.0,
-    prioritising.Label.NOT_IMPORTANT: 0.0,
-}
-"""How important each kind of label says the message was (the stored ``label`` value)."""
-
-
-@runtime_checkable
-class LearningPriority(Protocol):
-    """A priority model that learns online from labels and can be saved (the learned one)."""
-
-    def prioritise(self, message: IncomingMessage) -> Priority: ...
-
-    def learn(self, message: IncomingMessage, label: str, *, latency_s: float | None) -> None:
-        """Update at once from one label (``core.prioritising.Label`` values), no retrain."""
-        ...
-
-    def dump(self) -> bytes: ...
-
-    def load(self, data: bytes) -> bool:
-        """Continue from ``dump()`` output; ``False`` (unchanged) if it is unusable."""
-        ...
-
-
-def _pack_priority(history_size: int, payload: bytes) -> bytes:
-    return _PRIORITY_MAGIC + history_size.to_bytes(8, "big") + payload
-
-
-def _unpack_priority(data: bytes | None) -> tuple[int, bytes] | None:
-    if not data or not data.startswith(_PRIORITY_MAGIC) or len(data) < 12:
-        return None
-    return int.from_bytes(data[4:12], "big"), data[12:]
-
-
-def _waiting_buttons(item: waiting.WaitingItem, number: int | None) -> list[Button]:
-    """Draft (where a reply is needed) · Important · Not important, for one waiting message."""
-    suffix = "" if number is None else f" {number}"
-    buttons = []
-    if item.needs_reply or number is None:
-        buttons.append(Button(label=f"Draft{suffix}", action=Action.DRAFT, draft_id=item.id))
-    buttons += [
-        Button(label=f"Important{suffix}", action=Action.IMPORTANT, draft_id=item.id),
-        Button(label=f"Not important{suffix}", action=Action.NOT_IMPORTANT, draft_id=item.id),
-    ]
-    return buttons
-
-
-def _user_ref(text: str | None) -> UserRef | None:
-    if not text or ":" not in text:
-        return None
-    platform, _, user_id = text.partition(":")
-    return UserRef(platform=platform, user_id=user_id)
-
-
-ONBOARDING_QUESTIONS: tuple[tuple[str, str, str], ...] = (
-    ("vips", "vips", "Whose messages should never wait? `onboard vips alice, bob`"),
-    (
-        "hours",
-        "working_hours",
-        "When do you work? `onboard hours 09:00-18:00 Europe/Paris`",
-    ),
-    ("topics", "topics", "What do you care about most? `onboard topics deploy, invoices`"),
-    ("wait", "low_priority", "Whose messages can always wait? `onboard wait newsletter, ci-bot`"),
-)
-"""(command word, settings key, question) of the onboarding flow, in the order asked."""
-ONBOARDING_KEYS = {word: key for word, key, _ in ONBOARDING_QUESTIONS}
-
-
-def _next_question(settings: Mapping[str, object]) -> str | None:
-    for _, key, question in ONBOARDING_QUESTIONS:
-        if key not in settings:
-            return question
-    return None
-
-
-def _onboarding_summary(settings: Mapping[str, object]) -> str:
-    def listed(key: str) -> str:
-        value = settings.get(key)
-        return ", ".join(str(v) for v in value) if isinstance(value, list) and value else "—"
-
-    hours = settings.get("working_hours")
-    when = (
-        f"{hours.get('start')}-{hours.get('end')} {hours.get('timezone')}"
-        if isinstance(hours, dict)
-        else "—"
-    )
-    return (
-        f"VIPs: {listed('vips')} · hours: {when} · topics: {listed('topics')} · "
-        f"can wait: {listed('low_priority')} · time zone: {scheduling.schedule_of(settings).timezone}"
-    )
-
-
-def _parse_hours(text: str, default_zone: str) -> tuple[str, str, str]:
-    """``09:00-18:00 [zone]`` → ``("09:00", "18:00", zone)``."""
-    words = text.split()
-    if not words or "-" not in words[0]:
-        raise scheduling.ScheduleError(
-            "Write your hours like 09:00-18:00, optionally with a time zone."
-        )
-    start, _, end = words[0].partition("-")
-    zone = words[1] if len(words) > 1 else default_zone
-    if not scheduling.is_timezone(zone):
-        raise scheduling.ScheduleError(f"'{zone}' is not a time zone I know; try Europe/Paris.")
-    return (
-        scheduling.parse_time(start).strftime("%H:%M"),
-        scheduling.parse_time(end).strftime("%H:%M"),
-        zone,
-    )
-
-
 def describe_summary(summary: ImportSummary) -> str:
     """One line about an import, for people."""
     span = ""
@@ -1494,6 +1460,22 @@ def describe_summary(summary: ImportSummary) -> str:
         f"{summary.messages} messages ({summary.new} new) in {summary.conversations} conversations{span}; "
         f"{summary.owner_messages} written by you, {summary.owner_replies} of them replies."
     )
+
+
+def _log_training_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("style verifier training failed: %s", type(task.exception()).__name__)
+
+
+def _numbering_label(numbering: str) -> str:
+    return {"n/N": "1/5, 2/5…", "n/": "1/, 2/…", "none": "no numbers"}.get(numbering, numbering)
+
+
+def _with_notes(reply: Reply, notes: Sequence[str]) -> Reply:
+    """A reply with notes for the owner on top (an engine that failed, a spent budget)."""
+    if not notes:
+        return reply
+    return replace(reply, text="\n".join([*notes, reply.text]))
 
 
 def _priority_line(priority: Priority) -> str:
