@@ -120,6 +120,12 @@ async def test_export_erase_import_restores_messages_and_profile(
     archive = tmp_path / "minime-export.zip"
     archive.write_bytes(exported.file)
     assert detect_format(archive) == "minime"
+    with zipfile.ZipFile(archive) as opened:
+        held = json.loads(opened.read(EXPORT_MEMBER))
+    for name, persona in before["personas"].items():  # type: ignore[attr-defined]
+        measured = {k: v for k, v in persona["profile"].items() if k != "persona"}
+        assert held["profiles"][name] == json.loads(json.dumps(measured))
+    assert {"identities", "messages", "drafts", "feedback", "approvals"} <= set(held)
 
     erased = await command(runtime, "privacy", "erase confirm")
     assert "Erased" in erased
