@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,52 @@ async def test_erase_leaves_nothing_of_the_account_and_the_other_drafts_on(
     assert fresh.id != alice
     [profile] = await runtime.clone.handle_command(CommandInvocation(user=ALICE, name="profile"))
     assert "No messages of yours yet" in profile.text
+
+
+class RecordingJobs:
+    """The scheduler's port, keeping the set of live job ids (as ``bot/scheduler.py`` names them)."""
+
+    def __init__(self) -> None:
+        self.live: set[str] = set()
+
+    async def set_digest(self, account_id: str, at: object, timezone: str) -> None:
+        self.live.add(f"digest:{account_id}")
+
+    async def clear_digest(self, account_id: str) -> None:
+        self.live.discard(f"digest:{account_id}")
+
+    async def set_followup(self, account_id: str, item_id: str, at: object) -> None:
+        self.live.add(f"followup:{account_id}:{item_id}")
+
+    async def clear_followup(self, account_id: str, item_id: str) -> None:
+        self.live.discard(f"followup:{account_id}:{item_id}")
+
+
+async def test_erase_cancels_the_accounts_scheduled_jobs(runtime: Runtime) -> None:
+    clone = runtime.clone
+    if not hasattr(clone, "use_jobs"):
+        pytest.skip("the scheduler is not wired into the clone in this checkout")
+    jobs = RecordingJobs()
+    clone.use_jobs(jobs)
+    await clone.import_sample(ALICE)
+    await clone.import_sample(BOB)
+    for user in (ALICE, BOB):
+        await clone.handle_command(CommandInvocation(user=user, name="digest", text="08:30"))
+        account = await clone.account(user)
+        settings = dict(account.settings)
+        schedule = dict(settings.get("schedule") or {})  # type: ignore[call-overload]
+        schedule.update({"followup_after_s": 3600, "followup_score": 0.0})
+        settings["schedule"] = schedule
+        await runtime.storage.accounts.update(replace(account, settings=settings))
+        for n in range(3):
+            await clone.handle_incoming(incoming(user, f"can you sign the contract #{n}?", n=n))
+    alice = (await clone.account(ALICE)).id
+    bob = (await clone.account(BOB)).id
+    assert any(alice in job for job in jobs.live) and any(
+        job.startswith("followup:") for job in jobs.live
+    )
+    bob_jobs = {job for job in jobs.live if bob in job}
+
+    await clone.handle_command(CommandInvocation(user=ALICE, name="privacy", text="erase confirm"))
+    assert [job for job in jobs.live if alice in job] == []
+    assert {job for job in jobs.live if bob in job} == bob_jobs
