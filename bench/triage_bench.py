@@ -61,15 +61,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"learn from history ({labels} labels): {time.perf_counter() - start:.2f} s")
 
     heuristic = HeuristicPrioritiser()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for m in batch:
         heuristic.prioritise(m, ctx)
-    print(f"heuristic                     {_rate(len(batch), time.perf_counter() - start)}")
+    print(
+        f"heuristic                     {_rate(len(batch), time.perf_counter() - start)}"
+        f"  CPU-time rate {len(batch) / (time.process_time() - cpu_start):,.0f} msg/s"
+    )
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for m in batch:
         learned.prioritise(m, ctx)
-    print(f"learned, no embeddings        {_rate(len(batch), time.perf_counter() - start)}")
+    print(
+        f"learned, no embeddings        {_rate(len(batch), time.perf_counter() - start)}"
+        f"  CPU-time rate {len(batch) / (time.process_time() - cpu_start):,.0f} msg/s"
+    )
 
     if args.no_encoder:
         return 0
