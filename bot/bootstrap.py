@@ -9,17 +9,26 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 
 from adapters.importers import open_import
+from bot.deliveries import DeliveryGuard, delivery_guard
+from bot.metrics import InstrumentedDrafts, Metrics
 from bot.settings import Settings
 from core.drafting.llm import LLMDrafter, TokenBudget
 from core.drafting.retrieval import RetrievalDrafter
-from core.engines.embedding import SentenceEmbedder
+from core.engines.embedding import HashingEmbedder, SentenceEmbedder
 from core.models import IncomingMessage, Priority, StoredMessage
 from core.ports import Embedder
-from core.prioritising import HeuristicPrioritiser, OwnerContext
+from core.prioritising import (
+    Label,
+    OnboardingAnswers,
+    OwnerContext,
+    Prioritiser,
+    WorkingHours,
+)
 from core.profiling import Profiler
 from core.profiling.background import background_texts
 from core.samples import SAMPLE_OWNER, SAMPLE_PERSONA_PATH
@@ -28,30 +37,69 @@ from core.style_card import StyleCard
 from storage import Storage, open_storage
 
 
-@dataclass(frozen=True, slots=True)
-class _ContextPriority:
-    """A prioritiser bound to one persona's owner context."""
+class _LearnedPriority:
+    """The persona's learned prioritiser bound to its owner context (online labels, saved state)."""
 
-    prioritiser: HeuristicPrioritiser
-    context: OwnerContext
+    def __init__(self, prioritiser: Prioritiser, context: OwnerContext) -> None:
+        self.prioritiser = prioritiser
+        self.context = context
 
     def prioritise(self, message: IncomingMessage) -> Priority:
         return self.prioritiser.prioritise(message, self.context)
+
+    def learn(self, message: IncomingMessage, label: str, *, latency_s: float | None) -> None:
+        self.prioritiser.observe_label(message, Label(label), self.context, latency_s=latency_s)
+
+    def dump(self) -> bytes:
+        return self.prioritiser.to_bytes()
+
+    def load(self, data: bytes) -> bool:
+        try:
+            self.prioritiser = Prioritiser.from_bytes(data)
+        except (ValueError, KeyError, TypeError):
+            return False
+        return True
+
+
+def _names(value: object) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+
+def onboarding_answers(settings: Mapping[str, object]) -> OnboardingAnswers:
+    """The owner's onboarding answers as stored in their account settings by ``onboard``."""
+    hours = settings.get("working_hours")
+    working: WorkingHours | None = None
+    if isinstance(hours, dict):
+        try:
+            working = WorkingHours(
+                start=time.fromisoformat(str(hours["start"])),
+                end=time.fromisoformat(str(hours["end"])),
+                timezone=str(hours.get("timezone") or "UTC"),
+            )
+        except (KeyError, ValueError):
+            working = None
+    return OnboardingAnswers(
+        vips=_names(settings.get("vips")),
+        working_hours=working,
+        topics=_names(settings.get("topics")),
+        low_priority=_names(settings.get("low_priority")),
+    )
 
 
 def build_priority_model(
     history: Sequence[StoredMessage], owner_names: tuple[str, ...], settings: Mapping[str, object]
 ) -> PriorityModel:
-    """The persona's triage model from its history and the owner's onboarding answers."""
-    vips = settings.get("vips") or ()
-    topics = settings.get("topics") or ()
+    """The persona's triage model: the learned prioritiser, starting from the heuristic prior,
+    over the owner's context (their history, plus the onboarding answers: VIPs, hours, topics).
+
+    The clone continues it from its saved state and updates it online with every label (one-tap
+    feedback, replies and their speed, sent/dismissed drafts, silence). It is not refitted on
+    the whole history here: a cold start behaves like the heuristic and moves with the owner.
+    """
     context = OwnerContext.from_history(
-        history,
-        owner_names,
-        vips=[str(v) for v in vips] if isinstance(vips, list | tuple) else (),
-        topics=[str(t) for t in topics] if isinstance(topics, list | tuple) else (),
+        history, owner_names, onboarding=onboarding_answers(settings)
     )
-    return _ContextPriority(HeuristicPrioritiser(), context)
+    return _LearnedPriority(Prioritiser(), context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +110,9 @@ class Runtime:
     storage: Storage
     clone: Clone
     embedder: Embedder
+    metrics: Metrics = field(default_factory=Metrics)
+    guard: DeliveryGuard | None = None
+    """Deliveries once among live workers (PostgreSQL); ``None`` on SQLite."""
 
 
 _shared_embedder: SentenceEmbedder | None = None
@@ -112,7 +163,16 @@ async def open_runtime(
             settings.effective_database_url, data_dir=settings.data_dir, master_key=master_key
         ) as storage,
     ):
-        engine = embedder or default_embedder()
+        engine = embedder or (
+            HashingEmbedder() if settings.embedder == "hashing" else default_embedder()
+        )
+        metrics = Metrics()
+        guard = delivery_guard(
+            storage.engine,
+            storage.deliveries,
+            concurrency=settings.delivery_concurrency,
+            metrics=metrics,
+        )
         llm, budget = await stack.enter_async_context(_open_llm(settings))
         clone = Clone(
             stores=Stores(
@@ -120,10 +180,11 @@ async def open_runtime(
                 personas=storage.personas,
                 messages=storage.messages,
                 vectors=storage.vectors,
-                drafts=storage.drafts,
+                drafts=InstrumentedDrafts(storage.drafts, metrics),
                 feedback=storage.feedback,
                 state=storage.state,
                 vault=storage.vault,
+                labels=storage.labels,
             ),
             embedder=engine,
             drafter=RetrievalDrafter(),
@@ -138,6 +199,13 @@ async def open_runtime(
             max_message_chars=settings.max_message_chars,
         )
         try:
-            yield Runtime(settings=settings, storage=storage, clone=clone, embedder=engine)
+            yield Runtime(
+                settings=settings,
+                storage=storage,
+                clone=clone,
+                embedder=engine,
+                metrics=metrics,
+                guard=guard,
+            )
         finally:
             await clone.aclose()  # background training stops before storage closes

@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="start every configured adapter; the console chat when none is"
     )
     run.add_argument("--user", default=None, help="console user (default: your login name)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="HTTP worker processes on one port (SO_REUSEPORT) and one PostgreSQL (default 1)",
+    )
     chat = sub.add_parser("chat", help="talk to your clone in the terminal")
     chat.add_argument("--user", default=None, help="who you are (default: your login name)")
 
@@ -354,7 +360,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     async with await _open_existing(settings, args.user) as runtime:
         account, _ = await _account_and_persona(runtime, args.user)
-        data = await runtime.clone.export_data(account)
+        data = await runtime.storage.vault.export(account.id)
     target = args.output or Path(f"minime-export-{args.user}.zip")
     tmp = target.with_name(target.name + ".partial")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -434,7 +440,16 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if platform.enabled
     ]
     if not configured:
+        if getattr(args, "workers", 1) > 1:
+            raise UsageError("--workers needs a platform configured (Slack, Telegram, Discord)")
         return await cmd_chat(args, settings)
+    if getattr(args, "workers", 1) > 1:
+        from bot.workers import WorkersUnavailable, supervise
+
+        try:
+            return await supervise(settings, args.workers, data_dir=args.data_dir)
+        except WorkersUnavailable as error:
+            raise UsageError(str(error)) from None
     from bot.runner import run_adapters
 
     return await run_adapters(settings, configured)

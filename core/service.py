@@ -18,10 +18,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from core import prioritising, scheduling, waiting
 from core.commands import CommandError, help_text, parse
 from core.drafting import composer
 from core.drafting.context import MAX_EXEMPLARS, reply_context
@@ -66,6 +67,7 @@ from core.models import (
     Persona,
     PersonaId,
     Priority,
+    PriorityLabel,
     Reply,
     StoredMessage,
     UserRef,
@@ -79,8 +81,10 @@ from core.ports import (
     Embedder,
     ExportReader,
     FeedbackStore,
+    Jobs,
     MessageStore,
     PersonaStore,
+    PriorityLabelStore,
     StateStore,
     Vector,
     VectorStore,
@@ -90,6 +94,8 @@ from core.privacy import (
     Disclosure,
     RateLimiter,
     RestorableExport,
+    clean_message,
+    clean_text,
     describe_live_learning,
     disclosure_for,
     export_zip,
@@ -154,6 +160,8 @@ class Stores:
     feedback: FeedbackStore
     state: StateStore
     vault: AccountVault
+    labels: PriorityLabelStore | None = None
+    """Where labels for the prioritiser are kept (``None``: learned in memory only)."""
 
 
 @dataclass(slots=True)
@@ -206,6 +214,7 @@ class Clone:
         clock: Clock = utc_now,
         max_message_chars: int = 20_000,
         sender_limiter: RateLimiter | None = None,
+        jobs: Jobs | None = None,
         owner_limiter: RateLimiter | None = None,
     ) -> None:
         # Caps on hostile input (issue 9): a message over ``max_message_chars`` gets a notice,
@@ -233,6 +242,8 @@ class Clone:
         self._profile_card = profile_card
         self._clock = clock
         self._models: dict[tuple[AccountId, PersonaId], _PersonaModel] = {}
+        self._jobs = jobs
+        self._history_sizes: dict[tuple[AccountId, PersonaId], int] = {}
         self._training: dict[tuple[AccountId, PersonaId], asyncio.Task[None]] = {}
         self._locks: dict[tuple[AccountId, PersonaId], asyncio.Lock] = {}
 
@@ -305,6 +316,7 @@ class Clone:
         priority = await asyncio.to_thread(
             self._priority_factory, history, owner_names, dict(account.settings)
         )
+        await self._restore_priority(account, persona, priority, len(history))
         return _PersonaModel(
             index=index,
             style=style,
@@ -724,12 +736,14 @@ class Clone:
         return profile
 
     async def handle_incoming(
-        self, incoming: IncomingMessage, *, explicit: bool = False
+        self, incoming: IncomingMessage, *, explicit: bool = False, delivery: str | None = None
     ) -> Reply | None:
         """Triage a message and offer drafts when it needs a reply (always when ``explicit``).
 
         ``explicit`` is for messages the owner pasted or forwarded to the clone. Returns ``None``
-        when the account is paused or nothing needs showing.
+        when the account is paused or nothing needs showing. ``delivery`` (the platform's delivery
+        key) makes drafting idempotent: the draft's id derives from it, so a delivery retried after
+        its first worker died mid-way shows that worker's draft again instead of making a second.
 
         Hostile input gets a bounded answer before any database work: a message over
         ``max_message_chars`` is left alone (a notice when ``explicit``), and beyond the rate cap
@@ -744,6 +758,11 @@ class Clone:
                 if explicit
                 else None
             )
+        incoming = replace(
+            incoming,
+            message=clean_message(incoming.message),
+            sender_name=clean_text(incoming.sender_name),
+        )
         account = await self.account(incoming.owner)
         if account.paused:
             return (
@@ -754,8 +773,15 @@ class Clone:
         persona = await self.active_persona(account)
         model = await self._model(account, persona)
         priority = model.priority.prioritise(incoming)
+        if not explicit:
+            await self._keep_waiting(account, persona, incoming, priority)
         if not (explicit or priority.needs_reply):
             return None
+        draft_id = draft_id_for(account.id, delivery) if delivery else uuid.uuid4().hex
+        if delivery is not None:
+            earlier = await self._stores.drafts.get(account.id, draft_id)
+            if earlier is not None:
+                return render_draft(earlier, priority)
         result = await self.drafts(account, persona, incoming.message)
         options = result.options
         if not options:
@@ -770,7 +796,7 @@ class Clone:
                 priority=priority,
             )
         draft = Draft(
-            id=uuid.uuid4().hex,
+            id=draft_id,
             account_id=account.id,
             persona_id=persona.id,
             incoming=incoming.message,
@@ -810,9 +836,12 @@ class Clone:
         """
         if too_long(message.text, self._max_chars) or not self._within_rate(owner, None):
             return False
+        message = clean_message(message)
+        replying_to = None if replying_to is None else clean_message(replying_to)
         account = await self._stores.accounts.resolve(owner, create=False)
         if account is None or account.paused:
             return False
+        await self._owner_answered(account, message)
         if not learns_live(account.settings, owner.platform):
             return False
         persona = await self.active_persona(account)
@@ -840,6 +869,8 @@ class Clone:
 
     async def handle_action(self, action: ActionInvocation) -> ActionOutcome:
         """Act on the owner's click. Clicks on someone else's draft are refused, changing nothing."""
+        if action.action in (Action.IMPORTANT, Action.NOT_IMPORTANT, Action.DRAFT):
+            return await self._waiting_action(action)
         account = await self._stores.accounts.resolve(action.user, create=False)
         draft = (
             None if account is None else await self._stores.drafts.get(account.id, action.draft_id)
@@ -886,6 +917,7 @@ class Clone:
                 account.id, draft.id, DraftStatus.REJECTED, expect=DraftStatus.PENDING
             ):
                 return ActionOutcome(reply=Reply(text="That draft was already handled."))
+            await self._settle(account, draft, prioritising.Label.DISMISSED)
             await self._rejected(account, draft, FeedbackKind.DISMISSED)
             return ActionOutcome(
                 reply=Reply(text="Dismissed. I'll offer those less for messages like this one.")
@@ -944,6 +976,7 @@ class Clone:
         kind = FeedbackKind.EDITED if outgoing.edited else FeedbackKind.SENT
         await self._feedback(draft, kind, text=outgoing.text)
         await self._learn_pair(draft, outgoing.text)
+        await self._settle(account, draft, prioritising.Label.SENT)
 
     async def pending_draft(self, user: UserRef, draft_id: str) -> Draft | None:
         """The user's own draft while it waits for a decision (to prefill an Edit); else ``None``."""
@@ -1012,12 +1045,437 @@ class Clone:
         await self._stores.messages.add_stream(draft.account_id, both())  # type: ignore[arg-type]
         self.forget(draft.account_id, persona.id)
 
+    # ----------------------------------------------------------------- inbox, labels, digests
+
+    def use_jobs(self, jobs: Jobs | None) -> None:
+        """Wire the scheduler (it is built after the clone, whose methods its jobs call)."""
+        self._jobs = jobs
+
+    def _inbox_lock(self, account_id: AccountId, persona_id: PersonaId) -> asyncio.Lock:
+        return self._locks.setdefault((account_id, f"inbox:{persona_id}"), asyncio.Lock())
+
+    async def _load_inbox(self, account: Account, persona_id: PersonaId) -> waiting.Inbox:
+        """The persona's waiting list; what waited too long without any action leaves it
+        (learned as "ignored"). Call with the inbox lock held."""
+        inbox = waiting.Inbox.from_bytes(
+            await self._stores.state.get(account.id, persona_id, waiting.INBOX_STATE)
+        )
+        ignored = inbox.expire(self._clock())
+        if ignored:
+            await self._save_inbox(account, persona_id, inbox)
+            for item in ignored:
+                await self._label(account, persona_id, item, prioritising.Label.IGNORED)
+        return inbox
+
+    async def _save_inbox(
+        self, account: Account, persona_id: PersonaId, inbox: waiting.Inbox
+    ) -> None:
+        await self._stores.state.put(account.id, persona_id, waiting.INBOX_STATE, inbox.to_bytes())
+
+    async def _keep_waiting(
+        self, account: Account, persona: Persona, incoming: IncomingMessage, priority: Priority
+    ) -> waiting.WaitingItem | None:
+        """Put a triaged message in the inbox (if it matters) and arm its follow-up reminder."""
+        if not waiting.worth_keeping(priority):
+            return None
+        item = waiting.WaitingItem(
+            id=waiting.item_id(account.id, persona.id, incoming.message.id),
+            message=incoming.message,
+            owner=incoming.owner,
+            score=priority.score,
+            needs_reply=priority.needs_reply,
+            reasons=priority.reasons,
+            arrived_at=self._clock(),
+            is_direct=incoming.is_direct,
+        )
+        async with self._inbox_lock(account.id, persona.id):
+            inbox = await self._load_inbox(account, persona.id)
+            if inbox.get(item.id) is not None:
+                return inbox.get(item.id)  # a redelivery: it is waiting already
+            inbox.put(item)
+            await self._save_inbox(account, persona.id, inbox)
+        schedule = scheduling.schedule_of(account.settings)
+        if (
+            self._jobs is not None
+            and schedule.followup_after is not None
+            and item.score >= schedule.followup_score
+        ):
+            await self._jobs.set_followup(
+                account.id,
+                item.id,
+                scheduling.followup_at(item.arrived_at, schedule.followup_after),
+            )
+        return item
+
+    async def _label(
+        self,
+        account: Account,
+        persona_id: PersonaId,
+        item: waiting.WaitingItem,
+        label: prioritising.Label,
+        *,
+        latency_s: float | None = None,
+    ) -> None:
+        """Record what the owner did with a message and update their prioritiser at once."""
+        if self._stores.labels is not None:
+            await self._stores.labels.add(
+                PriorityLabel(
+                    account_id=account.id,
+                    persona_id=persona_id,
+                    message_id=item.message.id,
+                    label=_LABEL_VALUES[label],
+                    kind=label.value,
+                    at=self._clock(),
+                )
+            )
+        persona = await self._stores.personas.get(account.id, persona_id)
+        if persona is None:
+            return
+        model = await self._model(account, persona)
+        if not isinstance(model.priority, LearningPriority):
+            return
+        incoming = IncomingMessage(
+            owner=item.owner,
+            message=item.message,
+            sender_name=item.message.sender,
+            is_direct=item.is_direct,
+        )
+        model.priority.learn(incoming, label.value, latency_s=latency_s)
+        await self._stores.state.put(
+            account.id,
+            persona_id,
+            PRIORITISER_STATE,
+            _pack_priority(
+                self._history_sizes.get((account.id, persona_id), 0), model.priority.dump()
+            ),
+        )
+
+    async def _restore_priority(
+        self, account: Account, persona: Persona, priority: PriorityModel, history_size: int
+    ) -> None:
+        """Continue the persona's learned prioritiser from the StateStore (online labels
+        included) while its history has not grown by a quarter; else keep the fresh one."""
+        self._history_sizes[(account.id, persona.id)] = history_size
+        if not isinstance(priority, LearningPriority):
+            return
+        state = self._stores.state
+        stored = _unpack_priority(await state.get(account.id, persona.id, PRIORITISER_STATE))
+        if (
+            stored is not None
+            and stored[0] <= history_size
+            and history_size - stored[0] < max(50, stored[0] // 4)
+            and priority.load(stored[1])
+        ):
+            return
+        await state.put(
+            account.id, persona.id, PRIORITISER_STATE, _pack_priority(history_size, priority.dump())
+        )
+
+    async def _settle(self, account: Account, draft: Draft, label: prioritising.Label) -> None:
+        """A draft's fate settles its waiting message: it leaves the inbox and teaches."""
+        key = waiting.item_id(account.id, draft.persona_id, draft.incoming.id)
+        async with self._inbox_lock(account.id, draft.persona_id):
+            inbox = await self._load_inbox(account, draft.persona_id)
+            item = inbox.pop(key)
+            if item is not None:
+                await self._save_inbox(account, draft.persona_id, inbox)
+        if item is None:
+            return
+        if self._jobs is not None:
+            await self._jobs.clear_followup(account.id, key)
+        latency = max(0.0, (self._clock() - item.message.sent_at).total_seconds())
+        await self._label(
+            account,
+            draft.persona_id,
+            item,
+            label,
+            latency_s=latency if label is prioritising.Label.SENT else None,
+        )
+
+    async def _owner_answered(self, account: Account, message: Message) -> None:
+        """The owner wrote on a platform: what it answers leaves the inbox, learned as replied
+        (with how fast). Only ids and times are learned, so this needs no ``train on``."""
+        persona = await self.active_persona(account)
+        async with self._inbox_lock(account.id, persona.id):
+            inbox = await self._load_inbox(account, persona.id)
+            answered = inbox.answered_by(message)
+            if answered:
+                await self._save_inbox(account, persona.id, inbox)
+        for item in answered:
+            if self._jobs is not None:
+                await self._jobs.clear_followup(account.id, item.id)
+            latency = max(0.0, (message.sent_at - item.message.sent_at).total_seconds())
+            await self._label(
+                account, persona.id, item, prioritising.Label.REPLIED, latency_s=latency
+            )
+
+    async def waiting_items(self, user: UserRef) -> list[waiting.WaitingItem]:
+        """What is waiting for ``user``'s active persona, most important first."""
+        account = await self.account(user)
+        persona = await self.active_persona(account)
+        async with self._inbox_lock(account.id, persona.id):
+            return (await self._load_inbox(account, persona.id)).ranked()
+
+    async def _inbox(self, account: Account) -> Reply:
+        """``inbox``: waiting messages, most important first, with reasons and buttons; then
+        drafts still waiting for a decision."""
+        persona = await self.active_persona(account)
+        async with self._inbox_lock(account.id, persona.id):
+            items = (await self._load_inbox(account, persona.id)).ranked()
+        pending = await self._stores.drafts.pending(account.id)
+        if not items and not pending:
+            return Reply(text="Nothing is waiting for you.")
+        lines: list[str] = []
+        buttons: list[Button] = []
+        if items:
+            lines.append(f"{len(items)} waiting, most important first:")
+            for number, item in enumerate(items[:INBOX_SHOWN], start=1):
+                lines.append(waiting.item_line(number, item))
+                buttons += _waiting_buttons(item, number)
+        if pending:
+            lines.append(f"{len(pending)} draft{'s' if len(pending) != 1 else ''} to decide:")
+            for number, draft in enumerate(pending[:INBOX_SHOWN], start=1):
+                lines.append(
+                    f"  {number}. {draft.incoming.sender}: {_clip(draft.incoming.text, 80)}"
+                )
+                buttons.append(
+                    Button(label=f"Send draft {number}", action=Action.SEND, draft_id=draft.id)
+                )
+        return Reply(text="\n".join(lines), buttons=tuple(buttons))
+
+    async def _find_waiting(
+        self, account: Account, key: str
+    ) -> tuple[PersonaId, waiting.WaitingItem] | None:
+        for persona in await self._stores.personas.list(account.id):
+            inbox = waiting.Inbox.from_bytes(
+                await self._stores.state.get(account.id, persona.id, waiting.INBOX_STATE)
+            )
+            item = inbox.get(key)
+            if item is not None:
+                return persona.id, item
+        # A message shown with drafts but not waiting (pasted, or already out of the inbox):
+        # its pending draft still lets the owner say how important it was.
+        for draft in await self._stores.drafts.pending(account.id):
+            if waiting.item_id(account.id, draft.persona_id, draft.incoming.id) == key:
+                return draft.persona_id, waiting.WaitingItem(
+                    id=key,
+                    message=draft.incoming,
+                    owner=draft.owner,
+                    score=0.0,
+                    needs_reply=True,
+                    reasons=(),
+                    arrived_at=draft.created_at,
+                )
+        return None
+
+    async def _waiting_action(self, action: ActionInvocation) -> ActionOutcome:
+        """Important · Not important · Draft on a waiting message (by its item id)."""
+        account = await self._stores.accounts.resolve(action.user, create=False)
+        found = None if account is None else await self._find_waiting(account, action.draft_id)
+        if account is None or found is None:
+            return ActionOutcome(
+                reply=Reply(text="That message isn't waiting any more (answered, or not yours).")
+            )
+        persona_id, item = found
+        if action.action is Action.IMPORTANT:
+            async with self._inbox_lock(account.id, persona_id):
+                inbox = await self._load_inbox(account, persona_id)
+                if inbox.get(item.id) is not None:
+                    inbox.put(replace(item, starred=True))
+                    await self._save_inbox(account, persona_id, inbox)
+            await self._label(account, persona_id, item, prioritising.Label.IMPORTANT)
+            return ActionOutcome(
+                reply=Reply(
+                    text=f"Noted: {item.message.sender}'s message is important. I'll rank ones like it higher."
+                )
+            )
+        if action.action is Action.NOT_IMPORTANT:
+            async with self._inbox_lock(account.id, persona_id):
+                inbox = await self._load_inbox(account, persona_id)
+                inbox.pop(item.id)
+                await self._save_inbox(account, persona_id, inbox)
+            if self._jobs is not None:
+                await self._jobs.clear_followup(account.id, item.id)
+            await self._label(account, persona_id, item, prioritising.Label.NOT_IMPORTANT)
+            return ActionOutcome(
+                reply=Reply(
+                    text="Noted: not important. It left your inbox; I'll rank ones like it lower."
+                )
+            )
+        persona = await self._stores.personas.get(account.id, persona_id)
+        if persona is None:
+            return ActionOutcome(reply=Reply(text="That persona no longer exists."))
+        draft_id = uuid.uuid5(_WAITING_DRAFTS, f"{account.id}:{item.id}").hex
+        earlier = await self._stores.drafts.get(account.id, draft_id)
+        if earlier is not None and earlier.status is DraftStatus.PENDING:
+            return ActionOutcome(reply=render_draft(earlier, item.priority))
+        if earlier is not None:
+            draft_id = uuid.uuid4().hex
+        options = await self.draft_options(account, persona, item.message)
+        if not options:
+            return ActionOutcome(
+                reply=Reply(
+                    text="I have no replies of yours to learn from yet. Train me first: `train --sample` or `train <export>`."
+                )
+            )
+        draft = Draft(
+            id=draft_id,
+            account_id=account.id,
+            persona_id=persona.id,
+            incoming=item.message,
+            options=tuple(options),
+            status=DraftStatus.PENDING,
+            created_at=self._clock(),
+            owner=action.user,
+        )
+        await self._stores.drafts.create(draft)
+        return ActionOutcome(reply=render_draft(draft, item.priority))
+
+    async def digest(self, account_id: AccountId) -> tuple[UserRef, Reply] | None:
+        """The scheduled digest of one account and where it goes; ``None`` when it is off,
+        the account is gone or paused."""
+        account = await self._stores.accounts.get(account_id)
+        if account is None or account.paused:
+            return None
+        schedule = scheduling.schedule_of(account.settings)
+        to = _user_ref(schedule.deliver_to)
+        if schedule.digest_at is None or to is None:
+            return None
+        persona = await self.active_persona(account)
+        async with self._inbox_lock(account.id, persona.id):
+            items = (await self._load_inbox(account, persona.id)).ranked()
+        buttons: list[Button] = []
+        for number, item in enumerate(items[:DIGEST_SHOWN], start=1):
+            buttons += _waiting_buttons(item, number)
+        return to, Reply(
+            text=waiting.digest_text(items, limit=DIGEST_SHOWN), buttons=tuple(buttons)
+        )
+
+    async def follow_up(self, account_id: AccountId, key: str) -> tuple[UserRef, Reply] | None:
+        """A reminder about one waiting message, at most once; ``None`` when it was answered,
+        dismissed, already reminded, below the threshold now, or reminders are off."""
+        account = await self._stores.accounts.get(account_id)
+        if account is None or account.paused:
+            return None
+        schedule = scheduling.schedule_of(account.settings)
+        found = await self._find_waiting(account, key)
+        if found is None:
+            return None
+        persona_id = found[0]
+        async with self._inbox_lock(account.id, persona_id):
+            inbox = await self._load_inbox(account, persona_id)
+            current = inbox.get(key)
+            if current is None or not scheduling.followup_due(
+                arrived_at=current.arrived_at,
+                score=1.0 if current.starred else current.score,
+                schedule=schedule,
+                now=self._clock(),
+                answered=False,
+                reminded=current.reminded,
+            ):
+                return None
+            inbox.put(replace(current, reminded=True))
+            await self._save_inbox(account, persona_id, inbox)
+        to = _user_ref(schedule.deliver_to) or current.owner
+        waited = scheduling.format_duration(self._clock() - current.arrived_at)
+        text = f"Still waiting for you after {waited}:\n" + waiting.item_line(1, current)
+        return to, Reply(text=text, buttons=tuple(_waiting_buttons(current, None)))
+
+    async def _digest_command(
+        self, command: CommandInvocation, account: Account, args: tuple[str, ...]
+    ) -> Reply:
+        """``digest`` · ``digest HH:MM [zone]`` · ``digest off`` · ``digest followup <4h|off>``."""
+        schedule = scheduling.schedule_of(account.settings)
+        now = self._clock()
+        if not args:
+            return Reply(text=scheduling.describe(schedule, now=now))
+        try:
+            if args[0].lower() in ("followup", "follow-up", "remind"):
+                if len(args) < 2:
+                    return Reply(text="Usage: digest followup <4h | 90m | off> [min score 0-1]")
+                if args[1].lower() == "off":
+                    schedule = replace(schedule, followup_after=None)
+                else:
+                    score = float(args[2]) if len(args) > 2 else schedule.followup_score
+                    schedule = replace(
+                        schedule,
+                        followup_after=scheduling.parse_duration(args[1]),
+                        followup_score=min(max(score, 0.0), 1.0),
+                        deliver_to=str(command.user),
+                    )
+            elif args[0].lower() == "off":
+                schedule = replace(schedule, digest_at=None)
+                if self._jobs is not None:
+                    await self._jobs.clear_digest(account.id)
+            else:
+                at = scheduling.parse_time(args[0])
+                zone = args[1] if len(args) > 1 else schedule.timezone
+                if not scheduling.is_timezone(zone):
+                    return Reply(
+                        text=f"'{zone}' is not a time zone I know; try Europe/Paris or America/New_York."
+                    )
+                schedule = replace(
+                    schedule, digest_at=at, timezone=zone, deliver_to=str(command.user)
+                )
+                if self._jobs is not None:
+                    await self._jobs.set_digest(account.id, at, zone)
+        except (scheduling.ScheduleError, ValueError) as error:
+            return Reply(text=str(error))
+        await self._stores.accounts.update(
+            replace(account, settings=scheduling.with_schedule(account.settings, schedule))
+        )
+        note = "" if self._jobs is not None else " (the scheduler starts with `minime run`)"
+        return Reply(text=scheduling.describe(schedule, now=now) + note)
+
+    async def _onboard(self, account: Account, args: tuple[str, ...]) -> Reply:
+        """``onboard``: the short question flow that seeds the prioritiser's prior.
+
+        Without arguments it asks the next unanswered question; ``onboard <topic> <answer>``
+        answers one (``vips``, ``hours``, ``topics``, ``wait``, ``tz``).
+        """
+        settings = dict(account.settings)
+        if not args:
+            question = _next_question(settings)
+            if question is not None:
+                return Reply(text=f"{question}\n{_onboarding_summary(settings)}")
+            return Reply(text="Onboarding done.\n" + _onboarding_summary(settings))
+        topic, answer = args[0].lower(), " ".join(args[1:]).strip()
+        if topic not in ONBOARDING_KEYS and topic != "tz":
+            return Reply(text="Usage: onboard [vips|hours|topics|wait|tz] <answer>")
+        schedule = scheduling.schedule_of(settings)
+        if topic == "tz":
+            if not scheduling.is_timezone(answer):
+                return Reply(text=f"'{answer}' is not a time zone I know; try Europe/Paris.")
+            settings = scheduling.with_schedule(settings, replace(schedule, timezone=answer))
+            hours = settings.get("working_hours")
+            if isinstance(hours, dict):
+                settings["working_hours"] = {**hours, "timezone": answer}
+        elif topic == "hours":
+            try:
+                start, end, zone = _parse_hours(answer, schedule.timezone)
+            except scheduling.ScheduleError as error:
+                return Reply(text=str(error))
+            settings["working_hours"] = {"start": start, "end": end, "timezone": zone}
+            settings = scheduling.with_schedule(settings, replace(schedule, timezone=zone))
+        else:
+            words = [w.strip() for w in answer.replace(";", ",").split(",") if w.strip()]
+            if answer.lower() in ("none", "-", "no"):
+                words = []
+            settings[ONBOARDING_KEYS[topic]] = words
+        await self._stores.accounts.update(replace(account, settings=settings))
+        self.forget(account.id)  # the prior is rebuilt with the answers on next use
+        question = _next_question(settings)
+        if question is not None:
+            return Reply(text=f"Thanks, noted.\nNext: {question}")
+        return Reply(text="Thanks, noted. " + _onboarding_summary(settings))
+
     # ----------------------------------------------------------------- commands
 
     async def handle_command(self, command: CommandInvocation) -> list[Reply]:
         """Run one command of the shared grammar; errors come back as a reply, never raised."""
         if too_long(command.text, self._max_chars):
             return [Reply(text=size_notice(len(command.text), self._max_chars))]
+        command = replace(command, text=clean_text(command.text))
         try:
             parsed = (
                 parse(f"{command.name} {command.text}".strip())
@@ -1058,6 +1516,10 @@ class Clone:
             return [await self._profile(account, platform=command.user.platform)]
         if name == "inbox":
             return [await self._inbox(account)]
+        if name == "digest":
+            return [await self._digest_command(command, account, args)]
+        if name == "onboard":
+            return [await self._onboard(account, args)]
         if name == "privacy":
             return [await self._privacy(command, account, args)]
         if name == "link":
@@ -1298,7 +1760,9 @@ class Clone:
             return Reply(text=f"Learning from messages you send on {where} is off.")
         named = [a for a in args if not a.startswith("--")]
         if named and not command.attachments and not command.local_files:
-            return Reply(text="Attach the export file to the command: I can't read paths on this platform.")
+            return Reply(
+                text="Attach the export file to the command: I can't read paths on this platform."
+            )
         paths = [Path(a.path) for a in command.attachments] or [Path(a) for a in named]
         if not paths:
             return Reply(
@@ -1379,29 +1843,6 @@ class Clone:
         profile = await asyncio.to_thread(self._profile_card.profile, history)
         return {"persona": persona.name, **profile.to_json()}
 
-    async def export_data(self, account: Account) -> dict[str, object]:
-        """Everything held for ``account`` (``AccountVault.export``), plus each persona's profile
-        as the profiler measures it (what ``profile --json`` shows), under ``profiles``."""
-        data = await self._stores.vault.export(account.id)
-        profiles: dict[str, object] = {}
-        for persona in await self._stores.personas.list(account.id):
-            history = [m async for m in self._stores.messages.iter(account.id, persona.id)]
-            if self._profile_card is not None and any(m.from_owner for m in history):
-                profile = await asyncio.to_thread(self._profile_card.profile, history)
-                profiles[persona.name] = profile.to_json()
-        return {**data, "profiles": profiles}
-
-    async def _inbox(self, account: Account) -> Reply:
-        pending = await self._stores.drafts.pending(account.id)
-        if not pending:
-            return Reply(text="Nothing is waiting for you.")
-        lines = [f"{len(pending)} waiting:"]
-        buttons = []
-        for number, draft in enumerate(pending[:10], start=1):
-            lines.append(f"{number}. {draft.incoming.sender}: {_clip(draft.incoming.text, 80)}")
-            buttons.append(Button(label=f"Send {number}", action=Action.SEND, draft_id=draft.id))
-        return Reply(text="\n".join(lines), buttons=tuple(buttons))
-
     async def _privacy(
         self, command: CommandInvocation, account: Account, args: tuple[str, ...]
     ) -> Reply:
@@ -1420,7 +1861,7 @@ class Clone:
                 text="For your safety, `privacy export` and `privacy erase` work only in a private chat with me."
             )
         if verb == "export":
-            data = await self.export_data(account)
+            data = await self._stores.vault.export(account.id)
             return Reply(
                 text="Everything I hold about you (`minime import` loads it back).",
                 file=await asyncio.to_thread(export_zip, data),
@@ -1461,6 +1902,137 @@ class Clone:
             Disclosure.SIGNATURE: "posts end with a signature saying your AI clone drafted them",
         }[mode]
         return Reply(text=f"Persona '{persona.name}' on {where}: {said}.")
+
+
+_DRAFT_IDS = uuid.UUID("5f0c3b7e-9d1a-4c55-8a3e-6b1f2d9e7c40")
+
+
+def draft_id_for(account_id: AccountId, delivery: str) -> str:
+    """The id of the draft made for one delivery: the same on every retry of it."""
+    return uuid.uuid5(_DRAFT_IDS, f"{account_id}:{delivery}").hex
+
+
+# ----------------------------------------------------------------- inbox, labels, onboarding
+
+PRIORITISER_STATE = "prioritiser"
+INBOX_SHOWN = 10
+DIGEST_SHOWN = 5
+_PRIORITY_MAGIC = b"MPR1"
+_WAITING_DRAFTS = uuid.UUID("9e3d2c71-5b4a-4f0e-8c6d-1a2b3c4d5e6f")
+"""Namespace of the ids of drafts made from the inbox (one per waiting message)."""
+
+_LABEL_VALUES: dict[prioritising.Label, float] = {
+    prioritising.Label.REPLIED: 1.0,
+    prioritising.Label.SENT: 1.0,
+    prioritising.Label.IMPORTANT: 1.0,
+    prioritising.Label.DISMISSED: 0.25,
+    prioritising.Label.IGNORED: 0.0,
+    prioritising.Label.NOT_IMPORTANT: 0.0,
+}
+"""How important each kind of label says the message was (the stored ``label`` value)."""
+
+
+@runtime_checkable
+class LearningPriority(Protocol):
+    """A priority model that learns online from labels and can be saved (the learned one)."""
+
+    def prioritise(self, message: IncomingMessage) -> Priority: ...
+
+    def learn(self, message: IncomingMessage, label: str, *, latency_s: float | None) -> None:
+        """Update at once from one label (``core.prioritising.Label`` values), no retrain."""
+        ...
+
+    def dump(self) -> bytes: ...
+
+    def load(self, data: bytes) -> bool:
+        """Continue from ``dump()`` output; ``False`` (unchanged) if it is unusable."""
+        ...
+
+
+def _pack_priority(history_size: int, payload: bytes) -> bytes:
+    return _PRIORITY_MAGIC + history_size.to_bytes(8, "big") + payload
+
+
+def _unpack_priority(data: bytes | None) -> tuple[int, bytes] | None:
+    if not data or not data.startswith(_PRIORITY_MAGIC) or len(data) < 12:
+        return None
+    return int.from_bytes(data[4:12], "big"), data[12:]
+
+
+def _waiting_buttons(item: waiting.WaitingItem, number: int | None) -> list[Button]:
+    """Draft (where a reply is needed) · Important · Not important, for one waiting message."""
+    suffix = "" if number is None else f" {number}"
+    buttons = []
+    if item.needs_reply or number is None:
+        buttons.append(Button(label=f"Draft{suffix}", action=Action.DRAFT, draft_id=item.id))
+    buttons += [
+        Button(label=f"Important{suffix}", action=Action.IMPORTANT, draft_id=item.id),
+        Button(label=f"Not important{suffix}", action=Action.NOT_IMPORTANT, draft_id=item.id),
+    ]
+    return buttons
+
+
+def _user_ref(text: str | None) -> UserRef | None:
+    if not text or ":" not in text:
+        return None
+    platform, _, user_id = text.partition(":")
+    return UserRef(platform=platform, user_id=user_id)
+
+
+ONBOARDING_QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    ("vips", "vips", "Whose messages should never wait? `onboard vips alice, bob`"),
+    (
+        "hours",
+        "working_hours",
+        "When do you work? `onboard hours 09:00-18:00 Europe/Paris`",
+    ),
+    ("topics", "topics", "What do you care about most? `onboard topics deploy, invoices`"),
+    ("wait", "low_priority", "Whose messages can always wait? `onboard wait newsletter, ci-bot`"),
+)
+"""(command word, settings key, question) of the onboarding flow, in the order asked."""
+ONBOARDING_KEYS = {word: key for word, key, _ in ONBOARDING_QUESTIONS}
+
+
+def _next_question(settings: Mapping[str, object]) -> str | None:
+    for _, key, question in ONBOARDING_QUESTIONS:
+        if key not in settings:
+            return question
+    return None
+
+
+def _onboarding_summary(settings: Mapping[str, object]) -> str:
+    def listed(key: str) -> str:
+        value = settings.get(key)
+        return ", ".join(str(v) for v in value) if isinstance(value, list) and value else "—"
+
+    hours = settings.get("working_hours")
+    when = (
+        f"{hours.get('start')}-{hours.get('end')} {hours.get('timezone')}"
+        if isinstance(hours, dict)
+        else "—"
+    )
+    return (
+        f"VIPs: {listed('vips')} · hours: {when} · topics: {listed('topics')} · "
+        f"can wait: {listed('low_priority')} · time zone: {scheduling.schedule_of(settings).timezone}"
+    )
+
+
+def _parse_hours(text: str, default_zone: str) -> tuple[str, str, str]:
+    """``09:00-18:00 [zone]`` → ``("09:00", "18:00", zone)``."""
+    words = text.split()
+    if not words or "-" not in words[0]:
+        raise scheduling.ScheduleError(
+            "Write your hours like 09:00-18:00, optionally with a time zone."
+        )
+    start, _, end = words[0].partition("-")
+    zone = words[1] if len(words) > 1 else default_zone
+    if not scheduling.is_timezone(zone):
+        raise scheduling.ScheduleError(f"'{zone}' is not a time zone I know; try Europe/Paris.")
+    return (
+        scheduling.parse_time(start).strftime("%H:%M"),
+        scheduling.parse_time(end).strftime("%H:%M"),
+        zone,
+    )
 
 
 def describe_summary(summary: ImportSummary) -> str:
