@@ -360,7 +360,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     async with await _open_existing(settings, args.user) as runtime:
         account, _ = await _account_and_persona(runtime, args.user)
-        data = await runtime.storage.vault.export(account.id)
+        data = await runtime.clone.export_data(account)
     target = args.output or Path(f"minime-export-{args.user}.zip")
     tmp = target.with_name(target.name + ".partial")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:

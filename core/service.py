@@ -1843,6 +1843,18 @@ class Clone:
         profile = await asyncio.to_thread(self._profile_card.profile, history)
         return {"persona": persona.name, **profile.to_json()}
 
+    async def export_data(self, account: Account) -> dict[str, object]:
+        """Everything held for ``account`` (``AccountVault.export``), plus each persona's profile
+        as the profiler measures it (what ``profile --json`` shows), under ``profiles``."""
+        data = await self._stores.vault.export(account.id)
+        profiles: dict[str, object] = {}
+        for persona in await self._stores.personas.list(account.id):
+            history = [m async for m in self._stores.messages.iter(account.id, persona.id)]
+            if self._profile_card is not None and any(m.from_owner for m in history):
+                profile = await asyncio.to_thread(self._profile_card.profile, history)
+                profiles[persona.name] = profile.to_json()
+        return {**data, "profiles": profiles}
+
     async def _privacy(
         self, command: CommandInvocation, account: Account, args: tuple[str, ...]
     ) -> Reply:
@@ -1861,7 +1873,7 @@ class Clone:
                 text="For your safety, `privacy export` and `privacy erase` work only in a private chat with me."
             )
         if verb == "export":
-            data = await self._stores.vault.export(account.id)
+            data = await self.export_data(account)
             return Reply(
                 text="Everything I hold about you (`minime import` loads it back).",
                 file=await asyncio.to_thread(export_zip, data),
