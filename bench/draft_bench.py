@@ -53,6 +53,12 @@ async def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--drafts", type=int, default=200)
     parser.add_argument("--unique", type=int, default=3000)
+    parser.add_argument(
+        "--cache-dir", type=Path, default=Path("/tmp"), help="where corpus embeddings are kept"
+    )
+    parser.add_argument(
+        "--others", type=int, default=1000, help="other writers' texts for the verifier"
+    )
     args = parser.parse_args()
     rng = random.Random(7)
 
@@ -68,16 +74,25 @@ async def main() -> None:
     embedder = SentenceEmbedder()
     embedder.encode(["warm up"])
     started = time.perf_counter()
-    incoming_vecs = embedder.encode([p.text for p, _ in real])
-    reply_vecs = embedder.encode([r.text for _, r in real])
-    print(f"embedded {2 * len(real)} corpus texts in {time.perf_counter() - started:.0f} s")
+    cache = args.cache_dir / f"draft_bench_{args.corpus.stem}_{len(real)}.npz"
+    if cache.exists():
+        with np.load(cache) as saved:
+            incoming_vecs, reply_vecs = saved["incoming"], saved["reply"]
+        print(f"corpus embeddings of {2 * len(real)} texts read from {cache}")
+    else:
+        incoming_vecs = embedder.encode([p.text for p, _ in real])
+        reply_vecs = embedder.encode([r.text for _, r in real])
+        np.savez(cache, incoming=incoming_vecs, reply=reply_vecs)
+        print(f"embedded {2 * len(real)} corpus texts in {time.perf_counter() - started:.0f} s")
 
     owner = [m.text for m in messages if m.sender == args.me and m.text.strip()]
     others = [m.text for m in messages if m.sender != args.me and m.text.strip()]
     known = {r.text: v for (_, r), v in zip(real, reply_vecs, strict=True)}
     encoder = KnownVectors(embedder, known)
     started = time.perf_counter()
-    verifier = train_style(owner, rng.sample(others, 2000), background_texts(), embedder=encoder)
+    verifier = train_style(
+        owner, rng.sample(others, args.others), background_texts(), embedder=encoder
+    )
     print(
         f"verifier ({type(verifier).__name__}, {len(owner)} owner texts) trained in "
         f"{time.perf_counter() - started:.0f} s"

@@ -250,6 +250,9 @@ class _Pick:
     reason: str
     source_id: str | None
     intent: Intent | None
+    style_text: str = ""
+    """What the verifier scores: the reply as the owner wrote it (before re-addressing), whose
+    embedding the index already holds; the style of "bob: try X" and "carol: try X" is one."""
 
 
 class RetrievalDrafter:
@@ -274,7 +277,13 @@ class RetrievalDrafter:
     ) -> list[tuple[float, ReplyPair, str]]:
         """Retrieved replies as ``(similarity, pair, adapted text)``, best first, without
         repeats, excluded texts or (down-ranked) dismissed ones."""
-        hits = index.nearest(query, tokens(text), k=k or self._max_options * 8)
+        want = k or self._max_options * 8
+        words = tokens(text)
+        hits = index.nearest(query, words, k=want)
+        distinct = len({index.pairs[p].reply_text for _, p in hits})
+        if distinct < 2 * self._max_options and len(index) > want:
+            # The owner repeats themselves ("thanks!"): look further for different answers.
+            hits = index.nearest(query, words, k=min(len(index), want * 16))
         penalised = _penalised(query, negatives)
         out: list[tuple[float, ReplyPair, str]] = []
         seen: set[str] = set()
@@ -335,6 +344,7 @@ class RetrievalDrafter:
                 f"({round(max(0.0, similarity) * 100)}% alike)",
                 source_id=pair.reply_id,
                 intent=classify_intent(reply),
+                style_text=pair.reply_text,
             )
 
         best = found[0]
@@ -360,7 +370,7 @@ class RetrievalDrafter:
                 break
             if fits(reply):
                 take(retrieved(similarity, pair, reply))
-        scores = style.score([p.text for p in picks])
+        scores = style.score([p.style_text or p.text for p in picks])
         return [
             DraftOption(
                 text=p.text,
