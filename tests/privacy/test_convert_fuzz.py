@@ -28,6 +28,9 @@ from hypothesis import strategies as st
 from core.models import ActionInvocation, CommandInvocation, IncomingMessage, Message, UserRef
 
 TESTS = Path(__file__).resolve().parents[1]
+
+# Hostile strings of 100,000 characters make Hypothesis warn about the size of its reprs.
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 CANARY = "CANARYc0ffee00d15ea5e"
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
