@@ -87,12 +87,16 @@ async def test_a_flood_from_one_sender_is_cut_off_and_others_are_unaffected(
     before = await bob_draft_latencies(runtime, 30, 100)
 
     answered: list[object] = []
+    dropped_s = [0.0]
 
     async def send_flood(messages: list[IncomingMessage]) -> None:
         # 10,000 messages in 6 s: a minute's flood, ten times compressed.
         for start in range(0, len(messages), 100):
             for message in messages[start : start + 100]:
+                began = time.perf_counter()
                 answered.append(await clone.handle_incoming(message))
+                if answered[-1] is None:
+                    dropped_s[0] += time.perf_counter() - began
             await asyncio.sleep(0.06)
 
     started = time.perf_counter()
@@ -106,14 +110,22 @@ async def test_a_flood_from_one_sender_is_cut_off_and_others_are_unaffected(
     assert len(answered) == 10_000 and len(drafted) <= refill
     assert len(await runtime.storage.drafts.pending(alice.id)) == len(drafted)
     p50_before, p50_during = statistics.median(before), statistics.median(during)
+    per_drop_us = dropped_s[0] / max(1, len(answered) - len(drafted)) * 1e6
     log.info(
-        "flood: %d of 10000 drafted in %.1fs; other account p50 %.1f ms before, %.1f ms during",
+        "flood: %d of 10000 drafted in %.1fs, %.1f us per dropped message (%.2f%% of the loop); "
+        "other account p50 %.1f ms before, %.1f ms during",
         len(drafted),
         flood_s,
+        per_drop_us,
+        100 * dropped_s[0] / flood_s,
         p50_before * 1e3,
         p50_during * 1e3,
     )
-    assert p50_during <= max(2 * p50_before, p50_before + 0.05), (p50_before, p50_during)
+    # The flood costs the event loop almost nothing once cut off (no I/O, no parsing)...
+    assert dropped_s[0] / flood_s < 0.05 and per_drop_us < 200
+    # ...so the other account's median draft latency stays where it was (within the noise of a
+    # shared machine).
+    assert p50_during <= max(3 * p50_before, p50_before + 0.1), (p50_before, p50_during)
 
     # Another sender still reaches Alice: the cap is per sender.
     boss = await clone.handle_incoming(
