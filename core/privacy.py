@@ -91,7 +91,9 @@ def describe_live_learning(settings: Mapping[str, object], platforms: tuple[str,
     if off:
         parts.append("off for " + ", ".join(off))
     rest = "on" if everywhere else "off"
-    return f"Learning from messages you send: {'; '.join(parts) or rest}; {rest} elsewhere."
+    if not parts:
+        return f"Learning from messages you send: {rest} everywhere."
+    return f"Learning from messages you send: {'; '.join(parts)}; {rest} elsewhere."
 
 
 # ----------------------------------------------------------------------------- AI disclosure
