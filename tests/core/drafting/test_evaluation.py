@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from bot.eval_cli import _evaluate, format_report
 from core.drafting.evaluation import draft_report
 from core.engines.embedding import HashingEmbedder
 from core.evaluation import CachingEmbedder, train_judge
@@ -44,3 +48,22 @@ def test_drafts_are_more_relevant_and_more_like_the_owner_than_a_generic_reply()
     assert r["mrr"] > report["chance"]["mrr"] and r["recall_at_1"] > 0.5
     assert r["mrr"] >= b["mrr"]
     assert r["fidelity"] > b["fidelity"] and report["ceiling"] > 0.5
+
+
+def test_minime_eval_reports_drafting_next_to_the_verifier(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    keys = ("id", "conversation", "thread", "sender", "text", "reply_to")
+    rows = [
+        {**{k: getattr(m, k) for k in keys}, "sent_at": m.sent_at.isoformat()} for m in corpus()
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    args = argparse.Namespace(
+        input=path, me="sam", cutoff=None, authors=2, train_share=0.8, embedder="hashing",
+        no_background=True, no_drafts=False, seed=0, json=False,
+    )  # fmt: skip
+    report = _evaluate(args)
+    drafting = report["drafting"]
+    assert drafting["owner"] == "sam" and drafting["retrieval"]["mrr"] > drafting["chance"]["mrr"]
+    assert "fidelity" in drafting["baseline"]
+    text = format_report(report)
+    assert "Drafts of the retrieval engine for sam" in text and "generic baseline" in text
