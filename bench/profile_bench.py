@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from bot.eval_cli import load_messages  # noqa: E402
 from core.engines.embedding import HashingEmbedder, SentenceEmbedder  # noqa: E402
 from core.engines.nlp import load_nlp  # noqa: E402
+from core.evaluation import most_active_senders  # noqa: E402
 from core.profiling import Profiler, ProfileSample  # noqa: E402
 from core.profiling.background import background_texts  # noqa: E402
 from core.verifier import StyleVerifier  # noqa: E402
@@ -80,8 +81,9 @@ def main() -> int:
         f"  (surface features only, no spaCy: {len(samples) / (time.perf_counter() - t):,.0f} messages/s)"
     )
 
-    owner = [m.text for m in messages if m.sender == "ikonia"]
-    others = [m.text for m in messages if m.sender != "ikonia"][:4000] + background_texts()
+    me = most_active_senders(messages, 1)[0]
+    owner = [m.text for m in messages if m.sender == me]
+    others = [m.text for m in messages if m.sender != me][:4000] + background_texts()
     texts = [m.text for m in messages[-args.score :]]
     for name, embedder in (
         ("hashing", HashingEmbedder()),
@@ -98,7 +100,7 @@ def main() -> int:
         embedder.encode(texts)
         encode_s = time.perf_counter() - t
         print(
-            f"verifier [{name}]: trained on {len(owner)} + {verifier.background_messages:,} messages in "
+            f"verifier [{name}]: {me}, trained on {len(owner)} + {verifier.background_messages:,} messages in "
             f"{fit_s:.1f} s; scores {len(texts):,} messages in {score_s:.2f} s = "
             f"{len(texts) / score_s:,.0f} messages/s; one encoder pass {encode_s:.2f} s "
             f"(scoring / encoder = {score_s / encode_s:.2f})"
