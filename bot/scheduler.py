@@ -6,12 +6,11 @@
   waiting item id), never message text; ``coalesce=True`` and a ``misfire_grace_time`` make the
   runs missed while no scheduler was up fire once.
 * **One scheduler among workers**: every process starts its scheduler *paused* (so any worker
-  can add or remove jobs in the shared store) and only the leader resumes it. Leadership is a
-  PostgreSQL session advisory lock (``pg_try_advisory_lock``) held on a dedicated connection
-  for as long as the process lives; on SQLite, an exclusive ``flock`` on a file in the data dir.
-  (``bot/scheduler_lock.py`` had no ``LeaderElection`` yet when this was written: this is the
-  minimal guard.) The leader also wakes up every ``poll_s`` seconds to pick up jobs other
-  workers added.
+  can add or remove jobs in the shared store) and only the leader resumes it. Leadership is
+  ``bot.scheduler_lock.LeaderElection`` (a PostgreSQL session advisory lock; won at once on
+  SQLite, which is one process); a leader that loses its lock's connection pauses at once, and
+  each job asks ``still_leading()`` (one round trip) before its side effect. The leader also
+  wakes up every ``poll_s`` seconds to pick up jobs other workers added.
 * **Who runs the job**: the job functions get the clone and the notifier of the scheduler that
   runs them through a context variable set by its executor, so two schedulers in one process
   (the tests) never mix.
@@ -22,13 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import fcntl
 import logging
-import os
-import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
@@ -37,12 +33,14 @@ from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.models import AccountId
+from bot.scheduler_lock import LeaderElection
+from core.models import AccountId, Reply, UserRef
 from core.ports import Notifier
 from core.service import Clone
 
@@ -50,8 +48,8 @@ log = logging.getLogger(__name__)
 
 MISFIRE_GRACE_S = 6 * 3600
 """A digest or reminder missed while no scheduler ran still goes out up to 6 hours late (once)."""
-LOCK_KEY = zlib.crc32(b"minime.scheduler")
-"""The advisory-lock key of the scheduler leader (one per database)."""
+ELECTION = "scheduler"
+"""The name of the scheduler's leader election (one leader per database)."""
 JOBS_TABLE = "minime_jobs"
 
 
@@ -61,6 +59,16 @@ class JobContext:
 
     clone: Clone
     notifier: Notifier
+    still_leading: Callable[[], Awaitable[bool]] | None = None
+    """Asked right before a side effect: a leader cut off from the database sends nothing."""
+
+    async def deliver(self, made: tuple[UserRef, Reply] | None) -> None:
+        if made is None:
+            return
+        if self.still_leading is not None and not await self.still_leading():
+            log.warning("scheduler: no longer leading; a job's delivery was skipped")
+            return
+        await self.notifier.notify(*made)
 
 
 _CONTEXT: contextvars.ContextVar[JobContext] = contextvars.ContextVar("minime_job_context")
@@ -70,16 +78,16 @@ async def run_digest(account_id: str) -> None:
     """Job: build one account's digest and deliver it."""
     context = _CONTEXT.get()
     made = await context.clone.digest(account_id)
-    if made is not None:
-        await context.notifier.notify(*made)
+    if made is None and not await context.clone.account_exists(account_id):
+        await context.clone.cancel_jobs(account_id)  # an erased account: its job goes too
+        return
+    await context.deliver(made)
 
 
 async def run_followup(account_id: str, item_id: str) -> None:
     """Job: remind about one waiting message if it is still waiting (at most once)."""
     context = _CONTEXT.get()
-    made = await context.clone.follow_up(account_id, item_id)
-    if made is not None:
-        await context.notifier.notify(*made)
+    await context.deliver(await context.clone.follow_up(account_id, item_id))
 
 
 class _ContextExecutor(AsyncIOExecutor):  # type: ignore[misc]
@@ -154,12 +162,10 @@ class SchedulerJobs:
 
 
 class MinimeScheduler:
-    """One process's scheduler: started paused, running only while this process leads."""
+    """One process's scheduler: started paused, running only while its election leads."""
 
-    def __init__(
-        self, *, context: JobContext, jobstore_url: str, engine: AsyncEngine, data_dir: Path
-    ) -> None:
-        self.executor = _ContextExecutor(context)
+    def __init__(self, *, context: JobContext, jobstore_url: str, election: LeaderElection) -> None:
+        self.executor = _ContextExecutor(replace(context, still_leading=election.still_leading))
         self.scheduler = AsyncIOScheduler(
             jobstores={"default": SQLAlchemyJobStore(url=jobstore_url, tablename=JOBS_TABLE)},
             executors={"default": self.executor},
@@ -171,60 +177,36 @@ class MinimeScheduler:
             timezone="UTC",
         )
         self.jobs = SchedulerJobs(self.scheduler)
-        self._engine = engine
-        self._data_dir = data_dir
-        self._lock_connection: AsyncConnection | None = None
-        self._lock_file: int | None = None
-        self.leader = False
+        self.election = election
 
-    async def try_lead(self) -> bool:
-        """Take leadership if nobody holds it; resume the scheduler when taken."""
-        if self.leader:
+    @property
+    def leader(self) -> bool:
+        return self.election.leading and self.scheduler.state == STATE_RUNNING
+
+    def try_lead(self) -> bool:
+        """Run jobs if the election made this process the leader; pause them if it lost."""
+        if self.election.leading:
+            if self.scheduler.state == STATE_PAUSED:
+                self.scheduler.resume()
             return True
-        if self._engine.dialect.name == "postgresql":
-            if self._lock_connection is None:
-                self._lock_connection = await self._engine.connect()
-            raw = await self._lock_connection.exec_driver_sql(
-                f"SELECT pg_try_advisory_lock({LOCK_KEY})"
-            )
-            got = bool(raw.scalar())
-            await self._lock_connection.commit()
-        else:
-            got = self._flock()
-        if got:
-            self.leader = True
-            self.scheduler.resume()
-            self.scheduler.wakeup()
-        return got
+        self.pause()
+        return False
 
-    def _flock(self) -> bool:
-        if self._lock_file is None:
-            self._lock_file = os.open(self._data_dir / "scheduler.lock", os.O_RDWR | os.O_CREAT)
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    async def resign(self) -> None:
-        """Stop running jobs and release leadership (shutdown, or a lost database)."""
-        if self.scheduler.running:
+    def pause(self) -> None:
+        if self.scheduler.state == STATE_RUNNING:
             self.scheduler.pause()
-        self.leader = False
-        if self._lock_connection is not None:
-            with contextlib.suppress(Exception):
-                await self._lock_connection.exec_driver_sql(
-                    f"SELECT pg_advisory_unlock({LOCK_KEY})"
-                )
-                await self._lock_connection.commit()
-            with contextlib.suppress(Exception):
-                # Never back to the pool: the session (and any lock it still holds) ends here.
-                await self._lock_connection.invalidate()
-                await self._lock_connection.close()
-            self._lock_connection = None
-        if self._lock_file is not None:
-            os.close(self._lock_file)  # closing the descriptor releases the flock
-            self._lock_file = None
+
+    async def lead(self, poll_s: float) -> None:
+        """Follow the election for ever: run while leading, wake up every ``poll_s`` for
+        jobs other workers added, pause at once when the lock is lost."""
+        await self.election.wait_until_leader()
+        while self.try_lead():
+            self.scheduler.wakeup()
+            lost = asyncio.create_task(self.election.lost.wait())
+            done, _ = await asyncio.wait({lost}, timeout=poll_s)
+            if not done:
+                lost.cancel()
+        log.error("scheduler: leadership lost; jobs paused")
 
     async def run_due(self) -> None:
         """Run what is due now and wait for it (what the timer does; tests call it directly)."""
@@ -246,37 +228,24 @@ async def open_scheduler(
 ) -> AsyncIterator[MinimeScheduler]:
     """Start this process's scheduler (paused), wire it into the clone, and campaign to lead.
 
-    ``minime run`` and ``minime chat`` open it; it is shut down (and leadership released) on
-    exit even when start-up failed half-way.
+    ``minime run`` and ``minime chat`` open it; it is shut down (and the lock released) on exit
+    even when start-up failed half-way.
     """
-    scheduler = MinimeScheduler(
-        context=JobContext(clone=clone, notifier=notifier),
-        jobstore_url=jobstore_url or sync_jobstore_url(database_url, data_dir),
-        engine=engine,
-        data_dir=data_dir,
-    )
-    scheduler.scheduler.start(paused=True)
-    clone.use_jobs(scheduler.jobs)
-
-    async def campaign() -> None:
-        while True:
-            try:
-                if scheduler.leader:
-                    scheduler.scheduler.wakeup()  # jobs other workers added
-                else:
-                    await scheduler.try_lead()
-            except Exception as error:  # the database is away: stop leading, try again later
-                log.warning("scheduler leadership check failed: %s", type(error).__name__)
-                await scheduler.resign()
-            await asyncio.sleep(poll_s)
-
-    task = asyncio.create_task(campaign(), name="scheduler-leader")
-    try:
-        yield scheduler
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        clone.use_jobs(None)
-        await scheduler.resign()
-        scheduler.scheduler.shutdown(wait=False)
-        await scheduler.executor.drain()
+    async with LeaderElection(engine, name=ELECTION, poll_s=min(poll_s, 5.0)) as election:
+        scheduler = MinimeScheduler(
+            context=JobContext(clone=clone, notifier=notifier),
+            jobstore_url=jobstore_url or sync_jobstore_url(database_url, data_dir),
+            election=election,
+        )
+        scheduler.scheduler.start(paused=True)
+        clone.use_jobs(scheduler.jobs)
+        task = asyncio.create_task(scheduler.lead(poll_s), name="scheduler-leader")
+        try:
+            yield scheduler
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            clone.use_jobs(None)
+            scheduler.pause()
+            scheduler.scheduler.shutdown(wait=False)
+            await scheduler.executor.drain()

@@ -1209,6 +1209,20 @@ class Clone:
                 account, persona.id, item, prioritising.Label.REPLIED, latency_s=latency
             )
 
+    async def cancel_jobs(self, account_id: AccountId) -> None:
+        """Remove the account's scheduled digest and reminders (before it is erased)."""
+        if self._jobs is None:
+            return
+        await self._jobs.clear_digest(account_id)
+        for persona in await self._stores.personas.list(account_id):
+            state = await self._stores.state.get(account_id, persona.id, waiting.INBOX_STATE)
+            for item in waiting.Inbox.from_bytes(state).ranked():
+                await self._jobs.clear_followup(account_id, item.id)
+
+    async def account_exists(self, account_id: AccountId) -> bool:
+        """Whether the account still exists (a job of an erased account removes itself)."""
+        return await self._stores.accounts.get(account_id) is not None
+
     async def waiting_items(self, user: UserRef) -> list[waiting.WaitingItem]:
         """What is waiting for ``user``'s active persona, most important first."""
         account = await self.account(user)
@@ -1883,6 +1897,7 @@ class Clone:
             return Reply(
                 text="This destroys everything I learned about you, for good. To confirm: privacy erase confirm"
             )
+        await self.cancel_jobs(account.id)
         await self._stores.vault.erase(account.id)
         self.forget(account.id)
         return Reply(text="Erased. Everything I held about you is gone, and its key destroyed.")

@@ -8,6 +8,7 @@ then run with ``MinimeScheduler.run_due()``, which is what the scheduler's own t
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ import pytest
 
 from bot.bootstrap import Runtime, open_runtime
 from bot.scheduler import JobContext, MinimeScheduler, open_scheduler, sync_jobstore_url
+from bot.scheduler_lock import LeaderElection
 from bot.settings import load_settings
 from core.engines.embedding import HashingEmbedder
 from core.models import CommandInvocation, IncomingMessage, Message, Reply, UserRef
@@ -91,7 +93,7 @@ async def scheduler_of(runtime: Runtime, notifier: Inbox) -> AsyncIterator[Minim
         data_dir=runtime.settings.data_dir,
         poll_s=3600,
     ) as scheduler:
-        assert await scheduler.try_lead()
+        assert scheduler.try_lead()
         yield scheduler
 
 
@@ -235,26 +237,29 @@ async def test_two_schedulers_on_one_postgresql_never_both_run_a_job(
     schemas = PgSchemas(PG_URL)
     url = await schemas.fresh_url()
     engines = [open_engine(url), open_engine(url)]
+    elections = [LeaderElection(engine, name="scheduler", poll_s=0.05) for engine in engines]
     runs: list[str] = []
     schedulers = [
         MinimeScheduler(
             context=JobContext(clone=cast(Clone, CountingClone(name, runs)), notifier=Inbox()),
             jobstore_url=sync_jobstore_url(url, tmp_path),
-            engine=engine,
-            data_dir=tmp_path,
+            election=election,
         )
-        for name, engine in zip("ab", engines, strict=True)
+        for name, election in zip("ab", elections, strict=True)
     ]
     a, b = schedulers
     try:
+        await elections[0].__aenter__()
+        await asyncio.wait_for(elections[0].wait_until_leader(), 10)
+        await elections[1].__aenter__()
         for s in schedulers:
             s.scheduler.start(paused=True)
-        assert await a.try_lead()
-        assert not await b.try_lead()
+        await asyncio.sleep(0.2)  # the follower has tried, and failed, a few times
+        assert a.try_lead()
+        assert not b.try_lead()
         clock.now = datetime(2026, 3, 28, 8, 0, tzinfo=UTC)
         # A follower can still schedule: the job lands in the shared store.
         await b.jobs.set_digest("acct1", datetime(2026, 1, 1, 8, 30).time(), "UTC")
-        a.scheduler.wakeup()
         clock.now = datetime(2026, 3, 28, 8, 30, tzinfo=UTC)
         for _ in range(3):
             await a.run_due()
@@ -263,8 +268,10 @@ async def test_two_schedulers_on_one_postgresql_never_both_run_a_job(
             await b.executor.drain()
         assert runs == ["a"]
         # The leader goes away: the follower takes over, without repeating today's run.
-        await a.resign()
-        assert await b.try_lead()
+        a.pause()
+        await elections[0].__aexit__(None, None, None)
+        await asyncio.wait_for(elections[1].wait_until_leader(), 10)
+        assert b.try_lead()
         await b.run_due()
         assert runs == ["a"]
         clock.now = datetime(2026, 3, 29, 8, 30, tzinfo=UTC)
@@ -273,8 +280,11 @@ async def test_two_schedulers_on_one_postgresql_never_both_run_a_job(
         assert runs == ["a", "b"]
     finally:
         for s in schedulers:
-            await s.resign()
-            s.scheduler.shutdown(wait=False)
+            s.pause()
+            if s.scheduler.running:
+                s.scheduler.shutdown(wait=False)
+        for election in elections:
+            await election.__aexit__(None, None, None)
         for engine in engines:
             await engine.dispose()
         await schemas.drop_all()
