@@ -216,16 +216,24 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
         background=background, seed=args.seed,
     )  # fmt: skip
     attribution: dict[str, Any] | None = None
+    judge = None
     senders = len({m.sender for m in loaded.messages} - evaluation.KNOWN_BOTS)
     if args.authors >= 2 and senders >= 2:
+        # One judge serves both the attribution test and the drafts' style fidelity.
+        judge = evaluation.train_judge(
+            loaded.messages,
+            evaluation.candidate_authors(loaded.messages, args.authors, include=[owner]),
+            embedder=embedder, cutoff=cutoff, train_share=args.train_share,
+            background=background, seed=args.seed,
+        )  # fmt: skip
         attribution = evaluation.attribution_eval(
             loaded.messages, args.authors, embedder=embedder, cutoff=cutoff,
-            train_share=args.train_share, background=background, include=[owner], seed=args.seed,
+            train_share=args.train_share, background=background, seed=args.seed, judge=judge,
         )  # fmt: skip
     drafting = (
         None
         if getattr(args, "no_drafts", False)
-        else _drafting(args, loaded, owner, cutoff, embedder, background, attribution)
+        else _drafting(args, loaded, owner, cutoff, embedder, judge)
     )
     return {
         "input": str(args.input),
@@ -250,19 +258,11 @@ def _drafting(
     owner: str,
     cutoff: datetime | None,
     embedder: Any,
-    background: list[str],
-    attribution: dict[str, Any] | None,
+    judge: Any,
 ) -> dict[str, Any]:
     """Reply relevance and style fidelity of the retrieval engine's drafts (with a baseline)."""
-    from core import evaluation
     from core.drafting.evaluation import draft_report
 
-    judge = None
-    if attribution is not None:
-        judge = evaluation.train_judge(
-            loaded.messages, attribution["authors"], embedder=embedder, cutoff=cutoff,
-            train_share=args.train_share, background=background, seed=args.seed,
-        )  # fmt: skip
     try:
         return draft_report(
             loaded.messages, owner, embedder=embedder, judge=judge, cutoff=cutoff,

@@ -101,6 +101,15 @@ def most_active_senders(
     return [sender for sender, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
+def candidate_authors(
+    messages: Iterable[Message], n: int, *, include: Sequence[str] = ()
+) -> list[str]:
+    """The writers of an attribution test: ``include`` first, then the most active humans, ``n``
+    in all (more only if ``include`` alone is longer)."""
+    candidates = list(dict.fromkeys(list(include) + most_active_senders(messages, n)))
+    return candidates[: max(n, len(include))]
+
+
 def _texts(messages: Iterable[Message]) -> list[str]:
     return [m.text for m in messages if m.text.strip()]
 
@@ -353,6 +362,7 @@ def attribution_eval(
     background: Sequence[str] = (),
     include: Sequence[str] = (),
     seed: int = 0,
+    judge: AuthorshipJudge | None = None,
 ) -> dict[str, Any]:
     """Multi-writer attribution on held-out real messages: verifiers vs a trigram baseline.
 
@@ -365,23 +375,25 @@ def attribution_eval(
         background: Extra background writers for the verifiers.
         include: Senders that must be among the candidates (e.g. the owner).
         seed: Reproducible sampling.
+        judge: A judge already trained by :func:`train_judge` on the same messages and split
+            (its writers are the candidates); trained here when omitted.
 
     Returns:
         ``authors``, ``train``/``test`` counts per author, ``held_out`` total, ``chance``,
         ``verifier_accuracy``, ``baseline_accuracy``, ``verifier_macro``, ``baseline_macro`` and
         ``per_author`` accuracies.
     """
-    candidates = list(dict.fromkeys(list(include) + most_active_senders(messages, authors)))
-    candidates = candidates[: max(authors, len(include))]
-    judge = train_judge(
-        messages,
-        candidates,
-        embedder=embedder,
-        cutoff=cutoff,
-        train_share=train_share,
-        background=background,
-        seed=seed,
-    )
+    if judge is None:
+        judge = train_judge(
+            messages,
+            candidate_authors(messages, authors, include=include),
+            embedder=embedder,
+            cutoff=cutoff,
+            train_share=train_share,
+            background=background,
+            seed=seed,
+        )
+    candidates = judge.authors
     train_by, _ = _split_for(messages, cutoff, train_share)
     baseline = CentroidBaseline().fit({a: train_by[a] for a in candidates})
     texts: list[str] = []
