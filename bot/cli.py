@@ -415,6 +415,7 @@ async def cmd_chat(
 ) -> int:
     from adapters.console.adapter import ConsoleAdapter
     from bot.bootstrap import open_runtime
+    from bot.scheduler import open_scheduler
 
     data_dir = _data_dir(settings, create=True)
     async with open_runtime(settings) as runtime:
@@ -425,7 +426,15 @@ async def cmd_chat(
             stdin=stdin or sys.stdin,
             stdout=sys.stdout,
         )
-        await adapter.run()
+        # Digests and reminders print in this console (the console is its own notifier).
+        async with open_scheduler(
+            clone=runtime.clone,
+            notifier=adapter,
+            engine=runtime.storage.engine,
+            database_url=settings.effective_database_url,
+            data_dir=data_dir,
+        ):
+            await adapter.run()
     return 0
 
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from bot.bootstrap import Runtime, open_runtime
+from bot.scheduler import Notifiers, open_scheduler
 from bot.settings import Settings
 from storage.engine import check_connection
 
@@ -100,6 +101,17 @@ async def run_adapters(settings: Settings, names: list[str]) -> int:
             adapters.append(
                 (name, await stack.enter_async_context(wiring.open_adapter(runtime, http)))
             )
+        # Digests and reminders: one scheduler among all workers, delivered by the adapter of
+        # the owner's platform (those with a ``notify``: Slack; the others are not wired yet).
+        await stack.enter_async_context(
+            open_scheduler(
+                clone=runtime.clone,
+                notifier=Notifiers([a for _, a in adapters if hasattr(a, "notify")]),
+                engine=runtime.storage.engine,
+                database_url=settings.effective_database_url,
+                data_dir=settings.data_dir,
+            )
+        )
         await stack.enter_async_context(
             serve_http(
                 http, settings.http_host, settings.http_port, reuse_port=settings.http_reuse_port

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, time
@@ -88,6 +88,20 @@ async def run_followup(account_id: str, item_id: str) -> None:
     """Job: remind about one waiting message if it is still waiting (at most once)."""
     context = _CONTEXT.get()
     await context.deliver(await context.clone.follow_up(account_id, item_id))
+
+
+class Notifiers:
+    """Several notifiers as one: the first that can reach the identity delivers."""
+
+    def __init__(self, notifiers: Sequence[Notifier]) -> None:
+        self._notifiers = list(notifiers)
+
+    async def notify(self, to: UserRef, reply: Reply) -> bool:
+        for notifier in self._notifiers:
+            if await notifier.notify(to, reply):
+                return True
+        log.info("scheduler: no adapter can reach a %s identity", to.platform)
+        return False
 
 
 class _ContextExecutor(AsyncIOExecutor):  # type: ignore[misc]

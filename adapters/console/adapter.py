@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from adapters.console.convert import PLATFORM, Quit, Unknown, to_input
+from adapters.console.convert import PLATFORM, Arrived, Quit, Unknown, to_input
 from adapters.console.render import render, render_sent
 from core.models import (
     ActionInvocation,
@@ -90,8 +90,24 @@ class ConsoleAdapter:
                 log.exception("console line failed")
                 self._say(f"Sorry, that failed: {error}")
 
-    async def _dispatch(self, item: CommandInvocation | IncomingMessage | ActionInvocation) -> None:
-        if isinstance(item, CommandInvocation):
+    async def notify(self, to: UserRef, reply: Reply) -> bool:
+        """The ``Notifier`` port: a digest or reminder for this console's user is printed."""
+        if to != self._user:
+            return False
+        self._say("— from your clone —")
+        self._show(reply)
+        return True
+
+    async def _dispatch(
+        self, item: CommandInvocation | IncomingMessage | Arrived | ActionInvocation
+    ) -> None:
+        if isinstance(item, Arrived):
+            shown = await self._clone.handle_incoming(item.incoming)
+            if shown is not None:
+                self._show(shown)
+            else:
+                self._say("(triaged: no reply needed; `/clone inbox` lists what waits)")
+        elif isinstance(item, CommandInvocation):
             for reply in await self._clone.handle_command(item):
                 self._show(reply)
         elif isinstance(item, IncomingMessage):

@@ -2,6 +2,8 @@
 
 - ``/clone <command>`` or ``/<command>``: a command of the shared grammar;
 - ``> text`` or ``> alice: text``: an incoming message (pasted), triaged and drafted;
+- ``>> alice: text``: a message *arriving* for the owner (as a chat platform would deliver it):
+  triaged into the inbox, with drafts offered only when it needs a reply;
 - a number, or ``send [n]`` / ``edit [n] <text>`` / ``regenerate`` / ``dismiss``: an action on the
   draft shown last;
 - ``/quit``: leave.
@@ -39,13 +41,22 @@ class Quit:
 
 
 @dataclass(frozen=True, slots=True)
+class Arrived:
+    """A message arriving for the owner (``>>``), not pasted to the clone."""
+
+    incoming: IncomingMessage
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """A line that is none of the above; ``hint`` says what would work."""
 
     hint: str
 
 
-ConsoleInput = CommandInvocation | IncomingMessage | ActionInvocation | Quit | Unknown | None
+ConsoleInput = (
+    CommandInvocation | IncomingMessage | Arrived | ActionInvocation | Quit | Unknown | None
+)
 
 
 def to_input(
@@ -67,7 +78,8 @@ def to_input(
             local_files=True,
         )
     if text.startswith(">"):
-        body = text[1:].strip()
+        arriving = text.startswith(">>")
+        body = text[2 if arriving else 1 :].strip()
         if not body:
             return Unknown(
                 hint="Type the message after '> ', e.g. '> alice: can you review my PR today?'"
@@ -84,7 +96,8 @@ def to_input(
             text=message_text,
             sent_at=now,
         )
-        return IncomingMessage(owner=user, message=message, sender_name=sender, is_direct=True)
+        incoming = IncomingMessage(owner=user, message=message, sender_name=sender, is_direct=True)
+        return Arrived(incoming) if arriving else incoming
     action = to_action(text, user=user, buttons=buttons)
     if action is not None:
         return action

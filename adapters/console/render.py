@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.models import Button, Outgoing, Reply
+from core.models import Action, Button, Outgoing, Reply
 
 
 def render(reply: Reply, *, saved: list[str] | None = None) -> str:
@@ -19,14 +19,17 @@ def render_buttons(buttons: tuple[Button, ...]) -> str:
     actions = "  ".join(
         f"[{number}] {button.label}" for number, button in enumerate(buttons, start=1)
     )
-    return f"{actions}\n(type a number; '{_edit_number(buttons)} <new text>' edits)"
+    edit = _edit_number(buttons)
+    if edit is None:
+        return f"{actions}\n(type a number)"
+    return f"{actions}\n(type a number; '{edit} <new text>' edits)"
 
 
-def _edit_number(buttons: tuple[Button, ...]) -> int:
+def _edit_number(buttons: tuple[Button, ...]) -> int | None:
     for number, button in enumerate(buttons, start=1):
-        if button.label == "Edit":
+        if button.action is Action.EDIT:
             return number
-    return 1
+    return None
 
 
 def render_sent(outgoing: Outgoing) -> str:

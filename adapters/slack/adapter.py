@@ -43,6 +43,7 @@ from core.models import (
     IncomingMessage,
     Outgoing,
     Reply,
+    UserRef,
 )
 from core.service import Clone, describe_summary
 
@@ -398,6 +399,13 @@ class SlackAdapter:
             except _SEND_ERRORS as error:  # not in that channel: fall back to the DM
                 log.info("slack: ephemeral failed (%s), using the DM", type(error).__name__)
         await self._dm(channel or user_id, text=text, blocks=blocks)
+
+    async def notify(self, to: UserRef, reply: Reply) -> bool:
+        """The ``Notifier`` port: a digest or reminder goes to the owner's DM with the app."""
+        if to.platform != convert.PLATFORM:
+            return False
+        await self._show(reply, to.user_id)
+        return True
 
     async def _upload(self, reply: Reply, user_id: str) -> None:
         """A picture (the style card) or a file (a privacy export) goes to the owner's DM."""
