@@ -80,6 +80,8 @@ _STOP = frozenset(
 LEXICAL_WEIGHT = 0.2
 """Share of word overlap in the blended similarity (the rest is cosine of embeddings)."""
 SHORTLIST = 48
+MAX_POSTING = 400
+"""Words in more exemplars than this (or 2% of them) are too common to find candidates by."""
 DISMISS_SIMILARITY = 0.6
 """A dismissal counts for a new message at least this similar to the one it was dismissed for."""
 SPREAD_RELEVANCE = 0.6
@@ -185,7 +187,7 @@ class ExemplarIndex:
     def _lexical(self, query_tokens: frozenset[str], width: int) -> list[int]:
         """Rows sharing the query's rarer words, by summed idf (common words are skipped)."""
         n = len(self.pairs)
-        limit = max(50, n // 50)
+        limit = min(MAX_POSTING, max(50, n // 50))
         weights: dict[int, float] = {}
         for word in query_tokens:
             rows = self.postings.get(word)
@@ -197,17 +199,29 @@ class ExemplarIndex:
         return sorted(weights, key=lambda row: -weights[row])[:width]
 
     def nearest(
-        self, query: Vector, query_tokens: frozenset[str], k: int
+        self, query: Vector, query_tokens: frozenset[str], k: int, *, distinct: bool = False
     ) -> list[tuple[float, int]]:
         """The ``k`` best pairs as ``(blended similarity, position)``, best first.
 
         Candidates come from both the cosine top list and the word index; each is scored
-        ``(1 - LEXICAL_WEIGHT) * cosine + LEXICAL_WEIGHT * jaccard(words)``.
+        ``(1 - LEXICAL_WEIGHT) * cosine + LEXICAL_WEIGHT * jaccard(words)``. With ``distinct``,
+        only the most similar pair of each reply text competes (owners repeat themselves:
+        "thanks!" answers hundreds of messages), found in a deeper but still exact cosine list.
         """
         if not self.pairs:
             return []
         width = max(k * 4, SHORTLIST)
-        semantic = self.vectors.search(query, width)
+        if distinct:
+            semantic, replies = [], set()
+            for row, value in self.vectors.search(query, width * 8):
+                reply = self.pairs[row].reply_text
+                if reply not in replies:
+                    replies.add(reply)
+                    semantic.append((row, value))
+                    if len(semantic) == width:
+                        break
+        else:
+            semantic = self.vectors.search(query, width)
         cosine = dict(semantic)
         extra = [row for row in self._lexical(query_tokens, width) if row not in cosine]
         for row, value in zip(extra, self.vectors.similarity(query, extra), strict=True):
@@ -277,13 +291,7 @@ class RetrievalDrafter:
     ) -> list[tuple[float, ReplyPair, str]]:
         """Retrieved replies as ``(similarity, pair, adapted text)``, best first, without
         repeats, excluded texts or (down-ranked) dismissed ones."""
-        want = k or self._max_options * 8
-        words = tokens(text)
-        hits = index.nearest(query, words, k=want)
-        distinct = len({index.pairs[p].reply_text for _, p in hits})
-        if distinct < 2 * self._max_options and len(index) > want:
-            # The owner repeats themselves ("thanks!"): look further for different answers.
-            hits = index.nearest(query, words, k=min(len(index), want * 16))
+        hits = index.nearest(query, tokens(text), k=k or self._max_options * 8, distinct=True)
         penalised = _penalised(query, negatives)
         out: list[tuple[float, ReplyPair, str]] = []
         seen: set[str] = set()
