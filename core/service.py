@@ -1247,13 +1247,19 @@ class Clone:
                 lines.append(waiting.item_line(number, item))
                 buttons += _waiting_buttons(item, number)
         if pending:
-            lines.append(f"{len(pending)} draft{'s' if len(pending) != 1 else ''} to decide:")
+            # Without waiting messages the drafts are the inbox (as before the waiting list).
+            lines.append(
+                f"{len(pending)} draft{'s' if len(pending) != 1 else ''} to decide:"
+                if items
+                else f"{len(pending)} waiting:"
+            )
+            indent, send = ("  ", "Send draft") if items else ("", "Send")
             for number, draft in enumerate(pending[:INBOX_SHOWN], start=1):
                 lines.append(
-                    f"  {number}. {draft.incoming.sender}: {_clip(draft.incoming.text, 80)}"
+                    f"{indent}{number}. {draft.incoming.sender}: {_clip(draft.incoming.text, 80)}"
                 )
                 buttons.append(
-                    Button(label=f"Send draft {number}", action=Action.SEND, draft_id=draft.id)
+                    Button(label=f"{send} {number}", action=Action.SEND, draft_id=draft.id)
                 )
         return Reply(text="\n".join(lines), buttons=tuple(buttons))
 
@@ -1454,10 +1460,20 @@ class Clone:
                 return Reply(text=f"{question}\n{_onboarding_summary(settings)}")
             return Reply(text="Onboarding done.\n" + _onboarding_summary(settings))
         topic, answer = args[0].lower(), " ".join(args[1:]).strip()
-        if topic not in ONBOARDING_KEYS and topic != "tz":
-            return Reply(text="Usage: onboard [vips|hours|topics|wait|tz] <answer>")
+        if topic not in ONBOARDING_KEYS and topic not in ("tz", "followup"):
+            return Reply(text="Usage: onboard [vips|hours|topics|wait|tz|followup] <answer>")
         schedule = scheduling.schedule_of(settings)
-        if topic == "tz":
+        if topic == "followup":
+            try:
+                after = (
+                    None
+                    if answer.lower() in ("off", "none", "no")
+                    else scheduling.parse_duration(answer)
+                )
+            except scheduling.ScheduleError as error:
+                return Reply(text=str(error))
+            settings = scheduling.with_schedule(settings, replace(schedule, followup_after=after))
+        elif topic == "tz":
             if not scheduling.is_timezone(answer):
                 return Reply(text=f"'{answer}' is not a time zone I know; try Europe/Paris.")
             settings = scheduling.with_schedule(settings, replace(schedule, timezone=answer))
@@ -2041,7 +2057,13 @@ def _onboarding_summary(settings: Mapping[str, object]) -> str:
     return (
         f"VIPs: {listed('vips')} · hours: {when} · topics: {listed('topics')} · "
         f"can wait: {listed('low_priority')} · time zone: {scheduling.schedule_of(settings).timezone}"
+        f" · reminders: {_reminders(settings)} (`onboard followup 4h`)"
     )
+
+
+def _reminders(settings: Mapping[str, object]) -> str:
+    after = scheduling.schedule_of(settings).followup_after
+    return "off" if after is None else f"after {scheduling.format_duration(after)}"
 
 
 def _parse_hours(text: str, default_zone: str) -> tuple[str, str, str]:

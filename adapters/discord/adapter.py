@@ -345,8 +345,13 @@ class CloneGroup(app_commands.Group):
         await self.adapter.on_command(interaction)
 
     @app_commands.command(name="digest", description="A daily summary of what matters")
-    @app_commands.describe(time="HH:MM, or off")
+    @app_commands.describe(time="HH:MM [time zone], off, or followup 4h")
     async def digest(self, interaction: discord.Interaction, time: str) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="onboard", description="A few questions that teach the triage")
+    @app_commands.describe(answer="e.g. vips alice, bob · hours 09:00-18:00 Europe/Paris")
+    async def onboard(self, interaction: discord.Interaction, answer: str | None = None) -> None:
         await self.adapter.on_command(interaction)
 
     @app_commands.command(name="privacy", description="Your data: export, erase, pause, resume")

@@ -177,6 +177,8 @@ def command_text(name: str, values: Mapping[str, str | int | float | bool]) -> s
         return value("question")
     if name == "digest":
         return value("time")
+    if name == "onboard":
+        return value("answer")
     if name == "link":
         return value("code")
     return ""

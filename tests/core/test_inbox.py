@@ -205,6 +205,7 @@ async def test_onboarding_asks_then_seeds_the_prior(runtime: Runtime) -> None:
     after = await clone.triage(message)
     assert after.score > before.score
     assert any("VIP" in r for r in after.reasons)
+    assert "reminders: after 4h" in await say(clone, "/clone onboard followup 4h")
     # The digest takes the onboarding time zone by default.
     said = await say(clone, "/clone digest 08:30")
     assert "(Europe/Paris)" in said
