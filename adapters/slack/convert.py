@@ -92,7 +92,7 @@ def slack_time(ts: str | None) -> datetime:
     """A Slack ``ts`` (``"1700000000.123456"``) as an aware UTC datetime."""
     try:
         return datetime.fromtimestamp(float(ts or 0), UTC)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, OSError):  # OSError: EOVERFLOW on Linux
         return datetime.fromtimestamp(0, UTC)
 
 

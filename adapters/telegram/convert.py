@@ -216,7 +216,10 @@ TelegramEvent = (
 
 def _time(value: object) -> datetime:
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError) as error:  # out of the platform's range
+            raise ValueError(f"a Telegram date out of range: {value!r}") from error
     if isinstance(value, datetime):
         return value.astimezone(UTC)
     raise ValueError("a Telegram date is a Unix timestamp")

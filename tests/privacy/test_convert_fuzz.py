@@ -214,13 +214,6 @@ def test_slack_button_values(value: str | None) -> None:
     assert decoded is None or (isinstance(decoded[0], str) and isinstance(decoded[1], int))
 
 
-@pytest.mark.xfail(
-    raises=OSError,
-    strict=False,
-    reason="finding for the Slack author: convert.slack_time catches TypeError, ValueError and "
-    "OverflowError but not the OSError (EOVERFLOW) datetime.fromtimestamp raises on Linux for "
-    "a ts such as '1e17' or '-1e17'; it promises a datetime for any ts",
-)
 @settings(FUZZ, report_multiple_bugs=False)
 @given(
     st.one_of(
@@ -264,13 +257,6 @@ TELEGRAM_KEYS = sorted({k for n in TELEGRAM_PAYLOADS for k in keys_of(payload("t
 TELEGRAM_BOT = 7000000001
 
 
-@pytest.mark.xfail(
-    raises=(OverflowError, OSError),
-    strict=False,
-    reason="finding for the Telegram author: convert._time passes any int to "
-    "datetime.fromtimestamp, so a date out of the platform's range raises OverflowError/OSError "
-    "instead of the documented ValueError (business_connection.json, message dates)",
-)
 @settings(FUZZ, report_multiple_bugs=False)
 @given(data=st.data(), name=st.sampled_from(TELEGRAM_PAYLOADS))
 def test_telegram_updates_with_hostile_values(data: st.DataObject, name: str) -> None:
