@@ -244,3 +244,31 @@ def test_the_cli_at_debug_with_every_secret_configured_logs_none_of_them(
     assert leaks("\n".join(errors + printed) + logged) == []
     assert text not in logged and text not in "\n".join(errors)
     assert "not an ISO 8601 time" in errors[1]  # the bad line was reported, without its text
+
+
+def test_the_session_scan_would_catch_a_leak() -> None:
+    """The suite-wide scan (tests/conftest.py) is not vacuous: a fresh scanner flags each kind."""
+    from tests.conftest import CanaryScan
+
+    scan = CanaryScan()
+    logger = logging.getLogger("tests.privacy.leaky")
+    logger.addHandler(scan)
+    logger.propagate = False  # keep these deliberate leaks away from the session scan
+    try:
+        logger.debug("token %s", CANARY_SECRETS["slack bot token"])
+        logger.info("key=%s", CANARY_SECRETS["master key"])
+        logger.warning("text: %s", f"CANARY{secrets.token_hex(8)}")
+        try:
+            raise ValueError(CANARY_SECRETS["llm api key"])
+        except ValueError:
+            logger.exception("failed")
+        logger.error("fine: %d messages dropped", 3)
+    finally:
+        logger.removeHandler(scan)
+    assert [hit.what for hit in scan.hits] == [
+        "the slack bot token canary",
+        "the master key canary",
+        "a message-text canary",
+        "the llm api key canary",
+    ]
+    assert all(leaks(hit.excerpt) == [] for hit in scan.hits)  # the report masks what leaked
