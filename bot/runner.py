@@ -102,7 +102,7 @@ async def run_adapters(settings: Settings, names: list[str]) -> int:
                 (name, await stack.enter_async_context(wiring.open_adapter(runtime, http)))
             )
         # Digests and reminders: one scheduler among all workers, delivered by the adapter of
-        # the owner's platform (those with a ``notify``: Slack; the others are not wired yet).
+        # the owner's platform (every adapter with a ``notify``: Slack, Telegram, Discord).
         await stack.enter_async_context(
             open_scheduler(
                 clone=runtime.clone,

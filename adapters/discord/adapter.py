@@ -524,6 +524,21 @@ class DiscordAdapter:
 
     # ----------------------------------------------------------------- showing replies
 
+    async def notify(self, to: UserRef, reply: Reply) -> bool:
+        """The ``Notifier`` port: a digest or reminder goes to the owner's DM with the bot."""
+        if to.platform != PLATFORM or not to.user_id.isdigit():
+            return False
+        try:
+            user = self.client.get_user(int(to.user_id)) or await self.client.fetch_user(
+                int(to.user_id)
+            )
+            channel = user.dm_channel or await user.create_dm()
+            await self.show(_Channel(channel), reply, owner_id=int(to.user_id))
+        except discord.DiscordException as error:
+            log.warning("discord: notification failed: %s", type(error).__name__)
+            return False
+        return True
+
     async def show(
         self, out: _Out, reply: Reply, *, owner_id: int, monospace: bool = False
     ) -> None:

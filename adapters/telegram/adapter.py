@@ -471,6 +471,18 @@ class TelegramAdapter:
             chat_id, escape(clip(text)), parse_mode=ParseMode.HTML, link_preview_options=_NO_PREVIEW
         )
 
+    async def notify(self, to: UserRef, reply: Reply) -> bool:
+        """The ``Notifier`` port: a digest or reminder goes to the owner's private chat with
+        the bot (its id is the owner's user id, once they have started the bot)."""
+        if to.platform != PLATFORM or not to.user_id.isdigit():
+            return False
+        try:
+            await self._show(int(to.user_id), reply, to)
+        except TelegramError as error:
+            log.warning("telegram: notification failed: %s", type(error).__name__)
+            return False
+        return True
+
     async def _show(self, chat_id: int, reply: Reply, owner: UserRef) -> None:
         rendered = render(reply, codec=self._codec, user_id=owner.user_id, now=self._clock())
         bot = self._bot
