@@ -415,30 +415,25 @@ class Clone:
         self._training.clear()
 
     async def _negatives(self, account: Account, persona: Persona) -> list[Negative]:
-        """Replies the owner dismissed or regenerated away, with the message they answered."""
+        """The options of drafts the owner dismissed or regenerated away, with the message each
+        draft answered (the most recent :data:`MAX_NEGATIVES`)."""
         rejected = [
-            f
+            f.draft_id
             for f in await self._stores.feedback.list(account.id, persona.id)
-            if f.kind in (FeedbackKind.DISMISSED, FeedbackKind.REGENERATED)
-            and f.text
-            and f.draft_id
-        ][-MAX_NEGATIVES:]
-        if not rejected:
-            return []
-        incoming: dict[str, str] = {}
-        for draft_id in dict.fromkeys(f.draft_id for f in rejected if f.draft_id):
+            if f.kind in (FeedbackKind.DISMISSED, FeedbackKind.REGENERATED) and f.draft_id
+        ]
+        shown: list[tuple[str, str]] = []
+        for draft_id in list(dict.fromkeys(reversed(rejected)))[:MAX_NEGATIVES]:
             draft = await self._stores.drafts.get(account.id, draft_id)
             if draft is not None:
-                incoming[draft_id] = draft.incoming.text
-        texts = list(dict.fromkeys(incoming.values()))
-        if not texts:
+                shown += [(draft.incoming.text, o.text) for o in draft.options]
+        if not shown:
             return []
+        texts = list(dict.fromkeys(text for text, _ in shown))
         vectors = await asyncio.to_thread(self._embedder.encode, texts)
         by_text = dict(zip(texts, vectors, strict=True))
-        return [
-            Negative(query=by_text[incoming[f.draft_id]], text=f.text)
-            for f in rejected
-            if f.draft_id in incoming and f.text
+        return [Negative(query=by_text[text], text=option) for text, option in shown][
+            -MAX_NEGATIVES:
         ]
 
     # ----------------------------------------------------------------- import
@@ -918,7 +913,7 @@ class Clone:
             ):
                 return ActionOutcome(reply=Reply(text="That draft was already handled."))
             await self._settle(account, draft, prioritising.Label.DISMISSED)
-            await self._rejected(account, draft, FeedbackKind.DISMISSED)
+            await self._rejected(account, draft, FeedbackKind.DISMISSED, option)
             return ActionOutcome(
                 reply=Reply(text="Dismissed. I'll offer those less for messages like this one.")
             )
@@ -927,7 +922,7 @@ class Clone:
             account.id, draft.id, DraftStatus.REJECTED, expect=DraftStatus.PENDING
         ):
             return ActionOutcome(reply=Reply(text="That draft was already handled."))
-        await self._rejected(account, draft, FeedbackKind.REGENERATED)
+        await self._rejected(account, draft, FeedbackKind.REGENERATED, option)
         persona = await self._stores.personas.get(
             account.id, draft.persona_id
         ) or await self.active_persona(account)
@@ -950,11 +945,13 @@ class Clone:
         await self._stores.drafts.create(fresh)
         return ActionOutcome(reply=_with_notes(render_draft(fresh, None), result.notes))
 
-    async def _rejected(self, account: Account, draft: Draft, kind: FeedbackKind) -> None:
-        """Dismiss/Regenerate: every option shown is a negative signal for similar messages
-        (recorded, and applied at once to the cached model)."""
-        for option in draft.options:
-            await self._feedback(draft, kind, text=option.text)
+    async def _rejected(
+        self, account: Account, draft: Draft, kind: FeedbackKind, option: int
+    ) -> None:
+        """Dismiss/Regenerate: one decision recorded (with the option the button named); every
+        option the draft showed becomes a negative signal for similar messages (at once in the
+        cached model, and from the stored draft on the next build)."""
+        await self._feedback(draft, kind, text=draft.options[option].text)
         model = self._models.get((account.id, draft.persona_id))
         if model is not None:
             query = (await asyncio.to_thread(self._embedder.encode, [draft.incoming.text]))[0]
