@@ -288,3 +288,31 @@ async def test_two_schedulers_on_one_postgresql_never_both_run_a_job(
         for engine in engines:
             await engine.dispose()
         await schemas.drop_all()
+
+
+async def test_erasing_an_account_removes_its_jobs(runtime: Runtime, clock: Clock) -> None:
+    notifier = Inbox()
+    clone = runtime.clone
+    async with scheduler_of(runtime, notifier) as scheduler:
+        await command(clone, "/clone digest 08:30 UTC")
+        await command(clone, "/clone digest followup 1h 0.0")
+        await clone.handle_incoming(arrives("can you sign the contract today?", "priya", clock.now))
+        account = await clone.account(OWNER)
+        ids = {job.id for job in scheduler.scheduler.get_jobs()}
+        assert f"digest:{account.id}" in ids and any(i.startswith("followup:") for i in ids)
+        said = await clone.handle_command(
+            CommandInvocation(user=OWNER, name="privacy", text="erase confirm")
+        )
+        assert "Erased" in said[0].text
+        assert [j.id for j in scheduler.scheduler.get_jobs() if account.id in j.id] == []
+
+        # Erased outside the chat (``minime erase``): the digest job finds no account and goes.
+        other = UserRef(platform="local", user_id="other")
+        await clone.import_sample(other)
+        await clone.handle_command(CommandInvocation(user=other, name="", text="digest 09:00 UTC"))
+        gone = await clone.account(other)
+        await runtime.storage.vault.erase(gone.id)
+        clock.now = clock.now.replace(hour=9, minute=0) + timedelta(days=1)
+        await scheduler.run_due()
+        assert notifier.got == []
+        assert scheduler.scheduler.get_job(f"digest:{gone.id}") is None
