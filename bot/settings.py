@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 def default_data_dir() -> Path:
@@ -93,6 +93,19 @@ class Settings(BaseSettings):
         env_prefix="MINIME_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings reads the environment (or the mapping a test passes) itself: the values
+        # arrive as init kwargs only, so a test's mapping is never mixed with os.environ.
+        return (init_settings,)
+
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
     """SQLAlchemy async URL; default ``sqlite+aiosqlite:///<data_dir>/minime.db``."""
@@ -142,5 +155,4 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         else:
             node[path[-1]] = raw
     values.update({k: v for k, v in overrides.items() if v is not None})
-    # Passing values as init kwargs (not reading os.environ) keeps tests hermetic.
-    return Settings.model_validate(values)
+    return Settings(**values)  # type: ignore[arg-type]
