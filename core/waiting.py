@@ -148,16 +148,23 @@ class Inbox:
         return self.items.pop(key, None)
 
     def answered_by(self, message: Message) -> list[WaitingItem]:
-        """The items an owner's message answers (taken out): the one it replies to, else
-        everything waiting in its conversation (and thread)."""
+        """The items an owner's message answers (taken out): the one it replies to; else, in
+        a thread, what waits in that thread (its root included); else, in a direct
+        conversation, everything waiting there. A plain channel message answers nothing."""
         if message.reply_to is not None:
             hit = [i for i in self.items.values() if i.message.id == message.reply_to]
-        else:
+        elif message.thread is not None:
             hit = [
                 i
                 for i in self.items.values()
                 if i.message.conversation == message.conversation
-                and (message.thread is None or i.message.thread in (None, message.thread))
+                and message.thread in (i.message.thread, i.message.id)
+            ]
+        else:
+            hit = [
+                i
+                for i in self.items.values()
+                if i.message.conversation == message.conversation and i.is_direct
             ]
         for item in hit:
             del self.items[item.id]

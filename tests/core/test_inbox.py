@@ -236,3 +236,53 @@ def test_inbox_state_round_trips_and_stays_bounded() -> None:
     assert [i.id for i in restored.ranked()] == [i.id for i in inbox.ranked()]
     assert all(len(i.message.text) <= 2000 for i in restored.ranked())
     assert Inbox.from_bytes(b"not json").ranked() == []
+
+
+def test_what_an_owner_message_answers() -> None:
+    def item(
+        n: int, conversation: str, *, thread: str | None = None, direct: bool = False
+    ) -> WaitingItem:
+        return WaitingItem(
+            id=f"{n:032x}",
+            message=Message(
+                id=f"m{n}",
+                conversation=conversation,
+                thread=thread,
+                sender="a",
+                text="t",
+                sent_at=T0,
+            ),
+            owner=OWNER,
+            score=0.5,
+            needs_reply=True,
+            reasons=(),
+            arrived_at=T0,
+            is_direct=direct,
+        )
+
+    def owner(
+        conversation: str, *, thread: str | None = None, reply_to: str | None = None
+    ) -> Message:
+        return Message(
+            id="o",
+            conversation=conversation,
+            thread=thread,
+            sender="sam",
+            text="ok",
+            sent_at=T0,
+            reply_to=reply_to,
+        )
+
+    inbox = Inbox(
+        [
+            item(1, "dm:a", direct=True),
+            item(2, "general"),
+            item(3, "general", thread="m2"),
+            item(4, "general"),
+        ]
+    )
+    assert inbox.answered_by(owner("general")) == []  # a channel message answers nobody
+    assert [i.message.id for i in inbox.answered_by(owner("general", thread="m2"))] == ["m2", "m3"]
+    assert [i.message.id for i in inbox.answered_by(owner("general", reply_to="m4"))] == ["m4"]
+    assert [i.message.id for i in inbox.answered_by(owner("dm:a"))] == ["m1"]
+    assert len(inbox) == 0
