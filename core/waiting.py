@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from core.models import Message, Priority, UserRef
+from core.models import Action, Button, Draft, Message, Priority, UserRef
 
 INBOX_STATE = "inbox"
 MAX_ITEMS = 200
@@ -37,6 +37,19 @@ _FORMAT = "minime.inbox/1"
 def item_id(account_id: str, persona_id: str, message_id: str) -> str:
     """The waiting item's id for one message: stable across redeliveries."""
     return uuid.uuid5(_IDS, f"{account_id}:{persona_id}:{message_id}").hex
+
+
+def feedback_buttons(draft: Draft) -> tuple[Button, Button]:
+    """*Important* · *Not important* for the message a draft answers (one-tap labels).
+
+    Adapters add them under a triage result; a click teaches the prioritiser at once, whether
+    the message waits in the inbox or was pasted (its pending draft stands in for it).
+    """
+    key = item_id(draft.account_id, draft.persona_id, draft.incoming.id)
+    return (
+        Button(label="Important", action=Action.IMPORTANT, draft_id=key),
+        Button(label="Not important", action=Action.NOT_IMPORTANT, draft_id=key),
+    )
 
 
 def worth_keeping(priority: Priority) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -24,6 +25,7 @@ from core.models import (
     utc_now,
 )
 from core.service import Clone
+from core.waiting import feedback_buttons
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,9 @@ class ConsoleAdapter:
             self._show(outcome.reply)
 
     def _show(self, reply: Reply) -> None:
+        if reply.draft is not None and reply.priority is not None:
+            # Under a triage result: one tap says how important the message was.
+            reply = replace(reply, buttons=(*reply.buttons, *feedback_buttons(reply.draft)))
         saved: list[str] = []
         for data, name in ((reply.image, reply.image_name), (reply.file, reply.file_name)):
             if data is not None:

@@ -58,3 +58,33 @@ async def test_arrivals_wait_in_the_inbox_and_buttons_act_on_them(tmp_path: Path
     assert "Drafts for priya" in text
     assert "Noted: lena's message is important." in text
     assert text.rstrip().endswith("Digest: nothing is waiting for you.")
+
+
+async def test_a_triage_result_carries_one_tap_important_buttons(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    settings = load_settings({}, data_dir=tmp_path / "data")
+    async with open_runtime(settings, embedder=HashingEmbedder()) as runtime:
+        await runtime.clone.import_sample(ME)
+        first = io.StringIO()
+        adapter = ConsoleAdapter(
+            clone=runtime.clone,
+            user="me",
+            out_dir=tmp_path / "out",
+            stdin=io.StringIO("> priya: can you review my PR before the release today?\n"),
+            stdout=first,
+            interactive=False,
+        )
+        await adapter.run()
+        actions = next(line for line in first.getvalue().splitlines() if line.startswith("[1]"))
+        number = actions.split("] Not important")[0].rsplit("[", 1)[1]
+        assert "Important" in actions and "Dismiss" in actions
+        # The same console session goes on: press "Not important".
+        adapter._stdin = io.StringIO(f"{number}\n")
+        second = io.StringIO()
+        adapter._stdout = second
+        await adapter.run()
+        assert "Noted: not important." in second.getvalue()
+        account = await runtime.clone.account(ME)
+        persona = await runtime.clone.active_persona(account)
+        labels = await runtime.storage.labels.list(account.id, persona.id)
+        assert [x.kind for x in labels] == ["not_important"]
