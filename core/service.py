@@ -1441,8 +1441,24 @@ class Clone:
         await self._stores.accounts.update(
             replace(account, settings=scheduling.with_schedule(account.settings, schedule))
         )
+        await self._arm_followups(account, schedule)
         note = "" if self._jobs is not None else " (the scheduler starts with `minime run`)"
         return Reply(text=scheduling.describe(schedule, now=now) + note)
+
+    async def _arm_followups(self, account: Account, schedule: scheduling.Schedule) -> None:
+        """Reminders for what already waits, under a follow-up rule just set (or cleared)."""
+        if self._jobs is None:
+            return
+        persona = await self.active_persona(account)
+        async with self._inbox_lock(account.id, persona.id):
+            items = (await self._load_inbox(account, persona.id)).ranked()
+        for item in items:
+            score = 1.0 if item.starred else item.score
+            if schedule.followup_after is None or item.reminded or score < schedule.followup_score:
+                await self._jobs.clear_followup(account.id, item.id)
+            else:
+                at = scheduling.followup_at(item.arrived_at, schedule.followup_after)
+                await self._jobs.set_followup(account.id, item.id, max(at, self._clock()))
 
     async def _onboard(self, account: Account, args: tuple[str, ...]) -> Reply:
         """``onboard``: the short question flow that seeds the prioritiser's prior.
@@ -1470,6 +1486,7 @@ class Clone:
             except scheduling.ScheduleError as error:
                 return Reply(text=str(error))
             settings = scheduling.with_schedule(settings, replace(schedule, followup_after=after))
+            await self._arm_followups(account, scheduling.schedule_of(settings))
         elif topic == "tz":
             if not scheduling.is_timezone(answer):
                 return Reply(text=f"'{answer}' is not a time zone I know; try Europe/Paris.")

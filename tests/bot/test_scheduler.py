@@ -316,3 +316,21 @@ async def test_erasing_an_account_removes_its_jobs(runtime: Runtime, clock: Cloc
         await scheduler.run_due()
         assert notifier.got == []
         assert scheduler.scheduler.get_job(f"digest:{gone.id}") is None
+
+
+async def test_a_follow_up_rule_set_later_covers_what_already_waits(
+    runtime: Runtime, clock: Clock
+) -> None:
+    notifier = Inbox()
+    clone = runtime.clone
+    async with scheduler_of(runtime, notifier) as scheduler:
+        start = clock.now
+        await clone.handle_incoming(arrives("can you approve the budget today?", "lena", start))
+        clock.advance(hours=1)
+        await command(clone, "/clone onboard followup 2h")
+        await command(clone, "/clone digest followup 2h 0.0")
+        clock.now = start + timedelta(hours=2)
+        await scheduler.run_due()
+        assert len(notifier.got) == 1 and "lena" in notifier.got[0][1].text
+        await command(clone, "/clone digest followup off")
+        assert [j for j in scheduler.scheduler.get_jobs() if j.id.startswith("followup:")] == []
