@@ -130,7 +130,9 @@ async def test_fyi_is_triaged_without_a_draft_unless_asked(runtime: Runtime) -> 
     assert await clone.handle_incoming(fyi, explicit=True) is not None
 
 
-async def test_train_reads_server_paths_only_from_the_console(runtime: Runtime, tmp_path: Path) -> None:
+async def test_train_reads_server_paths_only_from_the_console(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     from core.models import CommandInvocation
 
     secret = tmp_path / "server-file.jsonl"
