@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 import zlib
 from collections import Counter
@@ -42,6 +43,9 @@ class Limits:
         max_text_chars: longest message text accepted; a longer one is an error (not truncated),
             so a mangled file is noticed rather than imported as one giant message.
         max_unpacked_bytes: total bytes read out of one zip archive (zip bombs stop here).
+        max_zip_ratio: most bytes read out of a zip archive per byte of the archive, once past
+            8 MiB: a zip of newlines unpacks 1,000 times over and keeps a line reader busy for
+            minutes before ``max_unpacked_bytes``; real exports compress far less than 100x.
         max_document_bytes: largest single JSON document or e-mail read whole into memory.
         max_line_bytes: longest line of a line-oriented file (JSONL, WhatsApp, text).
         max_depth: deepest JSON nesting accepted.
@@ -49,6 +53,7 @@ class Limits:
 
     max_text_chars: int = 100_000
     max_unpacked_bytes: int = 4 * 2**30
+    max_zip_ratio: int = 100
     max_document_bytes: int = 256 * 2**20
     max_line_bytes: int = 4 * 2**20
     max_depth: int = 64
@@ -280,14 +285,24 @@ class _Counting(io.RawIOBase):
         super().close()
 
 
+_RATIO_FLOOR = 8 * 2**20
+"""Unpacked bytes any zip archive may yield, whatever its size (``Limits.max_zip_ratio``)."""
+
+
 class ZipBudget:
-    """A zip archive whose members are read through a shared cap on unpacked bytes."""
+    """A zip archive whose members are read through a shared cap on unpacked bytes.
+
+    The cap is ``max_unpacked_bytes``, and ``max_zip_ratio`` times the archive's size once past
+    8 MiB. A member whose declared size would overrun it is refused before it is read (zipfile
+    never yields more than the declared size), so a bomb costs no reading time.
+    """
 
     def __init__(self, path: Path, limits: Limits) -> None:
         self.path = path
         self.limits = limits
         self._spent = 0
         try:
+            self._size = path.stat().st_size
             self.zip = zipfile.ZipFile(path)
             self.names = [info.filename for info in self.zip.infolist() if not info.is_dir()]
         except ZIP_ERRORS as exc:
@@ -300,10 +315,18 @@ class ZipBudget:
 
     def spend(self, n: int, where: str) -> None:
         self._spent += n
-        if self._spent > self.limits.max_unpacked_bytes:
+        self._check(self._spent, where)
+
+    def _check(self, total: int, where: str) -> None:
+        if total > self.limits.max_unpacked_bytes:
             raise ImportFormatError(
                 f"{where}: the archive unpacks to more than {self.limits.max_unpacked_bytes} "
                 "bytes, which looks like a zip bomb"
+            )
+        if total > max(_RATIO_FLOOR, self.limits.max_zip_ratio * self._size):
+            raise ImportFormatError(
+                f"{where}: the archive unpacks to more than {self.limits.max_zip_ratio} times "
+                f"its own {self._size} bytes, which looks like a zip bomb"
             )
 
     def where(self, name: str) -> str:
@@ -313,7 +336,12 @@ class ZipBudget:
         """A buffered binary stream over one member, counted against the budget."""
         where = self.where(name)
         try:
-            raw = self.zip.open(name)
+            info = self.zip.getinfo(name)
+        except ZIP_ERRORS as exc:
+            raise ImportFormatError(f"{where}: cannot be read from the archive ({exc})") from None
+        self._check(self._spent + info.file_size, where)
+        try:
+            raw = self.zip.open(info)
         except ZIP_ERRORS as exc:
             raise ImportFormatError(f"{where}: cannot be read from the archive ({exc})") from None
         return io.BufferedReader(_Counting(raw, self, where))
@@ -321,7 +349,9 @@ class ZipBudget:
     def read(self, name: str) -> bytes:
         """One member whole, capped at ``max_document_bytes``."""
         with self.open(name) as stream:
-            data = stream.read(self.limits.max_document_bytes + 1)
+            # Not read(cap + 1): that allocates the whole cap up front, for every member.
+            size = min(self.zip.getinfo(name).file_size, self.limits.max_document_bytes)
+            data = stream.read(size + 1)
         if len(data) > self.limits.max_document_bytes:
             raise ImportFormatError(
                 f"{self.where(name)}: larger than {self.limits.max_document_bytes} bytes"
@@ -331,9 +361,14 @@ class ZipBudget:
 
 def read_file_capped(path: Path, limits: Limits) -> bytes:
     """A whole file, capped at ``max_document_bytes``."""
+    cap = limits.max_document_bytes
     try:
         with path.open("rb") as stream:
-            data = stream.read(limits.max_document_bytes + 1)
+            # Not read(cap + 1) at once: that allocates the whole cap up front, for every file.
+            size = min(os.fstat(stream.fileno()).st_size, cap) + 1
+            data = stream.read(size)
+            if len(data) == size <= cap:  # grew since, or not a regular file
+                data += stream.read(cap + 1 - size)
     except OSError as exc:
         raise ImportFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if len(data) > limits.max_document_bytes:
@@ -406,29 +441,44 @@ def walk_json(
 
     Prefixes are ijson's dotted paths (``chats.list.item.messages.item``). Memory stays bounded
     by the largest single item, not the document.
+
+    The events come from ``ijson.basic_parse`` and the prefixes are kept here, stopping at
+    ``max_depth``: ``ijson.parse`` builds every event's prefix before the depth check could
+    run, which costs depth squared on hostile nesting (``[[[[...``).
     """
-    events = ijson.parse(stream, use_float=True)
-    depth = 0
+    events = ijson.basic_parse(stream, use_float=True)
+    opened: list[str | None] = []  # per open container: its item prefix if an array, else None
+    bases: list[str] = []  # per open container: its own prefix
+    prefix = ""  # the prefix of the next value
     try:
-        for prefix, event, value in events:
-            if event == "start_map" or event == "start_array":
+        for event, value in events:
+            if event == "map_key":  # the prefixes ijson.parse's C backend gives, to the letter
+                prefix = f"{bases[-1]}.{value}" if len(bases) > 1 else value
+            elif event == "start_map" or event == "start_array":
                 if prefix in items:
-                    yield ("item", prefix, _build(events, event, depth, where, limits))
+                    yield ("item", prefix, _build(events, event, len(bases), where, limits))
                     continue
-                depth += 1
-                if depth > limits.max_depth:
+                if len(bases) >= limits.max_depth:
                     raise ImportFormatError(
                         f"{where}: JSON nested deeper than {limits.max_depth} levels"
                     )
-                if event == "start_map" and prefix in starts:
-                    yield ("start", prefix, None)
+                bases.append(prefix)
+                if event == "start_map":
+                    opened.append(None)
+                    if prefix in starts:
+                        yield ("start", prefix, None)
+                else:
+                    prefix = f"{prefix}.item" if prefix else "item"
+                    opened.append(prefix)
             elif event == "end_map" or event == "end_array":
-                depth -= 1
-            elif event != "map_key":
-                if prefix in items:
-                    yield ("item", prefix, value)
-                elif prefix in scalars:
-                    yield ("scalar", prefix, value)
+                bases.pop()
+                opened.pop()
+                if opened and opened[-1] is not None:
+                    prefix = opened[-1]
+            elif prefix in items:
+                yield ("item", prefix, value)
+            elif prefix in scalars:
+                yield ("scalar", prefix, value)
     except ijson.JSONError as exc:
         raise ImportFormatError(f"{where}: not valid JSON ({_ijson_reason(exc)})") from None
     except UnicodeDecodeError:
@@ -438,7 +488,7 @@ def walk_json(
 
 
 def _build(
-    events: Iterator[tuple[str, str, Any]], first: str, depth: int, where: str, limits: Limits
+    events: Iterator[tuple[str, Any]], first: str, depth: int, where: str, limits: Limits
 ) -> Any:
     """The value that starts with ``first``, built from the following events (a tight loop:
     this is where large exports spend their time)."""
@@ -447,7 +497,7 @@ def _build(
     container = root
     key: Any = None
     limit = limits.max_depth - depth
-    for _prefix, event, value in events:
+    for event, value in events:
         if event == "map_key":
             key = value
         elif event == "start_map" or event == "start_array":

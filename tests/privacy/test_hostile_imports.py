@@ -172,7 +172,7 @@ async def test_invalid_utf8_is_refused_or_replaced(
 
 
 STREAMED = ("telegram", "discord", "twitter")
-"""Formats read with ijson's prefixed events (``walk_json``): see the xfail below."""
+"""Formats streamed with ``walk_json`` (ijson events, prefixes kept by the importer)."""
 
 
 @pytest.mark.parametrize("fmt", JSON_FORMATS)
@@ -183,15 +183,6 @@ async def test_deeply_nested_json_is_refused(runtime: Runtime, tmp_path: Path, f
     assert error is not None and ("nested" in error or "not valid JSON" in error), error
 
 
-@pytest.mark.xfail(
-    reason="finding for the importer author: walk_json feeds ijson.parse, whose C backend builds "
-    "the dotted prefix of every event of a 64 KB chunk before walk_json's depth check runs, so "
-    "cost grows with depth squared: 80 KB of '[' (depth 40,000) took 22 s and 3.8 GB of memory "
-    "before 'nested deeper than 64 levels' (Telegram, Discord, Twitter). Fix: ijson.basic_parse "
-    "with the "
-    "prefix kept by walk_json (stopping at max_depth), or a raw-byte depth guard on the stream.",
-    strict=False,
-)
 @pytest.mark.parametrize("fmt", STREAMED)
 def test_deep_nesting_is_refused_in_bounded_time_and_memory(tmp_path: Path, fmt: str) -> None:
     depth = 8_000
@@ -252,20 +243,20 @@ def test_a_zip_bomb_stops_at_the_unpacked_cap(tmp_path: Path, fmt: str) -> None:
     assert peak < 32_000_000, f"{fmt}: peak {peak / 1e6:.0f} MB"
 
 
-@pytest.mark.xfail(
-    reason="finding for the importer author: line-based readers spend ~2 µs per empty line, so a "
-    "zip of newlines (1,000x compression) keeps an import busy for minutes to hours before the "
-    "4 GiB unpacked cap (Limits.max_unpacked_bytes) stops it; e.g. 40 MB of newlines took 54 s "
-    "for WhatsApp. Memory stays flat. Fix: a compression-ratio cap in ZipBudget, or skip blank "
-    "lines without per-line Python work.",
-    strict=False,
-)
 @pytest.mark.parametrize("fmt", ["whatsapp", "mbox"])
 def test_a_zip_bomb_of_empty_lines_is_refused_quickly(tmp_path: Path, fmt: str) -> None:
     archive = _padded_zip(fmt, tmp_path, b"\n", pad=1_000_000)
     started = time.perf_counter()
     with pytest.raises(ImportFormatError):
         list(open_import(archive, fmt, limits=Limits(max_unpacked_bytes=1_000_000)).messages())
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_zip_bomb_under_the_default_cap_is_refused_by_its_ratio(tmp_path: Path) -> None:
+    archive = _padded_zip("whatsapp", tmp_path, b"\n", pad=40_000_000)
+    started = time.perf_counter()
+    with pytest.raises(ImportFormatError, match=r"times its own .* zip bomb"):
+        list(open_import(archive, "whatsapp").messages())
     assert time.perf_counter() - started < 0.5
 
 
