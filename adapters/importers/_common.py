@@ -524,6 +524,27 @@ def _build(
     raise ImportFormatError(f"{where}: not valid JSON (it ends inside a value)")
 
 
+def top_level_events(head: bytes, *, max_depth: int = 64) -> Iterator[tuple[int, str, Any]]:
+    """``(depth, event, value)`` of a JSON document's first bytes, stopping quietly when the
+    document nests deeper than ``max_depth`` or stops being valid (a cut head is fine).
+
+    For sniffing only (format detection): ``ijson.parse`` would build a prefix for every event
+    of a deeply nested head before anyone could stop it.
+    """
+    depth = 0
+    try:
+        for event, value in ijson.basic_parse(head.lstrip(b"\xef\xbb\xbf")):
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > max_depth:
+                    return
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            yield depth, event, value
+    except (ijson.JSONError, UnicodeDecodeError):
+        return
+
+
 def _ijson_reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     reason = text[0] if text else type(exc).__name__

@@ -14,9 +14,7 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-import ijson
-
-from adapters.importers._common import FORMATS, ZIP_ERRORS, ImportFormatError
+from adapters.importers._common import FORMATS, ZIP_ERRORS, ImportFormatError, top_level_events
 from adapters.importers.minime_export import looks_like_minime_export
 from adapters.importers.whatsapp import looks_like_whatsapp
 
@@ -141,14 +139,11 @@ def _is_jsonl(head: bytes) -> bool:
 
 def _top_keys(head: bytes) -> set[str]:
     """The top-level keys readable in the first bytes of a (possibly cut) JSON object."""
-    keys: set[str] = set()
-    try:
-        for prefix, event, value in ijson.parse(head.lstrip(b"\xef\xbb\xbf")):
-            if prefix == "" and event == "map_key":
-                keys.add(str(value))
-    except (ijson.JSONError, UnicodeDecodeError):
-        pass
-    return keys
+    return {
+        str(value)
+        for depth, event, value in top_level_events(head)
+        if depth == 1 and event == "map_key"
+    }
 
 
 def _is_email(lines: list[str]) -> bool:

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ijson
-
 from adapters.importers._common import (
     ImportFormatError,
     ImportSource,
@@ -36,6 +34,7 @@ from adapters.importers._common import (
     load_json,
     parse_iso,
     read_file_capped,
+    top_level_events,
 )
 from core.models import Message
 from core.privacy import EXPORT_FORMAT, EXPORT_MEMBER, ExportedMessage, ExportedPersona
@@ -46,14 +45,14 @@ _SOURCES = ("import", "live", "sample", "feedback")
 
 def looks_like_minime_export(head: bytes) -> bool:
     """Whether a JSON document's first bytes say ``"format": "minime-export"`` at the top."""
-    try:
-        for prefix, event, value in ijson.parse(head.lstrip(b"\xef\xbb\xbf")):
-            if prefix == "format" and event == "string":
-                return bool(value == EXPORT_FORMAT)
-            if prefix == "" and event == "map_key" and value != "format":
+    expect_format = False
+    for depth, event, value in top_level_events(head):
+        if expect_format:
+            return event == "string" and value == EXPORT_FORMAT
+        if depth == 1 and event == "map_key":
+            if value != "format":
                 return False
-    except (ijson.JSONError, UnicodeDecodeError):
-        return False
+            expect_format = True
     return False
 
 

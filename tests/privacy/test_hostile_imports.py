@@ -196,7 +196,8 @@ def test_deep_nesting_is_refused_in_bounded_time_and_memory(tmp_path: Path, fmt:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert elapsed < 0.05 and peak < 20_000_000, (elapsed, peak)
+    # Bounds far above the fixed cost (milliseconds) and far below the quadratic one (22 s).
+    assert elapsed < 3 and peak < 20_000_000, (elapsed, peak)
 
 
 def _padded_zip(fmt: str, tmp: Path, filler: bytes, pad: int) -> Path:
@@ -249,7 +250,7 @@ def test_a_zip_bomb_of_empty_lines_is_refused_quickly(tmp_path: Path, fmt: str) 
     started = time.perf_counter()
     with pytest.raises(ImportFormatError):
         list(open_import(archive, fmt, limits=Limits(max_unpacked_bytes=1_000_000)).messages())
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 3  # before the ratio cap: minutes
 
 
 def test_a_zip_bomb_under_the_default_cap_is_refused_by_its_ratio(tmp_path: Path) -> None:
@@ -257,7 +258,7 @@ def test_a_zip_bomb_under_the_default_cap_is_refused_by_its_ratio(tmp_path: Path
     started = time.perf_counter()
     with pytest.raises(ImportFormatError, match=r"times its own .* zip bomb"):
         list(open_import(archive, "whatsapp").messages())
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 3  # before the ratio cap: minutes
 
 
 FUZZ = settings(
