@@ -139,13 +139,13 @@ async def test_a_bad_key_is_not_retried_and_the_message_names_the_setting() -> N
 
 async def test_a_slow_server_times_out_without_retrying() -> None:
     async with (
-        fake_openai(delay_s=2.0) as fake,
+        fake_openai(delay_s=6.0) as fake,
         model(fake.base_url, timeout_s=0.3, sleep=Sleeps()) as llm,
     ):
         started = time.perf_counter()
         with pytest.raises(ModelError, match=r"within 0\.3 s"):
             await llm.complete("s", "u", n=1, max_tokens=20, account_id="a")
-        assert time.perf_counter() - started < 1.5
+        assert time.perf_counter() - started < 4, "gave up long before the server answered"
     assert len(fake.requests) == 1
 
 
