@@ -123,9 +123,23 @@ async def test_erase_leaves_nothing_of_the_account_and_the_other_drafts_on(
     b_secret, b_id = canary(), f"IDCANARY{secrets.token_hex(6)}"
     alice = await seed(runtime, ALICE, a_secret, a_id, tmp_path)
     bob = await seed(runtime, BOB, b_secret, b_id, tmp_path)
+    from core.models import PriorityLabel, utc_now
+
+    persona = await runtime.clone.active_persona(
+        alice_account := await runtime.clone.account(ALICE)
+    )
+    await runtime.storage.labels.add(
+        PriorityLabel(
+            account_id=alice_account.id,
+            persona_id=persona.id,
+            message_id=a_id,
+            label=1.0,
+            kind="important",
+            at=utc_now(),
+        )
+    )
     seeded = await rows_of(runtime, alice)
-    empty = {"priority_labels"}  # nothing writes labels yet (issue 5)
-    assert all(n for name, n in seeded.items() if name not in empty), seeded
+    assert all(seeded.values()), seeded  # every table holds something of the account
     bob_before = await rows_of(runtime, bob)
     assert any(a_id.encode() in data for data in database_files(runtime).values())
     assert any(key[0] == alice for key in runtime.clone._models)  # models were cached
