@@ -15,6 +15,7 @@ busy timeout instead of failing with ``SQLITE_BUSY`` when they upgrade a read sn
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,11 +42,12 @@ WRITE_OPTION: Final = "minime_write"
 """Execution option that marks a transaction as a writer (``BEGIN IMMEDIATE`` on SQLite)."""
 
 _SQLITE_PRAGMAS: Final = (
-    "PRAGMA journal_mode=WAL",
+    # The busy handler first: switching a new file to WAL takes a lock that concurrent starts
+    # must wait for rather than fail on.
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA secure_delete=ON",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
 )
 
 _DRIVERS: Final = {
@@ -148,8 +150,28 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     try:
         for pragma in _SQLITE_PRAGMAS:
             cursor.execute(pragma)
+        _use_wal(cursor)
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL once; concurrent first starts may find it locked for a moment.
+
+    SQLite answers a journal-mode change with "database is locked" at once (no busy handler)
+    while another connection is switching the same new file, so wait and look again.
+    """
+    for attempt in range(60):
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as error:
+            if "locked" not in str(error) or attempt == 59:
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
