@@ -199,8 +199,6 @@ class RecordingJobs:
 
 async def test_erase_cancels_the_accounts_scheduled_jobs(runtime: Runtime) -> None:
     clone = runtime.clone
-    if not hasattr(clone, "use_jobs"):
-        pytest.skip("the scheduler is not wired into the clone in this checkout")
     jobs = RecordingJobs()
     clone.use_jobs(jobs)
     await clone.import_sample(ALICE)
