@@ -25,6 +25,7 @@ Mapping:
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import email.errors
 import hashlib
@@ -315,7 +316,7 @@ def _body(msg: MailMessage) -> str:
     return html_to_text(content) if chosen is html else content
 
 
-class _MailReader:
+class _MailReader(abc.ABC):
     """Shared by mbox and eml: owner hint from one pass, records from the raw messages."""
 
     path: Path
@@ -326,8 +327,9 @@ class _MailReader:
         self.limits = limits
         self._hint: tuple[str | None] | None = None
 
+    @abc.abstractmethod
     def _raw(self) -> Iterator[tuple[bytes, str]]:
-        raise NotImplementedError
+        """Each message's raw bytes with where it was found (for error messages)."""
 
     def owner_keys(self) -> tuple[str, ...]:
         return ()
