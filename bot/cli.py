@@ -233,8 +233,10 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 me=args.me,
                 progress=progress,
             )
-            # A one-shot run: let the style verifier finish training so it is stored for `draft`.
-            await runtime.clone.settle()
+        # A one-shot run: let the style verifier finish training so it is stored for `draft`.
+        if sys.stderr.isatty():
+            print("Learning your voice (training the style verifier)...", file=sys.stderr)
+        await runtime.clone.settle()
     elapsed = time.perf_counter() - started
     if args.json:
         print(json.dumps(summary.as_json()))
