@@ -65,7 +65,9 @@ def store_classes() -> list[type]:
     return [
         cls
         for name, cls in vars(storage.stores).items()
-        if name.startswith("Sql") and inspect.isclass(cls) and cls.__module__ == "storage.stores"
+        if name.startswith("Sql")
+        and inspect.isclass(cls)
+        and cls.__module__.startswith("storage.stores.")
     ]
 
 

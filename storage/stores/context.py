@@ -1,0 +1,137 @@
+"""What every store shares: the session factory, key ring and clock, and a few small helpers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias, cast
+
+import sqlalchemy.exc
+from sqlalchemy import CursorResult, Result, Row, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.models import AccountId, PersonaId, utc_now
+from core.ports import Clock
+from storage import tables
+from storage.crypto import DataCipher, KeyRing
+from storage.engine import read_session, unavailable_message, write_session
+from storage.errors import NotFound, StorageError, StorageUnavailable
+
+BATCH_ROWS: Final = 1_000
+"""Rows per INSERT batch in bulk writes, and per page when streaming reads."""
+
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """Rows changed by an INSERT/UPDATE/DELETE (DML results are cursor results)."""
+    return int(cast(CursorResult[*tuple[Any, ...]], result).rowcount)
+
+
+def new_id() -> str:
+    """A fresh random row id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+class AlreadyExists(StorageError, ValueError):
+    """A row with the same unique name exists already (a persona name in the account)."""
+
+
+class Lost(Exception):
+    """Raised inside a transaction to roll it back after losing a race."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreContext:
+    """What every store shares: the session factory, the key ring and the clock.
+
+    Args:
+        sessions: ``async_sessionmaker(expire_on_commit=False)`` bound to the engine.
+        keys: the master keys and the per-process data-key cache.
+        clock: returns aware UTC datetimes (tests pass a fixed one).
+    """
+
+    sessions: async_sessionmaker[AsyncSession]
+    keys: KeyRing
+    clock: Clock = utc_now
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return cast(AsyncEngine, self.sessions.kw["bind"])
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """One read transaction."""
+        try:
+            async with read_session(self.sessions) as session:
+                yield session
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+            if not _unavailable(exc):
+                raise
+            raise StorageUnavailable(unavailable_message(self.engine.url, exc)) from exc
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction (the write lock is taken up front on SQLite)."""
+        try:
+            async with write_session(self.sessions) as session:
+                yield session
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+            if not _unavailable(exc):
+                raise
+            raise StorageUnavailable(unavailable_message(self.engine.url, exc)) from exc
+
+    def insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+        """A dialect ``INSERT`` that supports ``ON CONFLICT``."""
+        return sqlite.insert(table) if self.dialect == "sqlite" else postgresql.insert(table)
+
+    async def cipher(self, session: AsyncSession, account_id: AccountId) -> DataCipher:
+        """The account's data cipher, unwrapped once per process.
+
+        Raises:
+            NotFound: the account does not exist.
+            WrongMasterKey: the master key cannot unwrap its data key.
+        """
+        cached = self.keys.cached(account_id)
+        if cached is not None:
+            return cached
+        wrapped = (
+            await session.execute(
+                select(tables.account_keys.c.wrapped_key).where(
+                    tables.account_keys.c.account_id == account_id
+                )
+            )
+        ).scalar_one_or_none()
+        if wrapped is None:
+            raise NotFound(f"Account {account_id} does not exist.")
+        return self.keys.open(account_id, wrapped)
+
+    async def check_persona(
+        self, session: AsyncSession, account_id: AccountId, persona_id: PersonaId
+    ) -> None:
+        """Raise ``NotFound`` unless ``persona_id`` belongs to ``account_id``."""
+        p = tables.personas
+        found = (
+            await session.execute(
+                select(p.c.id).where(p.c.id == persona_id, p.c.account_id == account_id)
+            )
+        ).first()
+        if found is None:
+            raise NotFound(f"Persona {persona_id} does not belong to account {account_id}.")
+
+
+_UNAVAILABLE_HINTS: Final = ("locked", "busy", "unable to open", "disk i/o", "readonly", "connect")
+
+
+def _unavailable(exc: sqlalchemy.exc.DBAPIError) -> bool:
+    """Lost connections and locked or unreadable files, as opposed to bugs (SQL errors)."""
+    if exc.connection_invalidated or isinstance(exc, sqlalchemy.exc.InterfaceError):
+        return True
+    return any(hint in str(exc.orig).lower() for hint in _UNAVAILABLE_HINTS)

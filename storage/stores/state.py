@@ -1,0 +1,83 @@
+"""Opaque per-persona state by kind (profile, verifier, prioritiser), encrypted."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import select
+
+from core.models import AccountId, PersonaId
+from storage import tables
+from storage.crypto import row_id
+from storage.stores.context import StoreContext
+from storage.stores.parts import ExportScope, VaultPart, b64, iso
+
+
+def _state_row(persona_id: PersonaId, kind: str) -> str:
+    return row_id("state", persona_id, kind, "value")
+
+
+class SqlStateStore:
+    """Opaque per-persona state by kind, encrypted.
+
+    Args:
+        ctx: the shared store context.
+    """
+
+    def __init__(self, ctx: StoreContext) -> None:
+        self._ctx = ctx
+
+    async def get(self, account_id: AccountId, persona_id: PersonaId, kind: str) -> bytes | None:
+        s = tables.state
+        async with self._ctx.read() as session:
+            value = (
+                await session.execute(
+                    select(s.c.value).where(
+                        s.c.account_id == account_id, s.c.persona_id == persona_id, s.c.kind == kind
+                    )
+                )
+            ).scalar_one_or_none()
+            if value is None:
+                return None
+            cipher = await self._ctx.cipher(session, account_id)
+        return cipher.decrypt(_state_row(persona_id, kind), value)
+
+    async def put(
+        self, account_id: AccountId, persona_id: PersonaId, kind: str, value: bytes
+    ) -> None:
+        async with self._ctx.write() as session:
+            await self._ctx.check_persona(session, account_id, persona_id)
+            cipher = await self._ctx.cipher(session, account_id)
+            now = self._ctx.clock()
+            statement = self._ctx.insert(tables.state).values(
+                account_id=account_id,
+                persona_id=persona_id,
+                kind=kind,
+                value=cipher.encrypt(_state_row(persona_id, kind), value),
+                updated_at=now,
+            )
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["persona_id", "kind"],
+                    set_={"value": statement.excluded.value, "updated_at": now},
+                )
+            )
+
+
+# --- the state's part of the vault -------------------------------------------------------------
+
+
+async def _export_state(scope: ExportScope) -> list[dict[str, object]]:
+    s = tables.state
+    return [
+        {
+            "persona": scope.names[r.persona_id],
+            "kind": r.kind,
+            "value_base64": b64(scope.cipher.decrypt(_state_row(r.persona_id, r.kind), r.value)),
+            "updated_at": iso(r.updated_at),
+        }
+        for r in await scope.rows(s, s.c.persona_id, s.c.kind)
+    ]
+
+
+VAULT: Final = VaultPart(tables=(tables.state,), sections=(("state", _export_state),))
