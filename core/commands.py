@@ -9,6 +9,7 @@ for the user.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -58,11 +59,6 @@ COMMANDS: tuple[CommandSpec, ...] = (
         usage="ask <question>",
         summary='"how would I answer this?"',
         free_text=True,
-    ),
-    CommandSpec(
-        name="quality",
-        usage="quality",
-        summary="how close the clone is to you, on your own held-out messages",
     ),
     CommandSpec(
         name="digest",
@@ -148,11 +144,15 @@ def parse(text: str) -> ParsedCommand:
     return ParsedCommand(name=name, args=args, text=rest)
 
 
-def help_text(*, prefix: str = "/clone ") -> str:
-    """The one-screen help, spelled for a platform (``prefix="/"`` for Telegram)."""
-    width = max(len(spec.usage) for spec in COMMANDS) + len(prefix)
+def help_text(*, prefix: str = "/clone ", specs: Sequence[CommandSpec] = COMMANDS) -> str:
+    """The one-screen help, spelled for a platform (``prefix="/"`` for Telegram).
+
+    The clone answers ``help`` from its dispatch table (:class:`core.app.commands.CommandTable`),
+    which passes the specs it has a handler for.
+    """
+    width = max(len(spec.usage) for spec in specs) + len(prefix)
     lines = ["minime — your clone. It drafts, you decide: nothing is sent without your click.", ""]
-    for spec in COMMANDS:
+    for spec in specs:
         lines.append(f"{(prefix + spec.usage).ljust(width)}  {spec.summary}")
     lines += [
         "",

@@ -79,7 +79,7 @@ async def runtime(tmp_path: Path, clock: Clock) -> AsyncIterator[Runtime]:
     settings = load_settings({}, data_dir=tmp_path / "data")
     async with open_runtime(settings, embedder=HashingEmbedder()) as rt:
         await rt.clone.import_sample(OWNER)
-        rt.clone._clock = clock  # the clone's "now" follows the test clock
+        rt.clone.ctx.clock = clock  # the clone's "now" follows the test clock
         yield rt
 
 

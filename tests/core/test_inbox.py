@@ -98,7 +98,7 @@ async def test_one_tap_labels_are_stored_and_learned_online(runtime: Runtime) ->
     item = next(i for i in await clone.waiting_items(OWNER) if i.message.sender == "lena")
     account = await clone.account(OWNER)
     persona = await clone.active_persona(account)
-    model = await clone._model(account, persona)
+    model = await clone.models.get(account, persona)
     assert isinstance(model.priority, LearningPriority)
     before = model.priority.prioritise(message).score
 
@@ -121,8 +121,8 @@ async def test_one_tap_labels_are_stored_and_learned_online(runtime: Runtime) ->
     saved = await runtime.storage.state.get(account.id, persona.id, PRIORITISER_STATE)
     assert saved is not None
     # A rebuilt model continues from the saved state (the label is not lost).
-    clone.forget(account.id)
-    rebuilt = await clone._model(account, persona)
+    clone.models.forget(account.id)
+    rebuilt = await clone.models.get(account, persona)
     assert rebuilt.priority.prioritise(message).score == pytest.approx(after, abs=1e-6)
 
     starred = next(i for i in await clone.waiting_items(OWNER) if i.id == item.id)
@@ -165,7 +165,7 @@ async def test_draft_button_makes_drafts_and_sending_settles_the_message(runtime
 async def test_a_reply_by_the_owner_and_silence_both_teach(runtime: Runtime) -> None:
     clone = runtime.clone
     clock = Clock()
-    clone._clock = clock
+    clone.ctx.clock = clock
     await clone.handle_incoming(arrives("did you see my note about the invoice?", "priya", 1))
     await clone.handle_incoming(arrives("quick question: lunch on thursday?", "omar", 2))
     answer = Message(

@@ -76,7 +76,6 @@ def test_help_lists_every_command() -> None:
         "persona",
         "post",
         "ask",
-        "quality",
         "digest",
         "privacy",
         "link",

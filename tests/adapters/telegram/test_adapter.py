@@ -58,7 +58,6 @@ async def test_start_registers_the_command_menu(
         "persona",
         "post",
         "ask",
-        "quality",
         "digest",
         "privacy",
         "link",

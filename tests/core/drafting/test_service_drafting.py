@@ -88,13 +88,13 @@ async def test_each_option_is_scored_by_the_personas_verifier_kept_in_the_state_
         persona = await clone.active_persona(account)
         stored = await rt.storage.state.get(account.id, persona.id, "verifier")
         assert stored is not None and len(stored) > 1000
-        model = await clone._model(account, persona)
+        model = await clone.models.get(account, persona)
         assert isinstance(model.style, StyleVerifier) and model.style.mode == "classifier"
-        clone.forget(account.id, persona.id)  # a rebuild loads it back, no retraining
-        model = await clone._model(account, persona)
+        clone.models.forget(account.id, persona.id)  # a rebuild loads it back, no retraining
+        model = await clone.models.get(account, persona)
         assert (
             isinstance(model.style, StyleVerifier)
-            and not clone._training[(account.id, persona.id)].cancelled()
+            and not clone.models.training[(account.id, persona.id)].cancelled()
         )
         reply = await clone.handle_incoming(incoming("can you review my PR today?"), explicit=True)
         assert reply is not None and reply.draft is not None
@@ -119,7 +119,7 @@ async def test_dismissed_options_are_offered_later_for_a_similar_message(tmp_pat
         assert again is not None and again.draft is not None
         assert again.draft.options[0].text != dismissed
         account = await clone.account(OWNER)
-        clone.forget(account.id)  # and after a restart: the feedback is in the store
+        clone.models.forget(account.id)  # and after a restart: the feedback is in the store
         third = await clone.handle_incoming(incoming("can you review my PR today??"), explicit=True)
         assert third is not None and third.draft is not None
         assert third.draft.options[0].text != dismissed

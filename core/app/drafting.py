@@ -1,0 +1,189 @@
+"""Drafting: replies in the owner's voice from their own past replies, and from a language model
+when one is configured (within the token budget)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.app.context import AppContext
+from core.app.models import ModelCache, PersonaModel
+from core.drafting.context import MAX_EXEMPLARS, reply_context
+from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError, merge_options
+from core.drafting.retrieval import RetrievalDrafter, tokens
+from core.models import (
+    Account,
+    AccountId,
+    Draft,
+    DraftOption,
+    DraftStatus,
+    Message,
+    Persona,
+    UserRef,
+)
+from core.ports import Vector
+
+_DRAFT_IDS = uuid.UUID("5f0c3b7e-9d1a-4c55-8a3e-6b1f2d9e7c40")
+
+
+def draft_id_for(account_id: AccountId, delivery: str) -> str:
+    """The id of the draft made for one delivery: the same on every retry of it."""
+    return uuid.uuid5(_DRAFT_IDS, f"{account_id}:{delivery}").hex
+
+
+@dataclass(frozen=True, slots=True)
+class DraftResult:
+    """Options for one message and notes for the owner (an engine that failed, a spent budget)."""
+
+    options: list[DraftOption]
+    notes: list[str]
+
+
+class Drafting:
+    """Candidate replies for one message, and the pending drafts that offer them."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        models: ModelCache,
+        *,
+        drafter: RetrievalDrafter,
+        llm: LLMDrafter | None,
+    ) -> None:
+        self._ctx = ctx
+        self._models = models
+        self._drafter = drafter
+        self._llm = llm
+
+    @property
+    def has_llm(self) -> bool:
+        """Whether a language model is configured."""
+        return self._llm is not None
+
+    async def draft_options(
+        self,
+        account: Account,
+        persona: Persona,
+        incoming: Message,
+        *,
+        exclude: frozenset[str] = frozenset(),
+    ) -> list[DraftOption]:
+        """Candidate replies in the owner's voice (see :meth:`drafts`)."""
+        return (await self.drafts(account, persona, incoming, exclude=exclude)).options
+
+    async def drafts(
+        self,
+        account: Account,
+        persona: Persona,
+        incoming: Message,
+        *,
+        exclude: frozenset[str] = frozenset(),
+    ) -> DraftResult:
+        """Up to three replies in the owner's voice, and notes for the owner.
+
+        The retrieval engine always runs (one encoder pass, exact top-k, the verifier scoring
+        known reply vectors); with a language model configured its best candidates lead and the
+        owner's own replies follow. A failed model or a spent token budget leaves the retrieval
+        options and a note saying why.
+        """
+        model = await self._models.get(account, persona)
+        if not len(model.index) and self._llm is None:
+            return DraftResult(options=[], notes=[])
+
+        def retrieve() -> tuple[Vector, list[DraftOption]]:
+            query = self._ctx.embedder.encode([incoming.text])[0]
+            if not len(model.index):
+                return query, []
+            return query, self._drafter.draft(
+                model.index,
+                text=incoming.text,
+                sender=incoming.sender,
+                query=query,
+                style=model.style,
+                exclude=exclude,
+                negatives=model.negatives,
+            )
+
+        query, retrieved = await asyncio.to_thread(retrieve)
+        if self._llm is None:
+            return DraftResult(options=retrieved, notes=[])
+        notes: list[str] = []
+        generated: list[DraftOption] = []
+        try:
+            generated = await self._llm_reply(account, persona, model, incoming, query, exclude)
+        except BudgetExceeded as error:
+            notes.append(
+                f"Language model skipped: {error}. These drafts come from your own past replies."
+            )
+        except ModelError as error:
+            notes.append(
+                f"The language model failed ({error}); these drafts come from your own past replies."
+            )
+        return DraftResult(options=merge_options(generated, retrieved), notes=notes)
+
+    async def _llm_reply(
+        self,
+        account: Account,
+        persona: Persona,
+        model: PersonaModel,
+        incoming: Message,
+        query: Vector,
+        exclude: frozenset[str],
+    ) -> list[DraftOption]:
+        assert self._llm is not None
+        profile = await self._models.style_profile(account, persona, model)
+        hits = model.index.nearest(query, tokens(incoming.text), k=MAX_EXEMPLARS)
+        context = reply_context(
+            owner=model.owner_name(persona),
+            profile=profile,
+            index=model.index,
+            sender=incoming.sender,
+            nearest=[position for _, position in hits],
+        )
+        known = [
+            model.index.reply_vectors[model.index.pairs[p].reply_text]
+            for _, p in hits
+            if model.index.pairs[p].reply_text in model.index.reply_vectors
+        ]
+        encoder = model.encoder or self._ctx.embedder
+        async with self._models.spending(account):
+            return await self._llm.draft(
+                account_id=account.id,
+                context=context,
+                incoming=incoming.text,
+                sender=incoming.sender,
+                query=query,
+                style=model.style,
+                encode=encoder.encode,
+                exemplar_replies=np.stack(known) if known else None,
+                allowed_hosts=model.allowed_hosts,
+                exclude=exclude,
+            )
+
+    async def keep(
+        self,
+        draft_id: str,
+        *,
+        account: Account,
+        persona: Persona,
+        incoming: Message,
+        options: Sequence[DraftOption],
+        owner: UserRef,
+    ) -> Draft:
+        """Store a new pending draft offering ``options`` for ``incoming``."""
+        draft = Draft(
+            id=draft_id,
+            account_id=account.id,
+            persona_id=persona.id,
+            incoming=incoming,
+            options=tuple(options),
+            status=DraftStatus.PENDING,
+            created_at=self._ctx.clock(),
+            owner=owner,
+        )
+        await self._ctx.stores.drafts.create(draft)
+        return draft

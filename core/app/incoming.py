@@ -1,0 +1,183 @@
+"""One incoming message, one way through: caps → triage → inbox → drafting → the reply.
+
+Also the owner's own messages on a platform, which teach (with consent) and answer what waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from core.app.context import NO_REPLIES, PAUSED, AppContext
+from core.app.drafting import Drafting, draft_id_for
+from core.app.inbox import Inbox
+from core.app.models import ModelCache
+from core.app.rendering import priority_line, render_draft, with_notes
+from core.models import (
+    CommandInvocation,
+    IncomingMessage,
+    Message,
+    Reply,
+    StoredMessage,
+    UserRef,
+)
+from core.privacy import (
+    RateLimiter,
+    clean_message,
+    clean_text,
+    learns_live,
+    size_notice,
+    too_long,
+)
+
+log = logging.getLogger(__name__)
+
+SENDER_PER_MINUTE = 30
+"""Sustained messages a minute triaged from one sender for one owner (bursts of ``SENDER_BURST``)."""
+SENDER_BURST = 30
+OWNER_PER_MINUTE = 600
+"""Sustained messages a minute triaged for one owner from everyone together."""
+OWNER_BURST = 200
+
+
+class Incoming:
+    """Messages that reach the clone: triaged, kept waiting when they matter, drafted for."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        models: ModelCache,
+        inbox: Inbox,
+        drafting: Drafting,
+        *,
+        max_message_chars: int,
+        sender_limiter: RateLimiter | None,
+        owner_limiter: RateLimiter | None,
+    ) -> None:
+        self._ctx = ctx
+        self._models = models
+        self._inbox = inbox
+        self._drafting = drafting
+        # Caps on hostile input (issue 9): a message over ``max_message_chars`` gets a notice,
+        # a sender (or everyone together) over the rate cap is dropped before any database work.
+        self.max_chars = max_message_chars
+        self._sender_limiter = sender_limiter or RateLimiter(
+            per_minute=SENDER_PER_MINUTE, burst=SENDER_BURST
+        )
+        self._owner_limiter = owner_limiter or RateLimiter(
+            per_minute=OWNER_PER_MINUTE, burst=OWNER_BURST
+        )
+
+    async def handle(
+        self, incoming: IncomingMessage, *, explicit: bool = False, delivery: str | None = None
+    ) -> Reply | None:
+        """See :meth:`core.service.Clone.handle_incoming`."""
+        text = incoming.message.text
+        if too_long(text, self.max_chars):
+            return Reply(text=size_notice(len(text), self.max_chars)) if explicit else None
+        if not self._within_rate(incoming.owner, None if explicit else incoming.message.sender):
+            return (
+                Reply(text="That's a lot of messages at once; give me a minute and try again.")
+                if explicit
+                else None
+            )
+        incoming = replace(
+            incoming,
+            message=clean_message(incoming.message),
+            sender_name=clean_text(incoming.sender_name),
+        )
+        account = await self._ctx.account(incoming.owner)
+        if account.paused:
+            return Reply(text=PAUSED) if explicit else None
+        persona = await self._ctx.active_persona(account)
+        model = await self._models.get(account, persona)
+        priority = model.priority.prioritise(incoming)
+        if not explicit:
+            await self._inbox.keep_waiting(account, persona, incoming, priority)
+        if not (explicit or priority.needs_reply):
+            return None
+        draft_id = draft_id_for(account.id, delivery) if delivery else uuid.uuid4().hex
+        if delivery is not None:
+            earlier = await self._ctx.stores.drafts.get(account.id, draft_id)
+            if earlier is not None:
+                return render_draft(earlier, priority)
+        result = await self._drafting.drafts(account, persona, incoming.message)
+        if not result.options:
+            return Reply(
+                text="\n".join([priority_line(priority), *result.notes, NO_REPLIES]),
+                priority=priority,
+            )
+        draft = await self._drafting.keep(
+            draft_id,
+            account=account,
+            persona=persona,
+            incoming=incoming.message,
+            options=result.options,
+            owner=incoming.owner,
+        )
+        return with_notes(render_draft(draft, priority), result.notes)
+
+    async def draft_command(self, command: CommandInvocation, text: str) -> Reply | None:
+        """``draft <message>``: a pasted or forwarded message, drafted for whatever its priority."""
+        incoming = IncomingMessage(
+            owner=command.user,
+            message=Message(
+                id=f"pasted:{uuid.uuid4().hex}",
+                conversation=command.conversation or "pasted",
+                thread=None,
+                sender="them",
+                text=text,
+                sent_at=self._ctx.clock(),
+            ),
+            sender_name="them",
+            is_direct=True,
+        )
+        return await self.handle(incoming, explicit=True)
+
+    def _within_rate(self, owner: UserRef, sender: str | None) -> bool:
+        """The rate caps (no I/O): per (owner, sender) and per owner; ``sender=None`` is the
+        owner's own pasted messages, which only count against the owner's cap."""
+        key = str(owner)
+        if sender is not None and not self._sender_limiter.allow((key, sender)):
+            dropped = self._sender_limiter.dropped.get((key, sender), 0)
+            if dropped in (1, 100, 1_000, 10_000):
+                log.warning("rate cap: %d messages from one sender dropped", dropped)
+            return False
+        return self._owner_limiter.allow(key)
+
+    async def observe_owner_message(
+        self, owner: UserRef, message: Message, *, replying_to: Message | None = None
+    ) -> bool:
+        """See :meth:`core.service.Clone.observe_owner_message`."""
+        if too_long(message.text, self.max_chars) or not self._within_rate(owner, None):
+            return False
+        message = clean_message(message)
+        replying_to = None if replying_to is None else clean_message(replying_to)
+        account = await self._ctx.stores.accounts.resolve(owner, create=False)
+        if account is None or account.paused:
+            return False
+        await self._inbox.owner_answered(account, message)
+        if not learns_live(account.settings, owner.platform):
+            return False
+        persona = await self._ctx.active_persona(account)
+        items = []
+        if replying_to is not None and not too_long(replying_to.text, self.max_chars):
+            items.append(
+                StoredMessage(
+                    message=replying_to, persona_id=persona.id, from_owner=False, source="live"
+                )
+            )
+        items.append(
+            StoredMessage(message=message, persona_id=persona.id, from_owner=True, source="live")
+        )
+
+        async def stream() -> AsyncIterator[StoredMessage]:
+            for item in items:
+                yield item
+
+        new = await self._ctx.stores.messages.add_stream(account.id, stream())
+        if new:
+            self._models.forget(account.id, persona.id)
+        return True

@@ -1,0 +1,431 @@
+"""The per-persona model cache: what a persona needs in memory to triage and draft.
+
+One :class:`ModelCache` owns every model the clone keeps per (account, persona): the exemplar
+index, the style scorer (and the verifier training in the background), the prioritiser (restored
+from and saved to the StateStore), the negatives, the style profile for prompts and the LLM
+token budget. Its lifecycle: :meth:`ModelCache.get` builds on first use, :meth:`ModelCache.forget`
+drops what changed, :meth:`ModelCache.settle` waits for background training, :meth:`ModelCache.aclose`
+stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from core.app.context import (
+    AppContext,
+    LearningPriority,
+    PriorityFactory,
+    PriorityModel,
+    ProfileCard,
+    StyleFactory,
+)
+from core.drafting import composer
+from core.drafting.llm import TokenBudget
+from core.drafting.retrieval import ExemplarIndex, Negative, StyleScorer
+from core.drafting.safety import hosts_in
+from core.drafting.state import pack_state, stale, unpack_state
+from core.drafting.style import (
+    MIN_VERIFIER_SAMPLES,
+    KnownVectors,
+    forget_trained,
+    train_style_cached,
+)
+from core.models import (
+    Account,
+    AccountId,
+    FeedbackKind,
+    IncomingMessage,
+    Persona,
+    PersonaId,
+    StoredMessage,
+)
+from core.ports import Embedder, Vector
+from core.profiling.profile import StyleProfile
+from core.verifier import StyleVerifier
+
+log = logging.getLogger(__name__)
+
+VERIFIER_STATE = "verifier"
+PROFILE_STATE = "profile"
+BUDGET_STATE = "llm-budget"
+PRIORITISER_STATE = "prioritiser"
+MAX_NEGATIVES = 300
+"""Most recent dismissed/regenerated options remembered as negative signal."""
+_PRIORITY_MAGIC = b"MPR1"
+
+Key = tuple[AccountId, PersonaId]
+
+
+@dataclass(slots=True)
+class PersonaModel:
+    """What a persona needs in memory to triage and draft, rebuilt when its data changes."""
+
+    index: ExemplarIndex
+    style: StyleScorer
+    priority: PriorityModel
+    owner_names: tuple[str, ...]
+    encoder: Embedder | None = None
+    """The embedder with the index's reply vectors known (scoring retrieved options is free)."""
+    negatives: list[Negative] = field(default_factory=list)
+    """Replies the owner dismissed, with the message they were dismissed for."""
+    allowed_hosts: frozenset[str] = frozenset()
+    """Link hosts the owner uses: generated links to them stay clickable."""
+    owner_texts: int = 0
+    profile: object | None = None
+    """The persona's StyleProfile, built on first LLM use (None until then)."""
+    posts: composer.PostCorpus | None = None
+    """The owner's own posts and sentences, for ``post`` and ``ask`` (built on first use)."""
+
+    def owner_name(self, persona: Persona) -> str:
+        """How prompts name the owner."""
+        names = persona.owner_names or self.owner_names
+        return names[0] if names else "the owner"
+
+
+def _pack_priority(history_size: int, payload: bytes) -> bytes:
+    return _PRIORITY_MAGIC + history_size.to_bytes(8, "big") + payload
+
+
+def _unpack_priority(data: bytes | None) -> tuple[int, bytes] | None:
+    if not data or not data.startswith(_PRIORITY_MAGIC) or len(data) < 12:
+        return None
+    return int.from_bytes(data[4:12], "big"), data[12:]
+
+
+def _log_training_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("style verifier training failed: %s", type(task.exception()).__name__)
+
+
+class ModelCache:
+    """Every persona's models, built once from the stores and kept until their data changes."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        priority_factory: PriorityFactory,
+        style_factory: StyleFactory,
+        verifier_background: Callable[[], Sequence[str]] | None,
+        llm_budget: TokenBudget | None,
+        profile_card: ProfileCard | None,
+    ) -> None:
+        self._ctx = ctx
+        self._priority_factory = priority_factory
+        self._style_factory = style_factory
+        # With a background (bootstrap wires the shipped writers), each persona gets a trained
+        # StyleVerifier, persisted under StateStore kind "verifier"; without one, the surface scorer.
+        self._verifier_background = verifier_background
+        self._llm_budget = llm_budget
+        self._profile_card = profile_card
+        self._models: dict[Key, PersonaModel] = {}
+        self._history_sizes: dict[Key, int] = {}
+        self.training: dict[Key, asyncio.Task[None]] = {}
+        """Background verifier training per persona (one at a time each)."""
+        self._locks: dict[Key, asyncio.Lock] = {}
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def keys(self) -> Iterator[Key]:
+        """The (account, persona) pairs whose models are in memory."""
+        return iter(list(self._models))
+
+    def cached(self, account_id: AccountId, persona_id: PersonaId) -> PersonaModel | None:
+        """The persona's models if they are built (never builds)."""
+        return self._models.get((account_id, persona_id))
+
+    async def get(self, account: Account, persona: Persona) -> PersonaModel:
+        """The persona's models, built from the stores on first use (once, under a lock)."""
+        key = (account.id, persona.id)
+        cached = self._models.get(key)
+        if cached is not None:
+            return cached
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            cached = self._models.get(key)
+            if cached is None:
+                cached = await self._build(account, persona)
+                self._models[key] = cached
+            return cached
+
+    def forget(self, account_id: AccountId, persona_id: PersonaId | None = None) -> None:
+        """Drop cached models so the next use rebuilds them from the stores."""
+        for key in list(self._models):
+            if key[0] == account_id and (persona_id is None or key[1] == persona_id):
+                del self._models[key]
+        if persona_id is None:
+            forget_trained(account_id)
+
+    async def settle(self) -> None:
+        """Wait for background training (verifiers) to finish: for one-shot CLI runs and tests."""
+        while pending := [t for t in self.training.values() if not t.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop background training (its results are dropped)."""
+        for task in self.training.values():
+            task.cancel()
+        await asyncio.gather(*self.training.values(), return_exceptions=True)
+        self.training.clear()
+
+    # ----------------------------------------------------------------- building
+
+    async def _build(self, account: Account, persona: Persona) -> PersonaModel:
+        stores = self._ctx.stores
+        index = await self._index(account, persona)
+        history = [m async for m in stores.messages.iter(account.id, persona.id)]
+        owner_texts = [m.message.text for m in history if m.from_owner]
+        encoder = KnownVectors(self._ctx.embedder, index.reply_vectors)
+        style = await self._style(account, persona, history, encoder)
+        owner_names = tuple(
+            dict.fromkeys(
+                (*persona.owner_names, *(m.message.sender for m in history if m.from_owner))
+            )
+        )
+        priority = await asyncio.to_thread(
+            self._priority_factory, history, owner_names, dict(account.settings)
+        )
+        await self._restore_priority(account, persona, priority, len(history))
+        return PersonaModel(
+            index=index,
+            style=style,
+            priority=priority,
+            owner_names=owner_names,
+            encoder=encoder,
+            negatives=await self._negatives(account, persona),
+            allowed_hosts=hosts_in(owner_texts),
+            owner_texts=len(owner_texts),
+        )
+
+    async def _index(self, account: Account, persona: Persona) -> ExemplarIndex:
+        stores = self._ctx.stores
+        pairs = await stores.messages.reply_pairs(account.id, persona.id)
+        ids, vectors = await stores.vectors.load(account.id, persona.id)
+        row_of = {message_id: row for row, message_id in enumerate(ids)}
+        # Both sides of every exemplar are embedded once and kept: the incoming side to search,
+        # the reply side so that scoring and reranking retrieved options costs no encoder pass.
+        wanted = {p.incoming_id: p.incoming_text for p in pairs}
+        wanted.update({p.reply_id: p.reply_text for p in pairs})
+        missing = sorted((mid, text) for mid, text in wanted.items() if mid not in row_of)
+        if missing:
+            fresh = await asyncio.to_thread(
+                self._ctx.embedder.encode, [text for _, text in missing]
+            )
+            await stores.vectors.put(account.id, persona.id, [mid for mid, _ in missing], fresh)
+            ids, vectors = await stores.vectors.load(account.id, persona.id)
+            row_of = {message_id: row for row, message_id in enumerate(ids)}
+        rows = [row_of[p.incoming_id] for p in pairs]
+        matrix = vectors[rows] if rows else vectors[:0]
+        replies = vectors[[row_of[p.reply_id] for p in pairs]] if rows else None
+        return await asyncio.to_thread(ExemplarIndex.build, pairs, matrix, reply_vectors=replies)
+
+    async def _style(
+        self,
+        account: Account,
+        persona: Persona,
+        history: Sequence[StoredMessage],
+        encoder: Embedder,
+    ) -> StyleScorer:
+        """The persona's "sounds like you" scorer.
+
+        Its trained verifier when the StateStore holds a fresh one; otherwise the surface scorer
+        for now, and the verifier trains in the background (it swaps in when ready and is kept
+        under kind ``verifier``). A stored verifier stays in use until the owner's texts grew by a
+        quarter (:func:`core.drafting.state.stale`); then it keeps scoring while its successor
+        trains. Imports and first drafts never wait for training; :meth:`settle` does.
+        """
+        owner_texts = [m.message.text for m in history if m.from_owner and m.message.text.strip()]
+        surface = await asyncio.to_thread(self._style_factory, owner_texts)
+        if self._verifier_background is None or len(owner_texts) < MIN_VERIFIER_SAMPLES:
+            return surface
+        state = self._ctx.stores.state
+        stored = unpack_state(await state.get(account.id, persona.id, VERIFIER_STATE))
+        scorer: StyleScorer = surface
+        if stored is not None:
+            try:
+                scorer = StyleVerifier.from_bytes(stored[1], embedder=encoder)
+            except ValueError:
+                log.warning("stored style verifier unreadable; retraining")
+                stored = None
+        if stored is None or stale(stored[0], len(owner_texts)):
+            others = [m.message.text for m in history if not m.from_owner]
+            self._train_later((account.id, persona.id), owner_texts, others, encoder)
+        return scorer
+
+    def _train_later(
+        self, key: Key, owner_texts: list[str], others: list[str], encoder: Embedder
+    ) -> None:
+        running = self.training.get(key)
+        if running is not None and not running.done():
+            return
+        background = self._verifier_background
+        stores = self._ctx.stores
+        account_id, persona_id = key
+
+        async def train() -> None:
+            assert background is not None
+            scorer = await asyncio.to_thread(
+                train_style_cached,
+                owner_texts,
+                others,
+                list(background()),
+                embedder=encoder,
+                account_id=account_id,
+            )
+            if not isinstance(scorer, StyleVerifier):
+                return
+            if await stores.personas.get(account_id, persona_id) is None:
+                return  # erased or deleted while training
+            await stores.state.put(
+                account_id,
+                persona_id,
+                VERIFIER_STATE,
+                pack_state(len(owner_texts), scorer.to_bytes()),
+            )
+            model = self._models.get(key)
+            if model is not None:
+                model.style = scorer
+
+        task = asyncio.get_running_loop().create_task(train())
+        self.training[key] = task
+        task.add_done_callback(_log_training_failure)
+
+    async def _negatives(self, account: Account, persona: Persona) -> list[Negative]:
+        """The options of drafts the owner dismissed or regenerated away, with the message each
+        draft answered (the most recent :data:`MAX_NEGATIVES`)."""
+        stores = self._ctx.stores
+        rejected = [
+            f.draft_id
+            for f in await stores.feedback.list(account.id, persona.id)
+            if f.kind in (FeedbackKind.DISMISSED, FeedbackKind.REGENERATED) and f.draft_id
+        ]
+        shown: list[tuple[str, str]] = []
+        for draft_id in list(dict.fromkeys(reversed(rejected)))[:MAX_NEGATIVES]:
+            draft = await stores.drafts.get(account.id, draft_id)
+            if draft is not None:
+                shown += [(draft.incoming.text, o.text) for o in draft.options]
+        if not shown:
+            return []
+        texts = list(dict.fromkeys(text for text, _ in shown))
+        vectors = await asyncio.to_thread(self._ctx.embedder.encode, texts)
+        by_text = dict(zip(texts, vectors, strict=True))
+        return [Negative(query=by_text[text], text=option) for text, option in shown][
+            -MAX_NEGATIVES:
+        ]
+
+    def add_negatives(
+        self, account_id: AccountId, persona_id: PersonaId, query: Vector, texts: Sequence[str]
+    ) -> None:
+        """Options the owner just rejected count at once in the cached model (if built)."""
+        model = self._models.get((account_id, persona_id))
+        if model is not None:
+            model.negatives += [Negative(query=query, text=text) for text in texts]
+            del model.negatives[:-MAX_NEGATIVES]
+
+    # ----------------------------------------------------------------- the prioritiser
+
+    async def _restore_priority(
+        self, account: Account, persona: Persona, priority: PriorityModel, history_size: int
+    ) -> None:
+        """Continue the persona's learned prioritiser from the StateStore (online labels
+        included) while its history has not grown by a quarter; else keep the fresh one."""
+        self._history_sizes[(account.id, persona.id)] = history_size
+        if not isinstance(priority, LearningPriority):
+            return
+        state = self._ctx.stores.state
+        stored = _unpack_priority(await state.get(account.id, persona.id, PRIORITISER_STATE))
+        if (
+            stored is not None
+            and stored[0] <= history_size
+            and history_size - stored[0] < max(50, stored[0] // 4)
+            and priority.load(stored[1])
+        ):
+            return
+        await state.put(
+            account.id, persona.id, PRIORITISER_STATE, _pack_priority(history_size, priority.dump())
+        )
+
+    async def learn_priority(
+        self,
+        account: Account,
+        persona: Persona,
+        incoming: IncomingMessage,
+        label: str,
+        *,
+        latency_s: float | None,
+    ) -> None:
+        """Teach the persona's prioritiser one label at once and save it (if it learns)."""
+        model = await self.get(account, persona)
+        if not isinstance(model.priority, LearningPriority):
+            return
+        model.priority.learn(incoming, label, latency_s=latency_s)
+        size = self._history_sizes.get((account.id, persona.id), 0)
+        await self._ctx.stores.state.put(
+            account.id, persona.id, PRIORITISER_STATE, _pack_priority(size, model.priority.dump())
+        )
+
+    # ----------------------------------------------------------------- for the language model
+
+    async def style_profile(
+        self, account: Account, persona: Persona, model: PersonaModel
+    ) -> StyleProfile | None:
+        """The persona's profile for prompts: from the StateStore while fresh, else rebuilt."""
+        if isinstance(model.profile, StyleProfile):
+            return model.profile
+        if self._profile_card is None or not model.owner_texts:
+            return None
+        stores = self._ctx.stores
+        profile: StyleProfile | None = None
+        data = await stores.state.get(account.id, persona.id, PROFILE_STATE)
+        if data:
+            try:
+                profile = StyleProfile.from_json(json.loads(data))
+            except (ValueError, KeyError, TypeError):
+                profile = None
+        if profile is None or stale(profile.messages, model.owner_texts):
+            history = [m async for m in stores.messages.iter(account.id, persona.id)]
+            built = await asyncio.to_thread(self._profile_card.profile, history)
+            profile = built if isinstance(built, StyleProfile) else None
+            if profile is not None:
+                await stores.state.put(
+                    account.id, persona.id, PROFILE_STATE, json.dumps(profile.to_json()).encode()
+                )
+        model.profile = profile
+        return profile
+
+    @asynccontextmanager
+    async def spending(self, account: Account) -> AsyncIterator[None]:
+        """Around a language model call: today's token count continues from the database
+        (restarts, other workers) and is saved back, even when the call fails."""
+        await self._restore_budget(account)
+        try:
+            yield
+        finally:
+            await self._save_budget(account)
+
+    async def _budget_home(self, account: Account) -> Persona | None:
+        personas = await self._ctx.stores.personas.list(account.id)
+        return min(personas, key=lambda p: (p.created_at, p.id)) if personas else None
+
+    async def _restore_budget(self, account: Account) -> None:
+        if self._llm_budget is None:
+            return
+        home = await self._budget_home(account)
+        if home is not None:
+            data = await self._ctx.stores.state.get(account.id, home.id, BUDGET_STATE)
+            self._llm_budget.restore(account.id, data)
+
+    async def _save_budget(self, account: Account) -> None:
+        if self._llm_budget is None:
+            return
+        home = await self._budget_home(account)
+        if home is not None:
+            await self._ctx.stores.state.put(
+                account.id, home.id, BUDGET_STATE, self._llm_budget.dump(account.id)
+            )

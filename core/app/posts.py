@@ -1,0 +1,188 @@
+"""Posts in the owner's voice (``post``): from the language model when configured, else
+stitched from the owner's own sentences."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.app.context import NOT_TRAINED, PAUSED, AppContext
+from core.app.models import ModelCache, PersonaModel
+from core.drafting import composer
+from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError
+from core.drafting.posts import PostPlatform, platform_named
+from core.drafting.prompt import PromptContext, build_post_prompt
+from core.drafting.safety import new_nonce
+from core.models import Account, Persona, Reply
+from core.ports import Vector
+
+
+def _numbering_label(numbering: str) -> str:
+    return {"n/N": "1/5, 2/5…", "n/": "1/, 2/…", "none": "no numbers"}.get(numbering, numbering)
+
+
+class Posts:
+    """``post <x|linkedin|bluesky> <topic>``."""
+
+    def __init__(self, ctx: AppContext, models: ModelCache, *, llm: LLMDrafter | None) -> None:
+        self._ctx = ctx
+        self._models = models
+        self._llm = llm
+
+    async def _corpus(
+        self, account: Account, persona: Persona, model: PersonaModel
+    ) -> composer.PostCorpus:
+        """The owner's standalone messages with embeddings (kept in the VectorStore by id)."""
+        if model.posts is not None:
+            return model.posts
+        stores, embedder = self._ctx.stores, self._ctx.embedder
+        history = [m async for m in stores.messages.iter(account.id, persona.id, owner_only=True)]
+        texts = [m.message.text for m in history]
+        standalone = [m for m in history if m.message.reply_to is None and m.message.text.strip()]
+        from_replies = not standalone
+        chosen = (standalone or [m for m in history if m.message.text.strip()])[
+            -composer.MAX_POSTS :
+        ]
+        ids, vectors = await stores.vectors.load(account.id, persona.id)
+        row_of = {message_id: row for row, message_id in enumerate(ids)}
+        missing = [m for m in chosen if m.message.id not in row_of]
+        if missing:
+            fresh = await asyncio.to_thread(embedder.encode, [m.message.text for m in missing])
+            await stores.vectors.put(account.id, persona.id, [m.message.id for m in missing], fresh)
+            ids, vectors = await stores.vectors.load(account.id, persona.id)
+            row_of = {message_id: row for row, message_id in enumerate(ids)}
+        matrix = (
+            vectors[[row_of[m.message.id] for m in chosen]]
+            if chosen
+            else np.zeros((0, embedder.dim), dtype=np.float32)
+        )
+        corpus = composer.PostCorpus.build(
+            [m.message.text for m in chosen],
+            matrix,
+            all_owner_texts=texts,
+            from_replies=from_replies,
+        )
+        model.posts = corpus
+        return corpus
+
+    async def command(self, account: Account, args: tuple[str, ...], text: str) -> Reply:
+        """``post <x|linkedin|bluesky> <topic>``: a post in the owner's voice (a thread on X and
+        Bluesky when it is long), from the LLM when configured, else from their own sentences."""
+        platform = platform_named(args[0]) if args else None
+        topic = text.split(None, 1)[1].strip() if len(text.split(None, 1)) > 1 else ""
+        if platform is None or not topic:
+            return Reply(text="Usage: post <x|linkedin|bluesky> <topic>")
+        if account.paused:
+            return Reply(text=PAUSED)
+        persona = await self._ctx.active_persona(account)
+        model = await self._models.get(account, persona)
+        corpus = await self._corpus(account, persona, model)
+        if not corpus.posts:
+            return Reply(text=f"I have no messages of yours to write from yet. {NOT_TRAINED}")
+        topic_vector = (await asyncio.to_thread(self._ctx.embedder.encode, [topic]))[0]
+        notes: list[str] = []
+        parts, how = await self._written(
+            account, persona, model, topic, topic_vector, platform, corpus, notes
+        )
+        if not parts:
+            return Reply(text="\n".join([*notes, "I couldn't write that post."]))
+        scores = await asyncio.to_thread(model.style.score, parts)
+        header = f"{platform.name} post in your voice, written {how}."
+        if len(parts) > 1:
+            header += f" A thread of {len(parts)}, numbered your way ({_numbering_label(corpus.numbering)})."
+        body = [
+            f"{part}\n   [{len(part)} chars · sounds like you {score}/100]"
+            for part, score in zip(parts, scores, strict=True)
+        ]
+        return Reply(text="\n\n".join(["\n".join([*notes, header]), *body]))
+
+    async def _written(
+        self,
+        account: Account,
+        persona: Persona,
+        model: PersonaModel,
+        topic: str,
+        topic_vector: Vector,
+        platform: PostPlatform,
+        corpus: composer.PostCorpus,
+        notes: list[str],
+    ) -> tuple[list[str], str]:
+        """The post's parts and how they were written (notes for the owner added to ``notes``)."""
+        similar = corpus.similar(topic_vector, 6)
+        if self._llm is not None:
+            try:
+                parts = await self._llm_post(
+                    account, persona, model, topic, platform, similar, corpus
+                )
+                if parts:
+                    return parts, (
+                        f"by the language model, shown {len(similar)} of your most similar past "
+                        + ("replies" if corpus.from_replies else "posts")
+                    )
+            except BudgetExceeded as error:
+                notes.append(f"Language model skipped: {error}.")
+            except ModelError as error:
+                notes.append(f"The language model failed ({error}).")
+        encoder = model.encoder or self._ctx.embedder
+        composed = await asyncio.to_thread(
+            composer.retrieval_post,
+            corpus,
+            topic_vector=topic_vector,
+            platform=platform,
+            encode=encoder.encode,
+        )
+        how = (
+            "by the retrieval engine: stitched from your own sentences closest to the topic "
+            + (
+                "(in your replies; no standalone posts imported)"
+                if corpus.from_replies
+                else "in your past posts"
+            )
+            + ("" if self._llm is not None else "; no language model is configured")
+        )
+        if composed.best_similarity < composer.MIN_TOPIC_SIMILARITY:
+            notes.append("You have written little about this topic, so this is a loose fit.")
+        return composed.parts, how
+
+    async def _llm_post(
+        self,
+        account: Account,
+        persona: Persona,
+        model: PersonaModel,
+        topic: str,
+        platform: PostPlatform,
+        similar: Sequence[tuple[str, float]],
+        corpus: composer.PostCorpus,
+    ) -> list[str]:
+        assert self._llm is not None
+        profile = await self._models.style_profile(account, persona, model)
+        context = PromptContext(
+            owner=model.owner_name(persona),
+            profile=profile.summary() if profile is not None and profile.messages else "",
+        )
+        nonce = new_nonce()
+        system, user = build_post_prompt(
+            context,
+            topic=topic,
+            platform=platform.name,
+            limit=platform.target if platform.threads else platform.limit,
+            past_posts=[post for post, _ in similar],
+            nonce=nonce,
+        )
+        async with self._models.spending(account):
+            texts = await self._llm.generate(
+                account_id=account.id,
+                system=system,
+                user=user,
+                nonce=nonce,
+                allowed_hosts=model.allowed_hosts,
+                n=2,
+                max_tokens=600,
+            )
+        if not texts:
+            return []
+        scores = await asyncio.to_thread(model.style.score, texts)
+        best = max(zip(scores, texts, strict=True))[1]
+        return composer.finish(best, platform, corpus.numbering)

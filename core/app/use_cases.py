@@ -1,0 +1,107 @@
+"""Every use case of the clone, built once from the wiring, and the command table over them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.app.actions import Actions
+from core.app.ask import Ask
+from core.app.commands import CommandTable, Handler
+from core.app.context import AppContext, PriorityFactory, ProfileCard, StyleFactory
+from core.app.drafting import Drafting
+from core.app.inbox import Inbox
+from core.app.incoming import Incoming
+from core.app.linking import Linking
+from core.app.models import ModelCache
+from core.app.onboarding import Onboarding
+from core.app.personas import Personas
+from core.app.posts import Posts
+from core.app.privacy import Privacy
+from core.app.profile import Profiles
+from core.app.schedules import Schedules
+from core.app.training import Training
+from core.drafting.llm import LLMDrafter, TokenBudget
+from core.drafting.retrieval import RetrievalDrafter
+from core.ports import ExportReader
+from core.privacy import RateLimiter
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wiring:
+    """What ``bot/bootstrap.py`` hands the clone besides its stores and clock."""
+
+    drafter: RetrievalDrafter
+    priority_factory: PriorityFactory
+    read_export: ExportReader
+    sample_path: Path
+    sample_owner: str
+    style_factory: StyleFactory
+    verifier_background: Callable[[], Sequence[str]] | None
+    llm: LLMDrafter | None
+    llm_budget: TokenBudget | None
+    profile_card: ProfileCard | None
+    max_message_chars: int
+    sender_limiter: RateLimiter | None
+    owner_limiter: RateLimiter | None
+
+
+class UseCases:
+    """The clone's rooms, each given its ports and the rooms it calls."""
+
+    def __init__(self, ctx: AppContext, wiring: Wiring) -> None:
+        self.models = ModelCache(
+            ctx,
+            priority_factory=wiring.priority_factory,
+            style_factory=wiring.style_factory,
+            verifier_background=wiring.verifier_background,
+            llm_budget=wiring.llm_budget,
+            profile_card=wiring.profile_card,
+        )
+        self.drafting = Drafting(ctx, self.models, drafter=wiring.drafter, llm=wiring.llm)
+        self.inbox = Inbox(ctx, self.models, self.drafting)
+        self.incoming = Incoming(
+            ctx,
+            self.models,
+            self.inbox,
+            self.drafting,
+            max_message_chars=wiring.max_message_chars,
+            sender_limiter=wiring.sender_limiter,
+            owner_limiter=wiring.owner_limiter,
+        )
+        self.actions = Actions(ctx, self.models, self.drafting, self.inbox)
+        self.schedules = Schedules(ctx, self.inbox)
+        self.onboarding = Onboarding(ctx, self.models, self.schedules)
+        self.training = Training(
+            ctx,
+            self.models,
+            read_export=wiring.read_export,
+            sample_path=wiring.sample_path,
+            sample_owner=wiring.sample_owner,
+        )
+        self.personas = Personas(ctx, self.models)
+        self.profiles = Profiles(ctx, wiring.profile_card)
+        self.privacy = Privacy(ctx, self.models, self.inbox, self.profiles)
+        self.posts = Posts(ctx, self.models, llm=wiring.llm)
+        self.ask = Ask(ctx, self.models, self.drafting)
+        self.linking = Linking(ctx)
+        self.commands = CommandTable(
+            ctx, self.handlers(), max_message_chars=wiring.max_message_chars
+        )
+
+    def handlers(self) -> dict[str, Handler]:
+        """The handler of each command of the grammar but ``help`` (the table's own)."""
+        return {
+            "train": lambda r: self.training.command(r.command, r.account, r.args),
+            "draft": lambda r: self.incoming.draft_command(r.command, r.text),
+            "profile": lambda r: self.profiles.command(r.account, platform=r.command.user.platform),
+            "inbox": lambda r: self.inbox.command(r.account),
+            "persona": lambda r: self.personas.command(r.account, r.args),
+            "post": lambda r: self.posts.command(r.account, r.args, r.text),
+            "ask": lambda r: self.ask.command(r.account, r.text),
+            "digest": lambda r: self.schedules.command(r.command, r.account, r.args),
+            "onboard": lambda r: self.onboarding.command(r.account, r.args),
+            "privacy": lambda r: self.privacy.command(r.command, r.account, r.args),
+            "link": lambda r: self.linking.command(r.command, r.account, r.args),
+        }
