@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -132,9 +132,9 @@ class ModelCache:
 
     # ----------------------------------------------------------------- lifecycle
 
-    def keys(self) -> Iterator[Key]:
+    def built(self) -> list[Key]:
         """The (account, persona) pairs whose models are in memory."""
-        return iter(list(self._models))
+        return list(self._models)
 
     def cached(self, account_id: AccountId, persona_id: PersonaId) -> PersonaModel | None:
         """The persona's models if they are built (never builds)."""

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from core.profiling.profile import StyleProfile, format_duration
+
+if TYPE_CHECKING:  # matplotlib loads lazily, on the first card drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +78,6 @@ def render_card(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    f = profile.features
     tf = typical.features if typical is not None and typical.messages else None
     fig = Figure(figsize=(10, 6.2), dpi=100, facecolor="white")
     FigureCanvasAgg(fig)
@@ -83,52 +87,56 @@ def render_card(
     ax = fig.add_subplot(grid[0, 0])
     side = fig.add_subplot(grid[0, 1])
     side.axis("off")
+    _draw_fingerprint(ax, profile.features, tf)
+    _draw_heading(fig, profile, title, compared=bool(tf))
+    _draw_side(side, _side_lines(profile))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", facecolor="white")
+    return buffer.getvalue()
 
+
+def _draw_bars(
+    ax: Axes,
+    rows: list[int],
+    axes: list[_Axis],
+    features: Mapping[str, float],
+    *,
+    offset: float,
+    height: float,
+    typical: bool,
+) -> None:
+    """One set of bars (the owner's, or typical writers'), each with its value beside it."""
+    values = [_clip(a.scale(features.get(a.key, 0.0))) for a in axes]
+    ax.barh(
+        [r + offset for r in rows],
+        values,
+        height=height,
+        color=_TYPICAL if typical else _OWNER,
+        label="Typical writers" if typical else "You",
+        zorder=3,
+    )
+    for r, a, v in zip(rows, axes, values, strict=True):
+        ax.text(
+            v + 0.012,
+            r + offset,
+            a.show(features.get(a.key, 0.0)),
+            va="center",
+            ha="left",
+            fontsize=7.5 if typical else 8.5,
+            color=_MUTED if typical else _OWNER,
+            fontweight="normal" if typical else "bold",
+            zorder=4,
+        )
+
+
+def _draw_fingerprint(ax: Axes, f: Mapping[str, float], tf: Mapping[str, float] | None) -> None:
+    """The bars of every measured axis: the owner's, and typical writers' below when known."""
     axes = [a for a in _AXES if a.key in f]
     rows = list(range(len(axes)))[::-1]
     height = 0.36 if tf else 0.6
-    owner_vals = [_clip(a.scale(f[a.key])) for a in axes]
-    ax.barh(
-        [r + (height / 2 if tf else 0) for r in rows],
-        owner_vals,
-        height=height,
-        color=_OWNER,
-        label="You",
-        zorder=3,
-    )
-    for r, a, v in zip(rows, axes, owner_vals, strict=True):
-        ax.text(
-            v + 0.012,
-            r + (height / 2 if tf else 0),
-            a.show(f[a.key]),
-            va="center",
-            ha="left",
-            fontsize=8.5,
-            color=_OWNER,
-            fontweight="bold",
-            zorder=4,
-        )
+    _draw_bars(ax, rows, axes, f, offset=height / 2 if tf else 0, height=height, typical=False)
     if tf:
-        typ_vals = [_clip(a.scale(tf.get(a.key, 0.0))) for a in axes]
-        ax.barh(
-            [r - height / 2 for r in rows],
-            typ_vals,
-            height=height,
-            color=_TYPICAL,
-            label="Typical writers",
-            zorder=3,
-        )
-        for r, a, v in zip(rows, axes, typ_vals, strict=True):
-            ax.text(
-                v + 0.012,
-                r - height / 2,
-                a.show(tf.get(a.key, 0.0)),
-                va="center",
-                ha="left",
-                fontsize=7.5,
-                color=_MUTED,
-                zorder=4,
-            )
+        _draw_bars(ax, rows, axes, tf, offset=-height / 2, height=height, typical=True)
     ax.set_yticks(rows)
     ax.set_yticklabels([a.label for a in axes], fontsize=10, color=_INK)
     ax.set_xlim(0, 1.18)
@@ -141,6 +149,9 @@ def render_card(
     ax.spines["bottom"].set_color("#cbd5e0")
     ax.legend(loc="lower right", fontsize=8.5, frameon=False, bbox_to_anchor=(1.0, -0.13), ncol=2)
 
+
+def _draw_heading(fig: Figure, profile: StyleProfile, title: str, *, compared: bool) -> None:
+    """The title, and how many messages over which months the card measures."""
     fig.text(0.03, 0.94, title, fontsize=17, fontweight="bold", color=_INK)
     st = profile.stats
     span = ""
@@ -148,11 +159,13 @@ def render_card(
         first = datetime.fromtimestamp(st.first_at, UTC).strftime("%b %Y")
         last = datetime.fromtimestamp(st.last_at, UTC).strftime("%b %Y")
         span = f"  ·  {first}" + (f" – {last}" if last != first else "")
-    compared = "  ·  grey: typical writers" if tf else ""
-    fig.text(
-        0.03, 0.895, f"{profile.messages:,} messages{span}{compared}", fontsize=9.5, color=_MUTED
-    )
+    grey = "  ·  grey: typical writers" if compared else ""
+    fig.text(0.03, 0.895, f"{profile.messages:,} messages{span}{grey}", fontsize=9.5, color=_MUTED)
 
+
+def _side_lines(profile: StyleProfile) -> list[tuple[str, str]]:
+    """(heading, text) of the side panel: topics, habits, timing, decisions, differences."""
+    f, st = profile.features, profile.stats
     lines: list[tuple[str, str]] = []
     topics = [t for t, _ in profile.topics(6)]
     if topics:
@@ -180,6 +193,10 @@ def render_card(
     if profile.differences:
         top = profile.differences[0]
         lines.append(("Varies by person" if top.kind == "contact" else "Varies by chat", top.text))
+    return lines
+
+
+def _draw_side(side: Axes, lines: list[tuple[str, str]]) -> None:
     y = 0.98
     for head, body in lines:
         side.text(
@@ -204,10 +221,6 @@ def render_card(
             linespacing=1.35,
         )
         y -= 0.065 + 0.058 * (wrapped.count("\n") + 1)
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", facecolor="white")
-    return buffer.getvalue()
 
 
 def _wrap(text: str, width: int) -> str:

@@ -142,7 +142,7 @@ async def test_erase_leaves_nothing_of_the_account_and_the_other_drafts_on(
     assert all(seeded.values()), seeded  # every table holds something of the account
     bob_before = await rows_of(runtime, bob)
     assert any(a_id.encode() in data for data in database_files(runtime).values())
-    assert any(key[0] == alice for key in runtime.clone.models.keys())  # models were cached
+    assert any(key[0] == alice for key in runtime.clone.models.built())  # models were cached
 
     [ask] = await runtime.clone.handle_command(
         CommandInvocation(user=ALICE, name="privacy", text="erase")
@@ -155,7 +155,7 @@ async def test_erase_leaves_nothing_of_the_account_and_the_other_drafts_on(
 
     assert set((await rows_of(runtime, alice)).values()) == {0}
     assert runtime.storage.keys.cached(alice) is None
-    assert not any(key[0] == alice for key in runtime.clone.models.keys())  # Clone.forget ran
+    assert not any(key[0] == alice for key in runtime.clone.models.built())  # Clone.forget ran
     files = database_files(runtime)
     assert files["minime.db-wal"] == b""  # checkpointed and truncated
     for needle in (a_secret, a_id):
