@@ -12,31 +12,24 @@ Payloads and tokens are never logged: failures are logged by exception type only
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import hashlib
-import hmac
 import logging
 import re
-import tempfile
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import urlparse
+from typing import Any
 
 import aiohttp
-from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack import convert, render
+from adapters.common import BackgroundTasks, NotSent, addressed_to, deliver, option_to_edit
+from adapters.slack import convert, http, render
 from adapters.slack.convert import Payload
+from adapters.slack.files import SEND_ERRORS, DeliveryLog, SharedFiles
+from adapters.slack.http import events_handler, signature_ok
 from core.models import (
     Action,
     CommandInvocation,
@@ -45,95 +38,23 @@ from core.models import (
     Reply,
     UserRef,
 )
-from core.service import Clone, describe_summary
+from core.service import Clone
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_WINDOW_S = 300
-_DIGITS = re.compile(r"[0-9]{1,12}")
-_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-_SEND_ERRORS = (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError)
-_STARTED: contextvars.ContextVar[list[asyncio.Task[None]] | None] = contextvars.ContextVar(
-    "slack_started_work", default=None
-)
-"""The work tasks one HTTP delivery started (``events_handler`` may hold its ack for them)."""
 
 Once = Callable[[str, Callable[[], Awaitable[None]]], Awaitable[bool]]
 """Runs a delivery's work once among live processes (``bot.deliveries.DeliveryGuard.run``)."""
 
 
-class DeliveryLog(Protocol):
-    """The persisted de-duplication log (``storage.deliveries``)."""
-
-    async def first_seen(self, key: str, *, account_id: str | None = None) -> bool: ...
-
-
-# ----------------------------------------------------------------- signature check (HTTP mode)
-
-
-def signature_ok(
-    secret: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None
-) -> bool:
-    """Slack's v0 HMAC over ``v0:<timestamp>:<body>``, within five minutes.
-
-    Anything malformed (no or empty timestamp, a timestamp that is not a number, a signature of
-    the wrong shape) is simply not valid: the caller answers 401, never 500.
-    """
-    timestamp = (headers.get("X-Slack-Request-Timestamp") or "").strip()
-    signature = (headers.get("X-Slack-Signature") or "").strip()
-    if not secret or not _DIGITS.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
-        return False
-    if abs((time.time() if now is None else now) - int(timestamp)) > SIGNATURE_WINDOW_S:
-        return False
-    base = b"v0:" + timestamp.encode() + b":" + body
-    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
-
-
-def events_handler(
-    app: AsyncApp,
-    signing_secret: str,
-    *,
-    clock: Callable[[], float] = time.time,
-    ack_wait_s: float = 0.0,
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """``POST /slack/events`` (events, commands, interactivity): verify, then hand to bolt.
-
-    With ``ack_wait_s`` the ack waits up to that long for the work the delivery started: work
-    that finishes in time is done before Slack hears "200", so a worker killed mid-way leaves
-    the delivery un-acked and Slack's retry lands on another worker.
-    """
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        try:
-            body = await request.read()
-        except (web.HTTPException, aiohttp.ClientError, ValueError):
-            return web.Response(status=400)
-        if not signature_ok(signing_secret, body, request.headers, now=clock()):
-            return web.Response(status=401, text="invalid signature")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return web.Response(status=400)
-        headers: dict[str, str | Sequence[str]] = {
-            key: request.headers.getall(key) for key in set(request.headers.keys())
-        }
-        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
-        started: list[asyncio.Task[None]] = []
-        token = _STARTED.set(started)
-        try:
-            response = await app.async_dispatch(bolt_request)
-        finally:
-            _STARTED.reset(token)
-        if started and ack_wait_s > 0 and response.status == 200:
-            await asyncio.wait(started, timeout=ack_wait_s)
-        return await to_aiohttp_response(response)
-
-    return handle
-
-
 # ----------------------------------------------------------------- the adapter
+
+
+def _why(error: Exception) -> str:
+    """Slack's reason for refusing a post, with what the owner can do about it."""
+    reason = error.response.get("error") if isinstance(error, SlackApiError) else None
+    hint = "invite the app to that channel" if reason == "not_in_channel" else None
+    return "Slack said " + ", ".join(str(x) for x in (reason or type(error).__name__, hint) if x)
 
 
 def _clicker(body: Payload) -> str | None:
@@ -189,14 +110,24 @@ class SlackAdapter:
         self._deliveries = deliveries
         self._bot = bot_client
         self._user = user_client
-        self._bot_token = bot_token
         self._session = session
         self._options = options
         self._retry_handlers = retry_handlers or []
         self._socket_mode = socket_mode
         self._once = once
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks()
         self._stopped = asyncio.Event()
+        self._files = SharedFiles(
+            clone=clone,
+            deliveries=deliveries,
+            bot=bot_client,
+            bot_token=bot_token,
+            session=session,
+            dm=self._dm,
+            file_hosts=options.file_hosts,
+            max_file_bytes=options.max_file_bytes,
+            progress_every_s=options.progress_every_s,
+        )
         self._ids: dict[str, str | None] = {}
         self._warned_no_owner = False
 
@@ -215,18 +146,12 @@ class SlackAdapter:
 
     async def drain(self) -> None:
         """Wait for every background task started so far (and those they start)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.drain()
 
     async def aclose(self, *, grace_s: float = 5.0) -> None:
         """Stop: give running work ``grace_s`` to finish (a post half-way), then cancel it."""
         self._stopped.set()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=grace_s)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        self._tasks.clear()
+        await self._tasks.cancel(grace_s=grace_s)
 
     def _later(
         self, body: Payload, work: Callable[[], Awaitable[None]], *, apologise_to: str | None = None
@@ -252,12 +177,7 @@ class SlackAdapter:
                         apologise_to, url, "Sorry, that failed on my side. Please try again."
                     )
 
-        task = asyncio.create_task(once())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        started = _STARTED.get()
-        if started is not None:
-            started.append(task)
+        http.started(self._tasks.spawn(once()))
 
     # ------------------------------------------------------------- listeners
 
@@ -317,7 +237,7 @@ class SlackAdapter:
         if key not in self._ids:
             try:
                 self._ids[key] = (await client.auth_test()).get("user_id")
-            except _SEND_ERRORS as error:
+            except SEND_ERRORS as error:
                 log.warning("slack: auth.test failed: %s", type(error).__name__)
                 return None
         return self._ids[key]
@@ -334,7 +254,7 @@ class SlackAdapter:
                 url, session=self._session, retry_handlers=self._retry_handlers
             )
             response = await client.send(**message)
-        except _SEND_ERRORS as error:
+        except SEND_ERRORS as error:
             log.warning("slack: response_url post failed: %s", type(error).__name__)
             return False
         return response.status_code == 200
@@ -343,7 +263,7 @@ class SlackAdapter:
         """A message in the app's DM with ``user_id`` (``channel=<user id>`` opens it)."""
         try:
             response = await self._bot.chat_postMessage(channel=user_id, **message)
-        except _SEND_ERRORS as error:
+        except SEND_ERRORS as error:
             log.warning("slack: DM failed: %s", type(error).__name__)
             return None
         return dict(response.data) if isinstance(response.data, dict) else None
@@ -396,13 +316,13 @@ class SlackAdapter:
                     channel=ephemeral_in, user=user_id, text=text, blocks=blocks
                 )
                 return
-            except _SEND_ERRORS as error:  # not in that channel: fall back to the DM
+            except SEND_ERRORS as error:  # not in that channel: fall back to the DM
                 log.info("slack: ephemeral failed (%s), using the DM", type(error).__name__)
         await self._dm(channel or user_id, text=text, blocks=blocks)
 
     async def notify(self, to: UserRef, reply: Reply) -> bool:
         """The ``Notifier`` port: a digest or reminder goes to the owner's DM with the app."""
-        if to.platform != convert.PLATFORM:
+        if not addressed_to(to, convert.PLATFORM):
             return False
         await self._show(reply, to.user_id)
         return True
@@ -417,7 +337,7 @@ class SlackAdapter:
             await self._bot.files_upload_v2(
                 channel=channel, content=data, filename=name, title=name, initial_comment=reply.text
             )
-        except _SEND_ERRORS as error:
+        except SEND_ERRORS as error:
             log.warning("slack: upload failed: %s", type(error).__name__)
             await self._dm(user_id, text=reply.text + "\n(I couldn't attach the file.)")
 
@@ -499,7 +419,8 @@ class SlackAdapter:
             user = event.get("user", "")
             files = convert.shared_files(event, bot_user_id=bot_user)
             if files:
-                await self._train(user, channel, files, me=convert.me_hint(event.get("text") or ""))
+                me = convert.me_hint(event.get("text") or "")
+                await self._files.train(user, channel, files, me=me)
                 return
             text = event.get("text") or ""
             if (
@@ -534,16 +455,17 @@ class SlackAdapter:
         url = body.get("response_url")
         from_home = (body.get("container") or {}).get("type") == "view"
         mine = await self._clone.pending_draft(action.user, action.draft_id)
-        if action.action is Action.EDIT and mine is not None:
-            option = min(max(action.option, 0), len(mine.options) - 1)
+        editing = option_to_edit(mine, action.option)
+        if action.action is Action.EDIT and mine is not None and editing is not None:
+            option, text = editing
             channel = (body.get("channel") or {}).get("id")
             metadata = convert.edit_metadata(mine.id, option, response_url=url, channel=channel)
             try:
                 await self._bot.views_open(
                     trigger_id=body.get("trigger_id", ""),
-                    view=render.edit_modal(mine.options[option].text, metadata=metadata),
+                    view=render.edit_modal(text, metadata=metadata),
                 )
-            except _SEND_ERRORS as error:
+            except SEND_ERRORS as error:
                 log.warning("slack: views.open failed: %s", type(error).__name__)
                 await self._tell(user, url, "I couldn't open the editor; try Edit again.")
             return
@@ -588,15 +510,15 @@ class SlackAdapter:
         as_owner = self._user is not None and clicker == await self._token_user(self._user)
         client = self._user if as_owner and self._user is not None else self._bot
         text = outgoing.text if as_owner else render.bot_post_text(outgoing, clicker)
-        try:
-            await client.chat_postMessage(
+
+        async def post() -> object:
+            return await client.chat_postMessage(
                 channel=outgoing.conversation, thread_ts=outgoing.thread, text=text
             )
-        except _SEND_ERRORS as error:
-            reason = error.response.get("error") if isinstance(error, SlackApiError) else None
-            hint = "invite the app to that channel" if reason == "not_in_channel" else None
-            why = ", ".join(str(x) for x in (reason or type(error).__name__, hint) if x)
-            retry = await self._clone.send_failed(outgoing, reason=f"Slack said {why}")
+
+        done = await deliver(self._clone, outgoing, post, refusals=SEND_ERRORS, reason=_why)
+        if isinstance(done, NotSent):
+            retry = done.retry
             # The same draft again, with fresh buttons, in place of the one that failed.
             blocks = render.text_blocks(retry.text.splitlines()[0]) + render.reply_blocks(retry)
             if not url or not await self._respond(
@@ -604,7 +526,6 @@ class SlackAdapter:
             ):
                 await self._show(retry, clicker)
             return
-        await self._clone.confirm_sent(outgoing)
         blocks = render.sent_blocks(outgoing, as_owner=as_owner)
         if url:
             await self._respond(url, text="Sent.", blocks=blocks, replace_original=True)
@@ -629,103 +550,8 @@ class SlackAdapter:
         )
         try:
             await self._bot.views_publish(user_id=user_id, view=view)
-        except _SEND_ERRORS as error:
+        except SEND_ERRORS as error:
             log.warning("slack: views.publish failed: %s", type(error).__name__)
 
-    # ------------------------------------------------------------- train from a shared file
 
-    async def _train(
-        self, user_id: str, channel: str, file_ids: list[str], *, me: str | None
-    ) -> None:
-        for file_id in file_ids:
-            # The same file shared again (or its event retried) is imported once.
-            if not await self._deliveries.first_seen(f"slack:file:{file_id}"):
-                continue
-            await self._train_one(user_id, channel, file_id, me=me)
-
-    async def _train_one(self, user_id: str, channel: str, file_id: str, *, me: str | None) -> None:
-        try:
-            info = (await self._bot.files_info(file=file_id))["file"]
-        except _SEND_ERRORS as error:
-            log.warning("slack: files.info failed: %s", type(error).__name__)
-            await self._dm(
-                channel, text="I couldn't read that file. Is the app allowed `files:read`?"
-            )
-            return
-        name = _SAFE_NAME.sub("_", Path(str(info.get("name") or "export")).name)[:120] or "export"
-        url = info.get("url_private_download") or info.get("url_private") or ""
-        if int(info.get("size") or 0) > self._options.max_file_bytes:
-            await self._dm(channel, text=f"{name} is too large to import here.")
-            return
-        status = await self._dm(channel, text=render.progress_text(name, 0))
-        ts = (status or {}).get("ts")
-        read = 0
-
-        async def update(text: str) -> None:
-            if ts is None:
-                return
-            try:
-                await self._bot.chat_update(
-                    channel=(status or {}).get("channel", channel), ts=ts, text=text
-                )
-            except _SEND_ERRORS as error:
-                log.info("slack: progress update failed: %s", type(error).__name__)
-
-        def progress(count: int) -> None:
-            nonlocal read
-            read += count
-
-        async def ticker() -> None:
-            shown = -1
-            while True:
-                await asyncio.sleep(self._options.progress_every_s)
-                if read != shown:
-                    shown = read
-                    await update(render.progress_text(name, read))
-
-        with tempfile.TemporaryDirectory(prefix="minime-slack-") as tmp:
-            path = Path(tmp) / name
-            try:
-                await self._download(url, path)
-            except (ValueError, *_SEND_ERRORS) as error:
-                log.warning("slack: download failed: %s", type(error).__name__)
-                await update(f"I couldn't download {name}.")
-                return
-            ticking = asyncio.create_task(ticker())
-            try:
-                summary = await self._clone.import_file(
-                    convert.user_ref(user_id), path, me=me, progress=progress
-                )
-            except Exception as error:  # the importers' errors are meant for people
-                said = str(error).replace(str(path), name)[:400]
-                await update(
-                    f"I couldn't import {name}: {said}\n"
-                    'Share it again with a comment like `--me "Your Name"` to say which sender is you.'
-                )
-                return
-            finally:
-                ticking.cancel()
-                await asyncio.gather(ticking, return_exceptions=True)
-        await update(
-            f"{render.progress_text(name, summary.messages, done=True)}\n{describe_summary(summary)}"
-        )
-
-    async def _download(self, url: str, path: Path) -> None:
-        """Fetch a private file with the bot token, only from Slack's file hosts."""
-        parsed = urlparse(url)
-        loopback = parsed.hostname in ("127.0.0.1", "localhost")  # a local fake Slack in tests
-        if parsed.hostname not in self._options.file_hosts or not (
-            parsed.scheme == "https" or (loopback and parsed.scheme == "http")
-        ):
-            raise ValueError("not a Slack file URL")
-        headers = {"Authorization": f"Bearer {self._bot_token}"}
-        timeout = aiohttp.ClientTimeout(total=600)
-        async with self._session.get(url, headers=headers, timeout=timeout) as response:
-            response.raise_for_status()
-            size = 0
-            with path.open("wb") as out:
-                async for chunk in response.content.iter_chunked(1 << 16):
-                    size += len(chunk)
-                    if size > self._options.max_file_bytes:
-                        raise ValueError("file too large")
-                    await asyncio.to_thread(out.write, chunk)
+__all__ = ["SlackAdapter", "SlackOptions", "events_handler", "signature_ok"]

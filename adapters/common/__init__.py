@@ -1,0 +1,33 @@
+"""What the Slack, Telegram and Discord adapters share, with no platform SDK in sight.
+
+- :mod:`adapters.common.background`: work that runs after the platform's ack, drained or cancelled
+  on shutdown;
+- :mod:`adapters.common.imports`: the import progress ticker and "which sender is the owner";
+- :mod:`adapters.common.sending`: delivering an approved send and reporting it back to the core
+  (``confirm_sent`` / ``send_failed``), the text an Edit starts from, who a notification is for.
+
+Each platform's ``adapter.py`` keeps only its SDK's idioms and calls these.
+"""
+
+from adapters.common.background import BackgroundTasks
+from adapters.common.imports import ImportTicker, import_as_owner
+from adapters.common.sending import (
+    NotSent,
+    Sent,
+    addressed_to,
+    deliver,
+    not_sent,
+    option_to_edit,
+)
+
+__all__ = [
+    "BackgroundTasks",
+    "ImportTicker",
+    "NotSent",
+    "Sent",
+    "addressed_to",
+    "deliver",
+    "import_as_owner",
+    "not_sent",
+    "option_to_edit",
+]

@@ -1,0 +1,96 @@
+"""Slack over HTTP: the v0 signature check and the aiohttp route that hands requests to bolt.
+
+Socket Mode needs neither: its deliveries arrive authenticated over the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+SIGNATURE_WINDOW_S = 300
+_DIGITS = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+_STARTED: contextvars.ContextVar[list[asyncio.Task[None]] | None] = contextvars.ContextVar(
+    "slack_started_work", default=None
+)
+"""The work tasks one HTTP delivery started (``events_handler`` may hold its ack for them)."""
+
+
+def started(task: asyncio.Task[None]) -> None:
+    """Note work a listener started for the HTTP delivery being dispatched, if any."""
+    tasks = _STARTED.get()
+    if tasks is not None:
+        tasks.append(task)
+
+
+def signature_ok(
+    secret: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+) -> bool:
+    """Slack's v0 HMAC over ``v0:<timestamp>:<body>``, within five minutes.
+
+    Anything malformed (no or empty timestamp, a timestamp that is not a number, a signature of
+    the wrong shape) is simply not valid: the caller answers 401, never 500.
+    """
+    timestamp = (headers.get("X-Slack-Request-Timestamp") or "").strip()
+    signature = (headers.get("X-Slack-Signature") or "").strip()
+    if not secret or not _DIGITS.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > SIGNATURE_WINDOW_S:
+        return False
+    base = b"v0:" + timestamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def events_handler(
+    app: AsyncApp,
+    signing_secret: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    ack_wait_s: float = 0.0,
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``POST /slack/events`` (events, commands, interactivity): verify, then hand to bolt.
+
+    With ``ack_wait_s`` the ack waits up to that long for the work the delivery started: work
+    that finishes in time is done before Slack hears "200", so a worker killed mid-way leaves
+    the delivery un-acked and Slack's retry lands on another worker.
+    """
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.read()
+        except (web.HTTPException, aiohttp.ClientError, ValueError):
+            return web.Response(status=400)
+        if not signature_ok(signing_secret, body, request.headers, now=clock()):
+            return web.Response(status=401, text="invalid signature")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.Response(status=400)
+        headers: dict[str, str | Sequence[str]] = {
+            key: request.headers.getall(key) for key in set(request.headers.keys())
+        }
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
+        started: list[asyncio.Task[None]] = []
+        token = _STARTED.set(started)
+        try:
+            response = await app.async_dispatch(bolt_request)
+        finally:
+            _STARTED.reset(token)
+        if started and ack_wait_s > 0 and response.status == 200:
+            await asyncio.wait(started, timeout=ack_wait_s)
+        return await to_aiohttp_response(response)
+
+    return handle
