@@ -1,9 +1,9 @@
-"""The Telegram adapter: python-telegram-bot's ``Application``, its handlers, webhook and flood control.
+"""The Telegram adapter: python-telegram-bot's ``Application`` and its handlers.
 
 Every update goes through two handlers: a persisted de-duplication by ``update_id`` (group -1,
 ``ApplicationHandlerStop`` on a repeat, so retries and restarts do not repeat side effects), then one
 dispatcher that classifies the update with :mod:`adapters.telegram.convert` and calls the core.
-Requests to the Bot API pass :class:`ChatRateLimiter` (about one message a second per chat, retries
+Requests to the Bot API pass :class:`~adapters.telegram.transport.ChatRateLimiter` (about one message a second per chat, retries
 on ``RetryAfter``). Nothing here logs a payload: PTB's own ``httpx`` logger would print the token, so
 ``bot/logs.py`` keeps it at WARNING.
 """
@@ -12,20 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
-import math
 import re
 import tempfile
-import time
-import warnings
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from telegram import (
@@ -41,16 +35,23 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    Application,
-    ApplicationBuilder,
     ApplicationHandlerStop,
-    BaseRateLimiter,
     ContextTypes,
     TypeHandler,
 )
 
+from adapters.common import (
+    BackgroundTasks,
+    ImportTicker,
+    NotSent,
+    addressed_to,
+    deliver,
+    import_as_owner,
+    not_sent,
+    option_to_edit,
+)
 from adapters.importers import UnknownOwner
 from adapters.telegram.callbacks import CallbackCodec, CallbackRefused, derive_key
 from adapters.telegram.connections import BusinessConnections
@@ -79,6 +80,15 @@ from adapters.telegram.render import (
     sent_note,
     with_note,
 )
+from adapters.telegram.transport import (
+    ALLOWED_UPDATES,
+    SECRET_HEADER,
+    WEBHOOK_PATH,
+    AnyApplication,
+    ChatRateLimiter,
+    Webhook,
+    build_application,
+)
 from core.models import (
     Action,
     ActionInvocation,
@@ -97,199 +107,13 @@ from core.service import Clone, describe_summary
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = [
-    Update.MESSAGE,
-    Update.CALLBACK_QUERY,
-    Update.BUSINESS_CONNECTION,
-    Update.BUSINESS_MESSAGE,
-]
-WEBHOOK_PATH = "/telegram/webhook"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_DOWNLOAD = 20 * 1024 * 1024
 """The Bot API lets bots download files up to 20 MB."""
 
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 _FILE_NAME = re.compile(r"[^\w.\-]+")
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Webhook:
-    """Where Telegram delivers updates, and the secret it must present.
-
-    Raises:
-        ValueError: the secret is shorter than 32 characters or uses characters Telegram refuses.
-    """
-
-    url: str
-    secret: str = field(repr=False)
-
-    def __post_init__(self) -> None:
-        if not _SECRET.match(self.secret):
-            raise ValueError(
-                "the Telegram webhook secret must be 32-256 characters of A-Z, a-z, 0-9, _ and - "
-                "(MINIME_TELEGRAM__WEBHOOK_SECRET)"
-            )
-
-    def accepts(self, supplied: str | None) -> bool:
-        """Constant-time check of the ``X-Telegram-Bot-Api-Secret-Token`` header."""
-        return hmac.compare_digest((supplied or "").encode(), self.secret.encode())
-
-
-# ----------------------------------------------------------------- flood control
-
-
-def _retry_seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        # PTB 22 warns that ``retry_after`` becomes a timedelta; accept either.
-        warnings.simplefilter("ignore")
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-class ChatRateLimiter(BaseRateLimiter[None]):
-    """At most one message per ``per_chat_interval`` in each chat, ``overall_rate`` in all; retries
-    on ``RetryAfter`` after the wait Telegram asks for.
-
-    Slots are reserved before sleeping, so concurrent sends to one chat queue up in order instead
-    of bursting. Requests without a chat (``answerCallbackQuery``, ``getFile``) only share the
-    overall rate.
-
-    Args:
-        per_chat_interval: seconds between two messages in one chat (Telegram: about 1).
-        overall_rate: messages per second across all chats (Telegram: about 30).
-        max_retries: how many ``RetryAfter`` answers to wait out before giving up.
-    """
-
-    def __init__(
-        self,
-        *,
-        per_chat_interval: float = 1.0,
-        overall_rate: float = 30.0,
-        max_retries: int = 3,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._interval = per_chat_interval
-        self._spacing = 1.0 / overall_rate
-        self._max_retries = max_retries
-        self._clock = clock
-        self._next_in_chat: dict[str, float] = {}
-        self._next_overall = 0.0
-        self._paused_until = 0.0
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        self._next_in_chat.clear()
-
-    @staticmethod
-    def chat_of(endpoint: str, data: dict[str, Any]) -> str | None:
-        """The chat a request posts into, if it is a message (send/edit/copy/forward)."""
-        chat = data.get("chat_id")
-        if chat is None or endpoint == "sendChatAction":
-            return None
-        if endpoint.startswith(("send", "edit", "copy", "forward")):
-            return str(chat)
-        return None
-
-    async def _wait_turn(self, chat: str | None) -> None:
-        now = self._clock()
-        if chat is not None:
-            slot = max(now, self._next_in_chat.get(chat, 0.0))
-            self._next_in_chat[chat] = slot + self._interval
-            if len(self._next_in_chat) > 4096:
-                for key, until in list(self._next_in_chat.items()):
-                    if until < now:
-                        del self._next_in_chat[key]
-            if slot > now:
-                await asyncio.sleep(slot - now)
-            now = self._clock()
-        turn = max(now, self._next_overall, self._paused_until)
-        self._next_overall = turn + self._spacing
-        if turn > now:
-            await asyncio.sleep(turn - now)
-
-    def _hold(self, chat: str | None, seconds: float) -> None:
-        until = self._clock() + seconds
-        if chat is None:
-            self._paused_until = max(self._paused_until, until)
-        else:
-            self._next_in_chat[chat] = max(self._next_in_chat.get(chat, 0.0), until)
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        chat = self.chat_of(endpoint, data)
-        attempt = 0
-        while True:
-            await self._wait_turn(chat)
-            try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as error:
-                attempt += 1
-                if attempt > self._max_retries:
-                    raise
-                wait = _retry_seconds(error) + 0.05
-                log.warning("Telegram flood control: retrying %s in %.1f s", endpoint, wait)
-                self._hold(chat, wait)
-
-
-# ----------------------------------------------------------------- import progress
-
-
-class _ImportProgress:
-    """Edits one status message in place while an import runs (at most every ``every`` seconds)."""
-
-    def __init__(
-        self,
-        bot: Bot,
-        *,
-        chat_id: int,
-        message_id: int,
-        name: str,
-        every: float = 2.0,
-    ) -> None:
-        self._bot = bot
-        self._chat_id = chat_id
-        self._message_id = message_id
-        self._name = name
-        self._every = every
-        self._count = 0
-        self._last = -math.inf
-        self._pending: asyncio.Task[None] | None = None
-
-    def __call__(self, messages: int) -> None:
-        self._count += messages
-        now = time.monotonic()
-        if (
-            self._pending is not None and not self._pending.done()
-        ) or now - self._last < self._every:
-            return
-        self._last = now
-        self._pending = asyncio.get_running_loop().create_task(
-            self._edit(f"⏳ Importing {escape(self._name)}… {self._count:,} messages read")
-        )
-
-    async def _edit(self, text: str) -> None:
-        with contextlib.suppress(BadRequest):
-            await self._bot.edit_message_text(
-                text, chat_id=self._chat_id, message_id=self._message_id, parse_mode=ParseMode.HTML
-            )
-
-    async def finish(self, text: str) -> None:
-        if self._pending is not None:
-            with contextlib.suppress(TelegramError):
-                await self._pending
-        await self._edit(text)
+PROGRESS_EVERY_S = 2.0
 
 
 # ----------------------------------------------------------------- the adapter
@@ -347,7 +171,7 @@ class TelegramAdapter:
         self._workdir = workdir
         self._webhook = webhook
         self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks()
         self._importing: set[str] = set()
         self._last_from_contact: OrderedDict[tuple[str, int], CoreMessage] = OrderedDict()
         application.add_handler(TypeHandler(Update, self._deduplicate), group=-1)
@@ -396,14 +220,11 @@ class TelegramAdapter:
             await app.updater.stop()
         if app.running:
             await app.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
 
     async def drain(self) -> None:
         """Wait for background work (imports) to finish."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.drain()
 
     async def handle_webhook(self, request: web.Request) -> web.Response:
         """``POST /telegram/webhook``: check the secret in constant time, queue the update."""
@@ -442,7 +263,7 @@ class TelegramAdapter:
             chat_id = update.effective_chat.id if update.effective_chat else None
             await self._on_edited(event, chat_id, _first_name(update))
         elif isinstance(event, Upload):
-            self._background(self._on_upload(event))
+            self._tasks.spawn(self._on_upload(event))
         elif isinstance(event, BusinessLink):
             await self._on_business_link(event)
         elif isinstance(event, BusinessIncoming):
@@ -474,7 +295,7 @@ class TelegramAdapter:
     async def notify(self, to: UserRef, reply: Reply) -> bool:
         """The ``Notifier`` port: a digest or reminder goes to the owner's private chat with
         the bot (its id is the owner's user id, once they have started the bot)."""
-        if to.platform != PLATFORM or not to.user_id.isdigit():
+        if not addressed_to(to, PLATFORM, numeric_id=True):
             return False
         try:
             await self._show(int(to.user_id), reply, to)
@@ -560,9 +381,8 @@ class TelegramAdapter:
             if message is not None:
                 await self._close(message, "✏️ Editing: reply to the message below with your text.")
             pending = await self._clone.pending_draft(action.user, action.draft_id)
-            current = None
-            if pending is not None and pending.options:
-                current = pending.options[min(max(action.option, 0), len(pending.options) - 1)].text
+            editing = option_to_edit(pending, action.option)
+            current = editing[1] if editing is not None else None
             await self._bot.send_message(
                 chat_id,
                 edit_prompt(action.draft_id, action.option, current=current),
@@ -640,19 +460,26 @@ class TelegramAdapter:
                 await self._failed(outgoing, problem, owner=owner, chat_id=chat_id, draft=draft)
                 return
         text = await self._disclosed(outgoing, owner, name, bot_posts=business is not None)
-        try:
+
+        async def post() -> Message:
             # Plain text, no parse mode: exactly what the owner approved (and the disclosure).
-            await self._bot.send_message(
+            return await self._bot.send_message(
                 where.chat_id,
                 text,
                 business_connection_id=business,
                 link_preview_options=_NO_PREVIEW,
             )
-        except TelegramError as error:
-            reason = f"Telegram refused it: {type(error).__name__}"
-            await self._failed(outgoing, reason, owner=owner, chat_id=chat_id, draft=draft)
+
+        done = await deliver(
+            self._clone,
+            outgoing,
+            post,
+            refusals=(TelegramError,),
+            reason=lambda error: f"Telegram refused it: {type(error).__name__}",
+        )
+        if isinstance(done, NotSent):
+            await self._not_sent(done, owner=owner, chat_id=chat_id, draft=draft)
             return
-        await self._clone.confirm_sent(outgoing)
         note = sent_note(business=business is not None, edited=outgoing.edited)
         if draft is not None:
             await self._close(draft, note)
@@ -680,18 +507,19 @@ class TelegramAdapter:
         chat_id: int,
         draft: Message | None,
     ) -> None:
-        """Nothing was posted: the core offers the draft again (a fresh copy) for another click."""
-        retry = await self._clone.send_failed(outgoing, reason=reason)
+        """It cannot be posted: tell the core, which offers the draft again."""
+        failed = await not_sent(self._clone, outgoing, reason)
+        await self._not_sent(failed, owner=owner, chat_id=chat_id, draft=draft)
+
+    async def _not_sent(
+        self, failed: NotSent, *, owner: UserRef, chat_id: int, draft: Message | None
+    ) -> None:
+        """Nothing was posted: the core's fresh copy of the draft, for another click."""
         if draft is not None:
             await self._close(draft, "✗ Not sent.")
-        await self._show(chat_id, retry, owner)
+        await self._show(chat_id, failed.retry, owner)
 
     # ------------------------------------------------------------- uploads
-
-    def _background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _on_upload(self, upload: Upload) -> None:
         name = Path(upload.file_name).name or "export"
@@ -722,40 +550,50 @@ class TelegramAdapter:
         status = await bot.send_message(
             upload.chat_id, f"⏳ Importing {escape(name)}…", parse_mode=ParseMode.HTML
         )
-        progress = _ImportProgress(
-            bot, chat_id=upload.chat_id, message_id=status.message_id, name=name
-        )
+
+        async def edit(text: str) -> None:
+            with contextlib.suppress(BadRequest):
+                await bot.edit_message_text(
+                    text,
+                    chat_id=upload.chat_id,
+                    message_id=status.message_id,
+                    parse_mode=ParseMode.HTML,
+                )
+
+        async def show(read: int) -> None:
+            await edit(f"⏳ Importing {escape(name)}… {read:,} messages read")
+
         self._workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         with tempfile.TemporaryDirectory(dir=self._workdir, prefix="import-") as folder:
             path = Path(folder) / (_FILE_NAME.sub("_", name).strip("._") or "export")
             exported = await bot.get_file(upload.file_id)
             await exported.download_to_drive(path)
             try:
-                summary = await self._import_as_owner(upload, path, progress)
+                async with ImportTicker(show, every=PROGRESS_EVERY_S) as ticker:
+                    summary = await self._import_as_owner(upload, path, ticker)
                 text = f"✓ Imported {escape(name)}: {escape(describe_summary(summary))}"
             except ValueError as error:  # bad format, unknown owner: nothing was written
                 reason = str(error).replace(str(path), name)
                 text = f"✗ I couldn't import {escape(name)}: {escape(reason)}"
-        await progress.finish(text)
+        await edit(text)
 
     async def _import_as_owner(
-        self, upload: Upload, path: Path, progress: _ImportProgress
+        self, upload: Upload, path: Path, progress: ImportTicker
     ) -> ImportSummary:
-        clone = self._clone
         if upload.me is not None:
-            return await clone.import_file(upload.user, path, me=upload.me, progress=progress)
+            guesses: tuple[str | None, ...] = (upload.me,)
+        else:  # A Telegram export names senders by id too: the uploader's own id finds them.
+            guesses = (None, upload.user.user_id)
         try:
-            return await clone.import_file(upload.user, path, progress=progress)
+            return await import_as_owner(
+                self._clone, upload.user, path, guesses=guesses, progress=progress
+            )
         except UnknownOwner as unknown:
-            # A Telegram export names senders by id too: the uploader's own id finds them.
-            try:
-                return await clone.import_file(
-                    upload.user, path, me=upload.user.user_id, progress=progress
-                )
-            except UnknownOwner:
-                raise UnknownOwner(
-                    f"{unknown} Send the file again with the caption --me=Your Name."
-                ) from None
+            if upload.me is not None:
+                raise
+            raise UnknownOwner(
+                f"{unknown} Send the file again with the caption --me=Your Name."
+            ) from None
 
     # ------------------------------------------------------------- Business
 
@@ -816,25 +654,6 @@ class TelegramAdapter:
 
 
 # ----------------------------------------------------------------- wiring
-
-
-def build_application(
-    token: str,
-    *,
-    rate_limiter: ChatRateLimiter,
-    base_url: str | None = None,
-    base_file_url: str | None = None,
-    polling: bool = True,
-) -> AnyApplication:
-    """The PTB application: our rate limiter, no job queue, an updater only for polling."""
-    builder = ApplicationBuilder().token(token).rate_limiter(rate_limiter).job_queue(None)
-    if base_url:
-        builder = builder.base_url(base_url)
-    if base_file_url:
-        builder = builder.base_file_url(base_file_url)
-    if not polling:
-        builder = builder.updater(None)
-    return builder.build()
 
 
 @asynccontextmanager
