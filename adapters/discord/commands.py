@@ -1,0 +1,119 @@
+"""``/clone …`` as a discord.py ``app_commands.Group``: its options, choices and descriptions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+
+if TYPE_CHECKING:
+    from adapters.discord.adapter import DiscordAdapter
+
+
+class CloneGroup(app_commands.Group):
+    """``/clone …``: every command of the shared grammar, plus the Discord-only ``send-mode``.
+
+    The parameters give Discord its options, choices and descriptions; the values are read back
+    from the raw payload by ``convert.to_command`` so one pure function decides the meaning.
+    """
+
+    def __init__(self, adapter: DiscordAdapter) -> None:
+        super().__init__(
+            name="clone",
+            description="Your clone: drafts in your voice, sent only on your click",
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=True, private_channel=True
+            ),
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+        )
+        self.adapter = adapter
+
+    @app_commands.command(name="help", description="What the clone can do, in one screen")
+    async def help(self, interaction: discord.Interaction) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="train", description="Import an export, the sample, or learn on/off")
+    @app_commands.describe(
+        file="An export: DiscordChatExporter JSON, Slack, Telegram, WhatsApp, mail, X, JSONL",
+        source="Train on the sample persona, or start/stop learning from new messages",
+        me="Your name or id in the export, when it does not say",
+    )
+    async def train(
+        self,
+        interaction: discord.Interaction,
+        file: discord.Attachment | None = None,
+        source: Literal["sample", "on", "off"] | None = None,
+        me: str | None = None,
+    ) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="draft", description="Draft a reply to a pasted message")
+    @app_commands.describe(message="The message to answer")
+    async def draft(self, interaction: discord.Interaction, message: str) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="profile", description="Your style card: how you write")
+    async def profile(self, interaction: discord.Interaction) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="inbox", description="What is waiting, most important first")
+    async def inbox(self, interaction: discord.Interaction) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="persona", description="Several personas: work, personal, a brand")
+    async def persona(
+        self,
+        interaction: discord.Interaction,
+        action: Literal["list", "new", "use", "delete"] = "list",
+        name: str | None = None,
+    ) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="post", description="A post in your voice")
+    async def post(
+        self,
+        interaction: discord.Interaction,
+        platform: Literal["x", "linkedin", "bluesky"],
+        topic: str,
+    ) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="ask", description='"How would I answer this?"')
+    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="digest", description="A daily summary of what matters")
+    @app_commands.describe(time="HH:MM [time zone], off, or followup 4h")
+    async def digest(self, interaction: discord.Interaction, time: str) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="onboard", description="A few questions that teach the triage")
+    @app_commands.describe(answer="e.g. vips alice, bob · hours 09:00-18:00 Europe/Paris")
+    async def onboard(self, interaction: discord.Interaction, answer: str | None = None) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="privacy", description="Your data: export, erase, pause, resume")
+    @app_commands.describe(confirm="Required to erase: everything goes, for good")
+    async def privacy(
+        self,
+        interaction: discord.Interaction,
+        action: Literal["export", "erase", "pause", "resume"],
+        confirm: bool = False,
+    ) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="link", description="Use the same clone from another platform")
+    async def link(self, interaction: discord.Interaction, code: str | None = None) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(
+        name="send-mode", description="In this server: post approved replies, or hand you the text"
+    )
+    @app_commands.describe(
+        mode="post: I reply to the message with a disclosure · copy: I give you the text"
+    )
+    async def send_mode(
+        self, interaction: discord.Interaction, mode: Literal["post", "copy"]
+    ) -> None:
+        await self.adapter.on_send_mode(interaction, mode)
