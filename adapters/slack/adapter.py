@@ -30,14 +30,7 @@ from adapters.slack import convert, http, render
 from adapters.slack.convert import Payload
 from adapters.slack.files import SEND_ERRORS, DeliveryLog, SharedFiles
 from adapters.slack.http import events_handler, signature_ok
-from core.models import (
-    Action,
-    CommandInvocation,
-    IncomingMessage,
-    Outgoing,
-    Reply,
-    UserRef,
-)
+from core.models import Action, CommandInvocation, IncomingMessage, Outgoing, Reply, UserRef
 from core.service import Clone
 
 log = logging.getLogger(__name__)
@@ -271,15 +264,17 @@ class SlackAdapter:
     async def _tell(self, user_id: str, response_url: str | None, text: str) -> None:
         """A short private note to the user: ephemeral via ``response_url``, else a DM."""
         blocks = render.text_blocks(text)
-        if response_url and await self._respond(
-            response_url,
-            text=text,
-            blocks=blocks,
-            response_type="ephemeral",
-            replace_original=False,
-        ):
-            return
-        await self._dm(user_id, text=text, blocks=blocks)
+        if not await self._ephemeral(response_url, text=text, blocks=blocks):
+            await self._dm(user_id, text=text, blocks=blocks)
+
+    async def _ephemeral(self, response_url: str | None, **message: Any) -> bool:
+        """A private answer to the click or command; ``False`` if it has no ``response_url``
+        or the post failed."""
+        if not response_url:
+            return False
+        return await self._respond(
+            response_url, response_type="ephemeral", replace_original=False, **message
+        )
 
     async def _show(
         self,
@@ -293,22 +288,10 @@ class SlackAdapter:
         """Show a reply privately: via ``response_url``, as an ephemeral in a channel, or in the DM."""
         if reply.image is not None or reply.file is not None:
             await self._upload(reply, user_id)
-            if response_url:
-                await self._respond(
-                    response_url,
-                    text="Sent to our DM.",
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
+            await self._ephemeral(response_url, text="Sent to our DM.")
             return
         blocks, text = render.reply_blocks(reply), render.fallback_text(reply)
-        if response_url and await self._respond(
-            response_url,
-            text=text,
-            blocks=blocks,
-            response_type="ephemeral",
-            replace_original=False,
-        ):
+        if await self._ephemeral(response_url, text=text, blocks=blocks):
             return
         if ephemeral_in:
             try:

@@ -3,9 +3,9 @@
 Every update goes through two handlers: a persisted de-duplication by ``update_id`` (group -1,
 ``ApplicationHandlerStop`` on a repeat, so retries and restarts do not repeat side effects), then one
 dispatcher that classifies the update with :mod:`adapters.telegram.convert` and calls the core.
-Requests to the Bot API pass :class:`~adapters.telegram.transport.ChatRateLimiter` (about one message a second per chat, retries
-on ``RetryAfter``). Nothing here logs a payload: PTB's own ``httpx`` logger would print the token, so
-``bot/logs.py`` keeps it at WARNING.
+Requests to the Bot API pass :class:`~adapters.telegram.transport.ChatRateLimiter` (about one
+message a second per chat, retries on ``RetryAfter``). Nothing here logs a payload: PTB's own
+``httpx`` logger would print the token, so ``bot/logs.py`` keeps it at WARNING.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import tempfile
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,15 +42,12 @@ from telegram.ext import (
 
 from adapters.common import (
     BackgroundTasks,
-    ImportTicker,
     NotSent,
     addressed_to,
     deliver,
-    import_as_owner,
     not_sent,
     option_to_edit,
 )
-from adapters.importers import UnknownOwner
 from adapters.telegram.callbacks import CallbackCodec, CallbackRefused, derive_key
 from adapters.telegram.connections import BusinessConnections
 from adapters.telegram.convert import (
@@ -89,11 +84,11 @@ from adapters.telegram.transport import (
     Webhook,
     build_application,
 )
+from adapters.telegram.uploads import ExportUploads
 from core.models import (
     Action,
     ActionInvocation,
     CommandInvocation,
-    ImportSummary,
     IncomingMessage,
     Outgoing,
     Reply,
@@ -103,17 +98,12 @@ from core.models import (
 from core.models import Message as CoreMessage
 from core.ports import AccountStore, Clock, DeliveryLog
 from core.privacy import apply_disclosure, disclosure_for
-from core.service import Clone, describe_summary
+from core.service import Clone
 
 log = logging.getLogger(__name__)
 
-MAX_DOWNLOAD = 20 * 1024 * 1024
-"""The Bot API lets bots download files up to 20 MB."""
 
-_FILE_NAME = re.compile(r"[^\w.\-]+")
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-PROGRESS_EVERY_S = 2.0
 
 
 # ----------------------------------------------------------------- the adapter
@@ -168,11 +158,12 @@ class TelegramAdapter:
         self._deliveries = deliveries
         self._connections = connections
         self._codec = codec
-        self._workdir = workdir
         self._webhook = webhook
         self._clock = clock
         self._tasks = BackgroundTasks()
-        self._importing: set[str] = set()
+        self._uploads = ExportUploads(
+            bot=application.bot, clone=clone, workdir=workdir, say=self._say
+        )
         self._last_from_contact: OrderedDict[tuple[str, int], CoreMessage] = OrderedDict()
         application.add_handler(TypeHandler(Update, self._deduplicate), group=-1)
         application.add_handler(TypeHandler(Update, self._dispatch), group=0)
@@ -263,7 +254,7 @@ class TelegramAdapter:
             chat_id = update.effective_chat.id if update.effective_chat else None
             await self._on_edited(event, chat_id, _first_name(update))
         elif isinstance(event, Upload):
-            self._tasks.spawn(self._on_upload(event))
+            self._tasks.spawn(self._uploads.take(event))
         elif isinstance(event, BusinessLink):
             await self._on_business_link(event)
         elif isinstance(event, BusinessIncoming):
@@ -518,82 +509,6 @@ class TelegramAdapter:
         if draft is not None:
             await self._close(draft, "✗ Not sent.")
         await self._show(chat_id, failed.retry, owner)
-
-    # ------------------------------------------------------------- uploads
-
-    async def _on_upload(self, upload: Upload) -> None:
-        name = Path(upload.file_name).name or "export"
-        if upload.file_size is not None and upload.file_size > MAX_DOWNLOAD:
-            await self._say(
-                upload.chat_id,
-                f"{name} is over 20 MB, more than Telegram lets bots download. Split or zip it, "
-                "or import it on the server with `minime import`.",
-            )
-            return
-        if upload.user.user_id in self._importing:
-            await self._say(
-                upload.chat_id, "An import is already running; send this one when it's done."
-            )
-            return
-        self._importing.add(upload.user.user_id)
-        try:
-            await self._import(upload, name)
-        except Exception as error:
-            log.error("Telegram import failed: %s", type(error).__name__)
-            with contextlib.suppress(TelegramError):
-                await self._say(upload.chat_id, f"Sorry, importing {name} failed.")
-        finally:
-            self._importing.discard(upload.user.user_id)
-
-    async def _import(self, upload: Upload, name: str) -> None:
-        bot = self._bot
-        status = await bot.send_message(
-            upload.chat_id, f"⏳ Importing {escape(name)}…", parse_mode=ParseMode.HTML
-        )
-
-        async def edit(text: str) -> None:
-            with contextlib.suppress(BadRequest):
-                await bot.edit_message_text(
-                    text,
-                    chat_id=upload.chat_id,
-                    message_id=status.message_id,
-                    parse_mode=ParseMode.HTML,
-                )
-
-        async def show(read: int) -> None:
-            await edit(f"⏳ Importing {escape(name)}… {read:,} messages read")
-
-        self._workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with tempfile.TemporaryDirectory(dir=self._workdir, prefix="import-") as folder:
-            path = Path(folder) / (_FILE_NAME.sub("_", name).strip("._") or "export")
-            exported = await bot.get_file(upload.file_id)
-            await exported.download_to_drive(path)
-            try:
-                async with ImportTicker(show, every=PROGRESS_EVERY_S) as ticker:
-                    summary = await self._import_as_owner(upload, path, ticker)
-                text = f"✓ Imported {escape(name)}: {escape(describe_summary(summary))}"
-            except ValueError as error:  # bad format, unknown owner: nothing was written
-                reason = str(error).replace(str(path), name)
-                text = f"✗ I couldn't import {escape(name)}: {escape(reason)}"
-        await edit(text)
-
-    async def _import_as_owner(
-        self, upload: Upload, path: Path, progress: ImportTicker
-    ) -> ImportSummary:
-        if upload.me is not None:
-            guesses: tuple[str | None, ...] = (upload.me,)
-        else:  # A Telegram export names senders by id too: the uploader's own id finds them.
-            guesses = (None, upload.user.user_id)
-        try:
-            return await import_as_owner(
-                self._clone, upload.user, path, guesses=guesses, progress=progress
-            )
-        except UnknownOwner as unknown:
-            if upload.me is not None:
-                raise
-            raise UnknownOwner(
-                f"{unknown} Send the file again with the caption --me=Your Name."
-            ) from None
 
     # ------------------------------------------------------------- Business
 
