@@ -12,6 +12,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -36,38 +37,26 @@ class DeliveryLog(Protocol):
     async def first_seen(self, key: str, *, account_id: str | None = None) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SharedFiles:
     """Imports the exports the owner shares in the DM, each file once, with live progress.
 
-    Args:
+    Attributes:
         bot: Web API client with the bot token.
         bot_token: sent (as a header) only to ``file_hosts``.
         session: the HTTP session for the download.
         dm: posts a message in a DM channel (returns its ``ts`` and ``channel``, or ``None``).
     """
 
-    def __init__(
-        self,
-        *,
-        clone: Clone,
-        deliveries: DeliveryLog,
-        bot: AsyncWebClient,
-        bot_token: str,
-        session: aiohttp.ClientSession,
-        dm: Callable[..., Awaitable[dict[str, Any] | None]],
-        file_hosts: tuple[str, ...],
-        max_file_bytes: int,
-        progress_every_s: float,
-    ) -> None:
-        self._clone = clone
-        self._deliveries = deliveries
-        self._bot = bot
-        self._bot_token = bot_token
-        self._session = session
-        self._dm = dm
-        self._file_hosts = file_hosts
-        self._max_bytes = max_file_bytes
-        self._every = progress_every_s
+    clone: Clone
+    deliveries: DeliveryLog
+    bot: AsyncWebClient
+    bot_token: str = field(repr=False)
+    session: aiohttp.ClientSession
+    dm: Callable[..., Awaitable[dict[str, Any] | None]]
+    file_hosts: tuple[str, ...]
+    max_file_bytes: int
+    progress_every_s: float
 
     async def train(
         self, user_id: str, channel: str, file_ids: list[str], *, me: str | None
@@ -75,31 +64,31 @@ class SharedFiles:
         """Import each shared file the first time it is seen."""
         for file_id in file_ids:
             # The same file shared again (or its event retried) is imported once.
-            if not await self._deliveries.first_seen(f"slack:file:{file_id}"):
+            if not await self.deliveries.first_seen(f"slack:file:{file_id}"):
                 continue
             await self._train_one(user_id, channel, file_id, me=me)
 
     async def _train_one(self, user_id: str, channel: str, file_id: str, *, me: str | None) -> None:
         try:
-            info = (await self._bot.files_info(file=file_id))["file"]
+            info = (await self.bot.files_info(file=file_id))["file"]
         except SEND_ERRORS as error:
             log.warning("slack: files.info failed: %s", type(error).__name__)
-            await self._dm(
+            await self.dm(
                 channel, text="I couldn't read that file. Is the app allowed `files:read`?"
             )
             return
         name = _SAFE_NAME.sub("_", Path(str(info.get("name") or "export")).name)[:120] or "export"
         url = info.get("url_private_download") or info.get("url_private") or ""
-        if int(info.get("size") or 0) > self._max_bytes:
-            await self._dm(channel, text=f"{name} is too large to import here.")
+        if int(info.get("size") or 0) > self.max_file_bytes:
+            await self.dm(channel, text=f"{name} is too large to import here.")
             return
-        status = await self._dm(channel, text=render.progress_text(name, 0))
+        status = await self.dm(channel, text=render.progress_text(name, 0))
 
         async def update(text: str) -> None:
             if status is None or status.get("ts") is None:
                 return
             try:
-                await self._bot.chat_update(
+                await self.bot.chat_update(
                     channel=status.get("channel", channel), ts=status["ts"], text=text
                 )
             except SEND_ERRORS as error:
@@ -117,9 +106,9 @@ class SharedFiles:
                 await update(f"I couldn't download {name}.")
                 return
             try:
-                async with ImportTicker(show, every=self._every) as ticker:
+                async with ImportTicker(show, every=self.progress_every_s) as ticker:
                     summary = await import_as_owner(
-                        self._clone, convert.user_ref(user_id), path, guesses=(me,), progress=ticker
+                        self.clone, convert.user_ref(user_id), path, guesses=(me,), progress=ticker
                     )
             except Exception as error:  # the importers' errors are meant for people
                 said = str(error).replace(str(path), name)[:400]
@@ -136,18 +125,18 @@ class SharedFiles:
         """Fetch a private file with the bot token, only from Slack's file hosts."""
         parsed = urlparse(url)
         loopback = parsed.hostname in ("127.0.0.1", "localhost")  # a local fake Slack in tests
-        if parsed.hostname not in self._file_hosts or not (
+        if parsed.hostname not in self.file_hosts or not (
             parsed.scheme == "https" or (loopback and parsed.scheme == "http")
         ):
             raise ValueError("not a Slack file URL")
-        headers = {"Authorization": f"Bearer {self._bot_token}"}
+        headers = {"Authorization": f"Bearer {self.bot_token}"}
         timeout = aiohttp.ClientTimeout(total=600)
-        async with self._session.get(url, headers=headers, timeout=timeout) as response:
+        async with self.session.get(url, headers=headers, timeout=timeout) as response:
             response.raise_for_status()
             size = 0
             with path.open("wb") as out:
                 async for chunk in response.content.iter_chunked(1 << 16):
                     size += len(chunk)
-                    if size > self._max_bytes:
+                    if size > self.max_file_bytes:
                         raise ValueError("file too large")
                     await asyncio.to_thread(out.write, chunk)
