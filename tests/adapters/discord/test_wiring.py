@@ -14,16 +14,12 @@ from core.commands import SPECS
 from tests.adapters.discord.conftest import GUILD_ID, Bot, make_bot
 from tests.adapters.discord.fake_discord import APPLICATION_ID
 
-NOT_BUILT = {"quality"}
-"""Not built yet (issue 13): Discord does not offer it until the shared grammar gives it a handler."""
-
 
 def test_the_group_carries_every_command_of_the_shared_grammar(bot: Bot) -> None:
     group = bot.adapter.tree.get_command("clone")
     assert isinstance(group, discord.app_commands.Group)
     names = {command.name for command in group.commands}
-    assert set(SPECS) - NOT_BUILT <= names
-    assert not NOT_BUILT & names
+    assert set(SPECS) <= names
     assert "send-mode" in names
     menu = bot.adapter.tree.get_command("Draft reply", type=discord.AppCommandType.message)
     assert menu is not None
@@ -50,7 +46,7 @@ async def test_commands_sync_to_the_dev_guild_when_set(
     assert {c.name for c in synced} == {"clone", "Draft reply"}
     assert put.payload is not None
     clone = next(c for c in put.payload if c["name"] == "clone")
-    assert {o["name"] for o in clone["options"]} >= set(SPECS) - NOT_BUILT
+    assert {o["name"] for o in clone["options"]} >= set(SPECS)
     menu = next(c for c in put.payload if c["name"] == "Draft reply")
     assert menu["type"] == 3
 
