@@ -56,7 +56,6 @@ async def test_the_limiter_spaces_one_chat_without_holding_up_another() -> None:
     limiter = ChatRateLimiter(per_chat_interval=0.2)
     log: list[tuple[str, float]] = []
     call = _recorder(log)
-    start = time.monotonic()
     await asyncio.gather(
         *(
             limiter.process_request(call, ("a",), {}, "sendMessage", {"chat_id": 1}, None)
@@ -66,8 +65,10 @@ async def test_the_limiter_spaces_one_chat_without_holding_up_another() -> None:
         limiter.process_request(call, ("q",), {}, "answerCallbackQuery", {}, None),
     )
     times_a = [at for chat, at in log if chat == "a"]
-    assert [round(b - a, 1) for a, b in itertools.pairwise(times_a)] == [0.2] * 3
-    assert all(at - start < 0.1 for chat, at in log if chat in "bq")
+    # The limiter guarantees the spacing; a loaded machine may only add to it. Other chats and
+    # non-send methods are not held behind chat a's queue: they go before its second send.
+    assert all(b - a >= 0.19 for a, b in itertools.pairwise(times_a)), times_a
+    assert all(at < times_a[1] for chat, at in log if chat in "bq"), log
 
 
 async def test_the_limiter_retries_retry_after_and_gives_up_after_max_retries() -> None:
