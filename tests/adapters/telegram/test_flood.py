@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from typing import Any
 
@@ -40,8 +39,9 @@ async def test_no_burst_exceeds_one_message_a_second_in_a_chat(
             await deliver(adapter, payload("pasted_text.json", update_id=970000 + number))
     sends = [c for c in fake_api.attempts("sendMessage") if c.params["chat_id"] == OWNER_ID]
     assert len(sends) == 3
-    gaps = [b.at - a.at for a, b in itertools.pairwise(sends)]
-    assert min(gaps) >= 0.95, gaps
+    # One slot a second per chat: a send may come late on a loaded machine, never early.
+    times = [c.at for c in sends]
+    assert all(at - times[0] >= n - 0.1 for n, at in enumerate(times)), times
 
 
 def _recorder(log: list[tuple[str, float]]) -> Any:
@@ -65,9 +65,10 @@ async def test_the_limiter_spaces_one_chat_without_holding_up_another() -> None:
         limiter.process_request(call, ("q",), {}, "answerCallbackQuery", {}, None),
     )
     times_a = [at for chat, at in log if chat == "a"]
-    # The limiter guarantees the spacing; a loaded machine may only add to it. Other chats and
-    # non-send methods are not held behind chat a's queue: they go before its second send.
-    assert all(b - a >= 0.19 for a, b in itertools.pairwise(times_a)), times_a
+    # The limiter gives chat a one slot every 0.2 s; a loaded machine may only make a send
+    # late, never early. Other chats and non-send methods are not held behind chat a's queue:
+    # they go before its second send.
+    assert all(at - times_a[0] >= 0.2 * n - 0.01 for n, at in enumerate(times_a)), times_a
     assert all(at < times_a[1] for chat, at in log if chat in "bq"), log
 
 
