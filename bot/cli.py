@@ -65,7 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default=None, help="who you are (default: your login name)")
 
     imp = sub.add_parser("import", help="import an export of your messages")
-    imp.add_argument("file", type=Path)
+    imp.add_argument("file", type=Path, nargs="?", help="the export (omit with --example)")
+    imp.add_argument(
+        "--example",
+        action="store_true",
+        help="import the real example that ships with minime (3,033 #ubuntu IRC messages, "
+        "CC-BY-4.0) as its most active helper, 'actionparsnip'",
+    )
     imp.add_argument("--user", required=True, help="the account to import into")
     imp.add_argument(
         "--me", help="which sender is you (name, user name or id as the export writes it)"
@@ -220,6 +226,15 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from core.models import UserRef
     from core.service import describe_summary
 
+    if args.example:
+        from core.samples import EXAMPLE_OWNER, EXAMPLE_PATH
+
+        if args.file is not None:
+            raise UsageError("give either a FILE or --example, not both")
+        args.file = EXAMPLE_PATH
+        args.me = args.me or EXAMPLE_OWNER
+    elif args.file is None:
+        raise UsageError("import needs a FILE to read (or --example for the shipped example)")
     if not args.file.exists():
         raise UsageError(f"no such file: {args.file}")
     _data_dir(settings, create=True)
@@ -241,9 +256,12 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(summary.as_json()))
     else:
-        print(
-            f"Imported {args.file} ({summary.format}) in {elapsed:.1f}s: {describe_summary(summary)}"
+        what = (
+            f"the example (#ubuntu IRC, CC-BY-4.0, Kummerfeld et al. 2019; you are '{args.me}')"
+            if args.example
+            else f"{args.file} ({summary.format})"
         )
+        print(f"Imported {what} in {elapsed:.1f}s: {describe_summary(summary)}")
     return 0
 
 

@@ -20,4 +20,17 @@ SAMPLE_OWNER = "sam"
 SAMPLE_PERSONA_NAME = "Sam Rivera (synthetic sample)"
 """How to name the persona created from the sample, so nobody mistakes it for real data."""
 
-__all__ = ["SAMPLE_OWNER", "SAMPLE_PERSONA_NAME", "SAMPLE_PERSONA_PATH"]
+EXAMPLE_PATH: Path = Path(__file__).resolve().parent / "example" / "ubuntu-irc.jsonl.gz"
+"""REAL DATA: 3,033 messages of the #ubuntu IRC channel with annotated reply links (CC-BY-4.0,
+Kummerfeld et al., ACL 2019; licence and attribution in ``example/LICENSE.txt``)."""
+
+EXAMPLE_OWNER = "actionparsnip"
+"""The example's owner: an active helper of the channel, 386 of its messages."""
+
+__all__ = [
+    "EXAMPLE_OWNER",
+    "EXAMPLE_PATH",
+    "SAMPLE_OWNER",
+    "SAMPLE_PERSONA_NAME",
+    "SAMPLE_PERSONA_PATH",
+]
