@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -23,12 +23,21 @@ def default_data_dir() -> Path:
 class LLMSettings(BaseModel):
     """An OpenAI-compatible chat endpoint (OpenAI, Ollama, vLLM, llama.cpp server)."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     base_url: str | None = None
+    """The endpoint (``https://api.openai.com/v1``, Ollama ``http://localhost:11434/v1``); with
+    ``model`` it turns the LLM engine on. Unset: retrieval drafts only."""
     model: str | None = None
+    """The model name the endpoint serves."""
     api_key: SecretStr | None = None
+    """The endpoint's key, if it needs one."""
     timeout_s: float = 30.0
+    """Seconds one request may take; on a timeout the retrieval drafts are shown with a note."""
     max_retries: int = 3
+    """Retries of a 429/5xx answer (exponential backoff, ``Retry-After`` honoured)."""
     daily_token_budget: int = 200_000
+    """Tokens per account per UTC day; once spent, retrieval drafts with a note."""
 
     @property
     def enabled(self) -> bool:
@@ -36,8 +45,15 @@ class LLMSettings(BaseModel):
 
 
 class SlackSettings(BaseModel):
+    """The Slack app (docs/slack.md)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     bot_token: SecretStr | None = None
+    """The Bot User OAuth Token (``xoxb-…``); with the signing secret or the app token it turns
+    Slack on."""
     signing_secret: SecretStr | None = None
+    """Verifies HTTP-mode requests (*Basic Information* → *Signing Secret*)."""
     app_token: SecretStr | None = None
     """Socket Mode (``xapp-…``); without it Slack runs in HTTP mode."""
     user_token: SecretStr | None = None
@@ -61,9 +77,16 @@ class SlackSettings(BaseModel):
 
 
 class TelegramSettings(BaseModel):
+    """The Telegram bot (docs/telegram.md)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     bot_token: SecretStr | None = None
+    """The token from @BotFather (``123456789:AA…``); turns Telegram on (long polling)."""
     webhook_url: str | None = None
+    """``https://your.host/telegram/webhook``: webhook mode instead of long polling."""
     webhook_secret: SecretStr | None = None
+    """Webhook mode: 32 to 256 characters of ``A–Z a–z 0–9 _ -``; requests without it get 403."""
     api_base_url: str | None = None
     """A self-hosted Bot API server (``http://host:8081/bot``); default api.telegram.org."""
     api_file_url: str | None = None
@@ -75,7 +98,12 @@ class TelegramSettings(BaseModel):
 
 
 class DiscordSettings(BaseModel):
+    """The Discord bot (docs/discord.md)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     bot_token: SecretStr | None = None
+    """The bot's token (*Developer Portal* → *Bot* → *Reset Token*); turns Discord on."""
     dev_guild_id: int | None = None
     """Sync commands to this guild only (instant, for development)."""
     sharded: bool = False
@@ -90,7 +118,11 @@ class Settings(BaseSettings):
     """Everything minime reads from its environment."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MINIME_", env_nested_delimiter="__", extra="ignore", hide_input_in_errors=True
+        env_prefix="MINIME_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        hide_input_in_errors=True,
+        use_attribute_docstrings=True,
     )
 
     @classmethod
@@ -106,22 +138,39 @@ class Settings(BaseSettings):
         # arrive as init kwargs only, so a test's mapping is never mixed with os.environ.
         return (init_settings,)
 
-    data_dir: Path = Field(default_factory=default_data_dir)
-    database_url: str | None = None
-    """SQLAlchemy async URL; default ``sqlite+aiosqlite:///<data_dir>/minime.db``."""
-    master_key: SecretStr | None = None
-    """Fernet key(s), comma-separated, newest first; default: generated into ``<data_dir>/master.key``."""
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        json_schema_extra={"shown_default": "~/.local/share/minime"},
+    )
+    """The database, master key, saved cards and files (``$XDG_DATA_HOME/minime`` when that is
+    set); ``--data-dir`` overrides it."""
+    database_url: str | None = Field(
+        default=None,
+        json_schema_extra={"shown_default": "sqlite+aiosqlite:///<data dir>/minime.db"},
+    )
+    """SQLAlchemy async URL, or ``postgresql+asyncpg://user@host/db``."""
+    master_key: SecretStr | None = Field(
+        default=None, json_schema_extra={"shown_default": "generated into <data dir>/master.key"}
+    )
+    """Fernet key(s), comma-separated, newest first (the file is created with mode 0600)."""
     log_level: str = "WARNING"
+    """``DEBUG``, ``INFO``, …; the platform SDKs' loggers stay at WARNING."""
     http_host: str = "127.0.0.1"
+    """The HTTP listener's address (Slack HTTP mode, Telegram webhook, ``/healthz``,
+    ``/readyz``, ``/metrics``)."""
     http_port: int = 8080
+    """The HTTP listener's port."""
     http_reuse_port: bool = False
     """Bind with ``SO_REUSEPORT`` (Linux): set by ``minime run --workers N`` for its workers."""
     max_message_chars: int = 20_000
+    """Longer incoming messages and commands get a one-line notice and are neither triaged nor
+    stored."""
     embedder: Literal["minilm", "hashing"] = "minilm"
     """Test/ops knob: ``hashing`` swaps the sentence model for the fast hashing embedder (load
     tests, smoke checks); drafts are then much worse. Keep ``minilm`` in production."""
     delivery_concurrency: int = Field(default=8, ge=1, le=256)
-    """Deliveries worked on at once per process on PostgreSQL (each holds a lock connection)."""
+    """Platform deliveries worked on at once per process on PostgreSQL (each holds a lock
+    connection)."""
     llm: LLMSettings = Field(default_factory=LLMSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
