@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.progress import Progress, ProgressEmbedder
 from core.models import Message
 
 # Some corpora (the Ubuntu IRC dev set) name the source log's hour in the date:
@@ -196,11 +197,18 @@ def resolve_me(messages: list[Message], me: str) -> str:
     )
 
 
-def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
+def _evaluate(args: argparse.Namespace, progress: Progress | None = None) -> dict[str, Any]:
     from core import evaluation
     from core.engines.embedding import HashingEmbedder, SentenceEmbedder
     from core.profiling.background import background_texts
 
+    progress = progress or Progress(enabled=False)
+    steps = 3 if getattr(args, "no_drafts", False) else 4
+
+    def step(n: int, what: str) -> None:
+        progress.stage(f"[{n}/{steps}] {what}", unit="")
+
+    step(1, f"reading {args.input.name}")
     loaded = load_messages(args.input)
     if not loaded.messages:
         raise EvalInputError(f"{args.input}: no messages")
@@ -209,8 +217,10 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if args.cutoff:
         cutoff, _ = _parse_time(args.cutoff, "--cutoff")
     inner = HashingEmbedder() if args.embedder == "hashing" else SentenceEmbedder()
-    embedder = evaluation.CachingEmbedder(inner)
+    # Every text is embedded once (the cache), and large batches show a count and time left.
+    embedder = evaluation.CachingEmbedder(ProgressEmbedder(inner, progress))
     background = [] if args.no_background else background_texts()
+    step(2, f"style verifier for {owner}")
     verifier = evaluation.verifier_report(
         loaded.messages, owner, embedder=embedder, cutoff=cutoff, train_share=args.train_share,
         background=background, seed=args.seed,
@@ -218,6 +228,7 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     attribution: dict[str, Any] | None = None
     judge = None
     senders = len({m.sender for m in loaded.messages} - evaluation.KNOWN_BOTS)
+    step(3, f"authorship among {min(args.authors, senders)} writers")
     if args.authors >= 2 and senders >= 2:
         # One judge serves both the attribution test and the drafts' style fidelity.
         judge = evaluation.train_judge(
@@ -230,11 +241,10 @@ def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
             loaded.messages, args.authors, embedder=embedder, cutoff=cutoff,
             train_share=args.train_share, background=background, seed=args.seed, judge=judge,
         )  # fmt: skip
-    drafting = (
-        None
-        if getattr(args, "no_drafts", False)
-        else _drafting(args, loaded, owner, cutoff, embedder, judge)
-    )
+    drafting = None
+    if not getattr(args, "no_drafts", False):
+        step(4, f"drafts for {owner}")
+        drafting = _drafting(args, loaded, owner, cutoff, embedder, judge)
     return {
         "input": str(args.input),
         "format": loaded.format,
@@ -335,7 +345,9 @@ def format_report(report: dict[str, Any]) -> str:
 async def run(args: argparse.Namespace) -> int:
     """Run the evaluation (off the event loop) and print the report; 0 on success, 2 on bad input."""
     try:
-        report = await asyncio.to_thread(_evaluate, args)
+        with Progress() as progress:
+            async with progress.ticking():
+                report = await asyncio.to_thread(_evaluate, args, progress)
     except EvalInputError as error:
         print(f"minime eval: error: {error}", file=sys.stderr)
         return 2

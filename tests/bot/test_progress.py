@@ -102,3 +102,29 @@ async def test_ticking_keeps_the_elapsed_time_moving() -> None:
             await asyncio.sleep(0.1)
         frames = [f for f in term.getvalue().split("\r") if "training" in f]
         assert len(frames) >= 3
+
+
+def test_minime_eval_shows_each_stage_and_its_embedding_on_a_terminal() -> None:
+    import argparse
+
+    from bot.eval_cli import _evaluate
+    from core.samples import EXAMPLE_OWNER, EXAMPLE_PATH
+
+    args = argparse.Namespace(
+        input=EXAMPLE_PATH, me=EXAMPLE_OWNER, cutoff=None, authors=3, train_share=0.8,
+        embedder="hashing", no_background=True, no_drafts=False, seed=0, json=False,
+    )  # fmt: skip
+    term = Terminal()
+    with Progress(term) as progress:
+        report = _evaluate(args, progress)
+    shown = term.getvalue()
+    for stage in (
+        "[1/4] reading ubuntu-irc.jsonl.gz",
+        f"[2/4] style verifier for {EXAMPLE_OWNER}",
+        "[3/4] authorship among 3 writers",
+        f"[4/4] drafts for {EXAMPLE_OWNER}",
+        ": embedding",
+    ):
+        assert stage in shown, stage
+    assert last_frame(term).strip() == ""
+    assert report["verifier"]["owner"] == EXAMPLE_OWNER
