@@ -125,16 +125,28 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
+_CANONICAL_KEYS = frozenset({"sender", "sent_at", "conversation", "thread", "reply_to"})
+
+
 def _is_jsonl(head: bytes) -> bool:
-    for raw in head.split(b"\n")[:5]:
+    """Canonical message JSONL: its first object has a canonical key (the reader then names any
+    missing one), or the file is JSON Lines by shape (two or more lines, each a JSON object)."""
+    objects = 0
+    lines = head.split(b"\n")
+    complete = lines[:-1] if len(lines) > 1 else lines  # the last one may be cut by the head
+    for raw in complete[:5]:
         if not raw.strip():
             continue
         try:
             obj = json.loads(raw.decode("utf-8").lstrip("\ufeff"))
         except (UnicodeDecodeError, ValueError, RecursionError):
             return False
-        return isinstance(obj, dict) and "sender" in obj and "sent_at" in obj
-    return False
+        if not isinstance(obj, dict):
+            return False
+        if objects == 0 and obj.keys() & _CANONICAL_KEYS:
+            return True
+        objects += 1
+    return objects >= 2
 
 
 def _top_keys(head: bytes) -> set[str]:
