@@ -139,7 +139,10 @@ def read_jsonl(path: Path) -> LoadedMessages:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise EvalInputError(f"{where}: not valid JSON ({exc.msg})") from None
+                from adapters.importers._common import json_reason
+
+                reason = json_reason(exc, line=False)
+                raise EvalInputError(f"{where}: not valid JSON ({reason})") from None
             if not isinstance(obj, dict):
                 raise EvalInputError(f"{where}: expected a JSON object")
             missing = [

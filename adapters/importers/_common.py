@@ -376,6 +376,14 @@ def read_file_capped(path: Path, limits: Limits) -> bytes:
     return data
 
 
+def json_reason(exc: json.JSONDecodeError, *, line: bool = True) -> str:
+    """The decoder's complaint as a whole phrase with its place: ``Unterminated string starting
+    at line 3 column 9`` (its ``msg`` alone stops mid-sentence: "… starting at")."""
+    place = f"line {exc.lineno} column {exc.colno}" if line else f"column {exc.colno}"
+    msg = exc.msg.rstrip(": ")
+    return f"{msg} {place}" if msg.endswith(" at") else f"{msg} at {place}"
+
+
 def load_json(data: bytes, where: str, limits: Limits) -> Any:
     """Parse a whole JSON document with a clear error (UTF-8 with or without BOM)."""
     try:
@@ -387,9 +395,7 @@ def load_json(data: bytes, where: str, limits: Limits) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ImportFormatError(
-            f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from None
+        raise ImportFormatError(f"{where}: not valid JSON ({json_reason(exc)})") from None
     except RecursionError:
         raise ImportFormatError(f"{where}: JSON nested too deeply") from None
     except ValueError:  # an integer too long to convert

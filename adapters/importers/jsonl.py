@@ -32,6 +32,7 @@ from adapters.importers._common import (
     Record,
     as_id,
     check_text,
+    json_reason,
     open_file,
     parse_iso,
     too_deep,
@@ -103,9 +104,12 @@ class JsonlReader:
                 f"{where}: JSON nested deeper than {self.limits.max_depth} levels"
             )
         try:
-            obj = json.loads(text)
+            obj = json.loads(text.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
-            raise ImportFormatError(f"{where}: not valid JSON ({exc.msg})") from None
+            # One line: the column says where (the line is already in ``where``).
+            raise ImportFormatError(
+                f"{where}: not valid JSON ({json_reason(exc, line=False)})"
+            ) from None
         except ValueError:  # an integer too long to convert
             raise ImportFormatError(f"{where}: not valid JSON (a number is too long)") from None
         except RecursionError:

@@ -185,3 +185,40 @@ def test_a_sender_name_beats_another_senders_alias_and_empty_me_is_refused(tmp_p
     assert source.resolve_owner("Bob") == "Bob"  # an exact match first
     with pytest.raises(UnknownOwner, match="--me is empty"):
         source.resolve_owner("  ")
+
+
+@pytest.mark.parametrize(
+    ("first", "problem"),
+    [
+        (_line(sender=...), "missing 'sender'"),
+        (_line(sent_at=...), "missing 'sent_at'"),
+        (_line(sender=..., sent_at=...), "missing 'sender', 'sent_at'"),
+        # JSON Lines by shape, none of the canonical keys: the reader lists what is missing.
+        (json.dumps({"from": "alice", "body": "hi"}), "missing 'id', 'conversation', 'sender'"),
+    ],
+)
+def test_a_jsonl_file_with_missing_fields_says_what_is_missing_without_format(
+    tmp_path: Path, first: str, problem: str
+) -> None:
+    second = first if not first.startswith('{"from"') else json.dumps({"from": "bob", "body": "x"})
+    path = _write(tmp_path, [first, second], name="export.jsonl")
+    with pytest.raises(ImportFormatError) as caught:
+        read_all(path, "auto")
+    assert str(caught.value).startswith(f"{path}:1: ") and problem in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"id": "m1", "text": "never closed', "Unterminated string starting at column 22"),
+        ('{"id": "m1",}', "Expecting property name enclosed in double quotes at column 13"),
+        ('{"id": "m1"} x', "Extra data at column 14"),
+    ],
+)
+def test_json_errors_are_whole_sentences_with_the_place(
+    tmp_path: Path, line: str, reason: str
+) -> None:
+    path = _write(tmp_path, [_line(), line])
+    with pytest.raises(ImportFormatError) as caught:
+        read_all(path, "jsonl")
+    assert str(caught.value) == f"{path}:2: not valid JSON ({reason})"
