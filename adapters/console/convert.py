@@ -29,6 +29,7 @@ from core.models import (
 PLATFORM = "local"
 QUIT = frozenset({"/quit", "/exit", "/q", "quit", "exit"})
 _SENDER = re.compile(r"^(?P<sender>[\w.\-]{1,32}):\s+(?P<text>.+)$", re.S)
+_SENDER_ONLY = re.compile(r"^[\w.\-]{1,32}:$")
 _ACTION = re.compile(
     r"^(?P<verb>send|edit|regenerate|dismiss|s|e|r|d)\b\s*(?P<n>\d+)?\s*(?P<text>.*)$", re.I | re.S
 )
@@ -83,6 +84,10 @@ def to_input(
         if not body:
             return Unknown(
                 hint="Type the message after '> ', e.g. '> alice: can you review my PR today?'"
+            )
+        if _SENDER_ONLY.match(body):
+            return Unknown(
+                hint=f"Type the message after '{body} ', e.g. '> {body} can you review my PR today?'"
             )
         sender, message_text = "them", body
         match = _SENDER.match(body)

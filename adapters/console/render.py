@@ -33,5 +33,10 @@ def _edit_number(buttons: tuple[Button, ...]) -> int | None:
 
 
 def render_sent(outgoing: Outgoing) -> str:
+    """The console's "sent": to the pasted message's sender (``console:bob``), or, for a draft
+    with no one to answer (``/clone draft <text>``), an approval whose text is there to copy."""
     how = "edited and sent" if outgoing.edited else "sent"
+    if ":" not in outgoing.conversation:
+        how = "edited and approved" if outgoing.edited else "approved"
+        return f"✓ {how} (no recipient here: copy it from this line): {outgoing.text}"
     return f"✓ {how} to {outgoing.conversation}: {outgoing.text}"

@@ -64,3 +64,29 @@ def test_numbered_and_worded_actions_map_to_the_shown_buttons() -> None:
 def test_render_numbers_the_actions() -> None:
     text = render(Reply(text="Drafts", buttons=BUTTONS))
     assert "[1] Send 1" in text and "[5] Dismiss" in text and "'3 <new text>' edits" in text
+
+
+def test_a_sender_without_a_message_asks_for_the_message() -> None:
+    for line in ("> bob:", ">> bob:", ">  kim.lee:  "):
+        hint = conv(line)
+        assert isinstance(hint, Unknown), line
+        assert "Type the message after" in hint.hint
+    assert isinstance(conv("> note: see below"), IncomingMessage)
+
+
+def test_sent_names_the_recipient_or_says_there_is_none() -> None:
+    from adapters.console.render import render_sent
+    from core.models import Outgoing
+
+    def outgoing(conversation: str, *, edited: bool = False) -> Outgoing:
+        return Outgoing(
+            draft_id="d1", account_id="a1", text="yep", conversation=conversation,
+            thread=None, reply_to=None, edited=edited,
+        )  # fmt: skip
+
+    assert render_sent(outgoing("console:bob")) == "✓ sent to console:bob: yep"
+    assert render_sent(outgoing("console:bob", edited=True)).startswith("✓ edited and sent to")
+    bare = render_sent(outgoing("console"))
+    assert (
+        "sent to console" not in bare and bare.startswith("✓ approved") and "no recipient" in bare
+    )
