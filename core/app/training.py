@@ -31,10 +31,21 @@ def describe_summary(summary: ImportSummary) -> str:
     span = ""
     if summary.first and summary.last:
         span = f", {summary.first:%Y-%m-%d} to {summary.last:%Y-%m-%d}"
-    return (
-        f"{summary.messages} messages ({summary.new} new) in {summary.conversations} conversations{span}; "
-        f"{summary.owner_messages} written by you, {summary.owner_replies} of them replies."
+    replies = (
+        "none of them a reply"
+        if summary.owner_replies == 0
+        else f"{summary.owner_replies} of them {'a reply' if summary.owner_replies == 1 else 'replies'}"
     )
+    return (
+        f"{_count(summary.messages, 'message')} ({summary.new:,} new) in "
+        f"{_count(summary.conversations, 'conversation')}{span}; "
+        f"{summary.owner_messages:,} written by you, {replies}."
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 conversation``, ``3 conversations``, ``3,033 messages``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 class Training:

@@ -38,7 +38,7 @@ async def test_a_telegram_export_is_imported_with_progress_and_a_summary(
     assert all(e["message_id"] == status["message_id"] for e in fake_api.ok("editMessageText"))
     assert any("messages read" in text for text in edits[:-1]), "progress, edited in place"
     summary = edits[-1]
-    assert summary.startswith("✓ Imported result.json: 10 messages (10 new) in 1 conversations")
+    assert summary.startswith("✓ Imported result.json: 10 messages (10 new) in 1 conversation")
     assert "5 written by you" in summary
     assert await _owner_messages(runtime) == before + 10
     workdir = runtime.settings.data_dir / "telegram"
