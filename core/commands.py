@@ -9,7 +9,7 @@ for the user.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -29,7 +29,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(name="help", usage="help", summary="what the clone can do, in one screen"),
     CommandSpec(
         name="train",
-        usage="train [--sample | <file> | on | off [platform|all]]",
+        usage='train [--sample | <file> [--me "Your Name"] | on | off [platform|all]]',
         summary="import an export (attach or name it) or the sample persona; learn from messages you send here on/off",
     ),
     CommandSpec(
@@ -123,13 +123,7 @@ def parse(text: str) -> ParsedCommand:
     if spec is None:
         raise CommandError(f"I don't know the command '{head}'. Try 'help'.")
     rest = rest.strip()
-    if spec.free_text:
-        args: tuple[str, ...] = tuple(rest.split())
-    else:
-        try:
-            args = tuple(shlex.split(rest))
-        except ValueError:
-            args = tuple(rest.split())
+    args: tuple[str, ...] = tuple(rest.split()) if spec.free_text else shell_words(rest)
     if spec.subcommands:
         if not args:
             if name == "persona":
@@ -142,6 +136,71 @@ def parse(text: str) -> ParsedCommand:
     if spec.free_text and not rest and name in ("draft", "ask", "post"):
         raise CommandError(f"Usage: {spec.usage}")
     return ParsedCommand(name=name, args=args, text=rest)
+
+
+_CURLY_DOUBLE = str.maketrans(
+    {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"'}
+)
+
+
+def shell_words(text: str) -> tuple[str, ...]:
+    """Words split like a shell: ``--me "Your Name"`` gives ``("--me", "Your Name")``.
+
+    Typographic double quotes (“…”, which Slack, iOS and macOS type for ") count as quotes;
+    apostrophes stay letters (``O’Brien``). An unbalanced quote falls back to plain words.
+    """
+    normalised = text.translate(_CURLY_DOUBLE)
+    try:
+        return tuple(shlex.split(normalised))
+    except ValueError:
+        return tuple(normalised.split())
+
+
+def split_options(
+    words: Sequence[str], names: Iterable[str]
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Separate ``--name value`` and ``--name=value`` options from the other words.
+
+    Args:
+        words: Shell words (:func:`shell_words`, or a parsed command's ``args``).
+        names: The options that take a value (``--me``); other ``--flags`` stay words.
+
+    Returns:
+        The remaining words in order, and each option's value (the last one given wins; an
+        option with no value left is ``""``).
+    """
+    wanted = set(names)
+    rest: list[str] = []
+    values: dict[str, str] = {}
+    iterator = iter(words)
+    for word in iterator:
+        name, eq, value = word.partition("=")
+        if name in wanted:
+            values[name] = value if eq else next(iterator, "")
+        else:
+            rest.append(word)
+    return tuple(rest), values
+
+
+def option(text: str, name: str, *, rest_of_line: bool = False) -> str | None:
+    """The value of one option in a line of text (a file's caption or comment, a DM).
+
+    ``--me "Your Name"``, ``--me 'Your Name'``, ``--me=Name`` and ``--me Name`` all work, as in a
+    shell. With ``rest_of_line`` an unquoted value runs to the end of the line (``--me Your
+    Name`` in a caption, where nothing else follows). ``None`` when the option is absent or empty.
+    """
+    words = shell_words(text)
+    _, values = split_options(words, (name,))
+    value = values.get(name)
+    if value is None:
+        return None
+    if rest_of_line:
+        flat = text.translate(_CURLY_DOUBLE)
+        start = flat.find(name)
+        tail = flat[start + len(name) :].lstrip("= \t")
+        if tail and tail[0] not in "\"'":
+            value = " ".join(tail.split())
+    return value.strip() or None
 
 
 def help_text(*, prefix: str = "/clone ", specs: Sequence[CommandSpec] = COMMANDS) -> str:

@@ -8,6 +8,7 @@ lives here, so it can be read and tested without a gateway.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, NotRequired, TypedDict
@@ -162,7 +163,7 @@ def command_text(name: str, values: Mapping[str, str | int | float | bool]) -> s
         if source:
             words.append("--sample" if source == "sample" else source)
         if value("me"):
-            words.append(f"--me={value('me')}")
+            words.append(f"--me={shlex.quote(value('me'))}")  # one shell word, spaces and all
         return " ".join(words)
     if name == "persona":
         return f"{value('action') or 'list'} {value('name')}".strip()

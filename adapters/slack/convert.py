@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
 
-from core.commands import SPECS, CommandError, parse
+from core.commands import SPECS, CommandError, option, parse
 from core.models import (
     Action,
     ActionInvocation,
@@ -129,15 +129,9 @@ def decode_value(value: str | None) -> tuple[str, int] | None:
     return draft_id, int(option)
 
 
-_ME = re.compile(r"--me(?:=|\s+)(?:\"([^\"]+)\"|'([^']+)'|(\S+))")
-
-
 def me_hint(text: str) -> str | None:
     """``--me "Sam Rivera"`` in a file's comment: which sender of the export is the owner."""
-    match = _ME.search(text or "")
-    if match is None:
-        return None
-    return next(group for group in match.groups() if group).strip() or None
+    return option(text or "", "--me")
 
 
 def is_command_text(text: str) -> bool:

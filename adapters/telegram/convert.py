@@ -15,14 +15,13 @@ Identities and addresses:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from adapters.telegram.callbacks import CallbackCodec
 from adapters.telegram.render import EDIT_REF
-from core.commands import CommandError, parse
+from core.commands import CommandError, option, parse
 from core.models import (
     Action,
     ActionInvocation,
@@ -35,7 +34,6 @@ from core.models import (
 PLATFORM = "telegram"
 PRIVATE_PREFIX = "tg:"
 BUSINESS_PREFIX = "tgb:"
-_ME = re.compile(r"--me(?:=|\s+)(?P<me>.+?)\s*$", re.S)
 _TRAIN_WORDS = frozenset({"--sample", "sample", "on", "off"})
 
 # ----------------------------------------------------------------- raw payloads (the edge)
@@ -391,14 +389,14 @@ def _private_message(
     document = message.get("document")
     if document:
         caption = message.get("caption") or ""
-        found = _ME.search(caption)
         return Upload(
             user=user,
             chat_id=chat_id,
             file_id=str(document.get("file_id", "")),
             file_name=str(document.get("file_name") or "export"),
             file_size=document.get("file_size"),
-            me=found.group("me").strip() if found else None,
+            # Quoted like a shell (--me "Your Name"), or the rest of the caption (--me=Your Name).
+            me=option(caption, "--me", rest_of_line=True),
         )
     text = message.get("text") or message.get("caption") or ""
     origin = message.get("forward_origin")

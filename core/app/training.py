@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core.app.context import AppContext
 from core.app.models import ModelCache
+from core.commands import split_options
 from core.importing import Progress, import_messages
 from core.models import (
     Account,
@@ -203,7 +204,8 @@ class Training:
             )
         if args[:1] in (("on",), ("off",)):
             return await self._live_learning(command, account, args)
-        named = [a for a in args if not a.startswith("--")]
+        words, options = split_options(args, ("--me",))
+        named = [a for a in words if not a.startswith("--")]
         if named and not command.attachments and not command.local_files:
             return Reply(
                 text="Attach the export file to the command: I can't read paths on this platform."
@@ -213,7 +215,7 @@ class Training:
             return Reply(
                 text="Attach an export (Slack, Telegram, Discord, WhatsApp, mail, X) or use `train --sample`."
             )
-        me = next((a.split("=", 1)[1] for a in args if a.startswith("--me=")), None)
+        me = options.get("--me") or None
         lines = []
         for path in paths:
             try:

@@ -149,3 +149,11 @@ def test_send_mode_is_chosen_per_server() -> None:
 def test_snowflakes() -> None:
     assert is_snowflake(TARGET_ID)
     assert not is_snowflake("pasted:abc") and not is_snowflake(None) and not is_snowflake("12")
+
+
+def test_a_name_with_spaces_reaches_train_as_one_value() -> None:
+    from core.commands import split_options
+
+    text = command_text("train", {"me": "Ana Karenina"})
+    _, options = split_options(parse(f"train {text}").args, ("--me",))
+    assert options == {"--me": "Ana Karenina"}

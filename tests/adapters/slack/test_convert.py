@@ -201,3 +201,8 @@ def test_manifest_matches_the_code() -> None:
         scopes["bot"]
     )
     assert "chat:write" in scopes["user"]
+
+
+def test_me_hint_takes_typographic_quotes_as_slack_types_them() -> None:
+    assert convert.me_hint("here you go --me “Sam Rivera”") == "Sam Rivera"
+    assert convert.me_hint("--me 'Sam Rivera' thanks") == "Sam Rivera"

@@ -166,3 +166,20 @@ def test_messages_the_bot_sent_for_the_owner_are_ignored() -> None:
 @pytest.mark.parametrize("conversation", ["C024BE91L", "tg:abc", "tgb:", "tgb:x:y", ""])
 def test_foreign_or_broken_conversations_have_no_destination(conversation: str) -> None:
     assert destination(conversation) is None
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        '/train --me "Alice Moreau"',
+        "/train --me 'Alice Moreau'",
+        "/train --me “Alice Moreau”",
+        "--me=Alice Moreau",
+        "--me Alice Moreau",
+    ],
+)
+def test_the_caption_names_the_owner_quoted_or_to_the_end(caption: str) -> None:
+    update = payload("document_with_me.json")
+    update["message"]["caption"] = caption
+    upload = to_event(update, bot_id=BOT_ID)
+    assert isinstance(upload, Upload) and upload.me == "Alice Moreau"
