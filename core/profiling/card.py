@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from core.profiling.glyphs import drawable
 from core.profiling.profile import StyleProfile, format_duration
 
 if TYPE_CHECKING:  # matplotlib loads lazily, on the first card drawn
@@ -152,7 +153,7 @@ def _draw_fingerprint(ax: Axes, f: Mapping[str, float], tf: Mapping[str, float] 
 
 def _draw_heading(fig: Figure, profile: StyleProfile, title: str, *, compared: bool) -> None:
     """The title, and how many messages over which months the card measures."""
-    fig.text(0.03, 0.94, title, fontsize=17, fontweight="bold", color=_INK)
+    fig.text(0.03, 0.94, drawable(title), fontsize=17, fontweight="bold", color=_INK)
     st = profile.stats
     span = ""
     if st.first_at is not None and st.last_at is not None:
@@ -209,7 +210,8 @@ def _draw_side(side: Axes, lines: list[tuple[str, str]]) -> None:
             transform=side.transAxes,
             va="top",
         )
-        wrapped = _wrap(body, 34)
+        # The owner's own words (emoji included): named where the font has no glyph.
+        wrapped = _wrap(drawable(body), 34)
         side.text(
             0.04,
             y - 0.045,

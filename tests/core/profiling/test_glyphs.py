@@ -33,3 +33,16 @@ def test_drawing_the_result_warns_about_no_missing_glyph() -> None:
         warnings.simplefilter("error")  # "Glyph … missing from font(s)" would raise here
         fig.savefig(io.BytesIO(), format="png")
     plt.close(fig)
+
+
+def test_a_card_of_an_emoji_writer_draws_without_missing_glyphs() -> None:
+    from core.profiling import Profiler, render_card
+
+    from .fixtures import samples
+
+    texts = ["ty 🙏", "lol 😂😂", "ship it 🚀", "sgtm 👍🏽", "on my way 🏃\u200d♂️", "🎉🎉 congrats"]
+    profile = Profiler().build(samples(texts * 5, counterpart="kim", latency_s=60))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png = render_card(profile, title="How Kim writes 🌟")
+    assert png[:4] == b"\x89PNG"
