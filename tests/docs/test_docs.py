@@ -214,3 +214,10 @@ def test_every_setting_is_documented() -> None:
         elif not field.description:
             missing.append(name)
     assert not missing, f"settings without a docstring (they make the config page): {missing}"
+
+
+def test_the_card_examples_are_what_the_adapters_render() -> None:
+    from bot.card_examples import pages
+
+    stale = [p.name for p, text in pages().items() if p.read_text(encoding="utf-8") != text]
+    assert not stale, f"stale card examples in {stale}: run `python -m bot.card_examples`"
