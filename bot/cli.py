@@ -459,13 +459,20 @@ async def cmd_chat(
     from bot.scheduler import open_scheduler
 
     data_dir = _data_dir(settings, create=True)
+    terminal = stdin is None and sys.stdin.isatty() and sys.stdout.isatty()
+    reader = None
+    if terminal:  # line editing, history, paste and completion; a pipe reads plain lines
+        from adapters.console.terminal import HISTORY_FILE, TerminalReader
+
+        reader = TerminalReader(history_path=data_dir / HISTORY_FILE)
     async with open_runtime(settings) as runtime:
         adapter = ConsoleAdapter(
             clone=runtime.clone,
             user=args.user or _default_user(),
             out_dir=data_dir / "out",
             stdin=stdin or sys.stdin,
-            stdout=sys.stdout,
+            stdout=None if terminal else sys.stdout,
+            reader=reader,
         )
         # Digests and reminders print in this console (the console is its own notifier).
         async with open_scheduler(

@@ -2,19 +2,26 @@
 
 It speaks the same grammar as the chat platforms and sends through the same approval path: a
 "send" here is the owner's click, recorded as an approval before anything is shown as sent.
+
+On a terminal it reads through a :class:`LineReader` (``adapters.console.terminal``: line
+editing, history, bracketed paste, continuation lines, completion); from a pipe it reads plain
+lines and echoes each one, so scripts and tests see the same transcript as ever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from adapters.console.convert import PLATFORM, Arrived, Quit, Unknown, to_input
 from adapters.console.render import render, render_sent
+from core.commands import CommandError, parse
 from core.models import (
     ActionInvocation,
     Button,
@@ -29,9 +36,30 @@ from core.waiting import feedback_buttons
 
 log = logging.getLogger(__name__)
 
+
+class LineReader(Protocol):
+    """Where an interactive console reads its lines (``TerminalReader`` on a terminal)."""
+
+    async def readline(self, prompt: str) -> str | None:
+        """The next message or command (it may span lines); ``None`` when the user leaves."""
+        ...
+
+    def forget(self) -> None:
+        """Drop what was typed (the history), after the owner erased their data."""
+        ...
+
+    def printing(self) -> AbstractContextManager[object]:
+        """While inside, output printed while the user types goes above the prompt."""
+        ...
+
+
 BANNER = (
     "minime console — your clone drafts, you decide.\n"
     "'/clone help' lists commands; '> message' drafts a reply to a message; '/quit' leaves."
+)
+TERMINAL_HINT = (
+    "Tab completes commands, ↑/↓ go through your history; paste a message of several lines "
+    "whole, or end a line with \\ (or press Alt-Enter) to go on writing."
 )
 
 
@@ -45,32 +73,48 @@ class ConsoleAdapter:
         user: str,
         out_dir: Path,
         stdin: TextIO,
-        stdout: TextIO,
+        stdout: TextIO | None,
         interactive: bool | None = None,
         clock: Callable[[], object] = utc_now,
+        reader: LineReader | None = None,
     ) -> None:
+        """``stdout=None`` writes to whatever ``sys.stdout`` is at the time (so a terminal
+        reader can keep output above its prompt); ``reader`` reads an interactive console."""
         self._clone = clone
         self._user = UserRef(platform=PLATFORM, user_id=user)
         self._out_dir = out_dir
         self._stdin = stdin
         self._stdout = stdout
-        self._interactive = stdin.isatty() if interactive is None else interactive
+        self._reader = reader
+        self._interactive = (
+            reader is not None or stdin.isatty() if interactive is None else interactive
+        )
         self._buttons: tuple[Button, ...] = ()
 
     def _say(self, text: str) -> None:
-        self._stdout.write(text + "\n")
-        self._stdout.flush()
+        out = self._stdout or sys.stdout
+        out.write(text + "\n")
+        out.flush()
 
     async def _readline(self, prompt: str) -> str | None:
+        if self._reader is not None:
+            return await self._reader.readline(prompt)
         if self._interactive:
-            self._stdout.write(prompt)
-            self._stdout.flush()
+            out = self._stdout or sys.stdout
+            out.write(prompt)
+            out.flush()
         line = await asyncio.to_thread(self._stdin.readline)
         return line if line else None
 
     async def run(self) -> None:
         """The read–reply loop."""
-        self._say(BANNER)
+        with self._reader.printing() if self._reader is not None else nullcontext():
+            self._say(BANNER)
+            if self._reader is not None:
+                self._say(TERMINAL_HINT)
+            await self._loop()
+
+    async def _loop(self) -> None:
         while True:
             line = await self._readline("you> ")
             if line is None:
@@ -110,6 +154,8 @@ class ConsoleAdapter:
             else:
                 self._say("(triaged: no reply needed; `/clone inbox` lists what waits)")
         elif isinstance(item, CommandInvocation):
+            if self._reader is not None and _erases(item.text):
+                self._reader.forget()  # what was typed goes with everything else
             for reply in await self._clone.handle_command(item):
                 self._show(reply)
         elif isinstance(item, IncomingMessage):
@@ -160,3 +206,12 @@ class ConsoleAdapter:
         if reply.buttons:
             self._buttons = reply.buttons
         self._say(render(reply, saved=saved))
+
+
+def _erases(text: str) -> bool:
+    """Whether a command line is ``privacy erase confirm`` (the owner destroys their data)."""
+    try:
+        parsed = parse(text)
+    except CommandError:
+        return False
+    return parsed.name == "privacy" and parsed.args[:2] == ("erase", "confirm")

@@ -6,7 +6,8 @@
   triaged into the inbox, with drafts offered only when it needs a reply;
 - a number, or ``send [n]`` / ``edit [n] <text>`` / ``regenerate`` / ``dismiss``: an action on the
   draft shown last;
-- ``/quit``: leave.
+- ``/quit``: leave;
+- several lines at once that are none of the above (a paste on a terminal): one pasted message.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def to_input(
             is_private=True,
             local_files=True,
         )
+    if "\n" in text and not text.startswith((">", "/")):
+        # Several lines at once (a paste into the terminal): one message, as if after "> ".
+        text = f"> {text}"
     if text.startswith(">"):
         arriving = text.startswith(">>")
         body = text[2 if arriving else 1 :].strip()

@@ -37,13 +37,24 @@ CONSOLE_WORDS: dict[str, str] = {"/quit": "leave the console"}
 
 HISTORY_FILE = "console-history"
 
+ARGUMENT_WORDS: dict[str, tuple[str, ...]] = {
+    "train": ("--sample", "--me", "on", "off"),
+    "digest": ("off", "followup"),
+    "onboard": ("vips", "hours", "topics", "wait", "tz"),
+    "post": ("x", "linkedin", "bluesky"),
+}
+"""Literal words of commands without subcommands, as their usage in the grammar spells them
+(a test checks each one is in that usage)."""
+
 
 class CommandCompleter(Completer):
     """Completes ``/clone <command> [<subcommand>]`` (and ``/<command>``) from the grammar."""
 
     def __init__(self) -> None:
         self._summaries = {spec.name: spec.summary for spec in COMMANDS}
-        self._subcommands = {spec.name: spec.subcommands for spec in COMMANDS}
+        self._subcommands = {
+            spec.name: spec.subcommands or ARGUMENT_WORDS.get(spec.name, ()) for spec in COMMANDS
+        }
 
     def get_completions(
         self, document: Document, complete_event: CompleteEvent

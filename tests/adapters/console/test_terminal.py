@@ -7,6 +7,7 @@ between the bracketed-paste markers ``ESC[200~`` … ``ESC[201~``.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,6 +110,8 @@ def test_the_completer_offers_exactly_the_grammar() -> None:
     assert words("/clone ") == {spec.name for spec in COMMANDS}
     assert words("/clone privacy ") == {"export", "erase", "pause", "resume", "disclosure"}
     assert words("/clone draft ") == set()
+    assert words("/clone train --") == {"--sample", "--me"}
+    assert words("/train o") == {"on", "off"}
     assert words("> /clone") == set()
 
 
@@ -116,3 +119,13 @@ async def test_ctrl_d_ends_and_ctrl_c_clears_the_line(pipe: PipeInput) -> None:
     term = reader(pipe)
     assert await read(term, f"half a line\x03/clone help{ENTER}", pipe) == "/clone help"
     assert await read(term, "\x04", pipe) is None
+
+
+def test_argument_words_are_spelled_as_the_grammar_spells_them() -> None:
+    from adapters.console.terminal import ARGUMENT_WORDS
+    from core.commands import SPECS
+
+    for name, words in ARGUMENT_WORDS.items():
+        spelled = set(re.split(r"[\s|<>\[\]]+", SPECS[name].usage))
+        for word in words:
+            assert word in spelled, (name, word)
