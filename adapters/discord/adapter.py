@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
@@ -70,7 +69,7 @@ from adapters.discord.views import (
     Followup,
     Out,
 )
-from core.commands import CommandError, parse
+from core.commands import CommandError, option, parse
 from core.models import (
     Action,
     ActionInvocation,
@@ -530,8 +529,7 @@ class DiscordAdapter:
         if message.attachments and wants_train:
             me = None
             if isinstance(item, CommandInvocation):
-                found = re.search(r"--me=(\S+)", item.text)
-                me = found.group(1) if found else None
+                me = option(item.text, "--me")  # --me "Your Name", --me=Name: like a shell
             await self._uploads.train(
                 out, user, list(message.attachments), me=me, names=names_of(message.author)
             )

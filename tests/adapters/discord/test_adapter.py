@@ -411,3 +411,29 @@ async def test_sending_from_the_inbox_retires_only_that_drafts_button(trained: B
     assert copied.content and copied.content != STALE
     account_id, _ = await account_and_persona(bot)
     assert await bot.runtime.storage.drafts.pending(account_id) == []
+
+
+async def test_dm_train_names_the_owner_in_quotes_like_a_shell(bot: Bot) -> None:
+    message = load("dm_message_create.json")
+    export = (PAYLOADS / "export_discordchatexporter.json").read_bytes()
+    url = (
+        "https://cdn.discordapp.com/attachments/1100000000000000099/1300000000000000499/export.json"
+    )
+    bot.fake.cdn[url] = export
+    message["content"] = 'clone train --me "carla"'
+    message["attachments"] = [
+        {
+            "id": "1300000000000000499",
+            "filename": "export.json",
+            "size": len(export),
+            "url": url,
+            "proxy_url": url,
+            "content_type": "application/json",
+        }
+    ]
+    bot.client._connection.parse_message_create(message)  # type: ignore[arg-type]
+    dm = f"/channels/{message['channel_id']}/messages/"
+    await bot.fake.until(
+        lambda: any("✓" in e.content for e in bot.fake.find("PATCH", dm)), within=15
+    )
+    assert "2 written by you" in bot.fake.find("PATCH", dm)[-1].content
