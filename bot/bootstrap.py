@@ -31,7 +31,7 @@ from core.prioritising import (
 )
 from core.profiling import Profiler
 from core.profiling.background import background_texts
-from core.samples import SAMPLE_OWNER, SAMPLE_PERSONA_PATH
+from core.samples import EXAMPLE_OWNER, EXAMPLE_PATH, SAMPLE_OWNER, SAMPLE_PERSONA_PATH
 from core.service import Clone, PriorityModel, Stores
 from core.style_card import StyleCard
 from storage import Storage, open_storage
@@ -198,6 +198,8 @@ async def open_runtime(
             read_export=open_import,
             sample_path=Path(SAMPLE_PERSONA_PATH),
             sample_owner=SAMPLE_OWNER,
+            example_path=Path(EXAMPLE_PATH),
+            example_owner=EXAMPLE_OWNER,
             profile_card=StyleCard(Profiler()),
             max_message_chars=settings.max_message_chars,
         )

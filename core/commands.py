@@ -29,7 +29,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(name="help", usage="help", summary="what the clone can do, in one screen"),
     CommandSpec(
         name="train",
-        usage='train [--sample | <file> [--me "Your Name"] | on | off [platform|all]]',
+        usage='train [--sample | --example | <file> [--me "Your Name"] | on | off [platform|all]]',
         summary="import an export (attach or name it) or the sample persona; learn from messages you send here on/off",
     ),
     CommandSpec(

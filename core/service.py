@@ -92,6 +92,8 @@ class Clone:
         sender_limiter: RateLimiter | None = None,
         jobs: Jobs | None = None,
         owner_limiter: RateLimiter | None = None,
+        example_path: Path | None = None,
+        example_owner: str | None = None,
     ) -> None:
         self.ctx = AppContext(stores=stores, embedder=embedder, clock=clock, jobs=jobs)
         """The ports every use case shares (``ctx.clock`` is the clone's "now")."""
@@ -103,6 +105,8 @@ class Clone:
                 read_export=read_export,
                 sample_path=sample_path,
                 sample_owner=sample_owner,
+                example_path=example_path,
+                example_owner=example_owner,
                 style_factory=style_factory,
                 verifier_background=verifier_background,
                 llm=llm,

@@ -38,7 +38,7 @@ CONSOLE_WORDS: dict[str, str] = {"/quit": "leave the console"}
 HISTORY_FILE = "console-history"
 
 ARGUMENT_WORDS: dict[str, tuple[str, ...]] = {
-    "train": ("--sample", "--me", "on", "off"),
+    "train": ("--sample", "--example", "--me", "on", "off"),
     "digest": ("off", "followup"),
     "onboard": ("vips", "hours", "topics", "wait", "tz"),
     "post": ("x", "linkedin", "bluesky"),

@@ -36,14 +36,14 @@ class CloneGroup(app_commands.Group):
     @app_commands.command(name="train", description="Import an export, the sample, or learn on/off")
     @app_commands.describe(
         file="An export: DiscordChatExporter JSON, Slack, Telegram, WhatsApp, mail, X, JSONL",
-        source="Train on the sample persona, or start/stop learning from new messages",
+        source="The synthetic sample, the real #ubuntu example, or learning from new messages on/off",
         me="Your name or id in the export, when it does not say",
     )
     async def train(
         self,
         interaction: discord.Interaction,
         file: discord.Attachment | None = None,
-        source: Literal["sample", "on", "off"] | None = None,
+        source: Literal["sample", "example", "on", "off"] | None = None,
         me: str | None = None,
     ) -> None:
         await self.adapter.on_command(interaction)

@@ -60,12 +60,16 @@ class Training:
         read_export: ExportReader,
         sample_path: Path,
         sample_owner: str,
+        example_path: Path | None = None,
+        example_owner: str | None = None,
     ) -> None:
         self._ctx = ctx
         self._models = models
         self._read_export = read_export
         self._sample_path = sample_path
         self._sample_owner = sample_owner
+        self._example_path = example_path
+        self._example_owner = example_owner
 
     async def import_file(
         self,
@@ -195,12 +199,23 @@ class Training:
     async def command(
         self, command: CommandInvocation, account: Account, args: tuple[str, ...]
     ) -> Reply:
-        """``train --sample`` · ``train on|off [platform|all]`` · ``train <export>...``."""
+        """``train --sample`` · ``train --example`` · ``train on|off [platform|all]`` ·
+        ``train <export>... [--me NAME]``."""
         if args[:1] == ("--sample",) or args[:1] == ("sample",):
             summary = await self.import_sample(command.user)
             return Reply(
                 text="Trained on the sample persona (synthetic messages of 'Sam'). "
                 + describe_summary(summary)
+            )
+        if args[:1] in (("--example",), ("example",)) and self._example_path is not None:
+            summary = await self.import_file(
+                command.user, self._example_path, fmt="jsonl", me=self._example_owner
+            )
+            return Reply(
+                text="Trained on the real example: the #ubuntu IRC help channel (CC-BY-4.0, "
+                f"Kummerfeld et al., ACL 2019), with its helper '{self._example_owner}' as you. "
+                + describe_summary(summary)
+                + " Paste a question (`draft how do I install the nvidia driver?`) to see drafts."
             )
         if args[:1] in (("on",), ("off",)):
             return await self._live_learning(command, account, args)

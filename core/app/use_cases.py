@@ -45,6 +45,9 @@ class Wiring:
     max_message_chars: int
     sender_limiter: RateLimiter | None
     owner_limiter: RateLimiter | None
+    example_path: Path | None = None
+    """The real example data set (``train --example``); ``None``: not offered."""
+    example_owner: str | None = None
 
 
 class UseCases:
@@ -79,6 +82,8 @@ class UseCases:
             read_export=wiring.read_export,
             sample_path=wiring.sample_path,
             sample_owner=wiring.sample_owner,
+            example_path=wiring.example_path,
+            example_owner=wiring.example_owner,
         )
         self.personas = Personas(ctx, self.models)
         self.profiles = Profiles(ctx, wiring.profile_card)

@@ -110,7 +110,7 @@ def test_the_completer_offers_exactly_the_grammar() -> None:
     assert words("/clone ") == {spec.name for spec in COMMANDS}
     assert words("/clone privacy ") == {"export", "erase", "pause", "resume", "disclosure"}
     assert words("/clone draft ") == set()
-    assert words("/clone train --") == {"--sample", "--me"}
+    assert words("/clone train --") == {"--sample", "--example", "--me"}
     assert words("/train o") == {"on", "off"}
     assert words("> /clone") == set()
 
