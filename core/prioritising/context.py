@@ -38,6 +38,14 @@ class SenderStats:
     latency_total_s: float = 0.0
     answered_owner: int = 0
     """How many times this sender answered one of the owner's messages."""
+    seen: int = 0
+    """Every message from this sender the owner could see (addressed to them or not)."""
+
+    def answered_share(self, prior_share: float) -> float:
+        """The share of *all* this sender's messages the owner answered, shrunk to ``prior_share``."""
+        return (self.answered + _RATE_PRIOR_STRENGTH * prior_share) / (
+            self.seen + _RATE_PRIOR_STRENGTH
+        )
 
     def reply_rate(self, prior_rate: float) -> float:
         """The share of this sender's messages the owner answered, shrunk towards ``prior_rate``."""
@@ -115,6 +123,7 @@ class _Seen:
     from_owner: bool
     addressed: bool
     answered: bool = False
+    reply_to: str | None = None
 
 
 def _key(name: str) -> str:
@@ -173,6 +182,8 @@ class OwnerContext:
         self.owner_hours: list[int] = [0] * 24
         """The owner's messages per hour of day (working-hours time zone, else UTC)."""
         self.owner_messages = 0
+        self.seen = 0
+        """Messages from others observed (the denominator of ``overall_answered_share``)."""
         self.received = 0
         self.answered = 0
         self.owner_last_at: datetime | None = None
@@ -182,6 +193,10 @@ class OwnerContext:
         self.known_people: set[str] = set()
         self.last_exchange: dict[str, datetime] = {}
         """When the owner and each person last answered one another (live state, always kept)."""
+        self.since_owner: dict[str, int] = {}
+        """Messages from others in each conversation since the owner last wrote there (live)."""
+        self.waiting: dict[str, datetime] = {}
+        """Senders with a message addressed to the owner still unanswered, and since when (live)."""
         self._recent = _Bounded(max_recent)
         self._pending: OrderedDict[str, _Seen] = OrderedDict()
         self._last_by_sender: dict[tuple[str, str], str] = {}
@@ -255,6 +270,22 @@ class OwnerContext:
     def overall_reply_rate(self) -> float:
         """The share of messages addressed to the owner that they answered (0.5 with no history)."""
         return (self.answered + 1.0) / (self.received + 2.0)
+
+    @property
+    def overall_answered_share(self) -> float:
+        """The share of all messages from others that the owner answered (smoothed)."""
+        return (self.answered + 0.1) / (self.seen + 1.0)
+
+    def owner_in_chain(self, message_id: str | None, *, hops: int = 3) -> bool:
+        """Whether the owner wrote one of the ``hops`` messages up the reply chain from here."""
+        for _ in range(hops):
+            seen = self._recent.items.get(message_id) if message_id is not None else None
+            if seen is None:
+                return False
+            if seen.from_owner:
+                return True
+            message_id = seen.reply_to
+        return False
 
     def sender(self, name: str) -> SenderStats | None:
         """The owner's history with ``name``, if any."""
@@ -339,6 +370,9 @@ class OwnerContext:
         if owner:
             return self._observe_owner(message, at, learn=learn)
         self.known_people.add(sender)
+        self.seen += 1
+        if message.conversation in self.since_owner:
+            self.since_owner[message.conversation] += 1
         replying_to = self._recent.items.get(message.reply_to) if message.reply_to else None
         answers_owner = replying_to is not None and replying_to.from_owner
         addressed = (
@@ -348,16 +382,19 @@ class OwnerContext:
             or answers_owner
             or self.mentions_owner(message.text)
         )
-        seen = _Seen(sender, message.conversation, at, False, addressed)
+        seen = _Seen(sender, message.conversation, at, False, addressed, reply_to=message.reply_to)
         self._recent.put(message.id, seen)
         self._last_by_sender[(message.conversation, sender)] = message.id
         if len(self._last_by_sender) > self._recent.limit:
             self._last_by_sender.clear()
+        if learn:
+            self.senders.setdefault(sender, SenderStats()).seen += 1
         if answers_owner:
             self.last_exchange[sender] = at
             if learn:
                 self.senders.setdefault(sender, SenderStats()).answered_owner += 1
         if addressed:
+            self.waiting.setdefault(sender, at)
             if learn:
                 self.senders.setdefault(sender, SenderStats()).received += 1
                 self.received += 1
@@ -371,6 +408,7 @@ class OwnerContext:
         self.owner_hours[self._local(at).hour] += 1
         self.owner_last_at = at
         self.conversation_last[message.conversation] = at
+        self.since_owner[message.conversation] = 0
         if message.thread is not None:
             self.conversation_last[f"{message.conversation}#{message.thread}"] = at
         self._recent.put(
@@ -381,6 +419,7 @@ class OwnerContext:
                 at,
                 True,
                 False,
+                reply_to=message.reply_to,
             ),
         )
         target_id = self._answered_id(message, at)
@@ -391,6 +430,7 @@ class OwnerContext:
         self._pending.pop(target_id, None)
         latency = max(0.0, (at - target.sent_at).total_seconds())
         self.last_exchange[target.sender] = at
+        self.waiting.pop(target.sender, None)
         if learn:
             stats = self.senders.setdefault(target.sender, SenderStats())
             if not target.addressed:
@@ -434,6 +474,8 @@ class OwnerContext:
             if seen.sent_at > cutoff:
                 break
             self._pending.popitem(last=False)
+            if self.waiting.get(seen.sender) == seen.sent_at:
+                del self.waiting[seen.sender]
             expired.append(
                 Unanswered(message_id=message_id, sender=seen.sender, sent_at=seen.sent_at)
             )
@@ -465,11 +507,12 @@ class OwnerContext:
             },
             "max_recent": self._recent.limit,
             "senders": {
-                name: [s.received, s.answered, s.latency_total_s, s.answered_owner]
+                name: [s.received, s.answered, s.latency_total_s, s.answered_owner, s.seen]
                 for name, s in self.senders.items()
             },
             "owner_hours": self.owner_hours,
             "owner_messages": self.owner_messages,
+            "seen": self.seen,
             "received": self.received,
             "answered": self.answered,
             "owner_last_at": _iso(self.owner_last_at),
@@ -477,6 +520,8 @@ class OwnerContext:
             "direct_conversations": sorted(self.direct_conversations),
             "known_people": sorted(self.known_people),
             "last_exchange": {k: v.isoformat() for k, v in self.last_exchange.items()},
+            "since_owner": self.since_owner,
+            "waiting": {k: v.isoformat() for k, v in self.waiting.items()},
             "recent": [
                 [
                     k,
@@ -486,6 +531,7 @@ class OwnerContext:
                     s.from_owner,
                     s.addressed,
                     s.answered,
+                    s.reply_to,
                 ]
                 for k, s in self._recent.items.items()
             ],
@@ -515,16 +561,20 @@ class OwnerContext:
             ),
             max_recent=int(data["max_recent"]),
         )
-        for name, (received, answered, latency, answered_owner) in data["senders"].items():
+        for name, (received, answered, latency, answered_owner, *seen) in data["senders"].items():
             ctx.senders[name] = SenderStats(
                 received=received,
                 answered=answered,
                 latency_total_s=latency,
                 answered_owner=answered_owner,
+                seen=seen[0] if seen else 0,
             )
         ctx.last_exchange = {k: datetime.fromisoformat(v) for k, v in data["last_exchange"].items()}
         ctx.owner_hours = [int(h) for h in data["owner_hours"]]
         ctx.owner_messages = int(data["owner_messages"])
+        ctx.seen = int(data.get("seen", 0))
+        ctx.since_owner = {k: int(v) for k, v in data.get("since_owner", {}).items()}
+        ctx.waiting = {k: datetime.fromisoformat(v) for k, v in data.get("waiting", {}).items()}
         ctx.received = int(data["received"])
         ctx.answered = int(data["answered"])
         ctx.owner_last_at = _parse(data["owner_last_at"])
@@ -533,7 +583,9 @@ class OwnerContext:
         }
         ctx.direct_conversations = set(data["direct_conversations"])
         ctx.known_people = set(data["known_people"])
-        for key, sender, conversation, sent_at, from_owner, addressed, answered in data["recent"]:
+        for key, sender, conversation, sent_at, from_owner, addressed, answered, *up in data[
+            "recent"
+        ]:
             seen = _Seen(
                 sender,
                 conversation,
@@ -541,6 +593,7 @@ class OwnerContext:
                 from_owner,
                 addressed,
                 answered,
+                reply_to=up[0] if up else None,
             )
             ctx._recent.put(key, seen)
             if not from_owner:

@@ -1,40 +1,24 @@
-"""How well a prioritiser predicts "did the owner reply": per-owner ROC-AUC and NDCG@10.
+"""How well triage predicts "did the owner reply", per owner, against two baselines.
 
-Protocol (the same for ``minime eval``, ``quality`` and ``bench/priority_eval.py``):
+Protocol (``bench/priority_eval.py`` and ``owner_quality`` for one owner):
 
-* **Candidates** for an owner are the messages from others that are addressed to them (one of
-  their names anywhere in the text, which covers IRC's ``nick: ...``) or that they answered.
-  **Label** = the owner answered it: some message of the owner has ``reply_to`` equal to its id.
-  The learned model trains on the same kind of messages (``learn_from_history(only=...)``),
-  selected and labelled with the replies made before the cut-off.
-* **Chronological split** per owner: candidates in stream order, the first 80 % are training
-  time, the rest held out. The learned model learns from the history before the first held-out
-  candidate only (``Prioritiser.learn_from_history``, with labels known before the cut-off).
-* **Features at arrival**: every held-out message is scored from what was known just before it.
-  By default (``live_context=False``) the statistics of the owner's answers — reply rates,
-  reply speed, reciprocity, the semantic memory, the model — are frozen at the cut-off; only the
-  live stream state (who wrote where and when in the last minutes, which messages are the
-  owner's, who the owner is talking with right now) moves on. With
-  ``live_context=True`` the answer statistics keep updating from the stream, as they would in
-  production (the model weights stay frozen either way).
-* **ROC-AUC** over all held-out candidates of the owner (ties count one half).
-* **NDCG@10** answers "what should the owner look at first": held-out candidates are grouped by
-  conversation (for the IRC corpus one log file ≈ one day of the channel, i.e. one day's inbox),
-  each group is ranked by score, NDCG@10 with binary gains is computed per group and averaged
-  over the groups that contain at least one answered message. Ties are scored in expectation
-  over random tie-breaking (each tied position earns the tie group's mean gain), so a model
-  with many equal scores neither gains nor loses from the input order.
-* Means over owners are unweighted (each owner counts once).
-* **Caveat of the candidate set**: a candidate that does not name the owner is in the set only
-  because the owner answered it, so "does not name me" predicts "answered" by construction, and
-  a model trained on the same kind of candidates learns that shortcut. ``auc_addressed_*`` is
-  the AUC on the held-out candidates that name the owner, where the shortcut does not exist:
-  it is the figure closest to "which of the messages addressed to me will I answer".
-* ``needs_f1_*``: F1 of the needs-reply judgement against "the owner replied" on the held-out
-  candidates (learned model vs the heuristic's rule).
-
-The heuristic and the learned model score the *same* feature vectors from the same context, so
-the comparison isolates the weights (and the learned semantic feature).
+* **Rows**: every message the owner received (``core.prioritising.rows``: naming them, or while
+  they were present), never a set built from what they answered; label = the owner replied.
+* **Chronological split** per owner: the first ``train_share`` (70 %) of their rows are their
+  history, the rest is held out. Features are computed at arrival from the past only.
+* **Three scorers on the same held-out rows**:
+  - *model*: the global prior (learned across other owners, ``GlobalPrior``) adapted to this
+    owner by a Bayesian online update over their history rows (``OnlineLogit``);
+  - *simple LR*: a global logistic regression on ``SIMPLE_FEATURES`` (the sender's past reply
+    rate, the position in the reply chain, question marks, length), fitted on the same owners
+    as the prior;
+  - *heuristic*: the walking skeleton's fixed weights.
+* **ROC-AUC** over the owner's held-out rows; **NDCG@10** per inbox list (the owner's received
+  messages of one conversation and hour: what waits when they look), averaged over the lists
+  with at least one reply. Ties are scored in expectation.
+* **Confidence intervals**: bootstrap over inbox lists within an owner (rows of one list are not
+  independent); for means over owners, a two-stage bootstrap (owners, then lists within each).
+  Means over owners are unweighted.
 """
 
 from __future__ import annotations
@@ -43,46 +27,56 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
-from core.models import Message, StoredMessage, UserRef
-from core.ports import Embedder, Vector
-from core.prioritising.context import OwnerContext
-from core.prioritising.heuristic import HeuristicPrioritiser
-from core.prioritising.learned import Prioritiser, to_incoming
-from core.prioritising.signals import name_pattern
+from core.models import Message
+from core.prioritising.context import OnboardingAnswers
+from core.prioritising.heuristic import heuristic_weights
+from core.prioritising.model import OnlineLogit
+from core.prioritising.prior import GlobalPrior, load_global_prior
+from core.prioritising.rows import OwnerRows, owner_rows
 
-_T = TypeVar("_T")
+FloatArray = npt.NDArray[np.float64]
+METHODS: tuple[str, ...] = ("model", "simple", "heuristic")
+_CI = (2.5, 97.5)
 
 
-def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
+def roc_auc(
+    scores: Sequence[float] | FloatArray, labels: Sequence[bool] | npt.NDArray[np.bool_]
+) -> float:
     """Probability that a random positive outscores a random negative (ties count 1/2).
 
     Returns NaN when only one class is present.
     """
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels, dtype=bool)
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return math.nan
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s), dtype=np.float64)
-    sorted_s = s[order]
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    value = _weighted_auc(s, y, np.ones((1, len(s))))[0]
+    return float(value)
 
 
-def ndcg_at_k(scores: Sequence[float], labels: Sequence[bool], k: int = 10) -> float:
+def _weighted_auc(scores: FloatArray, y: npt.NDArray[np.bool_], weights: FloatArray) -> FloatArray:
+    """AUC under each row of ``weights`` (row multiplicities, e.g. bootstrap counts)."""
+    order = np.argsort(scores, kind="mergesort")
+    s, yy, w = scores[order], y[order], weights[:, order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.array([], dtype=int)
+    pos = np.add.reduceat(w * yy, starts, axis=1) if len(s) else np.zeros((len(w), 0))
+    neg = np.add.reduceat(w * ~yy, starts, axis=1) if len(s) else np.zeros((len(w), 0))
+    below = np.cumsum(neg, axis=1) - neg
+    total = pos.sum(axis=1) * neg.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: FloatArray = np.where(
+            total > 0, (pos * (below + 0.5 * neg)).sum(axis=1) / total, np.nan
+        )
+    return out
+
+
+def ndcg_at_k(
+    scores: Sequence[float] | FloatArray,
+    labels: Sequence[bool] | npt.NDArray[np.bool_],
+    k: int = 10,
+) -> float:
     """NDCG@k with binary gains, in expectation over random order among tied scores.
 
     ``DCG = Σ gain_i / log2(i + 1)`` over ranks ``i = 1..k``; a tied group of scores spreads its
@@ -109,69 +103,14 @@ def ndcg_at_k(scores: Sequence[float], labels: Sequence[bool], k: int = 10) -> f
     return dcg / ideal
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OwnerResult:
-    """One owner's figures for both prioritisers."""
-
-    owner: str
-    train_candidates: int
-    train_labels: int
-    """Labelled examples the learned model actually learned from (its own replay)."""
-    test_candidates: int
-    test_answered: int
-    ndcg_lists: int
-    auc_learned: float
-    auc_heuristic: float
-    ndcg_learned: float
-    ndcg_heuristic: float
-    auc_addressed_learned: float
-    """ROC-AUC on the held-out candidates that name the owner (leaving out the answered-only ones)."""
-    auc_addressed_heuristic: float
-    needs_f1_learned: float
-    """F1 of the learned needs-reply judgement against "the owner replied" (held-out)."""
-    needs_f1_rule: float
-    """The same for the heuristic's needs-reply rule."""
-    auc_gain_se: float
-    """Bootstrap standard error of ``auc_learned - auc_heuristic`` (held-out messages resampled)."""
-    auc_addressed_gain_se: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EvalReport:
-    """Per-owner results and their unweighted means."""
-
-    owners: tuple[OwnerResult, ...]
-    semantic: bool
-    live_context: bool
-    mean: dict[str, float] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, object]:
-        return {
-            "semantic": self.semantic,
-            "live_context": self.live_context,
-            "mean": self.mean,
-            "owners": [
-                {
-                    "owner": r.owner,
-                    "train_candidates": r.train_candidates,
-                    "train_labels": r.train_labels,
-                    "test_candidates": r.test_candidates,
-                    "test_answered": r.test_answered,
-                    "ndcg_lists": r.ndcg_lists,
-                    "auc_learned": r.auc_learned,
-                    "auc_heuristic": r.auc_heuristic,
-                    "ndcg10_learned": r.ndcg_learned,
-                    "ndcg10_heuristic": r.ndcg_heuristic,
-                    "auc_addressed_learned": r.auc_addressed_learned,
-                    "auc_addressed_heuristic": r.auc_addressed_heuristic,
-                    "needs_reply_f1_learned": r.needs_f1_learned,
-                    "needs_reply_f1_rule": r.needs_f1_rule,
-                    "auc_gain_se": r.auc_gain_se,
-                    "auc_addressed_gain_se": r.auc_addressed_gain_se,
-                }
-                for r in self.owners
-            ],
-        }
+def f1(predicted: Sequence[bool], truth: Sequence[bool]) -> float:
+    """F1 of boolean predictions (0 when nothing is predicted or nothing is true)."""
+    hits = sum(p and t for p, t in zip(predicted, truth, strict=True))
+    if hits == 0:
+        return 0.0
+    precision = hits / sum(predicted)
+    recall = hits / sum(truth)
+    return 2 * precision * recall / (precision + recall)
 
 
 def most_active_senders(
@@ -183,233 +122,280 @@ def most_active_senders(
     return [s for s, _ in counts.most_common(n)]
 
 
-def candidates(messages: Sequence[Message], owner: str) -> dict[str, bool]:
-    """The owner's candidate messages (addressed to or answered by them) → answered or not."""
-    key = owner.lower()
-    by_id = {m.id: m for m in messages}
-    answered = {
-        m.reply_to
-        for m in messages
-        if m.sender.lower() == key
-        and m.reply_to is not None
-        and m.reply_to in by_id
-        and by_id[m.reply_to].sender.lower() != key
+def chronological_split(rows: OwnerRows, train_share: float = 0.7) -> tuple[OwnerRows, OwnerRows]:
+    """The owner's first ``train_share`` of rows (their history) and the rest (held out)."""
+    n_train = int(len(rows) * train_share)
+    return rows.take(slice(0, n_train)), rows.take(slice(n_train, None))
+
+
+def adapt(prior: GlobalPrior, history: OwnerRows) -> OnlineLogit:
+    """The prior adapted to one owner: a Bayesian update over their history rows."""
+    model = OnlineLogit(prior.weights, prior.precision)
+    model.fit(history.x, history.y.astype(np.float64))
+    return model
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerResult:
+    """One owner's held-out figures for the three scorers (``METHODS``)."""
+
+    owner: str
+    history_rows: int
+    test_rows: int
+    test_replies: int
+    lists: int
+    """Inbox lists with at least one reply (those NDCG@10 averages over)."""
+    coverage: float
+    auc: Mapping[str, float]
+    ndcg: Mapping[str, float]
+    auc_ci: Mapping[str, tuple[float, float]]
+    ndcg_ci: Mapping[str, tuple[float, float]]
+    boot_auc: Mapping[str, FloatArray] = field(repr=False)
+    """Bootstrap draws (over inbox lists) of each AUC, for the two-stage CI of means."""
+    boot_ndcg: Mapping[str, FloatArray] = field(repr=False)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "owner": self.owner,
+            "history_rows": self.history_rows,
+            "test_rows": self.test_rows,
+            "test_replies": self.test_replies,
+            "lists": self.lists,
+            "coverage": self.coverage,
+            "auc": dict(self.auc),
+            "ndcg10": dict(self.ndcg),
+            "auc_ci": {k: list(v) for k, v in self.auc_ci.items()},
+            "ndcg10_ci": {k: list(v) for k, v in self.ndcg_ci.items()},
+        }
+
+
+def _ci(draws: FloatArray) -> tuple[float, float]:
+    known = draws[~np.isnan(draws)]
+    if len(known) < 2:
+        return (math.nan, math.nan)
+    lo, hi = np.percentile(known, _CI)
+    return (float(lo), float(hi))
+
+
+def _list_ndcg(
+    scores: FloatArray, y: npt.NDArray[np.bool_], lists: Sequence[str], k: int
+) -> dict[str, float]:
+    """NDCG@k of each inbox list that holds a reply."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(lists):
+        members[name].append(i)
+    return {
+        name: ndcg_at_k(scores[rows], y[rows], k) for name, rows in members.items() if y[rows].any()
     }
-    pattern = name_pattern([owner])
-    out: dict[str, bool] = {}
-    for m in messages:
-        if m.sender.lower() == key:
-            continue
-        if m.id in answered or (pattern is not None and pattern.search(m.text)):
-            out[m.id] = m.id in answered
-    return out
 
 
-def evaluate_owner(
+def score_rows(prior: GlobalPrior, history: OwnerRows, test: OwnerRows) -> dict[str, FloatArray]:
+    """The three scorers' log-odds on ``test`` (the model adapted on ``history``)."""
+    if prior.simple is None:
+        raise ValueError("the prior carries no simple baseline")
+    return {
+        "model": test.x @ adapt(prior, history).mean,
+        "simple": prior.simple.score(test.simple),
+        "heuristic": test.x @ heuristic_weights(),
+    }
+
+
+def evaluate_rows(
+    rows: OwnerRows,
+    prior: GlobalPrior,
+    *,
+    train_share: float = 0.7,
+    k: int = 10,
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> OwnerResult:
+    """Split one owner's rows in time, adapt the model on the past, score the rest.
+
+    Args:
+        rows: the owner's received messages (``owner_rows``).
+        prior: the global prior (with its simple baseline).
+        train_share: the chronological share of rows that is the owner's history.
+        k: the NDCG cut-off.
+        bootstrap: resampling rounds over inbox lists for the confidence intervals.
+        seed: the bootstrap's seed (reproducible figures).
+    """
+    history, test = chronological_split(rows, train_share)
+    scores = score_rows(prior, history, test)
+    names = sorted(set(test.lists))
+    list_index = {name: i for i, name in enumerate(names)}
+    row_list = np.array([list_index[name] for name in test.lists], dtype=np.intp)
+    # Two-stage bootstrap, stage two: inbox lists drawn with replacement, as row multiplicities.
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(len(names), np.full(len(names), 1.0 / len(names)), size=bootstrap)
+    row_weights = counts[:, row_list].astype(np.float64)
+    replied = sorted({test.lists[i] for i in np.flatnonzero(test.y)})
+    replied_index = np.array([list_index[name] for name in replied], dtype=np.intp)
+    list_weights = counts[:, replied_index].astype(np.float64)
+    auc: dict[str, float] = {}
+    ndcg: dict[str, float] = {}
+    boot_auc: dict[str, FloatArray] = {}
+    boot_ndcg: dict[str, FloatArray] = {}
+    for method, s in scores.items():
+        auc[method] = roc_auc(s, test.y)
+        by_list = _list_ndcg(s, test.y, test.lists, k)
+        per_list = np.array([by_list[name] for name in replied], dtype=np.float64)
+        ndcg[method] = float(per_list.mean()) if len(per_list) else math.nan
+        boot_auc[method] = _weighted_auc(s, test.y, row_weights)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot_ndcg[method] = (list_weights @ per_list) / list_weights.sum(axis=1)
+    return OwnerResult(
+        owner=rows.owner,
+        history_rows=len(history),
+        test_rows=len(test),
+        test_replies=int(test.y.sum()),
+        lists=len(replied),
+        coverage=rows.coverage,
+        auc=auc,
+        ndcg=ndcg,
+        auc_ci={m: _ci(d) for m, d in boot_auc.items()},
+        ndcg_ci={m: _ci(d) for m, d in boot_ndcg.items()},
+        boot_auc=boot_auc,
+        boot_ndcg=boot_ndcg,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Summary:
+    """Unweighted means over owners, with two-stage bootstrap CIs, and the model's gains."""
+
+    owners: int
+    auc: Mapping[str, float]
+    ndcg: Mapping[str, float]
+    auc_ci: Mapping[str, tuple[float, float]]
+    ndcg_ci: Mapping[str, tuple[float, float]]
+    gain: Mapping[str, float]
+    """``model - simple`` and ``model - heuristic``, for AUC and NDCG@10 (keys ``auc_vs_simple``...)."""
+    gain_ci: Mapping[str, tuple[float, float]]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "owners": self.owners,
+            "auc": dict(self.auc),
+            "ndcg10": dict(self.ndcg),
+            "auc_ci": {k: list(v) for k, v in self.auc_ci.items()},
+            "ndcg10_ci": {k: list(v) for k, v in self.ndcg_ci.items()},
+            "gain": dict(self.gain),
+            "gain_ci": {k: list(v) for k, v in self.gain_ci.items()},
+        }
+
+
+def summarise(results: Sequence[OwnerResult], *, seed: int = 0) -> Summary:
+    """Means over owners; CIs resample owners, then use each owner's own list-level draws."""
+    rounds = min(len(r.boot_auc["model"]) for r in results)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(results), size=(rounds, len(results)))
+
+    def means(metric: str, method: str) -> tuple[float, FloatArray]:
+        point = [getattr(r, metric)[method] for r in results]
+        draws = np.stack([getattr(r, f"boot_{metric}")[method][:rounds] for r in results], axis=1)
+        chosen = np.take_along_axis(draws, picks, axis=1)
+        return float(np.nanmean(point)), np.nanmean(chosen, axis=1)
+
+    auc, ndcg, auc_ci, ndcg_ci, boot = {}, {}, {}, {}, {}
+    for method in METHODS:
+        auc[method], boot[("auc", method)] = means("auc", method)
+        ndcg[method], boot[("ndcg", method)] = means("ndcg", method)
+        auc_ci[method] = _ci(boot[("auc", method)])
+        ndcg_ci[method] = _ci(boot[("ndcg", method)])
+    gain, gain_ci = {}, {}
+    for metric, points in (("auc", auc), ("ndcg", ndcg)):
+        for other in ("simple", "heuristic"):
+            name = f"{metric}_vs_{other}"
+            gain[name] = points["model"] - points[other]
+            gain_ci[name] = _ci(boot[(metric, "model")] - boot[(metric, other)])
+    return Summary(
+        owners=len(results),
+        auc=auc,
+        ndcg=ndcg,
+        auc_ci=auc_ci,
+        ndcg_ci=ndcg_ci,
+        gain=gain,
+        gain_ci=gain_ci,
+    )
+
+
+def owner_quality(
     messages: Sequence[Message],
     owner: str,
     *,
-    vectors: Mapping[str, Vector] | None = None,
-    train_share: float = 0.8,
-    live_context: bool = False,
-    ignore_after: timedelta = timedelta(hours=2),
-    k: int = 10,
-    bootstrap: int = 200,
+    prior: GlobalPrior | None = None,
+    onboarding: OnboardingAnswers | None = None,
+    exclude: Sequence[str] = (),
+    train_share: float = 0.7,
+    bootstrap: int = 1000,
 ) -> OwnerResult:
-    """Train the learned model on the owner's past and score both prioritisers on the rest.
+    """Priority quality for one owner on their own history (what ``quality`` reports).
 
     Args:
-        messages: the whole stream, in time order.
-        owner: the sender who plays the owner.
-        vectors: embeddings by message id for the semantic feature (``None``: without it).
-        train_share: the share of the owner's candidates (chronologically) used for training.
-        live_context: keep answer statistics updating after the cut-off (see module notes).
-        ignore_after: how long an addressed message waits before it counts as ignored.
-        k: the NDCG cut-off.
-        bootstrap: resampling rounds for the standard error of the AUC gain (0: none).
+        messages: everything the owner's import holds, theirs and others'.
+        owner: the owner's sender name in ``messages``.
+        prior: the global prior; by default the shipped one.
+        onboarding: the owner's stated VIPs, topics and low-priority senders.
+        exclude: senders to leave out (bots).
+        train_share: the chronological share of received messages used as history.
+        bootstrap: resampling rounds for the confidence intervals.
     """
-    labels = candidates(messages, owner)
-    order = [m.id for m in messages if m.id in labels]
-    n_train = int(len(order) * train_share)
-    if n_train == 0 or n_train == len(order):
-        raise ValueError(f"{owner}: too few candidates to split ({len(order)})")
-    first_test = order[n_train]
-    cut = next(i for i, m in enumerate(messages) if m.id == first_test)
-    key = owner.lower()
-    stored = [
-        StoredMessage(message=m, persona_id="eval", from_owner=m.sender.lower() == key)
-        for m in messages
-    ]
-
-    ctx = OwnerContext(owner_names=[owner])
-    learned = Prioritiser()
-    # Train on the same kind of messages as the test (addressed to or answered by the owner),
-    # as far as it is known before the cut-off.
-    trained = learned.learn_from_history(
-        stored[:cut],
-        ctx,
-        vectors=vectors if vectors is not None else {},
-        ignore_after=ignore_after,
-        only=candidates(messages[:cut], owner).keys(),
-    )
-    heuristic = HeuristicPrioritiser()
-    user = UserRef(platform="eval", user_id=owner)
-    scores_l: list[float] = []
-    scores_h: list[float] = []
-    truth: list[bool] = []
-    groups: list[str] = []
-    named: list[bool] = []
-    needs_l: list[bool] = []
-    needs_h: list[bool] = []
-    pattern = name_pattern([owner])
-    for s in stored[cut:]:
-        m = s.message
-        if m.id in labels:
-            vector = vectors.get(m.id) if vectors is not None else None
-            fv = learned.features(to_incoming(m, user), ctx, vector=vector)
-            judged = learned.prioritise_features(fv)
-            ruled = heuristic.prioritise_features(fv)
-            scores_l.append(judged.score)
-            scores_h.append(ruled.score)
-            needs_l.append(judged.needs_reply)
-            needs_h.append(ruled.needs_reply)
-            truth.append(labels[m.id])
-            groups.append(m.conversation)
-            named.append(pattern is not None and pattern.search(m.text) is not None)
-        ctx.observe(m, from_owner=s.from_owner, learn=live_context)
-
-    by_group: dict[str, list[int]] = defaultdict(list)
-    for i, g in enumerate(groups):
-        by_group[g].append(i)
-    ndcg_l: list[float] = []
-    ndcg_h: list[float] = []
-    for rows in by_group.values():
-        y = [truth[i] for i in rows]
-        if not any(y):
-            continue
-        ndcg_l.append(ndcg_at_k([scores_l[i] for i in rows], y, k))
-        ndcg_h.append(ndcg_at_k([scores_h[i] for i in rows], y, k))
-    return OwnerResult(
-        owner=owner,
-        train_candidates=n_train,
-        train_labels=trained,
-        test_candidates=len(truth),
-        test_answered=sum(truth),
-        ndcg_lists=len(ndcg_l),
-        auc_learned=roc_auc(scores_l, truth),
-        auc_heuristic=roc_auc(scores_h, truth),
-        ndcg_learned=float(np.mean(ndcg_l)) if ndcg_l else math.nan,
-        ndcg_heuristic=float(np.mean(ndcg_h)) if ndcg_h else math.nan,
-        auc_addressed_learned=roc_auc(_pick(scores_l, named), _pick(truth, named)),
-        auc_addressed_heuristic=roc_auc(_pick(scores_h, named), _pick(truth, named)),
-        needs_f1_learned=f1(needs_l, truth),
-        needs_f1_rule=f1(needs_h, truth),
-        auc_gain_se=_gain_se(scores_l, scores_h, truth, bootstrap),
-        auc_addressed_gain_se=_gain_se(
-            _pick(scores_l, named), _pick(scores_h, named), _pick(truth, named), bootstrap
-        ),
+    rows = owner_rows(messages, owner, exclude=exclude, onboarding=onboarding)
+    history, test = chronological_split(rows, train_share)
+    if not history.y.any() or not test.y.any() or test.y.all():
+        raise ValueError(f"{owner}: too few replies to measure ({int(rows.y.sum())})")
+    return evaluate_rows(
+        rows,
+        prior if prior is not None else load_global_prior(),
+        train_share=train_share,
+        bootstrap=bootstrap,
     )
 
 
-def _gain_se(
-    learned: Sequence[float], heuristic: Sequence[float], truth: Sequence[bool], rounds: int
-) -> float:
-    """Bootstrap SE of the AUC gain, resampling held-out messages (fixed seed: reproducible)."""
-    if rounds <= 1 or len(truth) < 2:
-        return math.nan
-    rng = np.random.default_rng(0)
-    a, b, y = np.asarray(learned), np.asarray(heuristic), np.asarray(truth, dtype=bool)
-    gains = []
-    for _ in range(rounds):
-        rows = rng.integers(0, len(y), len(y))
-        gain = roc_auc(a[rows].tolist(), y[rows].tolist()) - roc_auc(
-            b[rows].tolist(), y[rows].tolist()
-        )
-        if not math.isnan(gain):
-            gains.append(gain)
-    return float(np.std(gains, ddof=1)) if len(gains) > 1 else math.nan
-
-
-def f1(predicted: Sequence[bool], truth: Sequence[bool]) -> float:
-    """F1 of boolean predictions (0 when nothing is predicted or nothing is true)."""
-    hits = sum(p and t for p, t in zip(predicted, truth, strict=True))
-    if hits == 0:
-        return 0.0
-    precision = hits / sum(predicted)
-    recall = hits / sum(truth)
-    return 2 * precision * recall / (precision + recall)
-
-
-def _pick(values: Sequence[_T], mask: Sequence[bool]) -> list[_T]:
-    return [v for v, keep in zip(values, mask, strict=True) if keep]
-
-
-def evaluate(
-    messages: Sequence[Message],
-    owners: Sequence[str],
+def fit_prior(
+    rows: Sequence[OwnerRows],
     *,
-    embedder: Embedder | None = None,
-    vectors: Mapping[str, Vector] | None = None,
-    live_context: bool = False,
-    train_share: float = 0.8,
-) -> EvalReport:
-    """Evaluate every owner; ``embedder`` (or precomputed ``vectors``) adds the semantic feature.
+    c: float = 1.0,
+    precision: float = 20.0,
+    meta: Mapping[str, object] | None = None,
+) -> GlobalPrior:
+    """Fit the global prior and the simple baseline on many owners' rows (pooled).
 
-    With an embedder, only the texts that can matter are encoded: each owner's candidates and
-    the messages that answer someone or that the learned replay may label.
+    Args:
+        rows: the training owners' received messages (never an evaluated owner's).
+        c: inverse L2 strength of the logistic regressions (scikit-learn's ``C``).
+        precision: the prior precision a new owner's labels start against (per feature).
+        meta: provenance to ship with the weights (corpus, licence, owners, figures).
     """
-    if vectors is None and embedder is not None:
-        vectors = encode_relevant(messages, owners, embedder)
-    results = tuple(
-        evaluate_owner(
-            messages, owner, vectors=vectors, live_context=live_context, train_share=train_share
-        )
-        for owner in owners
+    from sklearn.linear_model import LogisticRegression
+
+    from core.prioritising.features import FEATURE_NAMES
+    from core.prioritising.prior import LinearScorer, with_stated
+    from core.prioritising.rows import SIMPLE_FEATURES
+
+    x = np.concatenate([r.x for r in rows])
+    y = np.concatenate([r.y for r in rows])
+    simple = np.concatenate([r.simple for r in rows])
+    learnable = x.std(axis=0) > 0
+    learnable[0] = False  # the bias is the intercept
+    model = LogisticRegression(C=c, max_iter=2000).fit(x[:, learnable], y)
+    weights = np.zeros(len(FEATURE_NAMES))
+    weights[learnable] = model.coef_[0]
+    weights[0] = float(model.intercept_[0])
+    w, p = with_stated(weights, np.full(len(FEATURE_NAMES), precision))
+    mean, scale = simple.mean(axis=0), simple.std(axis=0)
+    scale[scale == 0] = 1.0
+    base = LogisticRegression(C=c, max_iter=2000).fit((simple - mean) / scale, y)
+    return GlobalPrior(
+        weights=w,
+        precision=p,
+        center=x.mean(axis=0),
+        simple=LinearScorer(
+            names=SIMPLE_FEATURES,
+            mean=mean,
+            scale=scale,
+            coef=base.coef_[0].astype(np.float64),
+            intercept=float(base.intercept_[0]),
+        ),
+        meta=dict(meta or {}),
     )
-    mean = {
-        "auc_gain_se": _mean_se([r.auc_gain_se for r in results]),
-        "auc_addressed_gain_se": _mean_se([r.auc_addressed_gain_se for r in results]),
-    }
-    mean |= {
-        name: float(np.nanmean([getattr(r, name) for r in results]))
-        for name in (
-            "auc_learned",
-            "auc_heuristic",
-            "ndcg_learned",
-            "ndcg_heuristic",
-            "auc_addressed_learned",
-            "auc_addressed_heuristic",
-            "needs_f1_learned",
-            "needs_f1_rule",
-        )
-    }
-    return EvalReport(
-        owners=results, semantic=vectors is not None, live_context=live_context, mean=mean
-    )
-
-
-def _mean_se(errors: Sequence[float]) -> float:
-    """SE of a mean of independent per-owner estimates."""
-    known = [e for e in errors if not math.isnan(e)]
-    return math.sqrt(sum(e * e for e in known)) / len(known) if known else math.nan
-
-
-def encode_relevant(
-    messages: Sequence[Message], owners: Sequence[str], embedder: Embedder
-) -> dict[str, Vector]:
-    """Embeddings of every message that is, or may become, a labelled example for an owner."""
-    keys = {o.lower() for o in owners}
-    pattern = name_pattern(owners)
-    answered_by_owner = {m.reply_to for m in messages if m.sender.lower() in keys and m.reply_to}
-    owner_ids = {m.id for m in messages if m.sender.lower() in keys}
-    wanted = [
-        m
-        for m in messages
-        if m.id in answered_by_owner
-        or (m.reply_to is not None and m.reply_to in owner_ids)
-        or (pattern is not None and pattern.search(m.text))
-    ]
-    if not wanted:
-        return {}
-    encoded = embedder.encode([m.text for m in wanted])
-    return {m.id: encoded[i] for i, m in enumerate(wanted)}

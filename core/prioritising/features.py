@@ -41,11 +41,15 @@ FEATURE_NAMES: tuple[str, ...] = (
     "reply_speed",
     "reciprocity",
     "sender_recent",
+    "sender_share",
+    "sender_waiting",
     "low_priority",
     # content
     "question",
+    "question_marks",
     "direct_question",
     "request",
+    "asks_you",
     "problem",
     "deadline",
     "mention",
@@ -60,6 +64,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "dm",
     "reply_to_owner",
     "reply_to_other",
+    "owner_in_chain",
+    "starts_chain",
+    "after_owner",
     "owner_in_thread",
     "owner_active",
     "addressed_other",
@@ -72,6 +79,7 @@ INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 _QUESTION = "asks a question"
 _DIRECT_QUESTION = "asks you a direct question"
+_ASKS_YOU = "asks you something"
 _MIN_PUSH = 0.25
 _SEMANTIC_SCALE = 5.0
 """Cosine differences spread about ±0.15; scaled to the spread of the binary features."""
@@ -145,20 +153,31 @@ def extract(msg: IncomingMessage, ctx: OwnerContext, *, semantic: float = 0.0) -
     topic = ctx.topic_in(text)
 
     v = np.zeros(len(FEATURE_NAMES), dtype=np.float64)
-    v[0] = 1.0
-    v[1] = 1.0 if ctx.is_vip(message.sender, msg.sender_name) else 0.0
-    v[2] = rate - overall
-    if stats is not None:
-        v[3] = min(1.0, math.log1p(stats.received) / math.log(21.0))
-        latency = stats.mean_latency_s
-        v[4] = 1.0 / (1.0 + latency / 600.0) if latency is not None else 0.0
-        v[5] = min(1.0, stats.answered_owner / 3.0)
-    v[6] = _decay(ctx.last_exchange.get(sender_key), at, _EXCHANGE_HALF_LIFE_S)
-    v[7] = 1.0 if ctx.is_low_priority(message.sender, msg.sender_name) else 0.0
+    v[INDEX["bias"]] = 1.0
     set_ = _setter(v)
+    set_("vip", ctx.is_vip(message.sender, msg.sender_name))
+    v[INDEX["sender_rate"]] = rate - overall
+    if stats is not None:
+        v[INDEX["sender_history"]] = min(1.0, math.log1p(stats.received) / math.log(21.0))
+        latency = stats.mean_latency_s
+        v[INDEX["reply_speed"]] = 1.0 / (1.0 + latency / 600.0) if latency is not None else 0.0
+        v[INDEX["reciprocity"]] = min(1.0, stats.answered_owner / 3.0)
+        share = ctx.overall_answered_share
+        v[INDEX["sender_share"]] = stats.answered_share(share) - share
+    v[INDEX["sender_recent"]] = _decay(ctx.last_exchange.get(sender_key), at, _EXCHANGE_HALF_LIFE_S)
+    v[INDEX["sender_waiting"]] = _decay(ctx.waiting.get(sender_key), at, _EXCHANGE_HALF_LIFE_S)
+    set_("low_priority", ctx.is_low_priority(message.sender, msg.sender_name))
     set_("question", signals.question)
+    v[INDEX["question_marks"]] = min(1.0, signals.question_marks / 3.0)
     set_("direct_question", signals.question and addressed)
     set_("request", signals.request)
+    set_(
+        "asks_you",
+        (signals.question or signals.request)
+        and (signals.second_person or signals.request)
+        and not addressed_other
+        and not signals.chatter,
+    )
     set_("problem", signals.problem)
     set_("deadline", signals.deadline is not None)
     set_("mention", mention)
@@ -172,6 +191,10 @@ def extract(msg: IncomingMessage, ctx: OwnerContext, *, semantic: float = 0.0) -
     set_("dm", direct)
     set_("reply_to_owner", reply_to_owner)
     set_("reply_to_other", reply_to_other)
+    set_("owner_in_chain", not reply_to_owner and ctx.owner_in_chain(message.reply_to))
+    set_("starts_chain", message.reply_to is None)
+    since = ctx.since_owner.get(message.conversation)
+    v[INDEX["after_owner"]] = 0.0 if since is None else 0.5**since
     v[INDEX["owner_in_thread"]] = in_thread
     v[INDEX["owner_active"]] = _decay(ctx.owner_last_at, at, _ACTIVE_HALF_LIFE_S)
     set_("addressed_other", addressed_other)
@@ -200,12 +223,24 @@ def _phrase(feature: str, positive: bool, fv: FeatureVector) -> str | None:
                 return f"{name} has answered you before"
             case "sender_recent":
                 return f"you were just talking with {name}"
+            case "sender_share":
+                return f"you often answer {name}"
+            case "sender_waiting":
+                return f"{name} is still waiting for your answer"
+            case "owner_in_chain":
+                return "continues a conversation you are in"
+            case "starts_chain":
+                return "starts a new conversation"
+            case "after_owner":
+                return "right after you spoke"
             case "question":
                 return _QUESTION
             case "direct_question":
                 return _DIRECT_QUESTION
             case "request":
                 return "asks you to do something"
+            case "asks_you":
+                return _ASKS_YOU if not s.request else "asks you to do something"
             case "problem":
                 return "reports a problem"
             case "deadline":
@@ -240,8 +275,14 @@ def _phrase(feature: str, positive: bool, fv: FeatureVector) -> str | None:
     match feature:
         case "sender_rate":
             return f"you answer {name} only {round(100 * fv.reply_rate)}% of the time"
+        case "sender_share":
+            return f"you rarely answer {name}"
         case "low_priority":
             return f"{name} can wait (your list)"
+        case "question" if not (s.question or s.request):
+            return "asks nothing"
+        case "owner_active" | "owner_in_thread" | "after_owner":
+            return "you are not in this conversation"
         case "chatter":
             return "looks like chatter"
         case "thanks":
@@ -261,31 +302,77 @@ def _phrase(feature: str, positive: bool, fv: FeatureVector) -> str | None:
     return None
 
 
-def explain(fv: FeatureVector, weights: FloatArray, *, limit: int = 3) -> tuple[str, ...]:
+_CONFLICTS: tuple[frozenset[str], ...] = (
+    frozenset({"just says thanks", "asks you to do something"}),
+    frozenset({"just says thanks", _ASKS_YOU}),
+    frozenset({"looks like chatter", _ASKS_YOU}),
+    frozenset({"asks nothing", _ASKS_YOU}),
+    frozenset({"just says thanks", _QUESTION}),
+    frozenset({"just says thanks", _DIRECT_QUESTION}),
+    frozenset({"looks like chatter", "asks you to do something"}),
+    frozenset({"looks like chatter", _QUESTION}),
+    frozenset({"looks like chatter", _DIRECT_QUESTION}),
+    frozenset({"asks nothing", "asks you to do something"}),
+    frozenset({"asks nothing", _QUESTION}),
+    frozenset({"asks nothing", _DIRECT_QUESTION}),
+    frozenset({"addressed to someone else", "mentions you"}),
+    frozenset({"addressed to someone else", "addressed to you by name"}),
+    frozenset({"addressed to someone else", "a direct message"}),
+    frozenset({"addressed to someone else", "answers your message"}),
+    frozenset({"a very short message", "a substantial message"}),
+    frozenset({"you are not in this conversation", "in a thread you are in"}),
+    frozenset({"you are not in this conversation", "answers your message"}),
+    frozenset({"you are not in this conversation", "continues a conversation you are in"}),
+    frozenset({"you are not in this conversation", "right after you spoke"}),
+    frozenset({"you are not in this conversation", "arrived while you were active"}),
+)
+"""Reasons that must never be shown together (the signals already exclude most of them; this
+guards the phrasing, whatever the weights)."""
+
+
+def _conflicts(reason: str, chosen: list[str]) -> bool:
+    return any(frozenset({reason, other}) in _CONFLICTS for other in chosen) or (
+        reason.startswith("you answer ") and any(c.startswith("you answer ") for c in chosen)
+    )
+
+
+def explain(
+    fv: FeatureVector, weights: FloatArray, *, center: FloatArray | None = None, limit: int = 3
+) -> tuple[str, ...]:
     """The 1-3 plain-word reasons behind a score: the pushes that decided it.
 
-    A push is ``weight * value`` in log-odds; only pushes of at least 0.25 count. For a message
-    that scores above even odds the upward pushes come first, largest first; for one below,
-    the downward pushes (why it can wait) come first and the upward ones follow.
+    A push is ``weight * (value - center)`` in log-odds: how much the feature moves this message
+    away from a typical one (``center``: the mean feature values the prior was fitted on; 0 for
+    the heuristic). Only pushes of at least 0.25 count. The pushes in the direction of the score
+    (upward for a message above even odds, downward below) come first, largest first, then the
+    largest opposite ones; a reason that contradicts one already chosen is skipped, so "just
+    says thanks" never stands beside "asks you to do something".
     """
-    contributions = weights * fv.values
-    z = float(contributions.sum())
+    values = fv.values if center is None else fv.values - center
+    contributions = weights * values
+    z = float(weights @ fv.values)
     contributions[0] = 0.0
-    up: list[str] = []
-    for i in np.argsort(-contributions):
-        if contributions[i] < _MIN_PUSH:
-            break
-        phrase = _phrase(FEATURE_NAMES[i], True, fv)
-        if phrase is not None and phrase not in up:
-            up.append(phrase)
-    if _DIRECT_QUESTION in up and _QUESTION in up:
-        up.remove(_QUESTION)
-    down: list[str] = []
-    for i in np.argsort(contributions):
-        if contributions[i] > -_MIN_PUSH:
-            break
-        phrase = _phrase(FEATURE_NAMES[i], False, fv)
-        if phrase is not None and phrase not in down:
-            down.append(phrase)
-    reasons = [*up, *down] if z >= 0 else [*down[:2], *up]
+    up = _phrases(fv, contributions, positive=True)
+    if _DIRECT_QUESTION in up:
+        up = [r for r in up if r not in (_QUESTION, _ASKS_YOU)]
+    down = _phrases(fv, contributions, positive=False)
+    ordered = [*up, *down] if z >= 0 else [*down, *up]
+    reasons: list[str] = []
+    for reason in ordered:
+        if reason not in reasons and not _conflicts(reason, reasons):
+            reasons.append(reason)
     return tuple(reasons[:limit]) if reasons else ("nothing in it calls for you",)
+
+
+def _phrases(fv: FeatureVector, contributions: FloatArray, *, positive: bool) -> list[str]:
+    """Phrases of the pushes in one direction, largest first."""
+    out: list[str] = []
+    order = np.argsort(-contributions if positive else contributions)
+    for i in order:
+        push = contributions[i] if positive else -contributions[i]
+        if push < _MIN_PUSH:
+            break
+        phrase = _phrase(FEATURE_NAMES[i], positive, fv)
+        if phrase is not None and phrase not in out:
+            out.append(phrase)
+    return out

@@ -7,8 +7,8 @@ this sender (relative to how often they answer anyone). Everything else weighs 0
 are the learned ``Prioritiser``'s cold-start prior.
 
 ``needs_reply`` is a rule: a question or request addressed to the owner (a direct message, a
-mention, an answer to one of their messages, or a thread they wrote in minutes ago) that is not
-mere chatter.
+mention, an answer to one of their messages, or a thread they wrote in minutes ago), or put to
+"you" without being addressed to someone else, that is not mere chatter.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def heuristic_weights() -> FloatArray:
 def needs_reply_rule(fv: FeatureVector) -> bool:
     """A question or request addressed to the owner that is not mere chatter."""
     s = fv.signals
-    return fv.addressed and (s.question or s.request) and not s.chatter
+    asks_you = fv.values[INDEX["asks_you"]] > 0
+    return (asks_you or fv.addressed) and (s.question or s.request) and not s.chatter
 
 
 def _sigmoid(z: float) -> float:

@@ -41,14 +41,17 @@ from core.prioritising.features import (
     explain,
     extract,
 )
+from core.prioritising.feedback import TapEffect, Taps
 from core.prioritising.heuristic import heuristic_weights
 from core.prioritising.model import OnlineLogit
+from core.prioritising.prior import GlobalPrior, heuristic_prior
 
 NEEDS_FEATURES: tuple[str, ...] = (
     "bias",
     "question",
     "direct_question",
     "request",
+    "asks_you",
     "problem",
     "deadline",
     "mention",
@@ -70,6 +73,7 @@ NEEDS_PRIOR: dict[str, float] = {
     "question": 0.8,
     "direct_question": 2.5,
     "request": 1.2,
+    "asks_you": 1.5,
     "mention": 0.5,
     "dm": 1.0,
     "reply_to_owner": 0.5,
@@ -201,14 +205,20 @@ class Prioritiser:
         self,
         *,
         embedder: Embedder | None = None,
+        prior: GlobalPrior | None = None,
         prior_precision: float = 1.0,
         remember: int = 4096,
     ) -> None:
         self.embedder = embedder
-        self.importance = OnlineLogit(heuristic_weights(), prior_precision)
+        self.prior = (
+            prior if prior is not None else heuristic_prior(heuristic_weights(), prior_precision)
+        )
+        self.importance = OnlineLogit(self.prior.weights, self.prior.precision)
         needs_prior = np.array([NEEDS_PRIOR.get(n, 0.0) for n in NEEDS_FEATURES], dtype=np.float64)
         self.needs = OnlineLogit(needs_prior, prior_precision)
         self.memory: SemanticMemory | None = None
+        self.taps = Taps()
+        """One-tap feedback: what each tap changed, to explain it and to undo it."""
         self._remember = remember
         self._scored: OrderedDict[str, _Scored] = OrderedDict()
 
@@ -257,7 +267,9 @@ class Prioritiser:
         score = float(self.importance.proba(fv.values))
         needs = float(self.needs.proba(fv.values[_NEEDS_INDEX]))
         return Priority(
-            score=score, needs_reply=needs >= 0.5, reasons=explain(fv, self.importance.mean)
+            score=score,
+            needs_reply=needs >= 0.5,
+            reasons=explain(fv, self.importance.mean, center=self.prior.center),
         )
 
     def score(self, fv: FeatureVector) -> float:
@@ -294,7 +306,16 @@ class Prioritiser:
             label,
             latency_s=latency_s,
             vector=scored.vector if scored.vector is not None else vector,
+            message_id=msg.message.id,
         )
+
+    def undo_tap(self, message_id: str) -> bool:
+        """Take back the *Important* / *Not important* tap made on ``message_id``."""
+        return self.taps.undo(self.importance, message_id) is not None
+
+    def tap_effect(self, fv: FeatureVector) -> TapEffect | None:
+        """The earlier tap that moved this message's score the most, if any moved it noticeably."""
+        return self.taps.effect(fv.values)
 
     def observe(
         self,
@@ -326,10 +347,27 @@ class Prioritiser:
         return answer
 
     def _learn(
-        self, fv: FeatureVector, label: Label, *, latency_s: float | None, vector: Vector | None
+        self,
+        fv: FeatureVector,
+        label: Label,
+        *,
+        latency_s: float | None,
+        vector: Vector | None,
+        message_id: str | None = None,
     ) -> None:
         target = _target(label, latency_s)
-        self.importance.update(fv.values, target.importance, target.weight)
+        if label in (Label.IMPORTANT, Label.NOT_IMPORTANT) and message_id is not None:
+            self.taps.apply(
+                self.importance,
+                fv.values,
+                important=label is Label.IMPORTANT,
+                weight=target.weight,
+                message_id=message_id,
+                sender=fv.sender,
+                topic=fv.topic,
+            )
+        else:
+            self.importance.update(fv.values, target.importance, target.weight)
         if target.needs_reply is not None:
             self.needs.update(fv.values[_NEEDS_INDEX], target.needs_reply, target.needs_weight)
         if vector is not None and label in (
@@ -463,6 +501,8 @@ class Prioritiser:
             "importance": self.importance.to_json(),
             "needs": self.needs.to_json(),
             "memory": None if self.memory is None else self.memory.to_json(),
+            "center": self.prior.center.tolist(),
+            "taps": self.taps.to_json(),
         }
         return json.dumps(data, separators=(",", ":")).encode()
 
@@ -477,8 +517,15 @@ class Prioritiser:
             or tuple(data["needs_features"]) != NEEDS_FEATURES
         ):
             raise ValueError("the saved prioritiser has other features; retrain it from history")
-        prioritiser = cls(embedder=embedder)
-        prioritiser.importance = OnlineLogit.from_json(data["importance"])
+        importance = OnlineLogit.from_json(data["importance"])
+        prior = GlobalPrior(
+            weights=importance.prior_mean,
+            precision=importance.prior_precision,
+            center=np.asarray(data.get("center") or np.zeros(len(FEATURE_NAMES)), dtype=np.float64),
+        )
+        prioritiser = cls(embedder=embedder, prior=prior)
+        prioritiser.importance = importance
+        prioritiser.taps = Taps.from_json(data.get("taps"))
         prioritiser.needs = OnlineLogit.from_json(data["needs"])
         memory = data["memory"]
         prioritiser.memory = None if memory is None else SemanticMemory.from_json(memory)

@@ -19,22 +19,42 @@ _QUESTION_START = re.compile(
 )
 _REQUEST = re.compile(
     r"\b(?:please|pls|plz|can you|could you|would you|will you|can u|could u|would u|"
-    r"need you to|i need you|let me know|lmk|send me|get back to me|review|take a look|"
-    r"have a look|look into|help me|help|approve|sign off|ping me|call me|remind me|"
-    r"mind (?:if|checking|looking)|would you mind)\b",
+    r"need you to|i need you|let me know|lmk|send me|get back to me|take a look|"
+    r"have a look|look into|help me|can (?:you|u|someone|anyone|somebody) help|approve|sign off|"
+    r"ping me|call me|remind me|mind (?:if|checking|looking)|would you mind)\b"
+    # Request words that are not written with ASCII letters (no \b around them).
+    r"|お願い|ください|下さい|请|請|麻烦|부탁|주세요|пожалуйста|bitte\b|por favor|per favore|"
+    r"s'il (?:te|vous) pla[iî]t|svp\b",
     re.IGNORECASE,
 )
+_QUESTION_MARKS = "?？¿؟;՞፧⁇⁈⁉"
+"""ASCII, full-width (CJK), inverted (Spanish), Arabic, Greek, Armenian, Ethiopic, doubled."""
+_QUESTION_MARK = re.compile("[" + re.escape(_QUESTION_MARKS) + "]")
 _WEEKDAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
+# A real date or time: a weekday, a relative day, a month with a day, a slash date that is a valid
+# day and month, an ISO date, or a clock time. Dotted numbers alone ("16.04", "192.168.1.1",
+# "2.5 GB") are versions, addresses and sizes, never dates.
+_WHEN = (
+    r"(?:(?:the\s+)?end of (?:the )?(?:day|week|month)|eod|eow|cob|"
+    + _WEEKDAYS
+    + r"|tomorrow|tmrw|tonight|today|noon|midnight|next week|this (?:morning|afternoon|evening|week)|"
+    + _MONTHS
+    + r"\s+"
+    + _DAY
+    + r"|(?:the\s+)?"
+    + _DAY
+    + r"(?:\s+of)?\s+"
+    + _MONTHS
+    + r"|(?<![\d./])(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|[12]\d|3[01])(?:/\d{2,4})?(?![\d./])|"
+    r"\d{4}-\d{2}-\d{2}|(?:[01]?\d|2[0-3])(?::[0-5]\d)?\s*(?:am|pm)|(?:[01]?\d|2[0-3]):[0-5]\d)"
+)
 _URGENT = re.compile(r"\b(?:asap|urgent(?:ly)?|emergency|critical|blocker|blocking)\b", re.I)
 _DEADLINE = re.compile(
-    r"\b(?:(?:by|before|until|due|on)\s+(?:the\s+)?(?:end of (?:the )?(?:day|week|month)|eod|eow|"
-    + _WEEKDAYS
-    + r"|tomorrow|tonight|today|noon|midnight|\d{1,2}(?::\d{2})?\s*(?:am|pm)?)|"
-    r"deadline|due (?:date|today|tomorrow)|today|tonight|tomorrow|tmrw|tmr|eod|eow|"
-    r"end of (?:the )?(?:day|week|month)|this (?:morning|afternoon|evening|week)|next week|"
-    + _WEEKDAYS
-    + r"|\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?|"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?)\b",
+    r"\b(?:(?:by|before|until|till|due|no later than|deadline(?: is)?)\s+(?:the\s+)?" + _WHEN + r"|"
+    r"due (?:date|today|tomorrow)|deadline|(?:today|tonight|tomorrow|tmrw) (?:morning|afternoon|evening)|"
+    r"end of (?:the )?(?:day|week|month)|eod|eow)\b",
     re.IGNORECASE,
 )
 _LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -80,32 +100,43 @@ class ContentSignals:
     problem: bool
     """Reports something not working ("error", "doesn't", "not found", "still")."""
     thanks: bool
+    """Thanks someone and asks nothing (a thank-you that also asks is a question or request)."""
     second_person: bool
     leading_name: str | None
     """The name the message starts with, IRC style (``"alice: ..."``), lower-cased."""
     length: int
+    question_marks: int = 0
+    """How many question marks, in any script (``?``, ``？``, ``¿``, ``؟``...)."""
 
 
 def read_content(text: str) -> ContentSignals:
-    """Read the content signals of one message's text."""
+    """Read the content signals of one message's text.
+
+    The signals are consistent by construction: a message that asks something or asks for
+    something is never "just thanks" or chatter.
+    """
     leading = _LEADING_NICK.match(text)
     body = text[leading.end(1) :].lstrip(" :,>") if leading else text
     deadline = _DEADLINE.search(text)
     urgent = _URGENT.search(text)
-    question = "?" in text or _QUESTION_START.match(body) is not None
+    marked = _QUESTION_MARK.search(text) is not None
+    question = marked or _QUESTION_START.match(body) is not None
+    request = _REQUEST.search(text) is not None
+    asks = question or request
     return ContentSignals(
         question=question,
-        request=_REQUEST.search(text) is not None,
+        request=request,
         deadline=(urgent.group(0) if urgent else deadline.group(0) if deadline else None),
         urgent=urgent is not None,
         link=_LINK.search(text) is not None,
         code=_CODE.search(text) is not None,
-        chatter=(len(text) < 60 and "?" not in text and _CHATTER.match(body) is not None),
+        chatter=(len(text) < 60 and not asks and _CHATTER.match(body) is not None),
         problem=_PROBLEM.search(text) is not None,
-        thanks=_THANKS.search(text) is not None,
+        thanks=not asks and _THANKS.search(text) is not None,
         second_person=_SECOND_PERSON.search(text) is not None,
         leading_name=leading.group(1).lower() if leading else None,
         length=len(text),
+        question_marks=len(_QUESTION_MARK.findall(text)),
     )
 
 
