@@ -29,6 +29,7 @@ from core.prioritising import (
     Prioritiser,
     WorkingHours,
 )
+from core.prioritising.prior import load_global_prior
 from core.profiling import Profiler
 from core.profiling.background import background_texts
 from core.samples import EXAMPLE_OWNER, EXAMPLE_PATH, SAMPLE_OWNER, SAMPLE_PERSONA_PATH
@@ -89,7 +90,8 @@ def onboarding_answers(settings: Mapping[str, object]) -> OnboardingAnswers:
 def build_priority_model(
     history: Sequence[StoredMessage], owner_names: tuple[str, ...], settings: Mapping[str, object]
 ) -> PriorityModel:
-    """The persona's triage model: the learned prioritiser, starting from the heuristic prior,
+    """The persona's triage model: the learned prioritiser, starting from the shipped global prior
+    (learned across many owners of a public chat corpus, with the onboarding answers held firm),
     over the owner's context (their history, plus the onboarding answers: VIPs, hours, topics).
 
     The clone continues it from its saved state and updates it online with every label (one-tap
@@ -99,7 +101,7 @@ def build_priority_model(
     context = OwnerContext.from_history(
         history, owner_names, onboarding=onboarding_answers(settings)
     )
-    return _LearnedPriority(Prioritiser(), context)
+    return _LearnedPriority(Prioritiser(prior=load_global_prior()), context)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,19 @@ from core.prioritising.prior import GlobalPrior, load_global_prior
 from core.prioritising.rows import OwnerRows, owner_rows
 
 FloatArray = npt.NDArray[np.float64]
+_ADDRESSING = (
+    "mention",
+    "mention_start",
+    "reply_to_owner",
+    "reply_to_other",
+    "owner_in_chain",
+    "after_owner",
+    "owner_in_thread",
+    "owner_active",
+    "addressed_other",
+    "sender_recent",
+    "sender_waiting",
+)
 METHODS: tuple[str, ...] = ("model", "simple", "heuristic")
 _CI = (2.5, 97.5)
 
@@ -382,7 +395,14 @@ def fit_prior(
     weights = np.zeros(len(FEATURE_NAMES))
     weights[learnable] = model.coef_[0]
     weights[0] = float(model.intercept_[0])
-    w, p = with_stated(weights, np.full(len(FEATURE_NAMES), precision))
+    # The corpus has no direct messages. A typical one (average features, but none of the
+    # channel's addressing or presence signals, which a DM does not need) is given the reply
+    # rate of messages that start with the owner's name ("sam: ...", IRC's way to address one).
+    start = x[:, FEATURE_NAMES.index("mention_start")] > 0
+    typical = x.mean(axis=0)
+    typical[[FEATURE_NAMES.index(n) for n in _ADDRESSING]] = 0.0
+    dm = _logit(float(y[start].mean())) - float(weights @ typical) if start.any() else None
+    w, p = with_stated(weights, np.full(len(FEATURE_NAMES), precision), dm=dm)
     mean, scale = simple.mean(axis=0), simple.std(axis=0)
     scale[scale == 0] = 1.0
     base = LogisticRegression(C=c, max_iter=2000).fit((simple - mean) / scale, y)
@@ -399,3 +419,8 @@ def fit_prior(
         ),
         meta=dict(meta or {}),
     )
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))

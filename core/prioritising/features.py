@@ -234,7 +234,7 @@ def _phrase(feature: str, positive: bool, fv: FeatureVector) -> str | None:
             case "after_owner":
                 return "right after you spoke"
             case "question":
-                return _QUESTION
+                return _DIRECT_QUESTION if fv.addressed else _QUESTION
             case "direct_question":
                 return _DIRECT_QUESTION
             case "request":
@@ -281,7 +281,7 @@ def _phrase(feature: str, positive: bool, fv: FeatureVector) -> str | None:
             return f"{name} can wait (your list)"
         case "question" if not (s.question or s.request):
             return "asks nothing"
-        case "owner_active" | "owner_in_thread" | "after_owner":
+        case "owner_active" | "owner_in_thread" | "after_owner" if not fv.addressed:
             return "you are not in this conversation"
         case "chatter":
             return "looks like chatter"

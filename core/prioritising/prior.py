@@ -140,14 +140,19 @@ class GlobalPrior:
         )
 
 
-def with_stated(weights: FloatArray, precision: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``weights``/``precision`` with ``UNTAUGHT`` and the owner-stated ``STATED`` features set."""
+def with_stated(
+    weights: FloatArray, precision: FloatArray, *, dm: float | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """``weights``/``precision`` with ``UNTAUGHT`` and the owner-stated ``STATED`` features set
+    (``dm``: the direct-message weight, when derived from data rather than hand-set)."""
     w, p = weights.copy(), precision.copy()
     for name, value in UNTAUGHT.items():
         w[INDEX[name]] = value
     for name, value in STATED.items():
         w[INDEX[name]] = value
         p[INDEX[name]] = STATED_PRECISION
+    if dm is not None:
+        w[INDEX["dm"]] = dm
     return w, p
 
 

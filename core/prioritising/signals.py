@@ -57,6 +57,7 @@ _DEADLINE = re.compile(
     r"end of (?:the )?(?:day|week|month)|eod|eow)\b",
     re.IGNORECASE,
 )
+_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _LINK = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _CODE = re.compile(
     r"`|\bsudo\b|\bapt(?:-get)?\s|(?:^|\s)\$\s|(?:^|\s)/(?:etc|usr|var|home|dev|boot|opt|tmp|proc|"
@@ -135,7 +136,9 @@ def read_content(text: str) -> ContentSignals:
         thanks=not asks and _THANKS.search(text) is not None,
         second_person=_SECOND_PERSON.search(text) is not None,
         leading_name=leading.group(1).lower() if leading else None,
-        length=len(text),
+        # A CJK character carries about a word: counted as three, so a Japanese question is not
+        # "a very short message".
+        length=len(text) + 2 * len(_WIDE.findall(text)),
         question_marks=len(_QUESTION_MARK.findall(text)),
     )
 
