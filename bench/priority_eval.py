@@ -145,16 +145,20 @@ def _ci(ci: tuple[float, float]) -> str:
 
 
 def print_owners(results: Sequence[OwnerResult]) -> None:
+    """Per-owner figures: AUC with its 95% CI (inbox lists resampled), then NDCG@10 points."""
     print(
         f"{'owner':<16} {'test':>5} {'repl':>4} {'lists':>5}"
-        + "".join(f" {'AUC ' + m:>16}" for m in METHODS)
-        + "".join(f" {'NDCG ' + m:>15}" for m in METHODS)
+        + "".join(f" {'AUC ' + m + ' [95% CI]':>22}" for m in METHODS)
+        + "".join(f" {'NDCG ' + m:>14}" for m in METHODS)
     )
     for r in results:
         print(
             f"{r.owner:<16} {r.test_rows:>5} {r.test_replies:>4} {r.lists:>5}"
-            + "".join(f" {_fmt(r.auc[m]):>16}" for m in METHODS)
-            + "".join(f" {_fmt(r.ndcg[m]):>15}" for m in METHODS)
+            + "".join(
+                f" {_fmt(r.auc[m]):>6} [{r.auc_ci[m][0]:.2f}, {r.auc_ci[m][1]:.2f}]".rjust(23)
+                for m in METHODS
+            )
+            + "".join(f" {_fmt(r.ndcg[m]):>14}" for m in METHODS)
         )
 
 
