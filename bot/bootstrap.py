@@ -51,6 +51,10 @@ class _LearnedPriority:
     def learn(self, message: IncomingMessage, label: str, *, latency_s: float | None) -> None:
         self.prioritiser.observe_label(message, Label(label), self.context, latency_s=latency_s)
 
+    def undo_tap(self) -> str | None:
+        tap = self.prioritiser.undo_last_tap()
+        return None if tap is None else f"{tap.what} {tap.marked}"
+
     def dump(self) -> bytes:
         return self.prioritiser.to_bytes()
 

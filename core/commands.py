@@ -40,7 +40,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(name="profile", usage="profile", summary="your style card: how you write"),
     CommandSpec(
-        name="inbox", usage="inbox", summary="what is waiting, most important first, with reasons"
+        name="inbox",
+        usage="inbox [undo]",
+        summary="what is waiting, most important first, with reasons; undo your latest tap",
     ),
     CommandSpec(
         name="persona",

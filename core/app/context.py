@@ -52,6 +52,16 @@ class LearningPriority(Protocol):
         ...
 
 
+@runtime_checkable
+class UndoablePriority(Protocol):
+    """A priority model whose one-tap feedback (Important / Not important) can be taken back."""
+
+    def undo_tap(self) -> str | None:
+        """Undo the latest tap; what it was ("zed's message about invoice not important"),
+        or ``None`` when there is none."""
+        ...
+
+
 PriorityFactory = Callable[
     [Sequence[StoredMessage], tuple[str, ...], Mapping[str, object]], PriorityModel
 ]

@@ -31,6 +31,9 @@ from core.models import (
 )
 
 INBOX_SHOWN = 10
+TAP_REASON = "ranked "
+"""How a reason saying what one of the owner's taps changed begins ("ranked lower because...")."""
+UNDO_HINT = "Wrong tap? `inbox undo` takes it back."
 _WAITING_DRAFTS = uuid.UUID("9e3d2c71-5b4a-4f0e-8c6d-1a2b3c4d5e6f")
 """Namespace of the ids of drafts made from the inbox (one per waiting message)."""
 
@@ -213,10 +216,21 @@ class Inbox:
             for item in waiting.Inbox.from_bytes(state).ranked():
                 await jobs.clear_followup(account_id, item.id)
 
-    async def command(self, account: Account) -> Reply:
+    async def command(self, account: Account, args: tuple[str, ...] = ()) -> Reply:
         """``inbox``: waiting messages, most important first, with reasons and buttons; then
-        drafts still waiting for a decision."""
+        drafts still waiting for a decision. ``inbox undo`` takes back the latest tap."""
         persona = await self._ctx.active_persona(account)
+        if args:
+            if args[0].lower() != "undo" or len(args) > 1:
+                return Reply(text="Usage: inbox [undo]")
+            undone = await self._models.undo_priority_tap(account, persona)
+            if undone is None:
+                return Reply(
+                    text="Nothing to undo: no Important / Not important tap is remembered."
+                )
+            return Reply(
+                text=f"Undone: you no longer mark {undone}; its effect on ranking is gone."
+            )
         items = await self.ranked(account, persona.id)
         pending = await self._ctx.stores.drafts.pending(account.id)
         if not items and not pending:
@@ -228,6 +242,8 @@ class Inbox:
             for number, item in enumerate(items[:INBOX_SHOWN], start=1):
                 lines.append(waiting.item_line(number, item))
                 buttons += waiting_buttons(item, number)
+            if any(r.startswith(TAP_REASON) for i in items[:INBOX_SHOWN] for r in i.reasons):
+                lines.append(UNDO_HINT)
         if pending:
             # Without waiting messages the drafts are the inbox (as before the waiting list).
             lines.append(
@@ -303,6 +319,7 @@ class Inbox:
             return ActionOutcome(
                 reply=Reply(
                     text="Noted: not important. It left your inbox; I'll rank ones like it lower."
+                    f" {UNDO_HINT}"
                 )
             )
         return ActionOutcome(reply=await self._draft(account, persona_id, item, action.user))

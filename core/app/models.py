@@ -24,6 +24,7 @@ from core.app.context import (
     PriorityModel,
     ProfileCard,
     StyleFactory,
+    UndoablePriority,
 )
 from core.drafting import composer
 from core.drafting.llm import TokenBudget
@@ -369,6 +370,21 @@ class ModelCache:
         await self._ctx.stores.state.put(
             account.id, persona.id, PRIORITISER_STATE, _pack_priority(size, model.priority.dump())
         )
+
+    async def undo_priority_tap(self, account: Account, persona: Persona) -> str | None:
+        """Take back the owner's latest one-tap feedback and save the model; what it was, or
+        ``None`` when there is nothing to undo."""
+        model = await self.get(account, persona)
+        priority = model.priority
+        if not isinstance(priority, UndoablePriority) or not isinstance(priority, LearningPriority):
+            return None
+        undone = priority.undo_tap()
+        if undone is not None:
+            size = self._history_sizes.get((account.id, persona.id), 0)
+            await self._ctx.stores.state.put(
+                account.id, persona.id, PRIORITISER_STATE, _pack_priority(size, priority.dump())
+            )
+        return undone
 
     # ----------------------------------------------------------------- for the language model
 

@@ -101,7 +101,7 @@ class UseCases:
             "train": lambda r: self.training.command(r.command, r.account, r.args),
             "draft": lambda r: self.incoming.draft_command(r.command, r.text),
             "profile": lambda r: self.profiles.command(r.account, platform=r.command.user.platform),
-            "inbox": lambda r: self.inbox.command(r.account),
+            "inbox": lambda r: self.inbox.command(r.account, r.args),
             "persona": lambda r: self.personas.command(r.account, r.args),
             "post": lambda r: self.posts.command(r.account, r.args, r.text),
             "ask": lambda r: self.ask.command(r.account, r.text),

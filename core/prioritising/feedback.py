@@ -48,6 +48,16 @@ class Tap:
     """The precision added, as ``curvature · x xᵀ``."""
     weight: float
 
+    @property
+    def what(self) -> str:
+        """The tapped message in words: "zed's message about invoice"."""
+        about = f" about {self.topic}" if self.topic else ""
+        return f"{self.sender}'s message{about}"
+
+    @property
+    def marked(self) -> str:
+        return "important" if self.important else "not important"
+
     def to_json(self) -> dict[str, object]:
         return {
             "message_id": self.message_id,
@@ -86,9 +96,7 @@ class TapEffect:
     def reason(self) -> str:
         """E.g. "ranked lower because you marked zed's message about invoices not important"."""
         direction = "higher" if self.shift > 0 else "lower"
-        about = f" about {self.tap.topic}" if self.tap.topic else ""
-        marked = "important" if self.tap.important else "not important"
-        return f"ranked {direction} because you marked {self.tap.sender}'s message{about} {marked}"
+        return f"ranked {direction} because you marked {self.tap.what} {self.tap.marked}"
 
 
 class Taps:
@@ -154,6 +162,10 @@ class Taps:
             if abs(shift) >= MIN_EFFECT and (best is None or abs(shift) > abs(best.shift)):
                 best = TapEffect(tap=tap, shift=shift)
         return best
+
+    def last(self) -> Tap | None:
+        """The most recent tap still remembered."""
+        return next(reversed(self._taps.values()), None)
 
     def get(self, message_id: str) -> Tap | None:
         """The tap made on ``message_id``, if it is still remembered."""

@@ -41,7 +41,7 @@ from core.prioritising.features import (
     explain,
     extract,
 )
-from core.prioritising.feedback import TapEffect, Taps
+from core.prioritising.feedback import Tap, TapEffect, Taps
 from core.prioritising.heuristic import heuristic_weights
 from core.prioritising.model import OnlineLogit
 from core.prioritising.prior import GlobalPrior, heuristic_prior
@@ -266,11 +266,12 @@ class Prioritiser:
         """Score already-extracted features."""
         score = float(self.importance.proba(fv.values))
         needs = float(self.needs.proba(fv.values[_NEEDS_INDEX]))
-        return Priority(
-            score=score,
-            needs_reply=needs >= 0.5,
-            reasons=explain(fv, self.importance.mean, center=self.prior.center),
-        )
+        reasons = explain(fv, self.importance.mean, center=self.prior.center)
+        if len(self.taps):
+            effect = self.taps.effect(fv.values)
+            if effect is not None:  # the owner sees what their own tap changed
+                reasons = (effect.reason, *reasons[:2])
+        return Priority(score=score, needs_reply=needs >= 0.5, reasons=reasons)
 
     def score(self, fv: FeatureVector) -> float:
         """Just the importance score (for ranking many messages)."""
@@ -312,6 +313,11 @@ class Prioritiser:
     def undo_tap(self, message_id: str) -> bool:
         """Take back the *Important* / *Not important* tap made on ``message_id``."""
         return self.taps.undo(self.importance, message_id) is not None
+
+    def undo_last_tap(self) -> Tap | None:
+        """Take back the most recent tap still remembered; returns it, or ``None``."""
+        tap = self.taps.last()
+        return None if tap is None else self.taps.undo(self.importance, tap.message_id)
 
     def tap_effect(self, fv: FeatureVector) -> TapEffect | None:
         """The earlier tap that moved this message's score the most, if any moved it noticeably."""
