@@ -4,7 +4,8 @@ The score is ``sigmoid(w · x)`` over the shared feature vector with hand-set we
 signals anyone would name first: a VIP, a direct question or request, a mention, a direct message,
 an answer to the owner, a deadline, a topic the owner cares about, and how often the owner answers
 this sender (relative to how often they answer anyone). Everything else weighs 0. The same weights
-are the learned ``Prioritiser``'s cold-start prior.
+are the default prior of ``Prioritiser()`` (the app wires the learned ``GlobalPrior`` instead) and
+the evaluation's second baseline.
 
 ``needs_reply`` is a rule: a question or request addressed to the owner (a direct message, a
 mention, an answer to one of their messages, or a thread they wrote in minutes ago), or put to

@@ -2,9 +2,10 @@
 
 Two online Bayesian logistic models (``OnlineLogit``) read the shared feature vector:
 
-* **importance** ("will the owner want to see this first?") over every feature, starting at the
-  heuristic's weights (``HEURISTIC_WEIGHTS``) with unit prior precision, so a new owner gets the
-  heuristic's ranking and each label moves it towards their own;
+* **importance** ("will the owner want to see this first?") over every feature, starting at a
+  ``GlobalPrior``: the shipped one learned across many owners (``load_global_prior``, what the
+  app wires) or, by default, the heuristic's weights with unit precision; each label moves it
+  towards the owner's own, while the features the owner stated in onboarding are held firm;
 * **needs a reply** ("does this call for an answer from the owner at all?") over the content and
   addressing features only (not who sent it), starting from weights that mimic the rule "a
   question or request addressed to you, not chatter", and learned from what the owner actually
@@ -17,7 +18,8 @@ runs on the cheap features alone.
 
 Labels (``Label``): implicit ones come from what the owner does (replied, how fast, sent a draft,
 dismissed a draft, ignored the message for the waiting window) and explicit ones from one-tap
-feedback (important / not important); each updates the models at once, without a retrain.
+feedback (important / not important); each updates the models at once, without a retrain. A tap
+is bounded, named as a reason where it moved a score, and undoable (``core.prioritising.feedback``).
 """
 
 from __future__ import annotations
