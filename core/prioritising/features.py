@@ -330,9 +330,13 @@ _CONFLICTS: tuple[frozenset[str], ...] = (
 guards the phrasing, whatever the weights)."""
 
 
+_ANSWER_RATE = ("you answer ", "you often answer ", "you rarely answer ")
+"""Reasons about how often the owner answers the sender: only the strongest is shown."""
+
+
 def _conflicts(reason: str, chosen: list[str]) -> bool:
     return any(frozenset({reason, other}) in _CONFLICTS for other in chosen) or (
-        reason.startswith("you answer ") and any(c.startswith("you answer ") for c in chosen)
+        reason.startswith(_ANSWER_RATE) and any(c.startswith(_ANSWER_RATE) for c in chosen)
     )
 
 

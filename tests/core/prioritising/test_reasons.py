@@ -8,11 +8,11 @@ import math
 import pytest
 
 from core.prioritising import HeuristicPrioritiser, OnboardingAnswers, OwnerContext
-from core.prioritising.features import _CONFLICTS
+from core.prioritising.features import _ANSWER_RATE, _CONFLICTS
 from core.prioritising.learned import Label, Prioritiser
 from core.prioritising.prior import load_global_prior
 from core.prioritising.signals import read_content
-from tests.core.prioritising.helpers import incoming
+from tests.core.prioritising.helpers import incoming, message, stored
 
 
 def _logit(p: float) -> float:
@@ -78,7 +78,18 @@ def test_a_real_deadline_needs_a_reply_and_says_when(shipped: Prioritiser) -> No
 
 
 def test_reasons_never_contradict_each_other(shipped: Prioritiser) -> None:
-    ctx = OwnerContext(owner_names=["sam"], vips=["carol"], topics=["invoice"])
+    # sam answered carol once in three, zed never: the answer-rate features have something to say
+    history = [
+        message("c1", "carol", "sam: got a minute?", minutes=0),
+        message("s1", "sam", "sure", minutes=1, reply_to="c1"),
+        message("c2", "carol", "sam: and the report?", minutes=60),
+        message("c3", "carol", "sam: ping", minutes=120),
+        *(message(f"z{i}", "zed", f"sam: look at this {i}", minutes=200 + i) for i in range(5)),
+    ]
+    ctx = OwnerContext.from_history(
+        [stored(m) for m in history], ["sam"], vips=["carol"], topics=["invoice"]
+    )
+    assert ctx.sender("zed") is not None
     texts = [
         "thanks!",
         "thanks, can you send me the invoice?",
@@ -93,10 +104,12 @@ def test_reasons_never_contradict_each_other(shipped: Prioritiser) -> None:
         itertools.product(texts, ["carol", "zed"], [False, True])
     ):
         for p in (shipped, HeuristicPrioritiser()):
-            reasons = p.prioritise(incoming(str(i), sender, text, is_direct=direct), ctx).reasons
+            msg = incoming(f"n{i}", sender, text, is_direct=direct, minutes=300)
+            reasons = p.prioritise(msg, ctx).reasons
             assert 1 <= len(reasons) <= 3
             for a, b in itertools.combinations(reasons, 2):
                 assert frozenset({a, b}) not in _CONFLICTS, (text, reasons)
+            assert sum(r.startswith(_ANSWER_RATE) for r in reasons) <= 1, reasons
 
 
 def test_one_not_important_tap_on_a_vip_lowers_but_does_not_bury(shipped: Prioritiser) -> None:
