@@ -195,7 +195,7 @@ def cross_validate(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--corpus", "--data", dest="data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--min-replies", type=int, default=30)
     parser.add_argument("--train-share", type=float, default=0.7)
     parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of both LRs")

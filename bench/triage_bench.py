@@ -34,7 +34,7 @@ def _rate(n: int, seconds: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--corpus", "--data", dest="data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--owner", default="actionparsnip")
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=2)
