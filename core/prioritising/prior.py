@@ -1,8 +1,8 @@
 """The global prior: weights learned across many owners, shipped with the package as JSON.
 
 ``global_prior.json`` (next to this module) holds a logistic regression over ``FEATURE_NAMES``
-fitted on the received messages of many owners of a public chat corpus (``meta`` names it,
-with its licence and attribution), the per-feature confidence a new owner's labels start from,
+fitted on the received messages of many owners of a public chat corpus (``meta`` names it;
+``global_prior.LICENSE.txt`` beside it is the attribution its CC-BY licence asks for), the per-feature confidence a new owner's labels start from,
 the mean feature values (the reference point the reasons are measured from), and the simple
 baseline that the evaluation compares against. Only coefficients ship: no message text.
 
