@@ -2,9 +2,10 @@
 
 ``global_prior.json`` (next to this module) holds a logistic regression over ``FEATURE_NAMES``
 fitted on the received messages of many owners of a public chat corpus (``meta`` names it;
-``global_prior.LICENSE.txt`` beside it is the attribution its CC-BY licence asks for), the per-feature confidence a new owner's labels start from,
-the mean feature values (the reference point the reasons are measured from), and the simple
-baseline that the evaluation compares against. Only coefficients ship: no message text.
+``global_prior.LICENSE.txt`` beside it is the attribution its CC-BY licence asks for), the
+per-feature confidence a new owner's labels start from, the mean feature values (the reference
+point the reasons are measured from), and the simple baseline that the evaluation compares
+against. Only coefficients ship: no message text.
 
 The features the corpus cannot teach — what the owner states in onboarding (VIPs, topics,
 low-priority senders), direct messages, working hours — keep hand-set weights and a much higher
