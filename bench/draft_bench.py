@@ -5,14 +5,17 @@
 
 What one draft costs once the persona is in memory (``Clone.drafts`` without the LLM): one encoder
 pass on the incoming text, exact top-k over the float32 index (matrix-vector product +
-argpartition), word-index candidates, the intent spread, and the persona's trained StyleVerifier
-scoring the (up to) 3 options with their reply embeddings already known — all in one
+argpartition), word-index candidates, direct search by reply fit over all distinct replies (one
+more matrix-vector product), the fit model on the ~60 candidates, and the persona's trained
+StyleVerifier scoring the best 8 with their reply embeddings already known (``--naive``: the
+retrieval engine without fit) — all in one
 ``asyncio.to_thread`` hop, as the service runs it. Printed next to one encoder pass on the same
 incoming texts, measured in the same run (goal: draft p50 under 2x one encoder pass).
 
 Pairs are synthesised by reusing real corpus pairs (``--unique`` distinct (message → reply) pairs
 of the corpus, repeated with fresh ids up to each size): the index holds exactly 10k / 100k rows
-of real embeddings. Corpus: #ubuntu IRC disentanglement data (Kummerfeld et al., ACL 2019,
+of real embeddings, and every repeated reply is tagged (``text [k]``) so that direct search by fit
+runs over 10k / 100k distinct replies, the worst case. Corpus: #ubuntu IRC disentanglement data (Kummerfeld et al., ACL 2019,
 CC-BY-4.0).
 """
 
@@ -32,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.eval_cli import load_messages  # noqa: E402
+from core.drafting.fit import OwnerPair, ReplyFit  # noqa: E402
 from core.drafting.retrieval import ExemplarIndex, RetrievalDrafter  # noqa: E402
 from core.drafting.style import KnownVectors, train_style  # noqa: E402
 from core.engines.embedding import SentenceEmbedder  # noqa: E402
@@ -59,6 +63,7 @@ async def main() -> None:
     parser.add_argument(
         "--others", type=int, default=1000, help="other writers' texts for the verifier"
     )
+    parser.add_argument("--naive", action="store_true", help="naive retrieval, without fit")
     args = parser.parse_args()
     rng = random.Random(7)
 
@@ -98,6 +103,15 @@ async def main() -> None:
         f"{time.perf_counter() - started:.0f} s"
     )
 
+    started = time.perf_counter()
+    fit = ReplyFit.adapt(
+        [OwnerPair(p.text, r.text, r.sent_at) for p, r in real], incoming_vecs, reply_vecs
+    )
+    print(
+        f"fit model adapted to {len(real)} pairs in {time.perf_counter() - started:.1f} s "
+        f"(held-out AUC {fit.stats.get('auc') or 0:.2f}, gate {fit.threshold:.2f})"
+    )
+
     pool = [m for m in messages if m.sender != args.me and len(m.text) > 10]
     incoming = [m for m in rng.sample(pool, args.drafts)]
     drafter = RetrievalDrafter()
@@ -111,7 +125,7 @@ async def main() -> None:
                 incoming_text=p.text,
                 incoming_sender=p.sender,
                 reply_id=f"re-{k}-{r.id}",
-                reply_text=r.text,
+                reply_text=r.text if k == 0 else f"{r.text} [{k}]",  # all rows distinct
                 replied_at=at,
             )
             for k in range(reps)
@@ -126,7 +140,14 @@ async def main() -> None:
 
         def draft(text: str, sender: str, index: ExemplarIndex = index) -> int:
             query = embedder.encode([text])[0]
-            return len(drafter.draft(index, text=text, sender=sender, query=query, style=verifier))
+            if args.naive:
+                found = drafter.draft(index, text=text, sender=sender, query=query, style=verifier)
+                return len(found)
+            result = drafter.draft_fitted(
+                index, text=text, sender=sender, query=query, fit=fit, style=verifier,
+                encode=encoder.encode,
+            )  # fmt: skip
+            return len(result.options)
 
         await asyncio.to_thread(draft, "warm up", "x")
         latencies, encoder_pass, options = [], [], []

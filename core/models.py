@@ -204,6 +204,10 @@ class DraftOption:
     reasons: tuple[str, ...] = ()
     source_id: str | None = None
     """The stored message this option reuses, when the retrieval engine made it."""
+    fit: int | None = None
+    """0-100: how well it answers the message (calibrated reply fit); ``None`` when not measured."""
+    act: str | None = None
+    """What the option does (accept, decline, thank, …), when known."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

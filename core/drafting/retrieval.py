@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
+from core.drafting.fit import ReplyFit, reply_key
 from core.drafting.index import NumpyVectorIndex
 from core.drafting.intents import Phrasebook, is_request, normalise, spread_for
 from core.models import DraftOption, ReplyPair
@@ -36,6 +38,8 @@ from core.profiling.intents import Intent, classify_intent
 
 _WORD = re.compile(r"[a-z0-9']+")
 _ADDRESS = re.compile(r"^\s*@?(?P<name>[\w.\-\[\]^`|{}]+)\s*[:,]\s+", re.UNICODE)
+# "bob: sure" or "@bob, sure" (not "sure, after lunch": a bare word and a comma is no address)
+_NICK = re.compile(r"^\s*(?:@[\w.\-\[\]^`|{}]+\s*[:,]|[\w.\-\[\]^`|{}]+\s*:)\s+")
 _GREETING = re.compile(
     r"^(?P<greet>(hi|hey|hello|thanks|thx|ty|morning)\s+)(?P<name>[A-Za-z][\w\-]*)\b", re.I
 )
@@ -102,6 +106,38 @@ class StyleScorer(Protocol):
     def score(self, texts: Sequence[str]) -> list[int]: ...
 
 
+ActOf = Callable[[str], str | None]
+"""What a reply does (accept, decline, thank, …): the seam the dialogue-act classifier plugs into."""
+FIT_SEARCH = 24
+"""Replies found directly by fit (one matrix-vector product over all of the owner's replies)."""
+STYLE_SHORTLIST = 8
+"""Candidates, best fit first, that the style meter scores to break ties within a fit band."""
+CONSENSUS = True
+CONSENSUS_SHARPNESS = 4.0
+ADDRESS_HABIT = 0.5
+"""Owners who start at least this share of replies with "name:" get it on every option."""
+FIT_BAND = 10
+"""Options whose fit differs by less than this many points are ordered by style."""
+
+
+@dataclass(frozen=True, slots=True)
+class FittedDraft:
+    """Fit-first drafting's answer for one message.
+
+    ``options`` are what chat shows (each passed the gate, 0 to ``max_options``); ``best`` is the
+    best-fitting candidate whether or not it passed (batch evaluation and ``draft`` output always
+    have one); ``offered`` says whether chat would show anything; ``closest`` is the owner's past
+    exchange most similar to the message (shown, with Edit prefilled, when nothing fits).
+    """
+
+    options: tuple[DraftOption, ...]
+    best: DraftOption | None
+    offered: bool
+    closest: ReplyPair | None
+    ranked: tuple[DraftOption, ...] = ()
+    """The shortlist in rank order, before the gate (for measuring the gate's trade-off)."""
+
+
 def tokens(text: str) -> frozenset[str]:
     """Content words, lowercased: the lexical side of similarity."""
     return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
@@ -126,6 +162,10 @@ class ExemplarIndex:
     reply_vectors: dict[str, Vector] = field(default_factory=dict)
     """Embeddings of reply texts (by text), when known: the verifier and reranking reuse them."""
     phrasebook: Phrasebook = field(default_factory=Phrasebook)
+    _replies: tuple[list[str], Vector, list[int]] | None = None
+    """Distinct reply texts with known vectors, their matrix, and a pair of each (built lazily)."""
+    _answered: dict[str, list[int]] | None = None
+    """Pair positions by reply (:func:`core.drafting.fit.reply_key`), built lazily."""
 
     @classmethod
     def build(
@@ -173,8 +213,10 @@ class ExemplarIndex:
             self.vectors = NumpyVectorIndex(vector.shape[-1])
         row = self.vectors.add(vector.reshape(1, -1))
         self._remember(row, pair)
+        self._answered = None
         if reply_vector is not None:
             self.reply_vectors[pair.reply_text] = reply_vector
+            self._replies = None
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -183,6 +225,49 @@ class ExemplarIndex:
     def matrix(self) -> Vector:
         """The incoming-side embeddings, one row per pair."""
         return self.vectors.matrix
+
+    def precedents(self, query: Vector, replies: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Per reply, the highest similarity of ``query`` to a past message the owner answered
+        with that reply (whatever the address), 0 when they never used it."""
+        if self._answered is None:
+            self._answered = {}
+            for position, pair in enumerate(self.pairs):
+                self._answered.setdefault(reply_key(pair.reply_text), []).append(position)
+        out = np.zeros(len(replies), dtype=np.float64)
+        for k, reply in enumerate(replies):
+            rows = self._answered.get(reply_key(reply))
+            if rows:
+                out[k] = max(self.vectors.similarity(query, rows))
+        return out
+
+    def address_share(self) -> float:
+        """How many of the owner's replies start by addressing someone ("bob: …")."""
+        if not self.pairs:
+            return 0.0
+        return sum(1 for p in self.pairs if _NICK.match(p.reply_text)) / len(self.pairs)
+
+    def replies(self) -> tuple[list[str], Vector, list[int]]:
+        """The distinct reply texts whose embedding is known, as ``(texts, matrix, pair
+        position of each)``: what direct search by fit runs over (built once, kept)."""
+        if self._replies is None:
+            texts: list[str] = []
+            positions: list[int] = []
+            seen: set[str] = set()
+            for position in range(len(self.pairs) - 1, -1, -1):  # newest pair of each text
+                reply = self.pairs[position].reply_text
+                if reply in seen or reply not in self.reply_vectors or not reply.strip():
+                    continue
+                seen.add(reply)
+                texts.append(reply)
+                positions.append(position)
+            dim = self.vectors.dim
+            matrix = (
+                np.stack([self.reply_vectors[t] for t in texts]).astype(np.float32)
+                if texts
+                else np.zeros((0, dim), dtype=np.float32)
+            )
+            self._replies = (texts, matrix, positions)
+        return self._replies
 
     def _lexical(self, query_tokens: frozenset[str], width: int) -> list[int]:
         """Rows sharing the query's rarer words, by summed idf (common words are skipped)."""
@@ -274,9 +359,12 @@ class RetrievalDrafter:
 
     engine = "retrieval"
 
-    def __init__(self, *, max_options: int = 3, diversity: float = 0.6) -> None:
+    def __init__(
+        self, *, max_options: int = 3, diversity: float = 0.6, act_of: ActOf | None = None
+    ) -> None:
         self._max_options = max_options
         self._diversity = diversity
+        self._act_of: ActOf = act_of or classify_intent
 
     def candidates(
         self,
@@ -389,6 +477,170 @@ class RetrievalDrafter:
             )
             for p, score in zip(picks, scores, strict=True)
         ]
+
+    def draft_fitted(
+        self,
+        index: ExemplarIndex,
+        *,
+        text: str,
+        sender: str,
+        query: Vector,
+        fit: ReplyFit,
+        style: StyleScorer,
+        encode: Callable[[Sequence[str]], Vector] | None = None,
+        exclude: frozenset[str] = frozenset(),
+        negatives: Sequence[Negative] = (),
+    ) -> FittedDraft:
+        """Fit-first drafting: the owner's replies and phrases that answer ``text``, ranked by
+        fit, then style; only those passing the fit gate are offered.
+
+        Candidates are the owner's replies to the most similar past messages, their replies with
+        the best fit found directly (one matrix-vector product over all of them), and their stock
+        phrases. The spread of different answers (acts) is kept only among options that pass.
+
+        Args:
+            index: The persona's exemplars (reply vectors known for direct search).
+            text: The incoming message; ``sender`` its author; ``query`` its embedding.
+            fit: The owner's calibrated reply-fit model (the gate is its threshold).
+            style: The "sounds like you" meter.
+            encode: Embeds texts without a known vector (stock phrases); without it they are
+                skipped.
+            exclude: Texts already rejected for this message.
+            negatives: Replies dismissed for earlier messages (down-ranked when similar).
+        """
+        if not len(index):
+            return FittedDraft(options=(), best=None, offered=False, closest=None)
+        hits = index.nearest(query, tokens(text), k=self._max_options * 8, distinct=True)
+        closest = index.pairs[hits[0][1]] if hits else None
+        found = _gather(index, hits, fit.search(query, index.replies()[1], FIT_SEARCH))
+        for phrases in index.phrasebook.phrases.values():
+            for phrase in phrases:
+                times = "once" if phrase.count == 1 else f"{phrase.count} times"
+                reason = f"your usual way to {INTENT_LABEL[phrase.intent]} (you wrote it {times})"
+                found.append(_Pick(phrase.text, 0.0, reason, None, phrase.intent, phrase.text))
+        penalised = _penalised(query, negatives)
+        picks: list[_Pick] = []
+        seen: set[str] = set()
+        for pick in found:
+            if pick.source_id is not None:
+                position = int(pick.source_id)
+                pair = index.pairs[position]
+                pick.text = adapt(
+                    pair.reply_text, old_sender=pair.incoming_sender, new_sender=sender
+                )
+                pick.source_id = pair.reply_id
+            key = normalise(_NICK.sub("", pick.text))  # "carol: sure" is the phrase "sure"
+            if key and key not in seen and pick.text not in exclude and pick.text.strip():
+                seen.add(key)
+                picks.append(pick)
+        vectors = _vectors(index, [p.style_text for p in picks], encode)
+        picks = [p for p in picks if p.style_text in vectors]
+        if not picks:
+            return FittedDraft(options=(), best=None, offered=False, closest=closest)
+        matrix = np.stack([vectors[p.style_text] for p in picks])
+        said = [p.style_text for p in picks]
+        probability = fit.probabilities(text, query, said, matrix, index.precedents(query, said))
+        if sender and index.address_share() >= ADDRESS_HABIT:
+            for pick in picks:  # the owner addresses people: their stock phrases too
+                if not _NICK.match(pick.text):
+                    pick.text = f"{sender}: {pick.text}"
+        rank_by = probability
+        if CONSENSUS:
+            weights = probability**CONSENSUS_SHARPNESS
+            agreement = (matrix @ matrix.T) @ weights / max(float(weights.sum()), 1e-9)
+            rank_by = probability * agreement
+        order = sorted(
+            range(len(picks)),
+            key=lambda i: (penalised.get(normalise(picks[i].text), 0), -rank_by[i]),
+        )[:STYLE_SHORTLIST]
+        styles = style.score([picks[i].style_text for i in order])
+        style_of = dict(zip(order, styles, strict=True))
+        order.sort(
+            key=lambda i: (
+                penalised.get(normalise(picks[i].text), 0),
+                -int(100 * rank_by[i]) // FIT_BAND,
+                -style_of[i],
+                -rank_by[i],
+            )
+        )
+        options = [self._option(picks[i], probability[i], style_of[i]) for i in order]
+        chosen = self.offer(options, fit)
+        return FittedDraft(
+            options=tuple(chosen),
+            best=options[0],
+            offered=bool(chosen),
+            closest=closest,
+            ranked=tuple(options),
+        )
+
+    def _option(self, pick: _Pick, probability: float, style_score: int) -> DraftOption:
+        fit_score = round(100 * probability)
+        return DraftOption(
+            text=pick.text,
+            engine=self.engine,
+            style_score=style_score,
+            reasons=(pick.reason,),
+            source_id=pick.source_id,
+            fit=fit_score,
+            act=self._act_of(pick.text),
+        )
+
+    def offer(self, ranked: Sequence[DraftOption], fit: ReplyFit) -> list[DraftOption]:
+        """Up to ``max_options`` that pass the gate, not paraphrases of each other, preferring
+        a different act for each (yes / not now / what exactly?) and keeping fit order."""
+        passing = [o for o in ranked if fit.passes((o.fit or 0) / 100)]
+        chosen: list[DraftOption] = []
+        for new_act_only in (True, False):
+            for option in passing:
+                if len(chosen) >= self._max_options:
+                    break
+                if option in chosen or not _distinct(option.text, chosen, self._diversity):
+                    continue
+                if new_act_only and chosen and option.act in {c.act for c in chosen}:
+                    continue
+                chosen.append(option)
+        return sorted(chosen, key=ranked.index)
+
+
+def _gather(
+    index: ExemplarIndex, hits: Sequence[tuple[float, int]], fitted: Sequence[int]
+) -> list[_Pick]:
+    """Candidates from similar past messages and from direct search by fit (``source_id`` holds
+    the pair position until the caller re-addresses the reply)."""
+    out: list[_Pick] = []
+    for similarity, position in hits:
+        pair = index.pairs[position]
+        reason = (
+            f"you wrote this to {pair.incoming_sender} about a similar message "
+            f"({round(max(0.0, similarity) * 100)}% alike)"
+        )
+        out.append(_Pick(pair.reply_text, similarity, reason, str(position), None, pair.reply_text))
+    positions = index.replies()[2]
+    for row in fitted:
+        pair = index.pairs[positions[row]]
+        reason = f"you wrote this to {pair.incoming_sender}; it answers what was asked"
+        out.append(_Pick(pair.reply_text, 0.0, reason, str(positions[row]), None, pair.reply_text))
+    return out
+
+
+def _vectors(
+    index: ExemplarIndex, texts: Sequence[str], encode: Callable[[Sequence[str]], Vector] | None
+) -> dict[str, Vector]:
+    """Known reply vectors of ``texts``; the others encoded in one batch (and remembered)."""
+    missing = list(dict.fromkeys(t for t in texts if t not in index.reply_vectors))
+    if missing and encode is not None:
+        for text, vector in zip(missing, encode(missing), strict=True):
+            index.reply_vectors[text] = vector
+    return {t: index.reply_vectors[t] for t in texts if t in index.reply_vectors}
+
+
+def _distinct(text: str, chosen: Sequence[DraftOption], diversity: float) -> bool:
+    words = tokens(text) or frozenset(text.lower().split())
+    for option in chosen:
+        other = tokens(option.text) or frozenset(option.text.lower().split())
+        if normalise(text) == normalise(option.text) or _jaccard(words, other) > diversity:
+            return False
+    return True
 
 
 def _stock(
