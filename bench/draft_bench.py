@@ -23,13 +23,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
+# One thread for BLAS too (as torch): on a shared CPU, multi-threaded matrix-vector products
+# contend with themselves and with the encoder.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -330,8 +330,11 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         account, persona = await _account_and_persona(runtime, args.user)
         rows = []
         for message in messages:
-            options = await runtime.clone.draft_options(account, persona, message)
-            best = options[0] if options else None
+            result = await runtime.clone.app.drafting.drafts(account, persona, message)
+            shown = result.options if result.offered else []
+            # "draft" is always the best candidate (batch evaluation stays comparable);
+            # "offered" says whether chat would show options, "options" what it would show.
+            best = result.best or (shown[0] if shown else None)
             rows.append(
                 {
                     "id": message.id,
@@ -340,7 +343,14 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
                     "engine": best.engine if best else None,
                     "alternatives": [
                         {"draft": o.text, "style_score": o.style_score, "engine": o.engine}
-                        for o in options[1:]
+                        for o in shown
+                        if best is None or o.text != best.text
+                    ],
+                    "fit": best.fit if best else None,
+                    "offered": bool(result.offered and shown),
+                    "options": [
+                        {"text": o.text, "fit": o.fit, "style_score": o.style_score, "act": o.act}
+                        for o in shown
                     ],
                 }
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from core.app.context import AppContext
 from core.app.models import ModelCache, PersonaModel
 from core.drafting.context import MAX_EXEMPLARS, reply_context
 from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError, merge_options
-from core.drafting.retrieval import RetrievalDrafter, tokens
+from core.drafting.retrieval import FittedDraft, RetrievalDrafter, tokens
 from core.models import (
     Account,
     AccountId,
@@ -35,12 +35,25 @@ def draft_id_for(account_id: AccountId, delivery: str) -> str:
     return uuid.uuid5(_DRAFT_IDS, f"{account_id}:{delivery}").hex
 
 
+NOTHING_FITS = (
+    "Nothing you have written before answers this message. Your closest real exchange is below "
+    "as a starting point: edit it, or write your own."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class DraftResult:
-    """Options for one message and notes for the owner (an engine that failed, a spent budget)."""
+    """Options for one message and notes for the owner (an engine that failed, a spent budget).
+
+    ``offered`` is False when no candidate passed the reply-fit gate: ``options`` then holds only
+    the closest real exchange's reply, labelled as such, and ``best`` the best-fitting candidate
+    (what ``minime draft`` reports as the draft either way).
+    """
 
     options: list[DraftOption]
     notes: list[str]
+    offered: bool = True
+    best: DraftOption | None = None
 
 
 class Drafting:
@@ -94,10 +107,26 @@ class Drafting:
         if not len(model.index) and self._llm is None:
             return DraftResult(options=[], notes=[])
 
+        fitted: list[FittedDraft] = []
+
         def retrieve() -> tuple[Vector, list[DraftOption]]:
             query = self._ctx.embedder.encode([incoming.text])[0]
             if not len(model.index):
                 return query, []
+            if model.fit is not None:
+                result = self._drafter.draft_fitted(
+                    model.index,
+                    text=incoming.text,
+                    sender=incoming.sender,
+                    query=query,
+                    fit=model.fit,
+                    style=model.style,
+                    encode=(model.encoder or self._ctx.embedder).encode,
+                    exclude=exclude,
+                    negatives=model.negatives,
+                )
+                fitted.append(result)
+                return query, list(result.options)
             return query, self._drafter.draft(
                 model.index,
                 text=incoming.text,
@@ -110,7 +139,10 @@ class Drafting:
 
         query, retrieved = await asyncio.to_thread(retrieve)
         if self._llm is None:
-            return DraftResult(options=retrieved, notes=[])
+            if fitted and not fitted[0].offered:
+                return _nothing_fits(fitted[0])
+            best = fitted[0].best if fitted else (retrieved[0] if retrieved else None)
+            return DraftResult(options=retrieved, notes=[], best=best)
         notes: list[str] = []
         generated: list[DraftOption] = []
         try:
@@ -187,3 +219,23 @@ class Drafting:
         )
         await self._ctx.stores.drafts.create(draft)
         return draft
+
+
+def _nothing_fits(result: FittedDraft) -> DraftResult:
+    """No option passed the gate: the closest real exchange as a starting point, said so."""
+    fallback = result.fallback
+    if fallback is None:
+        return DraftResult(options=[], notes=[NOTHING_FITS], offered=False, best=result.best)
+    closest = result.closest
+    reason = (
+        f"closest real exchange: {closest.incoming_sender} wrote \u201c{_short(closest.incoming_text)}\u201d"
+        if closest is not None
+        else "your best match, though it does not fit well"
+    )
+    option = replace(fallback, reasons=(reason, *fallback.reasons))
+    return DraftResult(options=[option], notes=[NOTHING_FITS], offered=False, best=result.best)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"

@@ -27,8 +27,10 @@ from core.app.context import (
     UndoablePriority,
 )
 from core.drafting import composer
+from core.drafting.fit import FitWeights, ReplyFit, global_weights
 from core.drafting.llm import TokenBudget
-from core.drafting.retrieval import ExemplarIndex, Negative, StyleScorer
+from core.drafting.meters import StyleMeter
+from core.drafting.retrieval import ExemplarIndex, Negative, StyleScorer, fit_for
 from core.drafting.safety import hosts_in
 from core.drafting.state import pack_state, stale, unpack_state
 from core.drafting.style import (
@@ -56,6 +58,9 @@ VERIFIER_STATE = "verifier"
 PROFILE_STATE = "profile"
 BUDGET_STATE = "llm-budget"
 PRIORITISER_STATE = "prioritiser"
+FIT_STATE = "reply-fit"
+METER_SAMPLE = 1000
+"""Owner replies the style meter is placed among (evenly spread over their history)."""
 MAX_NEGATIVES = 300
 """Most recent dismissed/regenerated options remembered as negative signal."""
 _PRIORITY_MAGIC = b"MPR1"
@@ -82,6 +87,9 @@ class PersonaModel:
     """The persona's StyleProfile, built on first LLM use (None until then)."""
     posts: composer.PostCorpus | None = None
     """The owner's own posts and sentences, for ``post`` and ``ask`` (built on first use)."""
+    fit: ReplyFit | None = None
+    """The reply-fit model adapted to the owner (None: the embedder does not match the shipped
+    weights, and drafting falls back to similar-message retrieval)."""
 
     def owner_name(self, persona: Persona) -> str:
         """How prompts name the owner."""
@@ -104,6 +112,20 @@ def _log_training_failure(task: asyncio.Task[None]) -> None:
         log.warning("style verifier training failed: %s", type(task.exception()).__name__)
 
 
+def metered(verifier: StyleVerifier, index: ExemplarIndex) -> StyleScorer:
+    """The verifier as the "sounds like you" meter: its raw value placed among the owner's own
+    replies (their vectors are known), so the options of a card read different values; the raw
+    verifier when there are too few replies to place it among."""
+    replies = list(dict.fromkeys(p.reply_text for p in index.pairs if p.reply_text.strip()))
+    if len(replies) > METER_SAMPLE:
+        step = len(replies) / METER_SAMPLE
+        replies = [replies[int(k * step)] for k in range(METER_SAMPLE)]
+    try:
+        return StyleMeter.calibrate(verifier, replies)
+    except ValueError:
+        return verifier
+
+
 class ModelCache:
     """Every persona's models, built once from the stores and kept until their data changes."""
 
@@ -116,8 +138,10 @@ class ModelCache:
         verifier_background: Callable[[], Sequence[str]] | None,
         llm_budget: TokenBudget | None,
         profile_card: ProfileCard | None,
+        fit_weights: Callable[[], FitWeights] | None = None,
     ) -> None:
         self._ctx = ctx
+        self._fit_weights = fit_weights or global_weights
         self._priority_factory = priority_factory
         self._style_factory = style_factory
         # With a background (bootstrap wires the shipped writers), each persona gets a trained
@@ -130,6 +154,8 @@ class ModelCache:
         self.training: dict[Key, asyncio.Task[None]] = {}
         """Background verifier training per persona (one at a time each)."""
         self._locks: dict[Key, asyncio.Lock] = {}
+        self._trained_styles: dict[Key, StyleScorer] = {}
+        """Verifiers whose training ended before their persona's model was built."""
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -152,14 +178,18 @@ class ModelCache:
             cached = self._models.get(key)
             if cached is None:
                 cached = await self._build(account, persona)
+                fresh = self._trained_styles.pop(key, None)
+                if fresh is not None:
+                    cached.style = fresh
                 self._models[key] = cached
             return cached
 
     def forget(self, account_id: AccountId, persona_id: PersonaId | None = None) -> None:
         """Drop cached models so the next use rebuilds them from the stores."""
-        for key in list(self._models):
+        for key in list(self._models) + list(self._trained_styles):
             if key[0] == account_id and (persona_id is None or key[1] == persona_id):
-                del self._models[key]
+                self._models.pop(key, None)
+                self._trained_styles.pop(key, None)
         if persona_id is None:
             forget_trained(account_id)
 
@@ -183,7 +213,7 @@ class ModelCache:
         history = [m async for m in stores.messages.iter(account.id, persona.id)]
         owner_texts = [m.message.text for m in history if m.from_owner]
         encoder = KnownVectors(self._ctx.embedder, index.reply_vectors)
-        style = await self._style(account, persona, history, encoder)
+        style = await self._style(account, persona, history, encoder, index)
         owner_names = tuple(
             dict.fromkeys(
                 (*persona.owner_names, *(m.message.sender for m in history if m.from_owner))
@@ -202,7 +232,31 @@ class ModelCache:
             negatives=await self._negatives(account, persona),
             allowed_hosts=hosts_in(owner_texts),
             owner_texts=len(owner_texts),
+            fit=await self._fit(account, persona, index),
         )
+
+    async def _fit(
+        self, account: Account, persona: Persona, index: ExemplarIndex
+    ) -> ReplyFit | None:
+        """The owner-adapted reply-fit model: from the StateStore (kind ``reply-fit``) while the
+        exemplars have not grown by a quarter, else adapted now (seconds) and stored."""
+        try:
+            weights = await asyncio.to_thread(self._fit_weights)
+        except (OSError, ValueError, KeyError):
+            log.warning("reply-fit weights unreadable; drafting by similar messages only")
+            return None
+        if weights.dim != self._ctx.embedder.dim or not len(index):
+            return None
+        state = self._ctx.stores.state
+        stored = unpack_state(await state.get(account.id, persona.id, FIT_STATE))
+        if stored is not None and not stale(stored[0], len(index)):
+            try:
+                return ReplyFit.from_bytes(stored[1], weights=weights)
+            except (ValueError, KeyError):
+                log.warning("stored reply-fit model unreadable; adapting again")
+        fit = await asyncio.to_thread(fit_for, index, weights)
+        await state.put(account.id, persona.id, FIT_STATE, pack_state(len(index), fit.to_bytes()))
+        return fit
 
     async def _index(self, account: Account, persona: Persona) -> ExemplarIndex:
         stores = self._ctx.stores
@@ -232,6 +286,7 @@ class ModelCache:
         persona: Persona,
         history: Sequence[StoredMessage],
         encoder: Embedder,
+        index: ExemplarIndex,
     ) -> StyleScorer:
         """The persona's "sounds like you" scorer.
 
@@ -250,17 +305,23 @@ class ModelCache:
         scorer: StyleScorer = surface
         if stored is not None:
             try:
-                scorer = StyleVerifier.from_bytes(stored[1], embedder=encoder)
+                verifier = StyleVerifier.from_bytes(stored[1], embedder=encoder)
+                scorer = await asyncio.to_thread(metered, verifier, index)
             except ValueError:
                 log.warning("stored style verifier unreadable; retraining")
                 stored = None
         if stored is None or stale(stored[0], len(owner_texts)):
             others = [m.message.text for m in history if not m.from_owner]
-            self._train_later((account.id, persona.id), owner_texts, others, encoder)
+            self._train_later((account.id, persona.id), owner_texts, others, encoder, index)
         return scorer
 
     def _train_later(
-        self, key: Key, owner_texts: list[str], others: list[str], encoder: Embedder
+        self,
+        key: Key,
+        owner_texts: list[str],
+        others: list[str],
+        encoder: Embedder,
+        index: ExemplarIndex,
     ) -> None:
         running = self.training.get(key)
         if running is not None and not running.done():
@@ -289,9 +350,12 @@ class ModelCache:
                 VERIFIER_STATE,
                 pack_state(len(owner_texts), scorer.to_bytes()),
             )
+            styled = await asyncio.to_thread(metered, scorer, index)
             model = self._models.get(key)
             if model is not None:
-                model.style = scorer
+                model.style = styled
+            else:  # finished while the model was still being built: get() swaps it in
+                self._trained_styles[key] = styled
 
         task = asyncio.get_running_loop().create_task(train())
         self.training[key] = task

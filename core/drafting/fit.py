@@ -185,14 +185,21 @@ class FitWeights:
         return out
 
     def raw(
-        self, message: str, message_vec: Vector, replies: Sequence[str], reply_vecs: Vector
+        self,
+        message: str,
+        message_vec: Vector,
+        replies: Sequence[str],
+        reply_vecs: Vector,
+        features: FloatArray | None = None,
     ) -> FloatArray:
-        """The global score ``s(m, r)`` of each reply (a logit; higher fits better)."""
+        """The global score ``s(m, r)`` of each reply (a logit; higher fits better);
+        ``features`` are :meth:`features` when already computed."""
         if not len(replies):
             return np.zeros(0)
         matrix = np.asarray(reply_vecs, dtype=np.float32).reshape(len(replies), self.dim)
         linear = (matrix @ self.query(message_vec)).astype(np.float64)
-        out: FloatArray = linear + self.features(message, replies) @ self.w + self.bias
+        surface = self.features(message, replies) if features is None else features
+        out: FloatArray = linear + surface @ self.w + self.bias
         return out
 
     def to_bytes(self) -> bytes:
@@ -295,9 +302,10 @@ class ReplyFit:
         reply_vecs: Vector,
         precedent: FloatArray | None,
     ) -> FloatArray:
-        raw = self.weights.raw(message, message_vec, replies, reply_vecs)
+        surface = self.weights.features(message, replies)
+        raw = self.weights.raw(message, message_vec, replies, reply_vecs, surface)
         seen = np.zeros(len(replies)) if precedent is None else np.asarray(precedent, np.float64)
-        return np.column_stack([raw, self.weights.features(message, replies), seen])
+        return np.column_stack([raw, surface, seen])
 
     def logits(
         self,

@@ -2,11 +2,16 @@
 
 The style verifier's probability saturates: once trained, every text the owner ever wrote reads
 100, so the three options of a card all read the same. :class:`StyleMeter` maps the verifier's raw
-decision value through the distribution of the owner's own *held-out* messages (not those it
-trained on): "sounds like you 70" means the text reads more like the owner than 70% of their own
-recent messages do. The mapping is monotone, so it discriminates exactly as the verifier does (its
-ROC-AUC against other writers' held-out messages is recorded in ``auc``), but it spreads the
-owner's own texts over 0-100 instead of piling them at 100.
+decision value through the distribution of a reference set of the owner's own messages: "sounds
+like you 70" means the text reads more like the owner than 70% of those do. The mapping is
+monotone, so it discriminates exactly as the verifier does (its ROC-AUC against other writers'
+messages is recorded in ``auc``), but it spreads the owner's own texts over 0-100 instead of piling
+them at 100.
+
+The evaluation (``core.drafting.evaluation``) calibrates on the owner's *held-out* messages and
+measures the AUC on a later test split; the persona model places the meter among the owner's own
+replies, which are the very candidates drafting offers, so the options of a card read different
+values.
 """
 
 from __future__ import annotations

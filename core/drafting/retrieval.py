@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.drafting.fit import ReplyFit, reply_key
+from core.drafting.fit import FitWeights, OwnerPair, ReplyFit, reply_key
 from core.drafting.index import NumpyVectorIndex
 from core.drafting.intents import Phrasebook, is_request, normalise, spread_for
 from core.models import DraftOption, ReplyPair
@@ -110,7 +110,7 @@ ActOf = Callable[[str], str | None]
 """What a reply does (accept, decline, thank, …): the seam the dialogue-act classifier plugs into."""
 FIT_SEARCH = 24
 """Replies found directly by fit (one matrix-vector product over all of the owner's replies)."""
-STYLE_SHORTLIST = 8
+STYLE_SHORTLIST = 5
 """Candidates, best fit first, that the style meter scores to break ties within a fit band."""
 CONSENSUS = True
 CONSENSUS_SHARPNESS = 4.0
@@ -136,6 +136,16 @@ class FittedDraft:
     closest: ReplyPair | None
     ranked: tuple[DraftOption, ...] = ()
     """The shortlist in rank order, before the gate (for measuring the gate's trade-off)."""
+
+    @property
+    def fallback(self) -> DraftOption | None:
+        """What to show when nothing fits: the owner's reply in the closest real exchange (as
+        scored), else the best candidate."""
+        if self.closest is not None:
+            for option in self.ranked:
+                if option.source_id == self.closest.reply_id:
+                    return option
+        return self.best
 
 
 def tokens(text: str) -> frozenset[str]:
@@ -166,6 +176,7 @@ class ExemplarIndex:
     """Distinct reply texts with known vectors, their matrix, and a pair of each (built lazily)."""
     _answered: dict[str, list[int]] | None = None
     """Pair positions by reply (:func:`core.drafting.fit.reply_key`), built lazily."""
+    _addressing: tuple[int, float] | None = None
 
     @classmethod
     def build(
@@ -244,7 +255,10 @@ class ExemplarIndex:
         """How many of the owner's replies start by addressing someone ("bob: …")."""
         if not self.pairs:
             return 0.0
-        return sum(1 for p in self.pairs if _NICK.match(p.reply_text)) / len(self.pairs)
+        if self._addressing is None or self._addressing[0] != len(self.pairs):
+            count = sum(1 for p in self.pairs if _NICK.match(p.reply_text))
+            self._addressing = (len(self.pairs), count / len(self.pairs))
+        return self._addressing[1]
 
     def replies(self) -> tuple[list[str], Vector, list[int]]:
         """The distinct reply texts whose embedding is known, as ``(texts, matrix, pair
@@ -600,6 +614,26 @@ class RetrievalDrafter:
                     continue
                 chosen.append(option)
         return sorted(chosen, key=ranked.index)
+
+
+def fit_for(index: ExemplarIndex, weights: FitWeights | None = None, *, seed: int = 0) -> ReplyFit:
+    """The reply-fit model adapted to the owner of ``index`` (its pairs and their vectors)."""
+    known = [p for p in range(len(index.pairs)) if index.pairs[p].reply_text in index.reply_vectors]
+    pairs = [
+        OwnerPair(
+            index.pairs[p].incoming_text, index.pairs[p].reply_text, index.pairs[p].replied_at
+        )
+        for p in known
+    ]
+    if not pairs:
+        return ReplyFit.unadapted(weights)
+    return ReplyFit.adapt(
+        pairs,
+        index.matrix[known],
+        np.stack([index.reply_vectors[index.pairs[p].reply_text] for p in known]),
+        weights=weights,
+        seed=seed,
+    )
 
 
 def _gather(

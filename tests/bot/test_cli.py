@@ -140,10 +140,17 @@ def test_draft_and_triage_write_one_line_per_input(
     rows = [json.loads(x) for x in drafts.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["m1", "m2", "m3"]
     for row in rows:
-        assert set(row) == {"id", "draft", "style_score", "engine", "alternatives"}
+        assert set(row) == {
+            "id", "draft", "style_score", "engine", "alternatives", "fit", "offered", "options",
+        }  # fmt: skip
         assert isinstance(row["draft"], str) and row["draft"]
         assert 0 <= row["style_score"] <= 100 and row["engine"] == "retrieval"
         assert all(set(a) == {"draft", "style_score", "engine"} for a in row["alternatives"])
+        assert isinstance(row["offered"], bool) and len(row["options"]) <= 3
+        assert row["offered"] == bool(row["options"])
+        for option in row["options"]:
+            assert set(option) == {"text", "fit", "style_score", "act"}
+            assert option["fit"] is None or 0 <= option["fit"] <= 100
     code, _, err = run(
         capsys, *base, "triage", "--user", "u", "--input", str(incoming), "--output", str(scores)
     )

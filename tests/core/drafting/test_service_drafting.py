@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.bootstrap import Runtime, open_runtime
 from bot.settings import load_settings
+from core.drafting.meters import StyleMeter
 from core.engines.embedding import HashingEmbedder
 from core.models import (
     Action,
@@ -89,11 +90,15 @@ async def test_each_option_is_scored_by_the_personas_verifier_kept_in_the_state_
         stored = await rt.storage.state.get(account.id, persona.id, "verifier")
         assert stored is not None and len(stored) > 1000
         model = await clone.models.get(account, persona)
-        assert isinstance(model.style, StyleVerifier) and model.style.mode == "classifier"
+        # The verifier scores through the "sounds like you" meter placed among the owner's replies.
+        assert isinstance(model.style, StyleMeter) and model.style.auc is None
+        verifier = model.style.verifier
+        assert isinstance(verifier, StyleVerifier) and verifier.mode == "classifier"
         clone.models.forget(account.id, persona.id)  # a rebuild loads it back, no retraining
         model = await clone.models.get(account, persona)
         assert (
-            isinstance(model.style, StyleVerifier)
+            isinstance(model.style, StyleMeter)
+            and isinstance(model.style.verifier, StyleVerifier)
             and not clone.models.training[(account.id, persona.id)].cancelled()
         )
         reply = await clone.handle_incoming(incoming("can you review my PR today?"), explicit=True)
