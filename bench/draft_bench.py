@@ -47,6 +47,7 @@ from core.drafting.style import KnownVectors, train_style  # noqa: E402
 from core.engines.embedding import SentenceEmbedder  # noqa: E402
 from core.models import ReplyPair  # noqa: E402
 from core.profiling.background import background_texts  # noqa: E402
+from core.verifier import StyleVerifier  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -143,15 +144,24 @@ async def main() -> None:
             pairs, vectors, reply_vectors=np.tile(reply_vecs, (reps, 1))[:size]
         )
         build_s = time.perf_counter() - started
+        # As the persona model does: the verifier reads the index's reply vectors, known.
+        known_here = KnownVectors(embedder, index.reply_vectors)
+        scorer = StyleVerifier.from_bytes(verifier.to_bytes(), embedder=known_here)
 
-        def draft(text: str, sender: str, index: ExemplarIndex = index) -> int:
+        def draft(
+            text: str,
+            sender: str,
+            index: ExemplarIndex = index,
+            scorer: StyleVerifier = scorer,
+            known_here: KnownVectors = known_here,
+        ) -> int:
             query = embedder.encode([text])[0]
             if args.naive:
-                found = drafter.draft(index, text=text, sender=sender, query=query, style=verifier)
+                found = drafter.draft(index, text=text, sender=sender, query=query, style=scorer)
                 return len(found)
             result = drafter.draft_fitted(
-                index, text=text, sender=sender, query=query, fit=fit, style=verifier,
-                encode=encoder.encode,
+                index, text=text, sender=sender, query=query, fit=fit, style=scorer,
+                encode=known_here.encode,
             )  # fmt: skip
             return len(result.options)
 

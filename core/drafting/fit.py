@@ -101,7 +101,7 @@ CALIBRATION_SHARE = 0.25
 """The owner's chronologically last share of pairs: calibration and the gate, never adaptation."""
 MAX_ADAPT_PAIRS = 4000
 """Adaptation uses at most the owner's newest pairs of this many (seconds on one core)."""
-TARGET_FALSE_ACCEPT = 0.1
+TARGET_FALSE_ACCEPT = 0.03
 """The gate lets through at most this share of the owner's replies to *other* messages."""
 DATA_FILE = "fit.npz"
 DESIGN = 2 + len(FEATURES)

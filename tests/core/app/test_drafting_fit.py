@@ -1,0 +1,75 @@
+"""The drafting use case with a reply-fit model: the gate, and the closest exchange when nothing fits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from core.app.drafting import NOTHING_FITS, Drafting
+from core.app.models import PersonaModel
+from core.drafting.fit import ReplyFit
+from core.drafting.retrieval import ExemplarIndex, RetrievalDrafter
+from core.drafting.style import SurfaceStyleScorer
+from core.engines.embedding import HashingEmbedder
+from core.models import Message
+from tests.core.drafting.test_fit import toy_weights
+from tests.core.drafting.test_fitted import PAIRS
+
+EMBEDDER = HashingEmbedder(dim=128)
+
+
+@dataclass
+class Ctx:
+    embedder: HashingEmbedder
+
+
+class Models:
+    """The one persona model the use case asks for."""
+
+    def __init__(self, model: PersonaModel) -> None:
+        self.model = model
+
+    async def get(self, account: Any, persona: Any) -> PersonaModel:
+        return self.model
+
+
+def drafting(threshold: float) -> Drafting:
+    weights = toy_weights()
+    fit = ReplyFit(weights=weights, coef=ReplyFit.unadapted(weights).coef, threshold=threshold)
+    index = ExemplarIndex.build(
+        PAIRS,
+        EMBEDDER.encode([p.incoming_text for p in PAIRS]),
+        reply_vectors=EMBEDDER.encode([p.reply_text for p in PAIRS]),
+    )
+    model = PersonaModel(
+        index=index,
+        style=SurfaceStyleScorer.fit([p.reply_text for p in PAIRS]),
+        priority=None,  # type: ignore[arg-type]
+        owner_names=("sam",),
+        fit=fit,
+    )
+    return Drafting(Ctx(EMBEDDER), Models(model), drafter=RetrievalDrafter(), llm=None)  # type: ignore[arg-type]
+
+
+def message(text: str) -> Message:
+    return Message(
+        id="m1", conversation="dm:dan", thread=None, sender="dan", text=text,
+        sent_at=datetime(2026, 1, 6, tzinfo=UTC),
+    )  # fmt: skip
+
+
+async def test_options_that_fit_are_offered_with_their_fit() -> None:
+    result = await drafting(0.3).drafts(None, None, message("my wifi keeps dropping, any fix?"))  # type: ignore[arg-type]
+    assert result.offered and result.options and result.notes == []
+    assert result.best is not None and "bcmwl" in result.best.text
+    assert all(o.fit is not None and o.fit >= 30 for o in result.options)
+
+
+async def test_when_nothing_fits_the_closest_real_exchange_is_shown_as_such() -> None:
+    text = "my wifi keeps dropping, any fix?"
+    result = await drafting(1.01).drafts(None, None, message(text))  # type: ignore[arg-type]
+    assert not result.offered and result.notes == [NOTHING_FITS]
+    assert len(result.options) == 1 and result.options[0].reasons[0].startswith("closest real")
+    assert "my wifi keeps dropping" in result.options[0].reasons[0]
+    assert result.best is not None, "the best candidate is still known (batch drafting)"
