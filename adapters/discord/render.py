@@ -145,7 +145,8 @@ def draft_embed(draft: Draft, priority: Priority | None) -> EmbedSpec:
     quoted = "\n".join("> " + line for line in clip(draft.incoming.text, 600).splitlines())
     fields = []
     for number, option in enumerate(draft.options[:FIELDS_MAX], start=1):
-        name = f"Option {number} · sounds like you {meter(option.style_score)}"
+        fits = "" if option.fit is None else f"fits {option.fit}/100 · "
+        name = f"Option {number} · {fits}sounds like you {meter(option.style_score)}"
         fields.append(FieldSpec(name=clip(name, 256), value=clip(option.text, FIELD_LIMIT)))
     return EmbedSpec(
         title=clip(f"Draft reply to {draft.incoming.sender}", 256),

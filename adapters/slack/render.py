@@ -117,8 +117,9 @@ def draft_blocks(
     for number, option in enumerate(draft.options, start=1):
         label = f"*{number}.* " if len(draft.options) > 1 else ""
         blocks.append(_section(label + escape(option.text)))
+        fits = "" if option.fit is None else f"Fits {meter(option.fit)} · "
         blocks.append(
-            _context(f"Sounds like you {meter(option.style_score)} · {escape(option.engine)}")
+            _context(f"{fits}Sounds like you {meter(option.style_score)} · {escape(option.engine)}")
         )
     blocks += _actions(buttons)
     blocks.append(_context(DISCLOSURE))

@@ -100,9 +100,10 @@ def _priority(priority: Priority) -> str:
 
 def _option(number: int, option: DraftOption, *, numbered: bool) -> str:
     head = f"<b>{number}.</b> " if numbered else ""
+    fits = "" if option.fit is None else f"fits {option.fit}/100 · "
     return (
         f"{head}{escape(clip(option.text, 1000))}\n"
-        f"    {meter(option.style_score)} {option.style_score}/100 sounds like you"
+        f"    {meter(option.style_score)} {fits}{option.style_score}/100 sounds like you"
         f" · {escape(option.engine)}"
     )
 

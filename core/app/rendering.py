@@ -36,8 +36,10 @@ def render_draft(draft: Draft, priority: Priority | None) -> Reply:
         lines.append(priority_line(priority))
     lines.append(f"Drafts for {draft.incoming.sender}: “{clip(draft.incoming.text, 120)}”")
     for number, option in enumerate(draft.options, start=1):
+        fits = "" if option.fit is None else f"fits {option.fit}/100 · "
         lines.append(
-            f"{number}. {option.text}   [sounds like you {option.style_score}/100 · {option.engine}]"
+            f"{number}. {option.text}   "
+            f"[{fits}sounds like you {option.style_score}/100 · {option.engine}]"
         )
     buttons: list[Button] = []
     for number in range(len(draft.options)):

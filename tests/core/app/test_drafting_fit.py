@@ -73,3 +73,21 @@ async def test_when_nothing_fits_the_closest_real_exchange_is_shown_as_such() ->
     assert len(result.options) == 1 and result.options[0].reasons[0].startswith("closest real")
     assert "my wifi keeps dropping" in result.options[0].reasons[0]
     assert result.best is not None, "the best candidate is still known (batch drafting)"
+
+
+def test_the_card_shows_both_meters() -> None:
+    from core.app.rendering import render_draft
+    from core.models import Draft, DraftOption, DraftStatus, UserRef
+
+    options = (
+        DraftOption(text="np, glad it helped", engine="retrieval", style_score=71, fit=88),
+        DraftOption(text="ty!", engine="retrieval", style_score=40, fit=61),
+    )
+    draft = Draft(
+        id="d", account_id="a", persona_id="p", incoming=message("thanks for the help"),
+        options=options, status=DraftStatus.PENDING, created_at=datetime(2026, 1, 6, tzinfo=UTC),
+        owner=UserRef(platform="console", user_id="u"),
+    )  # fmt: skip
+    text = render_draft(draft, None).text
+    assert "fits 88/100 · sounds like you 71/100" in text
+    assert "fits 61/100 · sounds like you 40/100" in text
