@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.drafting.fit import FitWeights, OwnerPair, ReplyFit, reply_key
+from core.drafting.fit import FitWeights, OwnerPair, ReplyCodes, ReplyFit, reply_key
 from core.drafting.index import NumpyVectorIndex
 from core.drafting.intents import Phrasebook, is_request, normalise, spread_for
 from core.models import DraftOption, ReplyPair
@@ -116,6 +116,8 @@ CONSENSUS = True
 CONSENSUS_SHARPNESS = 4.0
 ADDRESS_HABIT = 0.5
 """Owners who start at least this share of replies with "name:" get it on every option."""
+CODES_FROM = 20_000
+"""Above this many distinct replies, direct search by fit runs over compact codes first."""
 FIT_BAND = 10
 """Options whose fit differs by less than this many points are ordered by style."""
 
@@ -177,6 +179,7 @@ class ExemplarIndex:
     _answered: dict[str, list[int]] | None = None
     """Pair positions by reply (:func:`core.drafting.fit.reply_key`), built lazily."""
     _addressing: tuple[int, float] | None = None
+    _codes: tuple[FitWeights, ReplyCodes] | None = None
 
     @classmethod
     def build(
@@ -259,6 +262,15 @@ class ExemplarIndex:
             count = sum(1 for p in self.pairs if _NICK.match(p.reply_text))
             self._addressing = (len(self.pairs), count / len(self.pairs))
         return self._addressing[1]
+
+    def codes(self, weights: FitWeights) -> ReplyCodes:
+        """Compact codes of :meth:`replies` for searching by fit (built once per weights)."""
+        matrix = self.replies()[1]
+        cached = self._codes
+        if cached is None or cached[0] is not weights or cached[1].matrix.shape[0] != len(matrix):
+            cached = (weights, ReplyCodes.of(weights, matrix))
+            self._codes = cached
+        return cached[1]
 
     def replies(self) -> tuple[list[str], Vector, list[int]]:
         """The distinct reply texts whose embedding is known, as ``(texts, matrix, pair
@@ -526,7 +538,9 @@ class RetrievalDrafter:
             return FittedDraft(options=(), best=None, offered=False, closest=None)
         hits = index.nearest(query, tokens(text), k=self._max_options * 8, distinct=True)
         closest = index.pairs[hits[0][1]] if hits else None
-        found = _gather(index, hits, fit.search(query, index.replies()[1], FIT_SEARCH))
+        replies = index.replies()[1]
+        codes = index.codes(fit.weights) if len(replies) > CODES_FROM else None
+        found = _gather(index, hits, fit.search(query, replies, FIT_SEARCH, codes))
         for phrases in index.phrasebook.phrases.values():
             for phrase in phrases:
                 times = "once" if phrase.count == 1 else f"{phrase.count} times"

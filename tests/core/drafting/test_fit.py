@@ -164,3 +164,24 @@ def test_the_shipped_model_ranks_the_true_reply_first_with_the_real_embedder() -
     for row, message in enumerate(cases):
         p = fit.probabilities(message, embedder.encode([message])[0], replies, reply_vecs)
         assert int(np.argmax(p)) == row, (message, p)
+
+
+def test_search_over_compact_codes_finds_what_the_exact_search_finds() -> None:
+    from core.drafting.fit import ReplyCodes
+
+    rng = np.random.default_rng(3)
+    weights = toy_weights()
+    weights.b[:] = rng.normal(size=weights.b.shape) * 0.1
+    weights.a[:] = rng.normal(size=weights.a.shape) * 0.1
+    replies = rng.normal(size=(3000, 128)).astype(np.float32)
+    replies /= np.linalg.norm(replies, axis=1, keepdims=True)
+    fit = ReplyFit.unadapted(weights)
+    codes = ReplyCodes.of(weights, replies, dims=128)  # all directions: exact up to rounding
+    hits = 0
+    for _ in range(20):
+        query = rng.normal(size=128).astype(np.float32)
+        exact = fit.search(query, replies, 10)
+        compact = fit.search(query, replies, 10, codes)
+        assert compact[0] == exact[0]
+        hits += len(set(exact) & set(compact))
+    assert hits >= 0.95 * 200
