@@ -123,7 +123,9 @@ def main() -> None:
             )
         if "meters" in report:
             m = report["meters"]
-            line += f" | AUC fits {m.get('fit_meter_auc') or 0:.2f} style {m['style_meter_auc'] or 0:.2f}"
+            fits = m.get("fit_meter_auc")
+            line += f" | AUC fits {'n/a' if fits is None else f'{fits:.2f}'}"
+            line += f" style {m['style_meter_auc'] or 0:.2f}"
         print(line, flush=True)
     summary = summarise(rows, seed=args.seed)
     chance = rows[0]["chance"]
@@ -186,6 +188,8 @@ def main() -> None:
     if "meters" in rows[0]:
         for key in ("fit_meter_auc", "style_meter_auc"):
             values = [r["meters"][key] for r in rows if r["meters"].get(key) is not None]
+            if not values:
+                continue
             print(
                 f"  {key}: mean {np.mean(values):.3f} (min {np.min(values):.3f}, max {np.max(values):.3f})"
             )
