@@ -27,6 +27,7 @@ from core.app.context import (
     UndoablePriority,
 )
 from core.drafting import composer
+from core.drafting.language import owner_languages
 from core.drafting.llm import TokenBudget
 from core.drafting.retrieval import ExemplarIndex, Negative, StyleScorer
 from core.drafting.safety import hosts_in
@@ -51,6 +52,8 @@ from core.profiling.profile import StyleProfile
 from core.verifier import StyleVerifier
 
 log = logging.getLogger(__name__)
+LANGUAGE_SAMPLE = 2000
+"""The owner's latest messages read to tell the languages they write in (about a second)."""
 
 VERIFIER_STATE = "verifier"
 PROFILE_STATE = "profile"
@@ -78,6 +81,8 @@ class PersonaModel:
     allowed_hosts: frozenset[str] = frozenset()
     """Link hosts the owner uses: generated links to them stay clickable."""
     owner_texts: int = 0
+    languages: frozenset[str] = frozenset()
+    """The languages the owner writes in (from their latest messages); empty when unknown."""
     profile: object | None = None
     """The persona's StyleProfile, built on first LLM use (None until then)."""
     posts: composer.PostCorpus | None = None
@@ -193,6 +198,7 @@ class ModelCache:
             self._priority_factory, history, owner_names, dict(account.settings)
         )
         await self._restore_priority(account, persona, priority, len(history))
+        languages = await asyncio.to_thread(owner_languages, owner_texts[-LANGUAGE_SAMPLE:])
         return PersonaModel(
             index=index,
             style=style,
@@ -202,6 +208,7 @@ class ModelCache:
             negatives=await self._negatives(account, persona),
             allowed_hosts=hosts_in(owner_texts),
             owner_texts=len(owner_texts),
+            languages=languages,
         )
 
     async def _index(self, account: Account, persona: Persona) -> ExemplarIndex:
