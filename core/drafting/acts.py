@@ -150,7 +150,7 @@ _REQUEST = re.compile(
     r"\b(?:i|we)\s+(?:need|want|would like|'d like|d like)\s+(?:you|u)\s+to\b|"
     r"\b(?:you|u)\s+(?:should|need to|have to|must|might want to|could try|can try|may want to|"
     r"want to try|'?ll (?:need|have) to)\b|"
-    r"\b(?:need|needs|needed)\b.*\b(?:by|before|asap|until|eod|eow|end of)\b|"
+    r"\b(?:need|needs|needed)\b.{0,80}?\b(?:by|before|asap|until|eod|eow|end of)\b|"
     r"\bmind\s+(?:\w+ing)\b|\bwould you mind\b|\bif you (?:could|can|get a chance)\b|"
     r"\bcan i (?:get|have|borrow|ask you)\b|\bany chance (?:you|u)\b|\bi need (?:help|a hand)\b|"
     r"\b(?:need|want) (?:some )?help\b|\bhelp me\b|\bhelp (?:please|pls|plz)\b|\basap\b",
@@ -172,10 +172,10 @@ _INVITE = re.compile(
     r"feel like|up for)\s+(?:\w+\s+)?(?:join|come|grab|get|go|have|meet|play|watch|hang|catch)\b|"
     r"\b(?:are|r) (?:you|u) (?:free|around|coming|up for|joining|in for|available|down)\b|"
     r"\bhow about\b|\bwhat about (?:lunch|dinner|coffee|drinks|a call|tomorrow|tonight)\b|"
-    r"\b(?:join|come to|come over|come along)\b.*\b(?:us|me|party|lunch|dinner|drinks)\b|"
+    r"\b(?:join|come to|come over|come along)\b.{0,80}?\b(?:us|me|party|lunch|dinner|drinks)\b|"
     r"\b(?:want|need) me to\b|\bshall i\b|\bshould i (?:come|bring|join|call|send)\b|\bi (?:can|could) (?:help|do|take|cover|look)\b|"
     r"\b(?:happy|glad) to help\b|\bi'?ll (?:help|take care|handle)\b|\binvit(?:e|ing|ation)\b|"
-    r"\b(?:lunch|coffee|drinks|dinner|beer|beers)\b.*[?？]",
+    r"\b(?:lunch|coffee|drinks|dinner|beer|beers)\b.{0,80}?[?？]",
     re.I,
 )
 _THANKS = re.compile(
@@ -232,21 +232,33 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _URL = re.compile(r"https?://|www\.", re.I)
 
 
+MAX_CHARS: Final = 1000
+"""What a message does shows in its first thousand characters (and its last ones, for a question
+mark); longer texts are read that far, so that a pasted log costs no more than a message."""
+
+
+def bounded(text: str) -> str:
+    """``text`` cut to :data:`MAX_CHARS`: its head and its last 200 characters."""
+    if len(text) <= MAX_CHARS:
+        return text
+    return text[: MAX_CHARS - 200] + " … " + text[-200:]
+
+
 def _clean(text: str) -> str:
     """Lowercase-friendly text without the leading address (``bob: …``, ``@bob …``)."""
-    text = _APOS.sub("'", text.strip())
+    text = _APOS.sub("'", bounded(text).strip())
     stripped = _ADDRESSED.sub("", text, count=1)
     return stripped if stripped.strip() else text
 
 
 def ends_with_question(text: str) -> bool:
     """Whether the text ends in a question mark of any script (``?``, ``？``, ``؟``…)."""
-    return bool(_Q_END.search(text.strip()))
+    return bool(_Q_END.search(text.strip()[-MAX_CHARS:]))
 
 
 def has_question_mark(text: str) -> bool:
     """Whether the text holds a question mark of any script anywhere (``¿`` opens one)."""
-    return bool(_Q_ANY.search(text))
+    return bool(_Q_ANY.search(bounded(text)))
 
 
 def is_question(text: str) -> bool:
@@ -335,7 +347,7 @@ def rule_act(text: str) -> Act:
     """
     cleaned = _clean(text)
     lowered = cleaned.lower()
-    whole = _APOS.sub("'", text.lower())
+    whole = _APOS.sub("'", bounded(text).lower())
     words = _WORD.findall(lowered)
     if not words:
         return "opinion" if _OPINION.search(cleaned) else "information"

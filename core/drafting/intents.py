@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from core.drafting.acts import QUESTION_MARKS, Detail, Slot, rule_act
+from core.drafting.acts import QUESTION_MARKS, Detail, Slot, bounded, rule_act
 from core.profiling.intents import INTENTS, Intent, classify_intent
 
 MAX_WORDS = 12
@@ -38,7 +38,7 @@ _REQUEST = re.compile(
     r"^\s*(?:please|pls|plz)\b|\b(?:can|could|would|will|wanna|want to|do) (?:you|u|we)\b|"
     r"\b(?:are|r) (?:you|u) (?:free|around|coming|able|up for|available|joining|in)\b|"
     r"\blet'?s\b|\bhow about\b|\bwhat about\b|\bany chance\b|\bneed (?:you|your|help)\b|"
-    r"\b(?:join|review|send|check|help|call|meet)\b.*\b(?:me|us|this|it)\b",
+    r"\b(?:join|review|send|check|help|call|meet)\b.{0,80}?\b(?:me|us|this|it)\b",
     re.I,
 )
 
@@ -106,7 +106,7 @@ def role_of(reply: str, incoming: str | None = None) -> Role | None:
     given what it answered, by that: a short non-question after thanks or an apology acknowledges,
     after an opinion or a joke reacts.
     """
-    text = reply.strip()
+    text = bounded(reply).strip()
     words = text.split()
     if not words or len(words) > MAX_WORDS:
         return None
@@ -138,7 +138,7 @@ def normalise(text: str) -> str:
 
 def is_request(text: str) -> bool:
     """Whether a message asks the owner for something (a question, an invitation, a favour)."""
-    return bool(_REQUEST.search(text))
+    return bool(_REQUEST.search(bounded(text)))
 
 
 def spread_for(first: Intent | None) -> tuple[Intent, ...]:

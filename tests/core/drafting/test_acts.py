@@ -249,3 +249,27 @@ def test_the_shipped_model_on_minilm_embeddings() -> None:
     texts = list(cases)
     vectors = SentenceEmbedder().encode(texts)
     assert classify_acts(texts, vectors) == list(cases.values())
+
+
+def test_empty_huge_and_binary_messages_get_an_act_in_bounded_time() -> None:
+    import time
+
+    texts = [
+        "",
+        "   \n\t",
+        "\x00\x01\xff\ufffd" * 5000,
+        "need " * 5000,  # once quadratic: a minute of regex backtracking
+        "join " * 5000,
+        "?" * 20000,
+        "Hola, can you send the 報告書 before Friday? merci " * 300,
+    ]
+    start = time.perf_counter()
+    vectors = np.zeros((len(texts), 384), dtype=np.float32)
+    acts = classify_acts(texts, vectors)
+    for text in texts:
+        assert rule_act(text) in ACTS
+        assert open_details(text) <= {"time", "place", "which", "what"}
+        is_request(text)
+    assert all(act in ACTS for act in acts)
+    assert acts[:2] == ["information", "information"]
+    assert time.perf_counter() - start < 20  # seconds; about 0.5 on a laptop
