@@ -28,7 +28,7 @@ Two ways to tell them apart:
   English model).
 * :class:`ActModel`: a multinomial logistic regression over the MiniLM embedding of the message and
   a few surface features (:func:`surface_features`), trained offline by ``bench/train_acts.py`` on
-  weakly labelled real chat and shipped as weights only (``core/drafting/data/acts.npz``, see
+  weakly and hand-labelled real chat and shipped as weights only (``core/drafting/data/acts.npz``, see
   ``ACTS_LICENSE.txt`` beside it). Loaded lazily, once.
 
 :func:`classify_acts` keeps the rules where a clear cue makes them nearly certain
