@@ -187,6 +187,9 @@ class ModelCache:
         index = await self._index(account, persona)
         history = [m async for m in stores.messages.iter(account.id, persona.id)]
         owner_texts = [m.message.text for m in history if m.from_owner]
+        # Before the style scorer: its verifier may start training in the background, and a
+        # verifier finished before this model is cached would not be swapped in.
+        languages = await asyncio.to_thread(owner_languages, owner_texts[-LANGUAGE_SAMPLE:])
         encoder = KnownVectors(self._ctx.embedder, index.reply_vectors)
         style = await self._style(account, persona, history, encoder)
         owner_names = tuple(
@@ -198,7 +201,6 @@ class ModelCache:
             self._priority_factory, history, owner_names, dict(account.settings)
         )
         await self._restore_priority(account, persona, priority, len(history))
-        languages = await asyncio.to_thread(owner_languages, owner_texts[-LANGUAGE_SAMPLE:])
         return PersonaModel(
             index=index,
             style=style,
