@@ -37,7 +37,9 @@ class Ask:
         result = await self._drafting.drafts(account, persona, message)
         model = await self._models.get(account, persona)
         if not result.options:
-            return Reply(text="\n".join([*result.notes, NO_REPLIES]))
+            return Reply(
+                text="\n".join([*result.notes, *([] if result.language else [NO_REPLIES])])
+            )
         best, *others = result.options
         lines = [
             *result.notes,

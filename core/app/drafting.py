@@ -13,6 +13,7 @@ import numpy as np
 from core.app.context import AppContext
 from core.app.models import ModelCache, PersonaModel
 from core.drafting.context import MAX_EXEMPLARS, reply_context
+from core.drafting.language import foreign_language, foreign_language_note
 from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError, merge_options
 from core.drafting.retrieval import FittedDraft, RetrievalDrafter, tokens
 from core.models import (
@@ -54,6 +55,9 @@ class DraftResult:
     notes: list[str]
     offered: bool = True
     best: DraftOption | None = None
+    language: str | None = None
+    """The message's language when the owner does not write in it: no options, on purpose (the
+    notes say so)."""
 
 
 class Drafting:
@@ -104,6 +108,11 @@ class Drafting:
         options and a note saying why.
         """
         model = await self._models.get(account, persona)
+        foreign = await asyncio.to_thread(foreign_language, incoming.text, model.languages)
+        if foreign is not None:
+            # An English answer to a message in a language the owner never writes in would not
+            # be theirs: say so instead.
+            return DraftResult(options=[], notes=[foreign_language_note(foreign)], language=foreign)
         if not len(model.index) and self._llm is None:
             return DraftResult(options=[], notes=[])
 

@@ -106,7 +106,13 @@ class Incoming:
         result = await self._drafting.drafts(account, persona, incoming.message)
         if not result.options:
             return Reply(
-                text="\n".join([priority_line(priority), *result.notes, NO_REPLIES]),
+                text="\n".join(
+                    [
+                        priority_line(priority),
+                        *result.notes,
+                        *([] if result.language else [NO_REPLIES]),
+                    ]
+                ),
                 priority=priority,
             )
         draft = await self._drafting.keep(

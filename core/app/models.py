@@ -28,6 +28,7 @@ from core.app.context import (
 )
 from core.drafting import composer
 from core.drafting.fit import FitWeights, ReplyFit, global_weights
+from core.drafting.language import owner_languages
 from core.drafting.llm import TokenBudget
 from core.drafting.meters import StyleMeter
 from core.drafting.retrieval import ExemplarIndex, Negative, StyleScorer, fit_for
@@ -53,6 +54,8 @@ from core.profiling.profile import StyleProfile
 from core.verifier import StyleVerifier
 
 log = logging.getLogger(__name__)
+LANGUAGE_SAMPLE = 2000
+"""The owner's latest messages read to tell the languages they write in (about a second)."""
 
 VERIFIER_STATE = "verifier"
 PROFILE_STATE = "profile"
@@ -83,6 +86,8 @@ class PersonaModel:
     allowed_hosts: frozenset[str] = frozenset()
     """Link hosts the owner uses: generated links to them stay clickable."""
     owner_texts: int = 0
+    languages: frozenset[str] = frozenset()
+    """The languages the owner writes in (from their latest messages); empty when unknown."""
     profile: object | None = None
     """The persona's StyleProfile, built on first LLM use (None until then)."""
     posts: composer.PostCorpus | None = None
@@ -212,6 +217,9 @@ class ModelCache:
         index = await self._index(account, persona)
         history = [m async for m in stores.messages.iter(account.id, persona.id)]
         owner_texts = [m.message.text for m in history if m.from_owner]
+        # Before the style scorer: its verifier may start training in the background, and a
+        # verifier finished before this model is cached would not be swapped in.
+        languages = await asyncio.to_thread(owner_languages, owner_texts[-LANGUAGE_SAMPLE:])
         encoder = KnownVectors(self._ctx.embedder, index.reply_vectors)
         style = await self._style(account, persona, history, encoder, index)
         owner_names = tuple(
@@ -233,6 +241,7 @@ class ModelCache:
             allowed_hosts=hosts_in(owner_texts),
             owner_texts=len(owner_texts),
             fit=await self._fit(account, persona, index),
+            languages=languages,
         )
 
     async def _fit(

@@ -1,10 +1,17 @@
-"""The owner's own wording for common intents, mined from what they actually replied.
+"""The owner's own wording for common intents and acts, mined from what they actually replied.
 
 :func:`core.profiling.classify_intent` labels each of the owner's short replies as accept, decline,
 defer, thank or ask-for-details; for each intent the :class:`Phrasebook` keeps the owner's most
 typical phrasings (the most frequent normalised forms, shown in the owner's most common spelling).
 The drafter uses them so that, for a request, the options span different answers (yes / not now /
 what exactly?) instead of three paraphrases of the nearest match.
+
+Beside the intents it keeps the owner's wording per *role* an answer plays for a dialogue act
+(:mod:`core.drafting.acts`): how they acknowledge thanks ("np!", "anytime"), how they react to a
+joke or an opinion ("haha true"), how they hold off a question they cannot answer yet ("let me
+check"), how they greet. :meth:`Phrasebook.for_slot` answers a :class:`~core.drafting.acts.Slot`
+with the owner's phrase for it, and an ask-for-details phrase only when it asks about something the
+message leaves open ("where?" for lunch without a place, never for a code review).
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final, Literal
 
+from core.drafting.acts import QUESTION_MARKS, Detail, Slot, bounded, rule_act
 from core.profiling.intents import INTENTS, Intent, classify_intent
 
 MAX_WORDS = 12
@@ -24,10 +33,12 @@ _NORMALISE = re.compile(r"[^\w\s']+")
 # "bob: sure" or "@bob, sure" (not "sure, happy to": a bare word and a comma is no address)
 _ADDRESSED = re.compile(r"^\s*(?:@[\w.\-\[\]^`|{}]+\s*[:,]|[\w.\-\[\]^`|{}]+\s*:)\s+")
 _REQUEST = re.compile(
-    r"\?|^\s*(?:please|pls|plz)\b|\b(?:can|could|would|will|wanna|want to|do) (?:you|u|we)\b|"
+    # A question mark of any script (full-width ？, ¿, ؟…) asks something.
+    f"[{QUESTION_MARKS}]|"
+    r"^\s*(?:please|pls|plz)\b|\b(?:can|could|would|will|wanna|want to|do) (?:you|u|we)\b|"
     r"\b(?:are|r) (?:you|u) (?:free|around|coming|able|up for|available|joining|in)\b|"
     r"\blet'?s\b|\bhow about\b|\bwhat about\b|\bany chance\b|\bneed (?:you|your|help)\b|"
-    r"\b(?:join|review|send|check|help|call|meet)\b.*\b(?:me|us|this|it)\b",
+    r"\b(?:join|review|send|check|help|call|meet)\b.{0,80}?\b(?:me|us|this|it)\b",
     re.I,
 )
 
@@ -42,6 +53,84 @@ _SPREAD: dict[Intent | None, tuple[Intent, ...]] = {
 }
 
 
+Role = Literal["acknowledge", "react", "hold", "greet"]
+ROLES: Final[tuple[Role, ...]] = ("acknowledge", "react", "hold", "greet")
+REACTION_WORDS: Final = 6
+"""A reaction or acknowledgement longer than this is an answer of its own, not a stock phrase."""
+
+_HOLD = re.compile(
+    r"\b(?:let me|lemme|i'?ll|i will|will|gonna|going to)\s+(?:\w+\s+)?(?:check|look|see|find out|"
+    r"get back|ask|think|dig|investigate|have a look|take a look|confirm)\b|\bget back to (?:you|u)\b|"
+    r"\b(?:checking|looking into it|on it, will report)\b|\b(?:give me|gimme) (?:a|one) "
+    r"(?:sec|second|minute|min|moment)\b|^\W*(?:one sec|one moment|hang on|hold on)\b",
+    re.I,
+)
+_ACKNOWLEDGE = re.compile(
+    r"^\W*(?:np|no problem|no prob|no probs|no worries|nw|anytime|any time|you'?re welcome|"
+    r"your welcome|yw|sure thing|my pleasure|glad (?:to|i could) help|happy to help|of course|"
+    r"don'?t mention it|all good|no sweat|de nada)\b",
+    re.I,
+)
+_REACT = re.compile(
+    r"^\W*(?:lol|lmao|lmfao|rofl|haha\w*|hehe\w*|heh|xd|omg|wow|nice|cool|awesome|great|true|"
+    r"indeed|exactly|totally|right|ikr|same|oof|ouch|yikes|damn|wild|crazy|insane|love it|"
+    r"so true|ha+)\b|^[\W_]*[\U0001f300-\U0001faff\u2600-\u27bf]+[\W_]*$",
+    re.I,
+)
+_ASKS_ABOUT: Final[tuple[tuple[Detail, re.Pattern[str]], ...]] = (
+    ("place", re.compile(r"\bwhere\b|\bwhich (?:room|place|office)\b", re.I)),
+    ("time", re.compile(r"\bwhen\b|\bwhat time\b|\bby when\b|\bwhich day\b|\bhow long\b", re.I)),
+    ("which", re.compile(r"\bwhich\b|\blink\b|\bwhat (?:pr|doc|file|branch|ticket)\b", re.I)),
+    (
+        "what",
+        re.compile(
+            r"\bwhat\b|\bdetails?\b|\bmore (?:info|context)\b|\bhow (?:so|come)\b|\bmean\b|"
+            r"\berror\b|\bexactly\b",
+            re.I,
+        ),
+    ),
+)
+
+
+def asks_about(text: str) -> frozenset[Detail]:
+    """What a question back asks for: ``where?`` → place, ``which pr?`` → which, ``when?`` → time,
+    ``what exactly?`` → what. A bare "details?" asks for what."""
+    found = {detail for detail, pattern in _ASKS_ABOUT if pattern.search(text)}
+    return frozenset(found)
+
+
+def role_of(reply: str, incoming: str | None = None) -> Role | None:
+    """The role a short reply of the owner plays, if it is a stock one.
+
+    By its own words ("let me check" holds, "np" acknowledges, "haha" reacts, "hey!" greets) or,
+    given what it answered, by that: a short non-question after thanks or an apology acknowledges,
+    after an opinion or a joke reacts.
+    """
+    text = bounded(reply).strip()
+    words = text.split()
+    if not words or len(words) > MAX_WORDS:
+        return None
+    if _HOLD.search(text):
+        return "hold"
+    asks = any(c in text for c in QUESTION_MARKS)
+    if len(words) <= REACTION_WORDS and not asks:
+        if _ACKNOWLEDGE.search(text):
+            return "acknowledge"
+        if rule_act(text) == "greeting" and len(words) <= 4:
+            return "greet"
+        if incoming is not None:
+            before = rule_act(incoming)
+            if before in ("thanks", "apology"):
+                return "acknowledge"
+            if before == "opinion" and rule_act(text) in ("opinion", "acknowledgement"):
+                return "react"
+            if before == "greeting" and rule_act(text) == "greeting":
+                return "greet"
+        if _REACT.search(text):
+            return "react"
+    return None
+
+
 def normalise(text: str) -> str:
     """Lower-cased words only: ``"Sure!! sounds good"`` → ``"sure sounds good"``."""
     return " ".join(_NORMALISE.sub(" ", text.lower()).split())
@@ -49,7 +138,7 @@ def normalise(text: str) -> str:
 
 def is_request(text: str) -> bool:
     """Whether a message asks the owner for something (a question, an invitation, a favour)."""
-    return bool(_REQUEST.search(text))
+    return bool(_REQUEST.search(bounded(text)))
 
 
 def spread_for(first: Intent | None) -> tuple[Intent, ...]:
@@ -66,42 +155,147 @@ class Phrase:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class RolePhrase:
+    """One stock phrase of the owner for a role (acknowledge, react, hold, greet)."""
+
+    text: str
+    role: Role
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StockPhrase:
+    """The owner's phrase that fills a slot: its text, what it does, how often they wrote it."""
+
+    text: str
+    role: str
+    """An intent (``accept``, ``decline``, ``defer``, ``ask_details``…) or a :data:`Role`."""
+    count: int
+
+
+def _ranked(forms: Counter[str], limit: int) -> list[tuple[str, int]]:
+    # Most used first; among equals the shorter (more generic) phrasing.
+    return sorted(forms.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[:limit]
+
+
 @dataclass(slots=True)
 class Phrasebook:
-    """Per intent, the owner's most typical short phrasings, most used first."""
+    """Per intent and per role, the owner's most typical short phrasings, most used first."""
 
     phrases: dict[Intent, list[Phrase]] = field(default_factory=dict)
+    roles: dict[Role, list[RolePhrase]] = field(default_factory=dict)
 
     @classmethod
-    def mine(cls, replies: Iterable[str], *, per_intent: int = PER_INTENT) -> Phrasebook:
+    def mine(
+        cls,
+        replies: Iterable[str],
+        *,
+        per_intent: int = PER_INTENT,
+        pairs: Iterable[tuple[str, str]] = (),
+    ) -> Phrasebook:
         """Learn from the owner's replies (any order; duplicates count as habit).
 
         Replies addressed to someone (``bob: sure``) count without the address, so the phrase can
         be reused for anyone.
+
+        Args:
+            replies: The owner's replies (texts).
+            per_intent: Phrases kept per intent and per role.
+            pairs: ``(incoming, reply)`` pairs, when known: a reply's role can then also be read
+                from what it answered ("haha true" after a joke reacts). Their replies count
+                for the roles only; pass them in ``replies`` too for the intents.
         """
+        pairs = list(pairs)
         forms: dict[Intent, Counter[str]] = defaultdict(Counter)
+        role_forms: dict[Role, Counter[str]] = defaultdict(Counter)
         spellings: dict[str, Counter[str]] = defaultdict(Counter)
-        for reply in replies:
+
+        def usable(reply: str) -> str | None:
             text = _ADDRESSED.sub("", reply).strip()
             if not text or len(text.split()) > MAX_WORDS or "http" in text or "\n" in text:
+                return None
+            return text if normalise(text) or not text.isascii() else None
+
+        for reply in replies:
+            text = usable(reply)
+            if text is None:
                 continue
+            key = normalise(text) or text
             intent = classify_intent(text)
-            if intent is None:
+            role = role_of(text)
+            if intent is not None:
+                forms[intent][key] += 1
+            if role is not None and not pairs:
+                role_forms[role][key] += 1
+            if intent is not None or role is not None:
+                spellings[key][text] += 1
+        for incoming, reply in pairs:
+            text = usable(reply)
+            if text is None:
                 continue
-            key = normalise(text)
-            if not key:
+            role = role_of(text, incoming)
+            if role is None:
                 continue
-            forms[intent][key] += 1
+            key = normalise(text) or text
+            role_forms[role][key] += 1
             spellings[key][text] += 1
-        phrases: dict[Intent, list[Phrase]] = {}
-        for intent in INTENTS:
-            # Most used first; among equals the shorter (more generic) phrasing.
-            ranked = sorted(forms[intent].items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
-            phrases[intent] = [
+        phrases: dict[Intent, list[Phrase]] = {
+            intent: [
                 Phrase(text=spellings[key].most_common(1)[0][0], intent=intent, count=count)
-                for key, count in ranked[:per_intent]
+                for key, count in _ranked(forms[intent], per_intent)
             ]
-        return cls(phrases=phrases)
+            for intent in INTENTS
+        }
+        roles: dict[Role, list[RolePhrase]] = {
+            role: [
+                RolePhrase(text=spellings[key].most_common(1)[0][0], role=role, count=count)
+                for key, count in _ranked(role_forms[role], per_intent)
+            ]
+            for role in ROLES
+        }
+        return cls(phrases=phrases, roles=roles)
+
+    def for_slot(self, slot: Slot, *, avoid: Iterable[str] = ()) -> StockPhrase | None:
+        """The owner's own phrase for a slot of :func:`core.drafting.acts.slots_for`, or ``None``.
+
+        ``yes`` / ``not now`` use the intents (the more used of decline and defer for not now);
+        ``ask_details`` only a question asking about one of ``slot.details`` (nothing when the
+        message leaves nothing open); ``acknowledge`` / ``react`` / ``hold`` / ``greet`` the
+        owner's wording for that role. ``answer`` has no stock phrase: only a real reply fits.
+        """
+        skip = {normalise(a) for a in avoid}
+        if slot.kind == "ask_details":
+            if not slot.details:
+                return None
+            for phrase in self.phrases.get("ask_details", []):
+                if normalise(phrase.text) in skip:
+                    continue
+                if asks_about(phrase.text) & slot.details:
+                    return StockPhrase(text=phrase.text, role="ask_details", count=phrase.count)
+            return None
+        if slot.kind in ("acknowledge", "react", "hold", "greet"):
+            role: Role = slot.kind
+            for found in self.roles.get(role, []):
+                if normalise(found.text) not in skip:
+                    return StockPhrase(text=found.text, role=role, count=found.count)
+            if role == "hold":
+                defer = self.best("defer", avoid=avoid)
+                if defer is not None and _HOLD.search(defer.text):
+                    return StockPhrase(text=defer.text, role="hold", count=defer.count)
+            return None
+        ranked = [
+            phrase
+            for intent in sorted(slot.intents, key=lambda i: -self.usage(i))
+            for phrase in self.phrases.get(intent, [])
+            if normalise(phrase.text) not in skip
+        ]
+        if slot.kind == "not_now":
+            # "let me check" is the hold of a question; "not now" says no or later first.
+            ranked.sort(key=lambda phrase: bool(_HOLD.search(phrase.text)))
+        if ranked:
+            return StockPhrase(text=ranked[0].text, role=ranked[0].intent, count=ranked[0].count)
+        return None
 
     def best(self, intent: Intent, *, avoid: Iterable[str] = ()) -> Phrase | None:
         """The owner's most typical phrase for ``intent`` not among ``avoid`` (normalised)."""

@@ -202,3 +202,94 @@ def test_rare_shared_words_bring_candidates_the_embedding_missed() -> None:
     query = embedder.encode(["kubelet crashloop on node 3"])[0]
     hits = index.nearest(query, frozenset({"kubelet", "crashloop", "node"}), k=3)
     assert 300 in [position for _, position in hits]
+
+
+# -- the phrasebook per dialogue act ---------------------------------------------------------
+
+from core.drafting.acts import slots_for  # noqa: E402
+from core.drafting.intents import asks_about, role_of  # noqa: E402
+
+OWNER_REPLIES = [
+    "np!",
+    "np!",
+    "anytime",
+    "haha true",
+    "let me check and get back to you",
+    "let me check and get back to you",
+    "hey!",
+    "sure, happy to",
+    "sure, happy to",
+    "sorry, I can't this time",
+    "where?",
+    "which pr?",
+    "what format do you need?",
+]
+
+
+def stock(act: str, text: str, book: Phrasebook) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for slot in slots_for(act, text):  # type: ignore[arg-type]
+        found = book.for_slot(slot)
+        out[slot.kind] = found.text if found else None
+    return out
+
+
+def test_the_phrasebook_keeps_the_owners_wording_per_role() -> None:
+    book = Phrasebook.mine(OWNER_REPLIES)
+    assert [p.text for p in book.roles["acknowledge"]] == ["np!", "anytime"]
+    assert book.roles["acknowledge"][0].count == 2
+    assert [p.text for p in book.roles["hold"]] == ["let me check and get back to you"]
+    assert [p.text for p in book.roles["react"]] == ["haha true"]
+    assert [p.text for p in book.roles["greet"]] == ["hey!"]
+    assert book.phrases["accept"][0].text == "sure, happy to"  # the intents are unchanged
+
+
+def test_a_stock_question_back_only_where_the_message_leaves_that_open() -> None:
+    book = Phrasebook.mine(OWNER_REPLIES)
+    review = stock("request", "can you review my PR today?", book)
+    assert review == {
+        "yes": "sure, happy to",
+        "not_now": "sorry, I can't this time",
+        "ask_details": "which pr?",
+    }
+    assert stock("invitation", "lunch?", book)["ask_details"] == "where?"
+    budget = stock(
+        "request", "need the Q3 budget numbers by Friday 5pm, can you send them over?", book
+    )
+    assert "ask_details" not in budget
+    # Nothing the owner asks fits "by when?": no question back rather than "where?".
+    only_where = Phrasebook.mine(["where?", "sure"])
+    assert stock("request", "can you send the numbers?", only_where) == {
+        "yes": "sure",
+        "not_now": None,
+        "ask_details": None,
+    }
+
+
+def test_acts_that_need_no_yes_get_the_owners_acknowledgement_reaction_or_hold() -> None:
+    book = Phrasebook.mine(OWNER_REPLIES)
+    assert stock("thanks", "thanks for your help yesterday 🙏", book) == {"acknowledge": "np!"}
+    assert stock("opinion", "lol that meeting was wild today", book) == {"react": "haha true"}
+    assert stock("open_question", "what is the command to see disk usage?", book) == {
+        "answer": None,
+        "hold": "let me check and get back to you",
+    }
+    assert stock("greeting", "morning!", book) == {"greet": "hey!"}
+    assert book.for_slot(slots_for("thanks")[0], avoid=["NP"]) is not None
+    assert Phrasebook.mine(["sure"]).for_slot(slots_for("thanks")[0]) is None
+
+
+def test_roles_read_from_what_a_reply_answered() -> None:
+    assert role_of("haha true") == "react"
+    assert role_of("np") == "acknowledge"
+    assert role_of("let me look into it") == "hold"
+    assert role_of("the build is green") is None
+    assert role_of("yeah", "thanks so much for the help!") == "acknowledge"
+    assert role_of("right??", "lol that meeting was wild") is None
+    book = Phrasebook.mine([], pairs=[("lol that meeting was wild", "ikr"), ("thank you!", "sure")])
+    assert [p.text for p in book.roles["react"]] == ["ikr"]
+    assert [p.text for p in book.roles["acknowledge"]] == ["sure"]
+    assert asks_about("where?") == frozenset({"place"})
+    assert asks_about("which pr?") == frozenset({"which"})
+    assert asks_about("by when?") == frozenset({"time"})
+    assert asks_about("what exactly?") == frozenset({"what"})

@@ -280,3 +280,23 @@ async def test_ask_gives_the_likely_answer_and_the_closest_real_exchange(tmp_pat
         out = await command(rt, "ask can you review my PR today?")
         assert out.startswith("You'd probably answer: “")
         assert "Closest real exchange" in out and "you answered" in out
+
+
+async def test_a_message_in_a_language_the_owner_never_writes_gets_a_note_not_english(
+    tmp_path: Path,
+) -> None:
+    async with runtime(tmp_path, "lang") as rt:
+        clone = rt.clone
+        await clone.import_sample(OWNER)
+        account = await clone.account(OWNER)
+        persona = await clone.active_persona(account)
+        assert (await clone.models.get(account, persona)).languages == frozenset({"en"})
+        reply = await clone.handle_incoming(incoming("明日の会議に参加できますか？"), explicit=True)
+        assert reply is not None and reply.draft is None
+        assert "Japanese" in reply.text and "no replies of yours" not in reply.text
+        asked = await command(rt, "ask ¿Puedes revisar mi presupuesto antes del viernes?")
+        assert "Spanish" in asked and "You'd probably answer" not in asked
+        # Short or English messages are drafted as before.
+        for text in ("ok?", "can you review my PR today?"):
+            drafted = await clone.handle_incoming(incoming(text), explicit=True)
+            assert drafted is not None and drafted.draft is not None, text

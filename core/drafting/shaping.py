@@ -1,0 +1,113 @@
+"""Option shaping by dialogue act: which answers a draft card offers, filled with the owner's words.
+
+:func:`shape` is pure: given the act of the incoming message (and its text), the candidate replies
+ranked by fit (each with its act and intent), the owner's :class:`~core.drafting.intents.Phrasebook`
+and the fit threshold, it fills the slots of :func:`~core.drafting.acts.slots_for` in order:
+
+* each slot takes the best-fitting candidate that plays its part (an acceptance for *yes*, a
+  decline or a deferral for *not now*, a statement for *answer*, an acknowledgement after thanks…)
+  and fits well enough;
+* otherwise the owner's own stock phrase for that part, when they have one (never for *answer*:
+  only a real reply answers a question; and an ask-for-details phrase only when it asks about
+  what the message leaves open);
+* otherwise the slot stays empty: fewer options, never a stock phrase that does not fit.
+
+The drafter ranks, gates and scores; this decides the *kinds* of answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from core.drafting.acts import Act, Slot, slots_for
+from core.drafting.intents import Phrasebook, asks_about, normalise, role_of
+from core.profiling.intents import Intent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """A reply the drafter could offer: its text, fit (higher is better), act and intent."""
+
+    text: str
+    fit: float
+    act: Act | None = None
+    intent: Intent | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shaped:
+    """One option of the card: the slot it fills and the text filling it."""
+
+    slot: Slot
+    text: str
+    fit: float | None
+    """The candidate's fit; ``None`` for a stock phrase (the drafter scores it)."""
+    source: Literal["candidate", "phrasebook"]
+    count: int = 0
+    """For a stock phrase: how often the owner wrote it."""
+
+
+def plays(slot: Slot, candidate: Candidate) -> bool:
+    """Whether ``candidate`` plays the part of ``slot`` (by its intent, act or stock role)."""
+    if slot.kind == "ask_details":
+        asks = candidate.intent == "ask_details" or candidate.act in slot.acts
+        return asks and bool(asks_about(candidate.text) & slot.details)
+    if candidate.intent is not None and candidate.intent in slot.intents:
+        return True
+    if candidate.act is not None and candidate.act in slot.acts:
+        return slot.kind != "answer" or candidate.intent not in ("thank", "accept", "decline")
+    return slot.role is not None and role_of(candidate.text) == slot.role
+
+
+def shape(
+    act: Act,
+    text: str,
+    candidates: Sequence[Candidate],
+    phrasebook: Phrasebook,
+    *,
+    threshold: float,
+    max_options: int = 3,
+    avoid: Iterable[str] = (),
+) -> list[Shaped]:
+    """The options of a draft card for a message of ``act``, one per slot, in slot order.
+
+    Args:
+        act: The act of the incoming message.
+        text: The incoming message (what it leaves open decides ask-for-details).
+        candidates: Replies the drafter found, any order; the best fit is tried first.
+        phrasebook: The owner's stock phrases.
+        threshold: Candidates below this fit are not offered.
+        max_options: At most this many options.
+        avoid: Texts not to offer (shown already, dismissed).
+
+    Returns:
+        Up to ``max_options`` options; fewer when fewer slots can be filled with something that
+        fits.
+    """
+    used = {normalise(a) for a in avoid}
+    ranked = sorted(
+        (c for c in candidates if c.fit >= threshold), key=lambda c: (-c.fit, len(c.text))
+    )
+    out: list[Shaped] = []
+    for slot in slots_for(act, text):
+        if len(out) >= max_options:
+            break
+        found = next(
+            (c for c in ranked if normalise(c.text) not in used and plays(slot, c)),
+            None,
+        )
+        if found is not None:
+            out.append(Shaped(slot=slot, text=found.text, fit=found.fit, source="candidate"))
+            used.add(normalise(found.text))
+            continue
+        if slot.kind == "answer":
+            continue
+        stock = phrasebook.for_slot(slot, avoid=used)
+        if stock is not None:
+            out.append(
+                Shaped(slot=slot, text=stock.text, fit=None, source="phrasebook", count=stock.count)
+            )
+            used.add(normalise(stock.text))
+    return out

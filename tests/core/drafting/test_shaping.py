@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from core.drafting.acts import rule_act
+from core.drafting.intents import Phrasebook
+from core.drafting.shaping import Candidate, shape
+from core.profiling import classify_intent
+
+BOOK = Phrasebook.mine(
+    [
+        "sure, happy to",
+        "sure, happy to",
+        "sorry, I can't this time",
+        "np!",
+        "np!",
+        "haha true",
+        "let me check and get back to you",
+        "let me check and get back to you",
+        "hey!",
+        "where?",
+        "which pr?",
+    ]
+)
+
+
+def cand(text: str, fit: float) -> Candidate:
+    return Candidate(text=text, fit=fit, act=rule_act(text), intent=classify_intent(text))
+
+
+def card(message: str, candidates: list[Candidate], threshold: float = 0.5) -> list[str]:
+    return [
+        f"{o.slot.kind}:{o.text}"
+        for o in shape(rule_act(message), message, candidates, BOOK, threshold=threshold)
+    ]
+
+
+def test_a_request_gets_yes_not_now_and_a_question_only_about_what_is_open() -> None:
+    found = [cand("yep, will look after lunch", 0.9), cand("where?", 0.8)]
+    assert card("can you review my PR today?", found) == [
+        "yes:yep, will look after lunch",
+        "not_now:sorry, I can't this time",
+        "ask_details:which pr?",  # the owner's "where?" asks nothing this message leaves open
+    ]
+    assert card("need the Q3 budget numbers by Friday 5pm, can you send them over?", found) == [
+        "yes:yep, will look after lunch",
+        "not_now:sorry, I can't this time",
+    ]
+
+
+def test_thanks_gets_the_owners_acknowledgement_and_nothing_else() -> None:
+    found = [cand("yep, which branch is it on?", 0.7), cand("np, anytime", 0.6)]
+    assert card("thanks for your help yesterday 🙏", found) == ["acknowledge:np, anytime"]
+    assert card("thanks for your help yesterday 🙏", found[:1]) == ["acknowledge:np!"]
+
+
+def test_a_joke_gets_a_reaction() -> None:
+    found = [cand("yep! 12:30?", 0.55), cand("lol right", 0.52)]
+    assert card("lol that meeting was wild today", found) == ["react:lol right"]
+    assert card("lol that meeting was wild today", found[:1]) == ["react:haha true"]
+
+
+def test_an_open_question_gets_a_real_answer_if_one_fits_else_a_holding_reply() -> None:
+    answer = cand("df -h shows it per filesystem", 0.8)
+    assert card("what is the command to see disk usage?", [answer]) == [
+        "answer:df -h shows it per filesystem",
+        "hold:let me check and get back to you",
+    ]
+    weak = cand("lshw -C network", 0.2)  # below the threshold: not offered
+    assert card("what is the command to see disk usage?", [weak]) == [
+        "hold:let me check and get back to you"
+    ]
+
+
+def test_nothing_that_does_not_fit_and_nothing_already_shown() -> None:
+    empty = Phrasebook.mine([])
+    assert shape("thanks", "thanks!", [], empty, threshold=0.5) == []
+    out = shape(
+        "request",
+        "can you review my PR today?",
+        [cand("sure, happy to", 0.9)],
+        BOOK,
+        threshold=0.5,
+        avoid=["Sure, happy to!"],
+    )
+    assert [o.text for o in out] == ["sorry, I can't this time", "which pr?"]
+    assert out[0].source == "phrasebook" and out[0].fit is None and out[0].count == 1
+    assert len(shape("greeting", "morning!", [], BOOK, threshold=0.5, max_options=0)) == 0
