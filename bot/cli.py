@@ -11,6 +11,8 @@ import asyncio
 import getpass
 import json
 import logging
+import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -437,18 +439,60 @@ async def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     async with open_storage(
         settings.effective_database_url, data_dir=settings.data_dir, master_key=master_key
     ) as storage:
-        rotation = await storage.rotate_master_key()
-    if rotation.key_file is not None:
+        rotation = await storage.rotate_master_key(hand_over=_hand_over_master_key)
+    if rotation.resumed:
+        print(
+            f"Finished an interrupted rotation: re-wrapped {rotation.rewrapped} data keys under "
+            f"the key in {rotation.key_file}; the previous key is destroyed."
+        )
+    elif rotation.key_file is not None:
         print(
             f"Re-wrapped {rotation.rewrapped} data keys; the new master key is in {rotation.key_file}."
         )
     else:
         print(
-            f"Re-wrapped {rotation.rewrapped} data keys under a new master key. Put it first in "
-            "MINIME_MASTER_KEY (keep the old one after a comma until every worker restarted):"
+            f"Re-wrapped {rotation.rewrapped} data keys under the new master key printed above. "
+            "Remove the old key from MINIME_MASTER_KEY once every worker runs with the new one."
         )
-        print(rotation.new_key)
     return 0
+
+
+def _hand_over_master_key(key: str) -> None:
+    """Print a new environment master key and make sure it left the process, before any re-wrap.
+
+    Written straight to the file descriptor (nothing stays in Python's buffer to fail later) and
+    fsynced when standard output is a regular file, so a redirect survives a crash.
+
+    Raises:
+        UsageError: standard output could not take it (``> /dev/full``, a closed pipe); the
+            rotation then stops before the database changes.
+    """
+    text = (
+        "New master key. Put it first in MINIME_MASTER_KEY, keeping the current key after a comma "
+        f"until this command reports success and every worker has restarted:\n{key}\n"
+    )
+    stream = sys.stdout
+    try:
+        stream.flush()
+        try:
+            fd: int | None = stream.fileno()
+        except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
+            fd = None
+        if fd is None:
+            stream.write(text)
+            stream.flush()
+        else:
+            data = text.encode("ascii")
+            while data:
+                data = data[os.write(fd, data) :]
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.fsync(fd)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UsageError(
+            f"could not print the new master key ({reason.lower()}); nothing was rotated, "
+            "the current key still opens every account"
+        ) from None
 
 
 async def cmd_chat(
