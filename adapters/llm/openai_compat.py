@@ -226,12 +226,14 @@ def read_completion(body: bytes, content_type: str | None) -> tuple[list[str], i
             HTML page, a list, truncated JSON…), never what it said.
     """
 
+    size = len(body)  # only the size and the kind are logged, never the body
+
     def refuse(what: str) -> NotACompletion:
         log.warning(
             "language model answered HTTP 200 with %s (content type %s, %d bytes)",
             what,
             (content_type or "none").split(";")[0],
-            len(body),
+            size,
         )
         return NotACompletion(f"the language model answered with {what} instead of a completion")
 
