@@ -110,10 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--user", required=True)
     prof.add_argument("--json", action="store_true")
     prof.add_argument("--png", type=Path, help="also write the card's picture here")
+    prof.add_argument("--force", action="store_true", help="replace an existing --png file")
 
     exp = sub.add_parser("export", help="everything held for an account, as a zip of JSON")
     exp.add_argument("--user", required=True)
-    exp.add_argument("--output", type=Path, help="default: minime-export-<user>.zip")
+    exp.add_argument(
+        "--output",
+        type=Path,
+        help="default: <data dir>/files/<account>/minime-export-<user>.zip (mode 0600; erase "
+        "removes it wherever it was written)",
+    )
+    exp.add_argument("--force", action="store_true", help="replace an existing --output file")
     era = sub.add_parser("erase", help="destroy everything held for an account")
     era.add_argument("--user", required=True)
     era.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -182,9 +189,10 @@ def _first_line(error: BaseException) -> str:
 def _user_message(error: BaseException) -> str | None:
     """The one sentence for errors a user can cause; ``None`` for bugs."""
     from adapters.importers import ImportFormatError, UnknownOwner
+    from bot.account_files import FileExists
     from storage.errors import StorageError
 
-    if isinstance(error, UsageError | ImportFormatError | UnknownOwner | StorageError):
+    if isinstance(error, UsageError | ImportFormatError | UnknownOwner | StorageError | FileExists):
         return str(error)
     if isinstance(error, FileNotFoundError):
         return f"no such file: {error.filename}"
@@ -381,7 +389,7 @@ async def cmd_profile(args: argparse.Namespace, settings: Settings) -> int:
     from core.models import CommandInvocation, UserRef
 
     async with await _open_existing(settings, args.user) as runtime:
-        await _account_and_persona(runtime, args.user)
+        account, _ = await _account_and_persona(runtime, args.user)
         if args.json:
             data = await runtime.clone.profile_json(UserRef(platform="local", user_id=args.user))
             print(json.dumps(data, ensure_ascii=False, indent=1))
@@ -392,26 +400,49 @@ async def cmd_profile(args: argparse.Namespace, settings: Settings) -> int:
     for reply in replies:
         print(reply.text)
         if reply.image is not None:
-            target = args.png or (settings.data_dir / f"style-card-{args.user}.png")
-            target.write_bytes(reply.image)
+            target = _account_files(settings).write(
+                account.id,
+                reply.image,
+                name=f"style-card-{args.user}.png",
+                target=args.png,
+                replace=args.force,
+            )
             print(f"(style card picture: {target})")
     return 0
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    import io
     import zipfile
 
     async with await _open_existing(settings, args.user) as runtime:
         account, _ = await _account_and_persona(runtime, args.user)
         data = await runtime.clone.export_data(account)
-    target = args.output or Path(f"minime-export-{args.user}.zip")
-    tmp = target.with_name(target.name + ".partial")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("minime-export.json", json.dumps(data, ensure_ascii=False, indent=1))
-    tmp.chmod(0o600)
-    tmp.replace(target)
-    print(f"Exported everything held for '{args.user}' to {target}")
+    target = _account_files(settings).write(
+        account.id,
+        buffer.getvalue(),
+        name=f"minime-export-{args.user}.zip",
+        target=args.output,
+        replace=args.force,
+    )
+    print(
+        f"Exported everything held for '{args.user}' to {target} (readable only by you; "
+        "`minime erase` deletes it too)"
+    )
+    unreadable = data.get("unreadable")
+    if isinstance(unreadable, dict) and unreadable:
+        counts = ", ".join(f"{n} {kind}" for kind, n in unreadable.items())
+        print(f"Left out, because they could not be read (altered or damaged): {counts}")
     return 0
+
+
+def _account_files(settings: Settings) -> Any:
+    from bot.account_files import AccountFiles
+
+    return AccountFiles(settings.data_dir)
 
 
 async def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
@@ -427,7 +458,12 @@ async def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     async with await _open_existing(settings, args.user) as runtime:
         account, _ = await _account_and_persona(runtime, args.user)
         await runtime.storage.vault.erase(account.id)
+        files = _account_files(settings).erase(account.id)
     print(f"Erased every record of '{args.user}' and destroyed its key.")
+    for path in files.removed:
+        print(f"Deleted {path}")
+    for path in files.changed:
+        print(f"Left {path}: it changed since minime wrote it; delete it yourself if it is yours")
     return 0
 
 
@@ -514,6 +550,7 @@ async def cmd_chat(
             clone=runtime.clone,
             user=args.user or _default_user(),
             out_dir=data_dir / "out",
+            files=_account_files(settings),
             stdin=stdin or sys.stdin,
             stdout=None if terminal else sys.stdout,
             reader=reader,
