@@ -144,13 +144,13 @@ def _rotate(
         steps = out.with_suffix(".steps")
         command = [sys.executable, "-m", "tests.storage.kill_at_step"]
         command += [str(kill_at_step), str(steps), "--"]
-    with out.open("wb") as stdout:
+    with out.open("wb") as stdout, out.with_suffix(".err").open("wb") as stderr:
         return subprocess.Popen(
             [*command, "--data-dir", str(data_dir), "keys", "rotate"],
             cwd=ROOT,
             env=env,
             stdout=stdout,
-            stderr=subprocess.DEVNULL,
+            stderr=stderr,
         )
 
 
@@ -230,7 +230,8 @@ def kill_loop(
     last_before = list(operator) if mode == "env" else _file_keys(data_dir)
     process = _rotate(data_dir, operator if mode == "env" else None, out)
     if process.wait() != 0:
-        report.failures.append("the final rotation failed")
+        said = out.with_suffix(".err").read_text().strip().splitlines()[-3:]
+        report.failures.append(f"the final rotation failed: {said}")
     operator = _follow(mode, operator, out.read_text(), data_dir)
     final = operator if mode == "env" else _file_keys(data_dir)
     if len(final) != 1:
