@@ -194,6 +194,10 @@ def _user_message(error: BaseException) -> str | None:
 
     if isinstance(error, UsageError | ImportFormatError | UnknownOwner | StorageError | FileExists):
         return str(error)
+    from adapters.telegram.transport import PollingConflict
+
+    if isinstance(error, PollingConflict):
+        return str(error)
     if isinstance(error, FileNotFoundError):
         return f"no such file: {error.filename}"
     if isinstance(error, IsADirectoryError | PermissionError):

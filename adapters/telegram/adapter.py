@@ -35,7 +35,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     ContextTypes,
@@ -83,6 +83,7 @@ from adapters.telegram.transport import (
     WEBHOOK_PATH,
     AnyApplication,
     ChatRateLimiter,
+    PollingConflict,
     Webhook,
     build_application,
 )
@@ -251,14 +252,32 @@ class TelegramAdapter:
             )
 
     async def run(self) -> None:
-        """Process updates (long polling, or from the webhook route) until cancelled."""
+        """Process updates (long polling, or from the webhook route) until cancelled.
+
+        Raises:
+            PollingConflict: Telegram answered ``409 Conflict`` to polling (another process polls
+                with this token); polling stops at once instead of retrying forever.
+        """
         app = self._app
         await app.start()
+        conflict: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def polling_error(error: TelegramError) -> None:
+            # Called by PTB's polling loop (not a coroutine); any other error is retried.
+            if isinstance(error, Conflict):
+                if not conflict.done():
+                    log.error("telegram: 409 Conflict from getUpdates; stopping polling")
+                    conflict.set_exception(PollingConflict())
+            else:
+                log.warning("telegram: polling failed (%s); retrying", type(error).__name__)
+
         try:
             if self._webhook is None:
                 assert app.updater is not None
-                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            await asyncio.Event().wait()
+                await app.updater.start_polling(
+                    allowed_updates=ALLOWED_UPDATES, error_callback=polling_error
+                )
+            await conflict  # never completes in webhook mode: runs until cancelled
         finally:
             await self.stop()
 
@@ -681,6 +700,7 @@ __all__ = [
     "SECRET_HEADER",
     "WEBHOOK_PATH",
     "ChatRateLimiter",
+    "PollingConflict",
     "TelegramAdapter",
     "Webhook",
     "build_application",

@@ -2,7 +2,8 @@
 
 - :class:`Webhook`: where Telegram posts updates and the secret it must present;
 - :class:`ChatRateLimiter`: about one message a second per chat, retries on ``RetryAfter``;
-- :func:`build_application`: the PTB ``Application`` with that limiter and no job queue.
+- :func:`build_application`: the PTB ``Application`` with that limiter and no job queue;
+- :class:`PollingConflict`: another process polls with the same token (``409 Conflict``).
 """
 
 from __future__ import annotations
@@ -191,6 +192,19 @@ class ChatRateLimiter(BaseRateLimiter[None]):
 
 
 # ----------------------------------------------------------------- the application
+
+
+class PollingConflict(RuntimeError):
+    """Telegram answered ``409 Conflict`` to ``getUpdates``: another process polls with this bot
+    token (or a webhook is set by another deployment). Retrying cannot fix it, so polling stops;
+    the supervisor's restart policy decides the rest. ``str()`` says what to do."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Telegram refused long polling (409 Conflict): another process is polling with this "
+            "bot token. Stop the other one, or run every worker behind one webhook "
+            "(MINIME_TELEGRAM__WEBHOOK_URL). Polling stopped."
+        )
 
 
 def build_application(
