@@ -316,10 +316,30 @@ class TelegramAdapter:
     # ------------------------------------------------------------- handlers
 
     async def _deduplicate(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self._within_caps(update):
+            log.debug(
+                "update %s over the rate cap: dropped before it was recorded", update.update_id
+            )
+            raise ApplicationHandlerStop
         key = f"telegram:{self._bot.id}:{update.update_id}"
         if not await self._deliveries.first_seen(key):
             log.debug("update %s already handled", update.update_id)
             raise ApplicationHandlerStop
+
+    def _within_caps(self, update: Update) -> bool:
+        """The clone's rate caps, checked before the update is recorded (a flood writes nothing):
+        forwarded messages, and contacts' messages in a connected business chat."""
+        event = to_event(update.to_dict(), bot_id=self._bot.id)
+        if isinstance(event, IncomingMessage):
+            return self._clone.admit(event, explicit=True)
+        if isinstance(event, BusinessIncoming):
+            link = self._connections.cached(event.connection_id)
+            if link is None or not link.enabled:
+                return True  # looked up (and capped) when handled
+            if event.sender_id is not None and str(event.sender_id) == link.owner.user_id:
+                return True  # the owner's own message: not triaged
+            return self._clone.admit(to_business_incoming(event, owner=link.owner))
+        return True
 
     async def _dispatch(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         event = to_event(update.to_dict(), bot_id=self._bot.id)
