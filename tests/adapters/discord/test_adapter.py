@@ -465,3 +465,24 @@ async def test_a_dm_over_the_rate_cap_is_dropped_before_its_delivery_is_recorded
     async with bot.runtime.storage.engine.connect() as connection:
         counted = await connection.execute(query.execution_options(**unscoped("test count")))
     assert counted.scalar_one() == 0
+
+
+async def test_a_sustained_storm_of_429s_stops_the_bot(bot: Bot) -> None:
+    """discord.py backs off on each 429 per Discord's headers; what still fails counts, and a
+    storm stops the bot before Discord's invalid-request ban."""
+    closed = asyncio.Event()
+
+    async def close() -> None:
+        closed.set()
+
+    bot.adapter.client.close = close  # type: ignore[method-assign]
+    limited = _response(429)
+    limited.reason = "Too Many Requests"
+    for _ in range(9):
+        bot.adapter._note(
+            discord.HTTPException(limited, {"message": "You are being rate limited."})
+        )
+    assert bot.adapter._breaker.tripped is None and not closed.is_set()  # a few are ordinary
+    bot.adapter._note(discord.HTTPException(limited, {"message": "You are being rate limited."}))
+    await asyncio.wait_for(closed.wait(), 1)
+    assert "429" in str(bot.adapter._breaker.tripped)
