@@ -6,10 +6,11 @@ They hold the account's data in clear, so they are written private and erasure r
   directory 0700; a file that exists already is refused unless the caller says to replace it;
 * by default a file goes to ``<data dir>/files/<account id>/`` — inside the data dir, not the
   current directory (where a git checkout would show it as untracked private data);
-* every file written, wherever it went, is recorded in that folder's ledger
-  (``written.json``: absolute path and SHA-256, no content), and :meth:`AccountFiles.erase`
-  deletes each one still holding what minime wrote (a file replaced since is left alone and
-  reported), then the whole folder.
+* every file written is recorded in that folder's ledger (``written.json``: absolute path and
+  SHA-256, no content). :meth:`AccountFiles.erase` deletes the whole folder — everything minime
+  wrote on its own initiative — and reports the files the owner asked for somewhere else
+  (``--output``, ``--png``) that still hold what was written: those are the owner's copies to take
+  away (an export is made to be imported again after an erase), so they are named, not deleted.
 
 :class:`ErasingVault` puts the files under the account vault's ``erase``, so every way of erasing
 an account (``privacy erase`` on any platform, ``minime erase``) removes them too.
@@ -46,12 +47,13 @@ class Erased:
     """What :meth:`AccountFiles.erase` did.
 
     Attributes:
-        removed: files deleted (outside the account's folder), plus the folder itself if any.
-        changed: recorded files that no longer hold what minime wrote: left in place.
+        removed: the account's folder, if there was one (with every file minime put there).
+        kept: files the owner had written elsewhere (``--output``, ``--png``) that still hold
+            what minime wrote: their copies, named so they can delete them.
     """
 
     removed: tuple[Path, ...]
-    changed: tuple[Path, ...]
+    kept: tuple[Path, ...]
 
 
 class AccountFiles:
@@ -120,33 +122,23 @@ class AccountFiles:
         return path
 
     def erase(self, account_id: str) -> Erased:
-        """Delete every file recorded for ``account_id`` that still holds what was written, and
-        the account's folder."""
+        """Delete the account's folder; name the owner's copies written elsewhere."""
         folder = self.folder(account_id)
-        removed: list[Path] = []
-        changed: list[Path] = []
+        kept: list[Path] = []
         for path, digest in self._ledger(folder).items():
             target = Path(path)
             if target.is_relative_to(folder):
                 continue  # goes with the folder
             try:
-                current = hashlib.sha256(target.read_bytes()).hexdigest()
-            except FileNotFoundError:
-                continue
+                if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                    kept.append(target)
             except OSError:
-                changed.append(target)
-                continue
-            if current == digest:
-                target.unlink()
-                removed.append(target)
-            else:
-                changed.append(target)
+                continue  # moved or deleted since: nothing of ours there
+        removed: list[Path] = []
         if folder.exists():
             shutil.rmtree(folder)
             removed.append(folder)
-        if changed:
-            log.warning("erase: %d file(s) written earlier were changed since; left", len(changed))
-        return Erased(removed=tuple(removed), changed=tuple(changed))
+        return Erased(removed=tuple(removed), kept=tuple(kept))
 
     def _private_folder(self, account_id: str) -> Path:
         folder = self.folder(account_id)

@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         help="default: <data dir>/files/<account>/minime-export-<user>.zip (mode 0600; erase "
-        "removes it wherever it was written)",
+        "deletes it there, and names a copy written elsewhere)",
     )
     exp.add_argument("--force", action="store_true", help="replace an existing --output file")
     era = sub.add_parser("erase", help="destroy everything held for an account")
@@ -432,10 +432,8 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         target=args.output,
         replace=args.force,
     )
-    print(
-        f"Exported everything held for '{args.user}' to {target} (readable only by you; "
-        "`minime erase` deletes it too)"
-    )
+    kept = "`minime erase` deletes it" if args.output is None else "it is yours to keep"
+    print(f"Exported everything held for '{args.user}' to {target} (readable only by you; {kept})")
     unreadable = data.get("unreadable")
     if isinstance(unreadable, dict) and unreadable:
         counts = ", ".join(f"{n} {kind}" for kind, n in unreadable.items())
@@ -466,8 +464,8 @@ async def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Erased every record of '{args.user}' and destroyed its key.")
     for path in files.removed:
         print(f"Deleted {path}")
-    for path in files.changed:
-        print(f"Left {path}: it changed since minime wrote it; delete it yourself if it is yours")
+    for path in files.kept:
+        print(f"Not deleted: {path}, the copy you asked for there; delete it if you want it gone")
     return 0
 
 

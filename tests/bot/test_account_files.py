@@ -36,11 +36,12 @@ def test_written_private_recorded_and_erased(tmp_path: Path) -> None:
     other = files.write("acct2", b"bob's", name="card.png")
 
     erased = files.erase("acct1")
-    assert not outside.exists() and not inside.parent.exists()
-    assert changed.exists() and erased.changed == (changed,)
-    assert set(erased.removed) == {outside, inside.parent}
+    assert not inside.parent.exists() and erased.removed == (inside.parent,)
+    # The owner's copies elsewhere stay (an export is for taking away), and are named.
+    assert outside.exists() and erased.kept == (outside,)
+    assert changed.exists()  # replaced by the owner since: not ours, not named
     assert other.read_bytes() == b"bob's"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "theirs.zip"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "mine.zip", "theirs.zip"]
 
 
 def history(path: Path, canary: str) -> None:
@@ -95,6 +96,8 @@ def test_cli_export_and_style_card_stay_private_and_go_with_erase(
     assert canary_files(data, canary) and canary_files(chosen.parent, canary)
 
     assert main([*base, "erase", "--user", "u", "--yes"]) == 0
-    assert str(chosen) in capsys.readouterr().out
-    assert canary_files(data, canary) == [] and canary_files(chosen.parent, canary) == []
+    said = capsys.readouterr().out
+    assert f"Not deleted: {chosen}" in said  # the copy the owner asked for, named
+    assert canary_files(data, canary) == []  # the data dir, and the export it wrote there
     assert not card.exists() and not export.exists()
+    assert canary_files(chosen.parent, canary) == [chosen]
