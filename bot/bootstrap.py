@@ -14,6 +14,7 @@ from datetime import time
 from pathlib import Path
 
 from adapters.importers import open_import
+from bot.account_files import AccountFiles, ErasingVault
 from bot.deliveries import DeliveryGuard, delivery_guard
 from bot.metrics import InstrumentedDrafts, Metrics
 from bot.settings import Settings
@@ -192,7 +193,7 @@ async def open_runtime(
                 drafts=InstrumentedDrafts(storage.drafts, metrics),
                 feedback=storage.feedback,
                 state=storage.state,
-                vault=storage.vault,
+                vault=ErasingVault(storage.vault, AccountFiles(settings.data_dir)),
                 labels=storage.labels,
             ),
             embedder=engine,

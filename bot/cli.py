@@ -11,6 +11,8 @@ import asyncio
 import getpass
 import json
 import logging
+import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -108,10 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--user", required=True)
     prof.add_argument("--json", action="store_true")
     prof.add_argument("--png", type=Path, help="also write the card's picture here")
+    prof.add_argument("--force", action="store_true", help="replace an existing --png file")
 
     exp = sub.add_parser("export", help="everything held for an account, as a zip of JSON")
     exp.add_argument("--user", required=True)
-    exp.add_argument("--output", type=Path, help="default: minime-export-<user>.zip")
+    exp.add_argument(
+        "--output",
+        type=Path,
+        help="default: <data dir>/files/<account>/minime-export-<user>.zip (mode 0600; erase "
+        "deletes it there, and names a copy written elsewhere)",
+    )
+    exp.add_argument("--force", action="store_true", help="replace an existing --output file")
     era = sub.add_parser("erase", help="destroy everything held for an account")
     era.add_argument("--user", required=True)
     era.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -180,9 +189,14 @@ def _first_line(error: BaseException) -> str:
 def _user_message(error: BaseException) -> str | None:
     """The one sentence for errors a user can cause; ``None`` for bugs."""
     from adapters.importers import ImportFormatError, UnknownOwner
+    from bot.account_files import FileExists
     from storage.errors import StorageError
 
-    if isinstance(error, UsageError | ImportFormatError | UnknownOwner | StorageError):
+    if isinstance(error, UsageError | ImportFormatError | UnknownOwner | StorageError | FileExists):
+        return str(error)
+    from adapters.telegram.transport import PollingConflict
+
+    if isinstance(error, PollingConflict):
         return str(error)
     if isinstance(error, FileNotFoundError):
         return f"no such file: {error.filename}"
@@ -389,7 +403,7 @@ async def cmd_profile(args: argparse.Namespace, settings: Settings) -> int:
     from core.models import CommandInvocation, UserRef
 
     async with await _open_existing(settings, args.user) as runtime:
-        await _account_and_persona(runtime, args.user)
+        account, _ = await _account_and_persona(runtime, args.user)
         if args.json:
             data = await runtime.clone.profile_json(UserRef(platform="local", user_id=args.user))
             print(json.dumps(data, ensure_ascii=False, indent=1))
@@ -400,26 +414,47 @@ async def cmd_profile(args: argparse.Namespace, settings: Settings) -> int:
     for reply in replies:
         print(reply.text)
         if reply.image is not None:
-            target = args.png or (settings.data_dir / f"style-card-{args.user}.png")
-            target.write_bytes(reply.image)
+            target = _account_files(settings).write(
+                account.id,
+                reply.image,
+                name=f"style-card-{args.user}.png",
+                target=args.png,
+                replace=args.force,
+            )
             print(f"(style card picture: {target})")
     return 0
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    import io
     import zipfile
 
     async with await _open_existing(settings, args.user) as runtime:
         account, _ = await _account_and_persona(runtime, args.user)
         data = await runtime.clone.export_data(account)
-    target = args.output or Path(f"minime-export-{args.user}.zip")
-    tmp = target.with_name(target.name + ".partial")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("minime-export.json", json.dumps(data, ensure_ascii=False, indent=1))
-    tmp.chmod(0o600)
-    tmp.replace(target)
-    print(f"Exported everything held for '{args.user}' to {target}")
+    target = _account_files(settings).write(
+        account.id,
+        buffer.getvalue(),
+        name=f"minime-export-{args.user}.zip",
+        target=args.output,
+        replace=args.force,
+    )
+    kept = "`minime erase` deletes it" if args.output is None else "it is yours to keep"
+    print(f"Exported everything held for '{args.user}' to {target} (readable only by you; {kept})")
+    unreadable = data.get("unreadable")
+    if isinstance(unreadable, dict) and unreadable:
+        counts = ", ".join(f"{n} {kind}" for kind, n in unreadable.items())
+        print(f"Left out, because they could not be read (altered or damaged): {counts}")
     return 0
+
+
+def _account_files(settings: Settings) -> Any:
+    from bot.account_files import AccountFiles
+
+    return AccountFiles(settings.data_dir)
 
 
 async def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
@@ -435,7 +470,12 @@ async def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     async with await _open_existing(settings, args.user) as runtime:
         account, _ = await _account_and_persona(runtime, args.user)
         await runtime.storage.vault.erase(account.id)
+        files = _account_files(settings).erase(account.id)
     print(f"Erased every record of '{args.user}' and destroyed its key.")
+    for path in files.removed:
+        print(f"Deleted {path}")
+    for path in files.kept:
+        print(f"Not deleted: {path}, the copy you asked for there; delete it if you want it gone")
     return 0
 
 
@@ -447,18 +487,60 @@ async def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     async with open_storage(
         settings.effective_database_url, data_dir=settings.data_dir, master_key=master_key
     ) as storage:
-        rotation = await storage.rotate_master_key()
-    if rotation.key_file is not None:
+        rotation = await storage.rotate_master_key(hand_over=_hand_over_master_key)
+    if rotation.resumed:
+        print(
+            f"Finished an interrupted rotation: re-wrapped {rotation.rewrapped} data keys under "
+            f"the key in {rotation.key_file}; the previous key is destroyed."
+        )
+    elif rotation.key_file is not None:
         print(
             f"Re-wrapped {rotation.rewrapped} data keys; the new master key is in {rotation.key_file}."
         )
     else:
         print(
-            f"Re-wrapped {rotation.rewrapped} data keys under a new master key. Put it first in "
-            "MINIME_MASTER_KEY (keep the old one after a comma until every worker restarted):"
+            f"Re-wrapped {rotation.rewrapped} data keys under the new master key printed above. "
+            "Remove the old key from MINIME_MASTER_KEY once every worker runs with the new one."
         )
-        print(rotation.new_key)
     return 0
+
+
+def _hand_over_master_key(key: str) -> None:
+    """Print a new environment master key and make sure it left the process, before any re-wrap.
+
+    Written straight to the file descriptor (nothing stays in Python's buffer to fail later) and
+    fsynced when standard output is a regular file, so a redirect survives a crash.
+
+    Raises:
+        UsageError: standard output could not take it (``> /dev/full``, a closed pipe); the
+            rotation then stops before the database changes.
+    """
+    text = (
+        "New master key. Put it first in MINIME_MASTER_KEY, keeping the current key after a comma "
+        f"until this command reports success and every worker has restarted:\n{key}\n"
+    )
+    stream = sys.stdout
+    try:
+        stream.flush()
+        try:
+            fd: int | None = stream.fileno()
+        except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
+            fd = None
+        if fd is None:
+            stream.write(text)
+            stream.flush()
+        else:
+            data = text.encode("ascii")
+            while data:
+                data = data[os.write(fd, data) :]
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.fsync(fd)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UsageError(
+            f"could not print the new master key ({reason.lower()}); nothing was rotated, "
+            "the current key still opens every account"
+        ) from None
 
 
 async def cmd_chat(
@@ -480,6 +562,7 @@ async def cmd_chat(
             clone=runtime.clone,
             user=args.user or _default_user(),
             out_dir=data_dir / "out",
+            files=_account_files(settings),
             stdin=stdin or sys.stdin,
             stdout=None if terminal else sys.stdout,
             reader=reader,

@@ -37,6 +37,12 @@ from core.models import (
 Vector = npt.NDArray[np.float32]
 
 
+class Unreadable(Exception):
+    """A stored value that fails authentication (altered or damaged), raised by a read of that
+    one value; reads of many values leave such rows out (``AccountVault.unreadable`` counts them).
+    Derived state that is unreadable is treated as missing and rebuilt."""
+
+
 class Clock(Protocol):
     def __call__(self) -> datetime: ...
 
@@ -287,4 +293,9 @@ class AccountVault(Protocol):
 
     async def erase(self, account_id: AccountId) -> None:
         """Delete every row of the account and destroy its data key."""
+        ...
+
+    async def unreadable(self, account_id: AccountId) -> dict[str, int]:
+        """Stored rows of the account found unreadable (altered or damaged) and left out of
+        every read, by kind; empty when there are none."""
         ...

@@ -155,6 +155,18 @@ class Clone:
         """
         return await self.app.incoming.handle(incoming, explicit=explicit, delivery=delivery)
 
+    def admit(self, incoming: IncomingMessage, *, explicit: bool = False) -> bool:
+        """The rate caps of :meth:`handle_incoming`, for adapters to check *before* they record
+        the platform delivery: a flood from one sender is dropped before it writes anything (the
+        delivery log's de-duplication of the events that are accepted stays exact). Spends the
+        message's token; ``handle_incoming`` does not count an admitted message again. No I/O.
+
+        Returns:
+            Whether the message is within the caps (pass the same ``explicit`` as to
+            ``handle_incoming``).
+        """
+        return self.app.incoming.admit(incoming, explicit=explicit)
+
     async def observe_owner_message(
         self, owner: UserRef, message: Message, *, replying_to: Message | None = None
     ) -> bool:

@@ -10,9 +10,11 @@ store, disposing of the engine on exit even when start-up fails::
     ) as storage:
         account = await storage.accounts.resolve(user, create=True)
 
-``minime keys rotate`` is ``await storage.rotate_master_key()``: with a key file the new key is
-written there; with ``MINIME_MASTER_KEY`` the new key is returned (``KeyRotation.new_key``) for
-the operator to put first in the variable.
+``minime keys rotate`` is ``await storage.rotate_master_key(hand_over=print_it)``: with a key file
+the new key is written there (fsynced) before any data key changes; with ``MINIME_MASTER_KEY`` the
+new key goes to ``hand_over`` first (and is returned, ``KeyRotation.new_key``) for the operator to
+put first in the variable. A rotation killed at any instant leaves the data readable, and the next
+one finishes it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.models import utc_now
 from core.ports import Clock
-from storage.crypto import KeyRing, KeyRotation, load_master_keys, rotate_keys
+from storage.crypto import KeyHandOver, KeyRing, KeyRotation, load_master_keys, rotate_keys
 from storage.engine import check_connection, open_engine, session_factory
 from storage.errors import (
     DecryptionError,
@@ -98,12 +100,15 @@ class Storage:
         """``"sqlite"`` or ``"postgresql"``."""
         return self.engine.dialect.name
 
-    async def rotate_master_key(self, new_key: str | None = None) -> KeyRotation:
+    async def rotate_master_key(
+        self, new_key: str | None = None, *, hand_over: KeyHandOver | None = None
+    ) -> KeyRotation:
         """``minime keys rotate``: re-wrap every data key under a new master key.
 
-        See :func:`storage.crypto.rotate_keys` (key file handling, the environment case).
+        See :func:`storage.crypto.rotate_keys` (key file handling, the environment case, and
+        ``hand_over``, which receives an environment key before the database changes).
         """
-        return await rotate_keys(self.engine, self.keys, new_key=new_key)
+        return await rotate_keys(self.engine, self.keys, new_key=new_key, hand_over=hand_over)
 
 
 @asynccontextmanager

@@ -5,6 +5,9 @@
   file that group or other users can read is refused (like ``ssh`` does with private keys): the
   operator fixes the mode, minime does not guess. Rotation re-wraps every data key with
   ``MultiFernet([new, *old]).rotate`` in one transaction; the data itself is not re-encrypted.
+  It is safe at every instant (see :func:`rotate_keys`): the new key reaches the operator (or the
+  key file, fsynced) before any data key changes, an interrupted rotation is finished by the next
+  one, and old keys are destroyed only once every data key is wrapped by the new one.
 * **Data keys** are 256-bit AES-GCM keys, one per account, stored wrapped in ``account_keys``
   and cached unwrapped per process (dropped when the account is erased). Every value is
   ``version || nonce (96 bits, random) || ciphertext+tag`` with associated data
@@ -22,7 +25,8 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -267,9 +271,12 @@ def read_master_keys(master_key: str | None, data_dir: Path) -> MasterKeys | Non
     A leftover ``master.key.old`` (an interrupted rotation) is read too, as a fallback key.
     Returns ``None`` when there is neither an environment key nor a key file.
 
+    Temporary key files left behind by a killed process are removed (they may hold an old key).
+
     Raises:
         MasterKeyError: a key is malformed, or the key file is readable by other users.
     """
+    remove_stale_key_temps(data_dir)
     if master_key is not None and master_key.strip():
         return MasterKeys.parse(master_key, source=KeySource("env"))
     path = data_dir / KEY_FILE_NAME
@@ -278,7 +285,11 @@ def read_master_keys(master_key: str | None, data_dir: Path) -> MasterKeys | Non
     keys = _read_key_file(path)
     old = data_dir / OLD_KEY_FILE_NAME
     if old.exists():
-        log.warning("found %s from an interrupted key rotation; using it as a fallback key", old)
+        log.warning(
+            "found %s from an interrupted key rotation; using it as a fallback key until "
+            "'minime keys rotate' finishes the rotation",
+            old,
+        )
         keys = (*keys, *_read_key_file(old))
     return MasterKeys(keys, source=KeySource("file", path))
 
@@ -305,6 +316,50 @@ def create_master_key_file(data_dir: Path) -> MasterKeys:
         tmp.unlink()
     _fsync_dir(data_dir)
     return MasterKeys(_read_key_file(path), source=KeySource("file", path))
+
+
+STALE_TEMP_SECONDS: Final = 600.0
+"""A key temp file this old is abandoned even if its process id was reused by a live process."""
+
+
+def remove_stale_key_temps(data_dir: Path) -> int:
+    """Delete the temporary key files (``.master.key*.tmp``) of processes that died mid-write.
+
+    Each is written, fsynced and renamed within milliseconds by the process named in it, so one
+    whose process is gone (or that is older than :data:`STALE_TEMP_SECONDS`) is a leftover of a
+    crash, possibly holding a key that should no longer exist. Returns how many were removed.
+    """
+    removed = 0
+    try:
+        candidates = list(data_dir.glob(f".{KEY_FILE_NAME}*.tmp"))
+    except OSError:
+        return 0
+    for temp in candidates:
+        parts = temp.name.split(".")  # "", "master", "key", ["old",] pid, token, "tmp"
+        try:
+            pid = int(parts[-3])
+            age = time.time() - temp.stat().st_mtime
+        except (ValueError, IndexError, OSError):
+            continue
+        if pid == os.getpid() or (_process_alive(pid) and age < STALE_TEMP_SECONDS):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+            removed += 1
+    if removed:
+        _fsync_dir(data_dir)
+        log.info("removed %d temporary key file(s) left by an interrupted process", removed)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
 
 
 def _read_key_file(path: Path) -> tuple[str, ...]:
@@ -431,31 +486,53 @@ class KeyRotation:
         key_file: the key file now holding the new key (file-based keys only).
         new_key: the new key when it comes from the environment: the operator must put it first
             in ``MINIME_MASTER_KEY`` (and restart every worker). Hidden from ``repr``.
+        resumed: an interrupted rotation was found and finished (the key already in the key
+            file became the only key) instead of starting a new one.
     """
 
     source: KeySource
     rewrapped: int
     key_file: Path | None = None
     new_key: str | None = None
+    resumed: bool = False
 
     def __repr__(self) -> str:
         return (
             f"KeyRotation(source={self.source}, rewrapped={self.rewrapped}, "
-            f"key_file={self.key_file}, new_key={'<hidden>' if self.new_key else None})"
+            f"key_file={self.key_file}, new_key={'<hidden>' if self.new_key else None}, "
+            f"resumed={self.resumed})"
         )
 
 
+KeyHandOver = Callable[[str], None]
+"""Gives a new environment master key to the operator (prints it); raises if it could not."""
+
+
 async def rotate_keys(
-    engine: AsyncEngine, keyring: KeyRing, *, new_key: str | None = None
+    engine: AsyncEngine,
+    keyring: KeyRing,
+    *,
+    new_key: str | None = None,
+    hand_over: KeyHandOver | None = None,
 ) -> KeyRotation:
     """``minime keys rotate``: re-wrap every data key under a new master key.
 
-    With a key file, the new key is written first and the previous one is kept in
-    ``master.key.old`` (which :func:`read_master_keys` also reads) until the database transaction
-    has committed, so a crash at any point leaves a readable database; if the transaction fails,
-    the previous key file is put back. With an environment key nothing is written: the new key
-    is returned for the operator. Pass ``new_key`` to choose it (for example to show it to the
-    operator before the database changes); by default one is generated.
+    The order makes it safe to kill at any instant; the database is readable at every point with
+    the keys the operator holds:
+
+    * **Key file.** The current keys are copied to ``master.key.old`` and the new key written to
+      ``master.key`` (each fsynced, renamed into place, directory fsynced) *before* the database
+      changes; :func:`read_master_keys` reads both while ``master.key.old`` exists. Only after the
+      re-wrapping transaction has committed is ``master.key.old`` deleted. A rotation that finds a
+      ``master.key.old`` was interrupted: it finishes that one (re-wraps under the key already in
+      ``master.key``, then deletes the old file) rather than starting another. If the database
+      transaction fails, the previous key file is put back (once it is checked that the previous
+      keys still open every data key).
+    * **Environment key.** Nothing is written to disk. ``hand_over`` receives the new key
+      *before* the database changes (the CLI prints and flushes it); if it raises, nothing
+      changes. Without ``hand_over`` the key is only returned (``KeyRotation.new_key``), for
+      callers that keep it themselves. An interrupted rotation needs no resuming: every data key
+      is under either the old or the new key (one transaction), and the next rotation accepts both.
 
     Stop the other workers first (or restart them right after): a worker still holding only the
     old key cannot open accounts it has not cached, and would wrap new accounts' data keys with
@@ -464,26 +541,100 @@ async def rotate_keys(
     Raises:
         MasterKeyError: ``new_key`` is not a Fernet key.
         WrongMasterKey: the current keys cannot unwrap a stored data key.
+        Exception: whatever ``hand_over`` raised (the database is then unchanged).
     """
     master = keyring.master
+    path = master.source.path
+    if path is not None:
+        remove_stale_key_temps(path.parent)
+        old_path = path.with_name(OLD_KEY_FILE_NAME)
+        if old_path.exists():
+            finished = await _finish_interrupted_rotation(engine, keyring, path, old_path)
+            if finished is not None:
+                return finished
+            master = keyring.master
     key = new_key or generate_master_key()
     MasterKeys([key], source=master.source)  # validate before touching anything
-    path = master.source.path
     if path is None:
+        if hand_over is not None:
+            hand_over(key)
         count = await rotate_master_key(engine, master, key)
         keyring.replace_master(MasterKeys([key], source=master.source))
         return KeyRotation(source=master.source, rewrapped=count, new_key=key)
 
     old_path = path.with_name(OLD_KEY_FILE_NAME)
     _replace_key_file(old_path, master._text())
-    _replace_key_file(path, key)
     try:
+        _replace_key_file(path, key)
         count = await rotate_master_key(engine, master, key)
     except BaseException:
-        os.replace(old_path, path)
-        _fsync_dir(path.parent)
+        await _put_back_key_file(engine, master, path, old_path)
         raise
-    old_path.unlink()
-    _fsync_dir(path.parent)
+    _destroy(old_path)
     keyring.replace_master(MasterKeys([key], source=master.source))
     return KeyRotation(source=master.source, rewrapped=count, key_file=path)
+
+
+async def _finish_interrupted_rotation(
+    engine: AsyncEngine, keyring: KeyRing, path: Path, old_path: Path
+) -> KeyRotation | None:
+    """Finish the rotation that left ``old_path``; ``None`` when it had not begun in earnest.
+
+    If the key file's primary key is one of the old keys, the new key never reached the key
+    file, so no data key was re-wrapped: the old file is dropped and a new rotation starts.
+    """
+    current = _read_key_file(path)
+    previous = _read_key_file(old_path)
+    source = keyring.master.source
+    if current[0] in previous:
+        _destroy(old_path)
+        keyring.replace_master(MasterKeys(current, source=source))
+        log.info("dropped %s from a rotation interrupted before its new key was written", old_path)
+        return None
+    old_keys = MasterKeys((*current[1:], *previous), source=source)
+    count = await rotate_master_key(engine, old_keys, current[0])
+    if len(current) > 1:
+        _replace_key_file(path, current[0])
+    _destroy(old_path)
+    keyring.replace_master(MasterKeys(current[:1], source=source))
+    log.info("finished an interrupted key rotation: re-wrapped %d data keys", count)
+    return KeyRotation(source=source, rewrapped=count, key_file=path, resumed=True)
+
+
+async def _put_back_key_file(
+    engine: AsyncEngine, master: MasterKeys, path: Path, old_path: Path
+) -> None:
+    """After a failed rotation, restore the previous key file if it still opens every data key.
+
+    A failure can surface after the transaction committed (a cancellation, a connection lost
+    on close); then the previous keys no longer open the data keys and the new key must stay.
+    When the database cannot be asked, both files stay: :func:`read_master_keys` reads both,
+    and the next rotation finishes the job.
+    """
+    try:
+        async with engine.connect() as connection:
+            wrapped = (
+                await connection.execute(
+                    select(tables.account_keys.c.wrapped_key).execution_options(
+                        **unscoped("checking the previous master key after a failed rotation")
+                    )
+                )
+            ).scalars()
+            for blob in wrapped:
+                master.unwrap(blob)
+    except BaseException:
+        log.warning(
+            "the key rotation failed and the previous key could not be confirmed; keeping both "
+            "%s and %s (run 'minime keys rotate' again to finish)",
+            path,
+            old_path,
+        )
+        return
+    os.replace(old_path, path)
+    _fsync_dir(path.parent)
+
+
+def _destroy(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    _fsync_dir(path.parent)

@@ -6,6 +6,8 @@ port), never a password, a key or a traceback. The CLI prints ``str(error)`` and
 
 from __future__ import annotations
 
+from core.ports import Unreadable
+
 
 class StorageError(Exception):
     """Base class of every error the storage layer raises on purpose."""
@@ -23,8 +25,11 @@ class WrongMasterKey(MasterKeyError):
     """The master key is well formed but cannot unwrap the data keys stored in the database."""
 
 
-class DecryptionError(StorageError):
-    """A stored value failed authentication: it was altered, or copied from another row or account."""
+class DecryptionError(StorageError, Unreadable):
+    """A stored value failed authentication: it was altered, or copied from another row or account.
+
+    Reads of many rows skip such a row and quarantine it (``storage.stores.context.Quarantine``);
+    a read of one named row raises this (as the core's ``Unreadable``)."""
 
 
 class NotFound(StorageError, LookupError):

@@ -63,8 +63,18 @@ TERMINAL_HINT = (
 )
 
 
+class AttachmentFiles(Protocol):
+    """Where attachments (an export, a style-card picture) are written for an account: privately,
+    and where erasing the account removes them (``bot.account_files.AccountFiles``)."""
+
+    def write(self, account_id: str, data: bytes, *, name: str) -> Path: ...
+
+
 class ConsoleAdapter:
-    """Reads lines from ``stdin`` and writes replies to ``stdout`` until EOF or ``/quit``."""
+    """Reads lines from ``stdin`` and writes replies to ``stdout`` until EOF or ``/quit``.
+
+    Attachments go to ``files`` (per account, erased with it) when given, else to ``out_dir``.
+    """
 
     def __init__(
         self,
@@ -77,10 +87,12 @@ class ConsoleAdapter:
         interactive: bool | None = None,
         clock: Callable[[], object] = utc_now,
         reader: LineReader | None = None,
+        files: AttachmentFiles | None = None,
     ) -> None:
         """``stdout=None`` writes to whatever ``sys.stdout`` is at the time (so a terminal
         reader can keep output above its prompt); ``reader`` reads an interactive console."""
         self._clone = clone
+        self._files = files
         self._user = UserRef(platform=PLATFORM, user_id=user)
         self._out_dir = out_dir
         self._stdin = stdin
@@ -141,7 +153,7 @@ class ConsoleAdapter:
         if to != self._user:
             return False
         self._say("— from your clone —")
-        self._show(reply)
+        await self._show(reply)
         return True
 
     async def _dispatch(
@@ -150,18 +162,18 @@ class ConsoleAdapter:
         if isinstance(item, Arrived):
             shown = await self._clone.handle_incoming(item.incoming)
             if shown is not None:
-                self._show(shown)
+                await self._show(shown)
             else:
                 self._say("(triaged: no reply needed; `/clone inbox` lists what waits)")
         elif isinstance(item, CommandInvocation):
             if self._reader is not None and _erases(item.text):
                 self._reader.forget()  # what was typed goes with everything else
             for reply in await self._clone.handle_command(item):
-                self._show(reply)
+                await self._show(reply)
         elif isinstance(item, IncomingMessage):
             shown = await self._clone.handle_incoming(item, explicit=True)
             if shown is not None:
-                self._show(shown)
+                await self._show(shown)
         else:
             await self._act(item)
 
@@ -189,20 +201,27 @@ class ConsoleAdapter:
             await self._clone.confirm_sent(outcome.outgoing)
             self._buttons = ()
         if outcome.reply is not None:
-            self._show(outcome.reply)
+            await self._show(outcome.reply)
 
-    def _show(self, reply: Reply) -> None:
+    async def _show(self, reply: Reply) -> None:
         if reply.draft is not None and reply.priority is not None:
             # Under a triage result: one tap says how important the message was.
             reply = replace(reply, buttons=(*reply.buttons, *feedback_buttons(reply.draft)))
         saved: list[str] = []
         for data, name in ((reply.image, reply.image_name), (reply.file, reply.file_name)):
-            if data is not None:
+            if data is None:
+                continue
+            if self._files is not None:
+                account = await self._clone.account(self._user)
+                path = await asyncio.to_thread(
+                    self._files.write, account.id, data, name=name or "attachment.bin"
+                )
+            else:
                 self._out_dir.mkdir(parents=True, exist_ok=True)
                 path = self._out_dir / (name or "attachment.bin")
                 path.write_bytes(data)
                 path.chmod(0o600)
-                saved.append(str(path))
+            saved.append(str(path))
         if reply.buttons:
             self._buttons = reply.buttons
         self._say(render(reply, saved=saved))

@@ -509,6 +509,8 @@ class DiscordAdapter:
         item = dm_to_input(payload, bot_id=str(self.client.user.id))
         if item is None and not message.attachments:
             return
+        if isinstance(item, IncomingMessage) and not self.clone.admit(item, explicit=True):
+            return  # over the rate cap: dropped before the delivery is recorded
         if not await self._deliveries.first_seen(f"discord:message:{message.id}"):
             return
         out = Channel(message.channel)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, runtime_checkable
 
 import ijson
 
@@ -71,6 +71,16 @@ class Reader(Protocol):
     def owner_hint(self) -> str | None: ...
 
     def owner_keys(self) -> tuple[str, ...]: ...
+
+
+@runtime_checkable
+class SingleAuthorReader(Reader, Protocol):
+    """A reader of an export whose every message is its owner's (an X archive's tweets)."""
+
+    def adopt_owner(self, me: str) -> str | None:
+        """The sender of every message once ``--me`` named the owner; ``None`` to match ``me``
+        against the senders as usual (the export names its owner itself)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -135,6 +145,10 @@ class ImportSource:
             )
         if not me.strip():
             raise UnknownOwner("--me is empty; give the owner's name, user name or id")
+        if isinstance(self._reader, SingleAuthorReader):
+            adopted = self._reader.adopt_owner(me)
+            if adopted is not None:
+                return adopted
         senders = self._scan()
         if me in senders.counts:
             return me

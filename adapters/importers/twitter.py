@@ -8,9 +8,11 @@ Mapping:
 - ``conversation`` is the thread root: the reply chain is followed inside the archive, and a reply
   to a tweet not in the archive is rooted at that tweet's id. (One pass collects the chain, a small
   id → parent map; a second pass yields the tweets.)
-- ``sender`` is the account's screen name from ``data/account.js`` (``--me`` also matches the
-  account id and display name) and is the owner hint; a bare ``tweets.js`` without ``account.js``
-  names nobody, so its tweets are sent by ``"me"``.
+- Every tweet in an archive is the archive owner's. ``sender`` is the account's screen name from
+  ``data/account.js`` (``--me`` also matches ``@name``, the account id and the display name) and
+  is the owner hint. A ``tweets.js`` on its own (a chat upload is one file, not the folder) does
+  not say whose it is: with ``--me`` its tweets are sent by that name (the handle, ``@`` dropped,
+  or the display name, as given), without it by ``"me"``.
 - ``text``: ``full_text`` with HTML entities unescaped, ``t.co`` links expanded to their targets,
   media links removed and a reply's leading ``@mentions`` dropped. Retweets (``RT @…``) are
   skipped: they are someone else's words. ``sent_at`` is ``created_at``.
@@ -87,10 +89,21 @@ class TwitterReader:
     def owner_keys(self) -> tuple[str, ...]:
         return ()
 
+    def adopt_owner(self, me: str) -> str | None:
+        """With ``account.js``, ``None`` (``--me`` is matched against it); without, ``me``."""
+        account = self._account_info()
+        if "username" in account:
+            return None
+        name = me.strip().removeprefix("@").strip() or me.strip()
+        account["username"] = name
+        return name
+
     def records(self) -> Iterator[Record]:
         account = self._account_info()
         sender = account.get("username") or ANONYMOUS
         aliases = tuple(v for k, v in account.items() if k != "username")
+        if "username" in account:
+            aliases += ("@" + account["username"],)
         parents: dict[str, str | None] = {}
         for raw, _where in self._tweets():
             ident = as_id(raw.get("id_str")) or as_id(raw.get("id"))

@@ -15,6 +15,12 @@ What this adds to the SDK:
 * **Token accounting**: before each request the account's :class:`~core.drafting.llm.TokenBudget`
   must allow the prompt (estimated at 4 characters a token); afterwards the tokens the server
   reports in ``usage`` (or the estimate, if it reports none) are charged.
+* **Only real completions**: the body of a 200 answer is parsed and checked here (an object with
+  a ``choices`` list of messages with text), not left to the SDK, which hands back a bare string
+  for a non-JSON page and a half-built object for a list. Anything else (a proxy's HTML page, a
+  list, truncated JSON, an empty body, an error object) is
+  :class:`~core.drafting.llm.NotACompletion`, not retried (like a timeout): the retrieval engine
+  answers meanwhile.
 * **Nothing leaks**: failures become :class:`~core.drafting.llm.ModelError` with a message fit for
   the owner (status, never the prompt or the key); logs carry status codes and timings only.
 
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import random
 import time
@@ -35,7 +42,7 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 
-from core.drafting.llm import BudgetExceeded, ModelError, TokenBudget
+from core.drafting.llm import BudgetExceeded, ModelError, NotACompletion, TokenBudget
 from core.models import AccountId
 
 log = logging.getLogger(__name__)
@@ -156,7 +163,7 @@ class OpenAICompatModel:
         while True:
             started = time.perf_counter()
             try:
-                response: Any = await self._client.chat.completions.create(
+                response: Any = await self._client.chat.completions.with_raw_response.create(
                     model=self.model,
                     messages=[
                         {"role": "system", "content": system},
@@ -200,13 +207,7 @@ class OpenAICompatModel:
                 log.warning("language model error: %s", type(error).__name__)
                 raise ModelError("the language model failed") from None
             break
-        texts = [
-            choice.message.content or ""
-            for choice in (response.choices or [])
-            if getattr(choice, "message", None) is not None
-        ]
-        usage = getattr(response, "usage", None)
-        total = getattr(usage, "total_tokens", None) if usage is not None else None
+        texts, total = read_completion(response.content, response.headers.get("content-type"))
         self.budget.spend(
             account_id, int(total) if total else prompt_tokens + estimate_tokens(*texts)
         )
@@ -215,6 +216,52 @@ class OpenAICompatModel:
 
     def _backoff(self, attempt: int) -> float:
         return float(self.backoff_s * (2**attempt) * (1 + 0.1 * random.random()))
+
+
+def read_completion(body: bytes, content_type: str | None) -> tuple[list[str], int | None]:
+    """The texts of the choices and the ``usage.total_tokens`` of a chat completion body.
+
+    Raises:
+        NotACompletion: the body is not a chat completion; the message says what it was (an
+            HTML page, a list, truncated JSON…), never what it said.
+    """
+
+    size = len(body)  # only the size and the kind are logged, never the body
+
+    def refuse(what: str) -> NotACompletion:
+        log.warning(
+            "language model answered HTTP 200 with %s (content type %s, %d bytes)",
+            what,
+            (content_type or "none").split(";")[0],
+            size,
+        )
+        return NotACompletion(f"the language model answered with {what} instead of a completion")
+
+    if not body.strip():
+        raise refuse("an empty body")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        if body.lstrip()[:1] == b"<":
+            raise refuse("an HTML page (a proxy or login page at MINIME_LLM__BASE_URL?)") from None
+        raise refuse("truncated or malformed JSON") from None
+    if not isinstance(payload, dict):
+        kinds = {list: "list", str: "string", type(None): "null", bool: "boolean"}
+        raise refuse(f"a JSON {kinds.get(type(payload), 'number')}")
+    choices = payload.get("choices")
+    if not isinstance(choices, list):
+        raise refuse("an error object" if "error" in payload else "no list of choices")
+    texts: list[str] = []
+    for choice in choices:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(message, dict) or not isinstance(content, str | None):
+            raise refuse("choices that hold no message text")
+        texts.append(content or "")
+    usage = payload.get("usage")
+    total = usage.get("total_tokens") if isinstance(usage, dict) else None
+    valid = isinstance(total, int) and not isinstance(total, bool) and total > 0
+    return texts, total if valid else None
 
 
 def _status_message(status: int, attempts: int) -> str:

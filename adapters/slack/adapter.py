@@ -147,14 +147,24 @@ class SlackAdapter:
         await self._tasks.cancel(grace_s=grace_s)
 
     def _later(
-        self, body: Payload, work: Callable[[], Awaitable[None]], *, apologise_to: str | None = None
+        self,
+        body: Payload,
+        work: Callable[[], Awaitable[None]],
+        *,
+        apologise_to: str | None = None,
+        admit: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
-        """Run ``work`` after the ack, once per delivery; if it fails, tell ``apologise_to``."""
+        """Run ``work`` after the ack, once per delivery; if it fails, tell ``apologise_to``.
+
+        ``admit`` (the rate caps) is asked first: a delivery it refuses is dropped before it is
+        recorded, so a flood writes nothing."""
         key = convert.delivery_key(body)
         url = body.get("response_url")
 
         async def once() -> None:
             try:
+                if admit is not None and not await admit():
+                    return
                 if key is not None and self._once is not None:
                     await self._once(key, work)  # claimed while running; done only when done
                     return
@@ -207,19 +217,50 @@ class SlackAdapter:
         async def on_mention(body: Payload, context: Any) -> None:
             bot_user = context.get("bot_user_id")
             key = convert.delivery_key(body)
-            self._later(body, lambda: self._mention(body["event"], bot_user, key))
+            self._later(
+                body,
+                lambda: self._mention(body["event"], bot_user, key),
+                admit=lambda: self._within_caps(body["event"], bot_user, mention=True),
+            )
 
         @app.event("message")
         async def on_message(body: Payload, context: Any) -> None:
             bot_user = context.get("bot_user_id")
             key = convert.delivery_key(body)
-            self._later(body, lambda: self._message(body["event"], bot_user, key))
+            self._later(
+                body,
+                lambda: self._message(body["event"], bot_user, key),
+                admit=lambda: self._within_caps(body["event"], bot_user, mention=False),
+            )
 
         @app.event("app_home_opened")
         async def on_home(body: Payload) -> None:
             event = body["event"]
             if event.get("tab") == "home" and event.get("user"):
                 self._later(body, lambda: self._publish_home(event["user"]))
+
+    async def _within_caps(
+        self, event: convert.MessageEvent, bot_user: str | None, *, mention: bool
+    ) -> bool:
+        """The clone's rate caps for a message event, before it is recorded: the message as
+        :meth:`_message` / :meth:`_mention` will hand it to the clone (commands and files are
+        not capped)."""
+        if not mention and event.get("channel_type") == "im":
+            text = event.get("text") or ""
+            if convert.shared_files(event, bot_user_id=bot_user) or convert.is_command_text(text):
+                return True
+            incoming = convert.to_dm_incoming(event, bot_user_id=bot_user)
+            return incoming is None or self._clone.admit(incoming, explicit=True)
+        owner = await self._installer()
+        if owner is None:
+            return True
+        if mention:
+            incoming = convert.to_mention_incoming(event, owner_id=owner, bot_user_id=bot_user)
+        elif self._options.triage_channels and self._user is not None:
+            incoming = convert.to_channel_incoming(event, owner_id=owner, bot_user_id=bot_user)
+        else:
+            return True
+        return incoming is None or self._clone.admit(incoming)
 
     # ------------------------------------------------------------- identities
 

@@ -9,6 +9,7 @@ import asyncio
 import contextvars
 import hashlib
 import hmac
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -18,6 +19,10 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+
+from adapters.slack.shapes import problem
+
+log = logging.getLogger(__name__)
 
 SIGNATURE_WINDOW_S = 300
 _DIGITS = re.compile(r"[0-9]{1,12}")
@@ -66,6 +71,9 @@ def events_handler(
     With ``ack_wait_s`` the ack waits up to that long for the work the delivery started: work
     that finishes in time is done before Slack hears "200", so a worker killed mid-way leaves
     the delivery un-acked and Slack's retry lands on another worker.
+
+    A signed body that is not of a documented shape (:mod:`adapters.slack.shapes`) gets 400
+    and never reaches bolt or a handler; the log names the field, never the content.
     """
 
     async def handle(request: web.Request) -> web.StreamResponse:
@@ -75,18 +83,27 @@ def events_handler(
             return web.Response(status=400)
         if not signature_ok(signing_secret, body, request.headers, now=clock()):
             return web.Response(status=401, text="invalid signature")
+        size = len(body)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
+            log.info("slack: refused a delivery that is not UTF-8 (%d bytes)", size)
+            return web.Response(status=400)
+        found = problem(text, request.content_type)
+        if found is not None:
+            log.info("slack: refused a malformed delivery: %s (%d bytes)", found, size)
             return web.Response(status=400)
         headers: dict[str, str | Sequence[str]] = {
             key: request.headers.getall(key) for key in set(request.headers.keys())
         }
-        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
         started: list[asyncio.Task[None]] = []
         token = _STARTED.set(started)
         try:
+            bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
             response = await app.async_dispatch(bolt_request)
+        except Exception as error:  # a shape the check let through: still never a 5xx
+            log.warning("slack: a delivery failed in dispatch: %s", type(error).__name__)
+            return web.Response(status=400)
         finally:
             _STARTED.reset(token)
         if started and ack_wait_s > 0 and response.status == 200:

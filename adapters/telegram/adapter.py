@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from telegram import (
@@ -33,7 +35,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     ContextTypes,
@@ -81,6 +83,7 @@ from adapters.telegram.transport import (
     WEBHOOK_PATH,
     AnyApplication,
     ChatRateLimiter,
+    PollingConflict,
     Webhook,
     build_application,
 )
@@ -126,6 +129,62 @@ def _markup(rows: tuple[tuple[InlineButton, ...], ...]) -> InlineKeyboardMarkup 
             for row in rows
         ]
     )
+
+
+MAX_UPDATE_DEPTH = 32
+"""Deepest nesting accepted in a webhook body; real updates stay under 10."""
+
+
+def read_update(raw: bytes, bot: Any) -> Update | None:
+    """The update in a webhook body, or ``None`` (logged without content) if it is not one."""
+    size = len(raw)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        log.info("telegram: refused a webhook body that is not JSON (%d bytes)", size)
+        return None
+    if _depth(data) > MAX_UPDATE_DEPTH:
+        log.info("telegram: refused a webhook body nested too deep (%d bytes)", size)
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        log.info("telegram: refused a webhook body that is not an update (%d bytes)", size)
+        return None
+    try:
+        update = Update.de_json(data, bot)
+        missing = _missing(update)
+    except Exception as error:  # PTB's reader is the schema: whatever it cannot read is malformed
+        log.info("telegram: refused a malformed update (%s, %d bytes)", type(error).__name__, size)
+        return None
+    if missing is not None:
+        log.info("telegram: refused an update without %s (%d bytes)", missing, size)
+        return None
+    return update
+
+
+def _missing(update: Update) -> str | None:
+    """A field the Bot API always sends that PTB let through absent (it does not check them)."""
+    for message in (update.message, update.edited_message, update.business_message):
+        if message is not None and (message.chat is None or message.date is None):
+            return "a message's chat or date"
+    query = update.callback_query
+    if query is not None and (not query.id or query.from_user is None):
+        return "a callback query's id or sender"
+    connection = update.business_connection
+    if connection is not None and (not connection.id or connection.user is None):
+        return "a business connection's id or user"
+    return None
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
 
 
 class TelegramAdapter:
@@ -193,14 +252,32 @@ class TelegramAdapter:
             )
 
     async def run(self) -> None:
-        """Process updates (long polling, or from the webhook route) until cancelled."""
+        """Process updates (long polling, or from the webhook route) until cancelled.
+
+        Raises:
+            PollingConflict: Telegram answered ``409 Conflict`` to polling (another process polls
+                with this token); polling stops at once instead of retrying forever.
+        """
         app = self._app
         await app.start()
+        conflict: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def polling_error(error: TelegramError) -> None:
+            # Called by PTB's polling loop (not a coroutine); any other error is retried.
+            if isinstance(error, Conflict):
+                if not conflict.done():
+                    log.error("telegram: 409 Conflict from getUpdates; stopping polling")
+                    conflict.set_exception(PollingConflict())
+            else:
+                log.warning("telegram: polling failed (%s); retrying", type(error).__name__)
+
         try:
             if self._webhook is None:
                 assert app.updater is not None
-                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            await asyncio.Event().wait()
+                await app.updater.start_polling(
+                    allowed_updates=ALLOWED_UPDATES, error_callback=polling_error
+                )
+            await conflict  # never completes in webhook mode: runs until cancelled
         finally:
             await self.stop()
 
@@ -218,15 +295,20 @@ class TelegramAdapter:
         await self._tasks.drain()
 
     async def handle_webhook(self, request: web.Request) -> web.Response:
-        """``POST /telegram/webhook``: check the secret in constant time, queue the update."""
+        """``POST /telegram/webhook``: check the secret in constant time, queue the update.
+
+        A body that is not an update PTB can read (not JSON, nested too deep, ``"message": "x"``,
+        a date out of range…) gets 400, is logged by the kind of error and its size only, and is
+        never queued: no handler sees it.
+        """
         if self._webhook is None or not self._webhook.accepts(request.headers.get(SECRET_HEADER)):
             return web.Response(status=403)
         try:
-            data = await request.json()
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                raise ValueError("not an update")
-            update = Update.de_json(data, self._app.bot)
-        except (ValueError, TypeError, KeyError):
+            raw = await request.read()
+        except (web.HTTPException, ValueError, OSError):
+            return web.Response(status=400)
+        update = read_update(raw, self._app.bot)
+        if update is None:
             return web.Response(status=400)
         await self._app.update_queue.put(update)
         return web.Response(status=200)
@@ -234,10 +316,30 @@ class TelegramAdapter:
     # ------------------------------------------------------------- handlers
 
     async def _deduplicate(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self._within_caps(update):
+            log.debug(
+                "update %s over the rate cap: dropped before it was recorded", update.update_id
+            )
+            raise ApplicationHandlerStop
         key = f"telegram:{self._bot.id}:{update.update_id}"
         if not await self._deliveries.first_seen(key):
             log.debug("update %s already handled", update.update_id)
             raise ApplicationHandlerStop
+
+    def _within_caps(self, update: Update) -> bool:
+        """The clone's rate caps, checked before the update is recorded (a flood writes nothing):
+        forwarded messages, and contacts' messages in a connected business chat."""
+        event = to_event(update.to_dict(), bot_id=self._bot.id)
+        if isinstance(event, IncomingMessage):
+            return self._clone.admit(event, explicit=True)
+        if isinstance(event, BusinessIncoming):
+            link = self._connections.cached(event.connection_id)
+            if link is None or not link.enabled:
+                return True  # looked up (and capped) when handled
+            if event.sender_id is not None and str(event.sender_id) == link.owner.user_id:
+                return True  # the owner's own message: not triaged
+            return self._clone.admit(to_business_incoming(event, owner=link.owner))
+        return True
 
     async def _dispatch(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         event = to_event(update.to_dict(), bot_id=self._bot.id)
@@ -618,6 +720,7 @@ __all__ = [
     "SECRET_HEADER",
     "WEBHOOK_PATH",
     "ChatRateLimiter",
+    "PollingConflict",
     "TelegramAdapter",
     "Webhook",
     "build_application",

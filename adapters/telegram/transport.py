@@ -2,7 +2,8 @@
 
 - :class:`Webhook`: where Telegram posts updates and the secret it must present;
 - :class:`ChatRateLimiter`: about one message a second per chat, retries on ``RetryAfter``;
-- :func:`build_application`: the PTB ``Application`` with that limiter and no job queue.
+- :func:`build_application`: the PTB ``Application`` with that limiter and no job queue;
+- :class:`PollingConflict`: another process polls with the same token (``409 Conflict``).
 """
 
 from __future__ import annotations
@@ -76,9 +77,10 @@ class ChatRateLimiter(BaseRateLimiter[None]):
     """At most one message per ``per_chat_interval`` in each chat, ``overall_rate`` in all; retries
     on ``RetryAfter`` after the wait Telegram asks for.
 
-    Slots are reserved before sleeping, so concurrent sends to one chat queue up in order instead
-    of bursting. Requests without a chat (``answerCallbackQuery``, ``getFile``) only share the
-    overall rate.
+    Sends to one chat go one at a time, in the order they were queued (a FIFO lock per chat), so
+    a ``RetryAfter`` on one holds everything queued behind it for that chat: nothing is posted
+    inside the wait Telegram asked for, and the retried message still goes first. Requests
+    without a chat (``answerCallbackQuery``, ``getFile``) only share the overall rate.
 
     Args:
         per_chat_interval: seconds between two messages in one chat (Telegram: about 1).
@@ -101,6 +103,7 @@ class ChatRateLimiter(BaseRateLimiter[None]):
         self._next_in_chat: dict[str, float] = {}
         self._next_overall = 0.0
         self._paused_until = 0.0
+        self._chat_turns: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def initialize(self) -> None:
         return None
@@ -152,6 +155,28 @@ class ChatRateLimiter(BaseRateLimiter[None]):
         rate_limit_args: None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat = self.chat_of(endpoint, data)
+        if chat is None:
+            return await self._send(None, callback, args, kwargs, endpoint)
+        lock, queued = self._chat_turns.get(chat, (asyncio.Lock(), 0))
+        self._chat_turns[chat] = (lock, queued + 1)
+        try:
+            async with lock:  # asyncio.Lock wakes its waiters first come, first served
+                return await self._send(chat, callback, args, kwargs, endpoint)
+        finally:
+            lock, queued = self._chat_turns[chat]
+            if queued <= 1:
+                del self._chat_turns[chat]
+            else:
+                self._chat_turns[chat] = (lock, queued - 1)
+
+    async def _send(
+        self,
+        chat: str | None,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         attempt = 0
         while True:
             await self._wait_turn(chat)
@@ -167,6 +192,19 @@ class ChatRateLimiter(BaseRateLimiter[None]):
 
 
 # ----------------------------------------------------------------- the application
+
+
+class PollingConflict(RuntimeError):
+    """Telegram answered ``409 Conflict`` to ``getUpdates``: another process polls with this bot
+    token (or a webhook is set by another deployment). Retrying cannot fix it, so polling stops;
+    the supervisor's restart policy decides the rest. ``str()`` says what to do."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Telegram refused long polling (409 Conflict): another process is polling with this "
+            "bot token. Stop the other one, or run every worker behind one webhook "
+            "(MINIME_TELEGRAM__WEBHOOK_URL). Polling stopped."
+        )
 
 
 def build_application(

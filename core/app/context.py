@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from core.drafting.retrieval import StyleScorer
-from core.models import Account, IncomingMessage, Persona, Priority, StoredMessage, UserRef
+from core.models import (
+    Account,
+    AccountId,
+    IncomingMessage,
+    Persona,
+    PersonaId,
+    Priority,
+    StoredMessage,
+    UserRef,
+)
 from core.ports import (
     AccountStore,
     AccountVault,
@@ -21,6 +30,7 @@ from core.ports import (
     PersonaStore,
     PriorityLabelStore,
     StateStore,
+    Unreadable,
     VectorStore,
 )
 
@@ -108,6 +118,17 @@ class AppContext:
     embedder: Embedder
     clock: Clock
     jobs: Jobs | None = None
+
+    async def derived_state(
+        self, account_id: AccountId, persona_id: PersonaId, kind: str
+    ) -> bytes | None:
+        """A persona's derived state (profile, models, inbox, budget); ``None`` when missing or
+        unreadable (altered or damaged: it is quarantined by the store and rebuilt from the
+        messages, rather than failing every draft of the account)."""
+        try:
+            return await self.stores.state.get(account_id, persona_id, kind)
+        except Unreadable:
+            return None
 
     async def account(self, user: UserRef) -> Account:
         """The account of ``user``, created on first contact."""

@@ -75,6 +75,7 @@ class Drafting:
         self._models = models
         self._drafter = drafter
         self._llm = llm
+        self._told_unreadable: dict[str, int] = {}
 
     @property
     def has_llm(self) -> bool:
@@ -105,8 +106,33 @@ class Drafting:
         The retrieval engine always runs (one encoder pass, exact top-k, the verifier scoring
         known reply vectors); with a language model configured its best candidates lead and the
         owner's own replies follow. A failed model or a spent token budget leaves the retrieval
-        options and a note saying why.
+        options and a note saying why; so does stored data that could not be read (it is left
+        out, and said once).
         """
+        result = await self._drafts(account, persona, incoming, exclude=exclude)
+        result.notes.extend(await self._unreadable_note(account))
+        return result
+
+    async def _unreadable_note(self, account: Account) -> list[str]:
+        """A note when more of the account's stored rows were found unreadable than said so far."""
+        total = sum((await self._ctx.stores.vault.unreadable(account.id)).values())
+        if total <= self._told_unreadable.get(account.id, 0):
+            return []
+        self._told_unreadable[account.id] = total
+        items = f"{total} stored item was" if total == 1 else f"{total} stored items were"
+        return [
+            f"{items} unreadable (altered or damaged) and left out; the rest is intact. "
+            "`privacy export` counts them by kind."
+        ]
+
+    async def _drafts(
+        self,
+        account: Account,
+        persona: Persona,
+        incoming: Message,
+        *,
+        exclude: frozenset[str],
+    ) -> DraftResult:
         model = await self._models.get(account, persona)
         foreign = await asyncio.to_thread(foreign_language, incoming.text, model.languages)
         if foreign is not None:

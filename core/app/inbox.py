@@ -65,7 +65,7 @@ class Inbox:
         """The persona's waiting list; what waited too long without any action leaves it
         (learned as "ignored"). Call with the inbox lock held."""
         inbox = waiting.Inbox.from_bytes(
-            await self._ctx.stores.state.get(account.id, persona_id, waiting.INBOX_STATE)
+            await self._ctx.derived_state(account.id, persona_id, waiting.INBOX_STATE)
         )
         ignored = inbox.expire(self._ctx.clock())
         if ignored:
@@ -212,7 +212,7 @@ class Inbox:
         await jobs.clear_digest(account_id)
         stores = self._ctx.stores
         for persona in await stores.personas.list(account_id):
-            state = await stores.state.get(account_id, persona.id, waiting.INBOX_STATE)
+            state = await self._ctx.derived_state(account_id, persona.id, waiting.INBOX_STATE)
             for item in waiting.Inbox.from_bytes(state).ranked():
                 await jobs.clear_followup(account_id, item.id)
 
@@ -268,7 +268,7 @@ class Inbox:
         stores = self._ctx.stores
         for persona in await stores.personas.list(account.id):
             inbox = waiting.Inbox.from_bytes(
-                await stores.state.get(account.id, persona.id, waiting.INBOX_STATE)
+                await self._ctx.derived_state(account.id, persona.id, waiting.INBOX_STATE)
             )
             item = inbox.get(key)
             if item is not None:

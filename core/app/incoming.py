@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -40,6 +41,8 @@ SENDER_BURST = 30
 OWNER_PER_MINUTE = 600
 """Sustained messages a minute triaged for one owner from everyone together."""
 OWNER_BURST = 200
+MAX_ADMITTED = 10_000
+"""Messages admitted by ``admit`` and not yet handled that are remembered (oldest go first)."""
 
 
 class Incoming:
@@ -69,6 +72,16 @@ class Incoming:
         self._owner_limiter = owner_limiter or RateLimiter(
             per_minute=OWNER_PER_MINUTE, burst=OWNER_BURST
         )
+        self._admitted: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def admit(self, incoming: IncomingMessage, *, explicit: bool = False) -> bool:
+        """See :meth:`core.service.Clone.admit`."""
+        if not self._within_rate(incoming.owner, None if explicit else incoming.message.sender):
+            return False
+        self._admitted[(str(incoming.owner), incoming.message.id)] = None
+        while len(self._admitted) > MAX_ADMITTED:
+            self._admitted.popitem(last=False)
+        return True
 
     async def handle(
         self, incoming: IncomingMessage, *, explicit: bool = False, delivery: str | None = None
@@ -77,7 +90,10 @@ class Incoming:
         text = incoming.message.text
         if too_long(text, self.max_chars):
             return Reply(text=size_notice(len(text), self.max_chars)) if explicit else None
-        if not self._within_rate(incoming.owner, None if explicit else incoming.message.sender):
+        admitted = self._admitted.pop((str(incoming.owner), incoming.message.id), 0) is None
+        if not admitted and not self._within_rate(
+            incoming.owner, None if explicit else incoming.message.sender
+        ):
             return (
                 Reply(text="That's a lot of messages at once; give me a minute and try again.")
                 if explicit

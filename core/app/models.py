@@ -309,8 +309,7 @@ class ModelCache:
         surface = await asyncio.to_thread(self._style_factory, owner_texts)
         if self._verifier_background is None or len(owner_texts) < MIN_VERIFIER_SAMPLES:
             return surface
-        state = self._ctx.stores.state
-        stored = unpack_state(await state.get(account.id, persona.id, VERIFIER_STATE))
+        stored = unpack_state(await self._ctx.derived_state(account.id, persona.id, VERIFIER_STATE))
         scorer: StyleScorer = surface
         if stored is not None:
             try:
@@ -413,7 +412,9 @@ class ModelCache:
         if not isinstance(priority, LearningPriority):
             return
         state = self._ctx.stores.state
-        stored = _unpack_priority(await state.get(account.id, persona.id, PRIORITISER_STATE))
+        stored = _unpack_priority(
+            await self._ctx.derived_state(account.id, persona.id, PRIORITISER_STATE)
+        )
         if (
             stored is not None
             and stored[0] <= history_size
@@ -471,7 +472,7 @@ class ModelCache:
             return None
         stores = self._ctx.stores
         profile: StyleProfile | None = None
-        data = await stores.state.get(account.id, persona.id, PROFILE_STATE)
+        data = await self._ctx.derived_state(account.id, persona.id, PROFILE_STATE)
         if data:
             try:
                 profile = StyleProfile.from_json(json.loads(data))
@@ -507,7 +508,7 @@ class ModelCache:
             return
         home = await self._budget_home(account)
         if home is not None:
-            data = await self._ctx.stores.state.get(account.id, home.id, BUDGET_STATE)
+            data = await self._ctx.derived_state(account.id, home.id, BUDGET_STATE)
             self._llm_budget.restore(account.id, data)
 
     async def _save_budget(self, account: Account) -> None:

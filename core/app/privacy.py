@@ -57,8 +57,15 @@ class Privacy:
             )
         if verb == "export":
             data = await self.export_data(account)
+            unreadable = data.get("unreadable")
+            missing = ""
+            if isinstance(unreadable, dict) and unreadable:
+                counts = ", ".join(f"{n} {kind}" for kind, n in unreadable.items())
+                missing = (
+                    f" Left out, because they could not be read (altered or damaged): {counts}."
+                )
             return Reply(
-                text="Everything I hold about you (`minime import` loads it back).",
+                text="Everything I hold about you (`minime import` loads it back)." + missing,
                 file=await asyncio.to_thread(export_zip, data),
                 file_name="minime-export.zip",
             )

@@ -43,6 +43,12 @@ class BudgetExceeded(ModelError):
     """The account's daily token budget is spent."""
 
 
+class NotACompletion(ModelError):
+    """The endpoint answered (HTTP 200) with something that is not a chat completion: a proxy's
+    HTML page, a JSON list, truncated JSON, an empty body. Drafting falls back to retrieval, as
+    for a timeout."""
+
+
 class TokenBudget:
     """Tokens an account may spend on the LLM per UTC day.
 

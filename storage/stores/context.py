@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, Final, TypeAlias, cast
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeAlias, TypeVar, cast
 
 import sqlalchemy.exc
 from sqlalchemy import CursorResult, Result, Row, Table, select
@@ -18,7 +19,10 @@ from core.ports import Clock
 from storage import tables
 from storage.crypto import DataCipher, KeyRing
 from storage.engine import read_session, unavailable_message, write_session
-from storage.errors import NotFound, StorageError, StorageUnavailable
+from storage.errors import DecryptionError, NotFound, StorageError, StorageUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH_ROWS: Final = 1_000
 """Rows per INSERT batch in bulk writes, and per page when streaming reads."""
@@ -44,6 +48,44 @@ class Lost(Exception):
     """Raised inside a transaction to roll it back after losing a race."""
 
 
+class Quarantine:
+    """Stored values that failed authentication (tampered, or damaged), kept out of every read.
+
+    One such row must not take the whole account down (every draft, the export): reads skip it
+    and count it here, per account and kind, by row id only — never its content. The operator
+    log says so once per row; the owner hears it from the clone (``unreadable``) and the export.
+
+    Args:
+        max_rows: row ids remembered per account (the count stops growing past it).
+    """
+
+    def __init__(self, max_rows: int = 10_000) -> None:
+        self._rows: dict[AccountId, dict[str, set[str]]] = {}
+        self._max_rows = max_rows
+
+    def add(self, account_id: AccountId, kind: str, row: str) -> None:
+        """Record that ``row`` (an id, not content) of ``kind`` could not be read."""
+        kinds = self._rows.setdefault(account_id, {})
+        seen = kinds.setdefault(kind, set())
+        if row in seen or sum(len(v) for v in kinds.values()) >= self._max_rows:
+            return
+        seen.add(row)
+        log.warning(
+            "quarantined an unreadable %s row of account %s (failed authentication: altered "
+            "or damaged); it is skipped from now on",
+            kind,
+            account_id,
+        )
+
+    def counts(self, account_id: AccountId) -> dict[str, int]:
+        """Unreadable rows seen so far for ``account_id``, by kind."""
+        return {k: len(v) for k, v in sorted(self._rows.get(account_id, {}).items()) if v}
+
+    def forget(self, account_id: AccountId) -> None:
+        """Drop the account's record (it was erased)."""
+        self._rows.pop(account_id, None)
+
+
 @dataclass(frozen=True, slots=True)
 class StoreContext:
     """What every store shares: the session factory, the key ring and the clock.
@@ -57,6 +99,26 @@ class StoreContext:
     sessions: async_sessionmaker[AsyncSession]
     keys: KeyRing
     clock: Clock = utc_now
+    quarantine: Quarantine = field(default_factory=Quarantine)
+
+    def readable(
+        self, account_id: AccountId, kind: str, row: str, decode: Callable[[], T]
+    ) -> T | None:
+        """``decode()``, or ``None`` (and the row quarantined) if its value fails to decrypt."""
+        try:
+            return decode()
+        except DecryptionError:
+            self.quarantine.add(account_id, kind, row)
+            return None
+
+    def checked(self, account_id: AccountId, kind: str, row: str, decode: Callable[[], T]) -> T:
+        """``decode()`` for a read of one named row: a failure is quarantined and raised (the
+        caller asked for exactly that row; ``DecryptionError`` is a ``core.ports.Unreadable``)."""
+        try:
+            return decode()
+        except DecryptionError:
+            self.quarantine.add(account_id, kind, row)
+            raise
 
     @property
     def engine(self) -> AsyncEngine:

@@ -7,6 +7,7 @@ owner approved (the text the sender is allowed to send), encrypted.
 from __future__ import annotations
 
 import builtins
+from functools import partial
 from typing import Any, Final, cast
 
 from sqlalchemy import select, update
@@ -118,7 +119,8 @@ class SqlDraftStore:
             ).first()
             if row is None:
                 return None
-            return _draft(await self._ctx.cipher(session, account_id), row)
+            cipher = await self._ctx.cipher(session, account_id)
+        return self._ctx.readable(account_id, "draft", row.id, lambda: _draft(cipher, row))
 
     async def approve(self, approval: Approval) -> bool:
         """Move the draft pending → approved and record ``approval``, in one transaction.
@@ -174,7 +176,8 @@ class SqlDraftStore:
             if row is None:
                 return None
             cipher = await self._ctx.cipher(session, account_id)
-        return _approval(cipher, row)
+        # A tampered approval reads as none: nothing is sent on its strength.
+        return self._ctx.readable(account_id, "approval", draft_id, lambda: _approval(cipher, row))
 
     async def set_status(
         self, account_id: AccountId, draft_id: DraftId, status: DraftStatus, *, expect: DraftStatus
@@ -203,7 +206,16 @@ class SqlDraftStore:
             if not rows:
                 return []
             cipher = await self._ctx.cipher(session, account_id)
-        return [_draft(cipher, row) for row in rows]
+        return [
+            draft
+            for row in rows
+            if (
+                draft := self._ctx.readable(
+                    account_id, "draft", row.id, partial(_draft, cipher, row)
+                )
+            )
+            is not None
+        ]
 
 
 def _approval(cipher: DataCipher, row: AnyRow) -> Approval:
@@ -233,7 +245,8 @@ async def _export_drafts(scope: ExportScope) -> list[dict[str, object]]:
             "status": draft.status.value,
             "created_at": iso(draft.created_at),
         }
-        for draft in (_draft(scope.cipher, r) for r in await scope.rows(d, d.c.created_at, d.c.id))
+        for r in await scope.rows(d, d.c.created_at, d.c.id)
+        if (draft := scope.readable("draft", r.id, partial(_draft, scope.cipher, r))) is not None
     ]
 
 
@@ -248,7 +261,9 @@ async def _export_approvals(scope: ExportScope) -> list[dict[str, object]]:
             "edited": a.edited,
             "approved_at": iso(a.approved_at),
         }
-        for a in (_approval(scope.cipher, r) for r in await scope.rows(ap, ap.c.approved_at))
+        for r in await scope.rows(ap, ap.c.approved_at)
+        if (a := scope.readable("approval", r.draft_id, partial(_approval, scope.cipher, r)))
+        is not None
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
+from functools import partial
 from typing import Final
 
 from sqlalchemy import select
@@ -75,7 +76,16 @@ class SqlFeedbackStore:
             if not rows:
                 return []
             cipher = await self._ctx.cipher(session, account_id)
-        return [_feedback(cipher, row) for row in rows]
+        return [
+            item
+            for row in rows
+            if (
+                item := self._ctx.readable(
+                    account_id, "feedback", row.id, partial(_feedback, cipher, row)
+                )
+            )
+            is not None
+        ]
 
 
 class SqlPriorityLabelStore:
@@ -140,7 +150,9 @@ async def _export_feedback(scope: ExportScope) -> list[dict[str, object]]:
             "text": item.text,
             "at": iso(item.at),
         }
-        for item in (_feedback(scope.cipher, r) for r in await scope.rows(f, f.c.at, f.c.id))
+        for r in await scope.rows(f, f.c.at, f.c.id)
+        if (item := scope.readable("feedback", r.id, partial(_feedback, scope.cipher, r)))
+        is not None
     ]
 
 

@@ -12,6 +12,7 @@ import builtins
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, Final, Literal, cast
 
 import numpy as np
@@ -100,8 +101,24 @@ def _stored_message(cipher: DataCipher, persona_id: PersonaId, row: AnyRow) -> S
     )
 
 
+def _reply_pair(cipher: DataCipher, persona_id: PersonaId, row: AnyRow) -> ReplyPair:
+    reply_prefix = _message_row_prefix(persona_id, row.reply_id)
+    incoming_prefix = _message_row_prefix(persona_id, row.incoming_id)
+    return ReplyPair(
+        persona_id=persona_id,
+        incoming_id=row.incoming_id,
+        incoming_text=cipher.decrypt_text(incoming_prefix + "text", row.incoming_text),
+        incoming_sender=cipher.decrypt_text(incoming_prefix + "sender", row.incoming_sender),
+        reply_id=row.reply_id,
+        reply_text=cipher.decrypt_text(reply_prefix + "text", row.reply_text),
+        replied_at=row.replied_at,
+        latency_s=(row.replied_at - row.incoming_at).total_seconds(),
+    )
+
+
 class SqlMessageStore:
-    """Messages of a persona; conversation, sender and text encrypted.
+    """Messages of a persona; conversation, sender and text encrypted. A row whose values fail
+    to decrypt is skipped and quarantined (``StoreContext.readable``).
 
     Args:
         ctx: the shared store context.
@@ -236,7 +253,9 @@ class SqlMessageStore:
                     return
                 cipher = await self._ctx.cipher(session, account_id)
             for row in rows:
-                yield _stored_message(cipher, persona_id, row)
+                stored = self._read(cipher, account_id, persona_id, row)
+                if stored is not None:
+                    yield stored
             if len(rows) < BATCH_ROWS:
                 return
             after = (rows[-1].sent_at, rows[-1].pk)
@@ -263,8 +282,23 @@ class SqlMessageStore:
                 if rows:
                     cipher = await self._ctx.cipher(session, account_id)
                     for row in rows:
-                        found[row.msg_id] = _stored_message(cipher, persona_id, row)
+                        found[row.msg_id] = self._ctx.checked(
+                            account_id,
+                            "message",
+                            f"{persona_id}/{row.msg_id}",
+                            partial(_stored_message, cipher, persona_id, row),
+                        )
         return [found[i] for i in wanted if i in found]
+
+    def _read(
+        self, cipher: DataCipher, account_id: AccountId, persona_id: PersonaId, row: AnyRow
+    ) -> StoredMessage | None:
+        return self._ctx.readable(
+            account_id,
+            "message",
+            f"{persona_id}/{row.msg_id}",
+            lambda: _stored_message(cipher, persona_id, row),
+        )
 
     async def reply_pairs(
         self, account_id: AccountId, persona_id: PersonaId
@@ -307,22 +341,14 @@ class SqlMessageStore:
             cipher = await self._ctx.cipher(session, account_id)
         pairs = []
         for row in rows:
-            reply_prefix = _message_row_prefix(persona_id, row.reply_id)
-            incoming_prefix = _message_row_prefix(persona_id, row.incoming_id)
-            pairs.append(
-                ReplyPair(
-                    persona_id=persona_id,
-                    incoming_id=row.incoming_id,
-                    incoming_text=cipher.decrypt_text(incoming_prefix + "text", row.incoming_text),
-                    incoming_sender=cipher.decrypt_text(
-                        incoming_prefix + "sender", row.incoming_sender
-                    ),
-                    reply_id=row.reply_id,
-                    reply_text=cipher.decrypt_text(reply_prefix + "text", row.reply_text),
-                    replied_at=row.replied_at,
-                    latency_s=(row.replied_at - row.incoming_at).total_seconds(),
-                )
+            pair = self._ctx.readable(
+                account_id,
+                "message",
+                f"{persona_id}/{row.reply_id}<-{row.incoming_id}",
+                partial(_reply_pair, cipher, persona_id, row),
             )
+            if pair is not None:
+                pairs.append(pair)
         return pairs
 
     async def count(self, account_id: AccountId, persona_id: PersonaId) -> int:
@@ -407,13 +433,26 @@ class SqlVectorStore:
             if not rows:
                 return [], np.zeros((0, 0), dtype=np.float32)
             cipher = await self._ctx.cipher(session, account_id)
-        raw = [cipher.decrypt(_vector_row(persona_id, row.msg_id), row.vector) for row in rows]
+        ids: builtins.list[str] = []
+        raw: builtins.list[bytes] = []
+        for row in rows:
+            value = self._ctx.readable(
+                account_id,
+                "vector",
+                f"{persona_id}/{row.msg_id}",
+                partial(cipher.decrypt, _vector_row(persona_id, row.msg_id), row.vector),
+            )
+            if value is not None:
+                ids.append(row.msg_id)
+                raw.append(value)
+        if not raw:
+            return [], np.zeros((0, 0), dtype=np.float32)
         if len({len(r) for r in raw}) != 1:
             raise StorageError(
                 f"Persona {persona_id} holds vectors of different sizes; re-embed its messages."
             )
         matrix = np.frombuffer(b"".join(raw), dtype=_VECTOR_DTYPE).reshape(len(raw), -1)
-        return [row.msg_id for row in rows], matrix.astype(np.float32, copy=True)
+        return ids, matrix.astype(np.float32, copy=True)
 
 
 # --- the messages' part of the vault -----------------------------------------------------------
@@ -429,7 +468,14 @@ async def _export_messages(scope: ExportScope) -> list[dict[str, object]]:
             "source": stored.source,
         }
         for r in await scope.rows(m, m.c.persona_id, m.c.sent_at, m.c.pk)
-        for stored in (_stored_message(scope.cipher, r.persona_id, r),)
+        if (
+            stored := scope.readable(
+                "message",
+                f"{r.persona_id}/{r.msg_id}",
+                partial(_stored_message, scope.cipher, r.persona_id, r),
+            )
+        )
+        is not None
     ]
 
 
@@ -439,11 +485,17 @@ async def _export_vectors(scope: ExportScope) -> list[dict[str, object]]:
         {
             "persona": scope.names[r.persona_id],
             "message_id": r.msg_id,
-            "float32_le_base64": b64(
-                scope.cipher.decrypt(_vector_row(r.persona_id, r.msg_id), r.vector)
-            ),
+            "float32_le_base64": b64(raw),
         }
         for r in await scope.rows(v, v.c.persona_id, v.c.msg_id)
+        if (
+            raw := scope.readable(
+                "vector",
+                f"{r.persona_id}/{r.msg_id}",
+                partial(scope.cipher.decrypt, _vector_row(r.persona_id, r.msg_id), r.vector),
+            )
+        )
+        is not None
     ]
 
 

@@ -9,17 +9,21 @@ schema belongs to no part, so a new table can never be left out of an erasure.
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import Account, AccountId, Persona, PersonaId
 from storage.crypto import DataCipher
-from storage.stores.context import AnyRow
+from storage.errors import DecryptionError
+from storage.stores.context import AnyRow, Quarantine
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +36,8 @@ class ExportScope:
         cipher: the account's data cipher.
         personas: the account's personas, oldest first.
         names: persona id → name (the export names personas rather than giving their ids).
+        quarantine: where rows that fail to decrypt are recorded (they are left out).
+        unreadable: rows left out of this export, by kind (the export says so).
     """
 
     session: AsyncSession
@@ -39,6 +45,17 @@ class ExportScope:
     cipher: DataCipher
     personas: Sequence[Persona]
     names: Mapping[PersonaId, str]
+    quarantine: Quarantine
+    unreadable: Counter[str] = field(default_factory=Counter)
+
+    def readable(self, kind: str, row: str, decode: Callable[[], T]) -> T | None:
+        """``decode()``, or ``None`` with the row counted and quarantined if it fails to decrypt."""
+        try:
+            return decode()
+        except DecryptionError:
+            self.unreadable[kind] += 1
+            self.quarantine.add(self.account.id, kind, row)
+            return None
 
     @property
     def account_id(self) -> AccountId:

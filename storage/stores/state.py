@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
 from sqlalchemy import select
@@ -40,7 +41,12 @@ class SqlStateStore:
             if value is None:
                 return None
             cipher = await self._ctx.cipher(session, account_id)
-        return cipher.decrypt(_state_row(persona_id, kind), value)
+        return self._ctx.checked(
+            account_id,
+            "state",
+            f"{persona_id}/{kind}",
+            lambda: cipher.decrypt(_state_row(persona_id, kind), value),
+        )
 
     async def put(
         self, account_id: AccountId, persona_id: PersonaId, kind: str, value: bytes
@@ -73,10 +79,18 @@ async def _export_state(scope: ExportScope) -> list[dict[str, object]]:
         {
             "persona": scope.names[r.persona_id],
             "kind": r.kind,
-            "value_base64": b64(scope.cipher.decrypt(_state_row(r.persona_id, r.kind), r.value)),
+            "value_base64": b64(value),
             "updated_at": iso(r.updated_at),
         }
         for r in await scope.rows(s, s.c.persona_id, s.c.kind)
+        if (
+            value := scope.readable(
+                "state",
+                f"{r.persona_id}/{r.kind}",
+                partial(scope.cipher.decrypt, _state_row(r.persona_id, r.kind), r.value),
+            )
+        )
+        is not None
     ]
 
 

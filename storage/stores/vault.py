@@ -109,14 +109,22 @@ class SqlAccountVault:
                 cipher=await self._ctx.cipher(session, account_id),
                 personas=owned,
                 names={p.id: p.name for p in owned},
+                quarantine=self._ctx.quarantine,
             )
             sections = {name: await write(scope) for name, write in _SECTIONS.items()}
+        unreadable = {"unreadable": dict(sorted(scope.unreadable.items()))}
         return {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
             "exported_at": iso(self._ctx.clock()),
             **sections,
+            **(unreadable if scope.unreadable else {}),
         }
+
+    async def unreadable(self, account_id: AccountId) -> dict[str, int]:
+        """Rows of the account this process found unreadable (altered or damaged) and skipped,
+        by kind (``message``, ``vector``, ``draft``…); empty when there are none."""
+        return self._ctx.quarantine.counts(account_id)
 
     async def erase(self, account_id: AccountId) -> None:
         """Delete every row of the account in every table, then its cached data key.
@@ -131,6 +139,7 @@ class SqlAccountVault:
                 column = table.c.id if table is tables.accounts else table.c.account_id
                 await session.execute(delete(table).where(column == account_id))
         self._ctx.keys.forget(account_id)
+        self._ctx.quarantine.forget(account_id)
         if self._ctx.dialect == "sqlite":
             await checkpoint_sqlite(self._ctx.engine)
 

@@ -14,6 +14,7 @@ from adapters.console.adapter import ConsoleAdapter
 from bot.bootstrap import open_runtime
 from bot.settings import load_settings
 from core.engines.embedding import HashingEmbedder
+from tests.canary_scan import canary_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,3 +94,50 @@ async def test_commands_work_in_the_console(tmp_path: Path) -> None:
     assert "Your clone is paused" in out
     assert "I don't know the command 'nonsense'" in out
     assert "Type '/clone help'" in out
+
+
+async def test_erase_removes_the_export_and_cards_the_console_wrote(tmp_path: Path) -> None:
+    import secrets
+
+    from bot.account_files import AccountFiles
+
+    canary = f"CANARY{secrets.token_hex(8)}"
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = load_settings({}, data_dir=data)
+    script = (
+        "/clone train --sample\n"
+        f"> can you check the {canary} report today?\n"
+        "/clone privacy export\n/clone profile\n"
+    )
+    out = io.StringIO()
+    async with open_runtime(settings, embedder=HashingEmbedder()) as runtime:
+        adapter = ConsoleAdapter(
+            clone=runtime.clone,
+            user="me",
+            out_dir=tmp_path / "out",
+            files=AccountFiles(data),
+            stdin=io.StringIO(script),
+            stdout=out,
+            interactive=False,
+        )
+        await adapter.run()
+        written = [p for p in (data / "files").rglob("*") if p.suffix in (".zip", ".png")]
+        assert {p.suffix for p in written} == {".zip", ".png"}, out.getvalue()
+        assert all(p.stat().st_mode & 0o077 == 0 for p in written)
+        assert canary_files(data, canary), "the scan sees the export before the erase"
+        assert not (tmp_path / "out").exists()
+
+        adapter = ConsoleAdapter(
+            clone=runtime.clone,
+            user="me",
+            out_dir=tmp_path / "out",
+            files=AccountFiles(data),
+            stdin=io.StringIO("/clone privacy erase confirm\n"),
+            stdout=out,
+            interactive=False,
+        )
+        await adapter.run()
+    assert "Erased." in out.getvalue()
+    assert not any(p.exists() for p in written)
+    assert canary_files(data, canary) == []

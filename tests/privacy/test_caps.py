@@ -146,3 +146,21 @@ async def test_lone_surrogates_from_json_payloads_are_stored_not_crashed(runtime
     assert pasted.draft is not None
     await clone.handle_command(CommandInvocation(user=ALICE, name="train", text="on"))
     assert await clone.observe_owner_message(ALICE, incoming(ALICE, text).message)
+
+
+async def test_admit_spends_the_cap_once_before_handling(runtime: Runtime) -> None:
+    """Adapters ask ``admit`` before recording a delivery; the message it admitted is not
+    counted again when handled, and the one over the cap is refused before anything is stored."""
+    clone = runtime.clone
+    await clone.import_sample(ALICE)
+    admitted = [
+        incoming(ALICE, f"can you review my PR number {n} today?", sender="kim", n=n)
+        for n in range(SENDER_BURST)
+    ]
+    assert all(clone.admit(item) for item in admitted)
+    refused = incoming(ALICE, "can you review my PR today?", sender="kim", n=999)
+    assert not clone.admit(refused)
+    # The bucket is empty now, yet the admitted message is handled (not dropped a second time).
+    shown = await clone.handle_incoming(admitted[-1])
+    assert shown is not None and shown.draft is not None
+    assert await clone.handle_incoming(refused) is None  # not admitted: the cap still holds

@@ -272,3 +272,132 @@ async def test_data_keys_are_cached_and_wrapped(storage: Storage) -> None:
     storage.keys.forget(account.id)
     assert await storage.accounts.get(account.id) == account  # unwrapped again on demand
     assert "cached" in repr(storage.keys) and uuid.UUID(account.id)
+
+
+# --- rotation that survives being interrupted ---------------------------------------------------
+
+
+async def test_rotation_hands_the_environment_key_over_before_rewrapping(
+    backend: Backend, tmp_path: Path
+) -> None:
+    old_key = generate_master_key()
+    url = await backend.fresh_url(tmp_path)
+    async with backend.fresh_storage(tmp_path, master_key=old_key, url=url) as opened:
+        account = await new_account(opened)
+        assert account.active_persona is not None
+        await opened.state.put(account.id, account.active_persona, "profile", b"p")
+        handed: list[str] = []
+
+        def hand_over(key: str) -> None:
+            handed.append(key)
+            raise OSError(28, "No space left on device")  # the operator never got it
+
+        with pytest.raises(OSError):
+            await opened.rotate_master_key(hand_over=hand_over)
+        rotation = await opened.rotate_master_key(hand_over=handed.append)
+        assert handed[-1] == rotation.new_key and len(handed) == 2
+    # The failed hand-over changed nothing: the old key still opens everything, the lost one not.
+    with pytest.raises(WrongMasterKey):
+        async with backend.fresh_storage(tmp_path, master_key=handed[0], url=url):
+            pass
+    async with backend.fresh_storage(tmp_path, master_key=handed[1], url=url) as reopened:
+        assert await reopened.state.get(account.id, account.active_persona, "profile") == b"p"
+
+
+async def test_a_rotation_interrupted_after_the_new_key_was_written_is_finished(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """Killed after ``master.key`` got the new key, before (or after) the re-wrap committed:
+    the next ``keys rotate`` finishes that rotation instead of starting another."""
+    url = await backend.fresh_url(tmp_path)
+    async with backend.fresh_storage(tmp_path, url=url) as opened:
+        account = await new_account(opened)
+        assert account.active_persona is not None
+        await opened.state.put(account.id, account.active_persona, "profile", b"p")
+    path = tmp_path / "master.key"
+    old_key = path.read_text().strip()
+    os.replace(path, tmp_path / "master.key.old")
+    new_key = generate_master_key()
+    crypto._replace_key_file(path, new_key)
+
+    async with backend.fresh_storage(tmp_path, url=url) as reopened:
+        rotation = await reopened.rotate_master_key()
+        assert rotation.resumed and rotation.rewrapped >= 1
+    assert path.read_text().strip() == new_key  # the key already in the operator's hands
+    assert not (tmp_path / "master.key.old").exists()
+    async with backend.fresh_storage(tmp_path, master_key=new_key, url=url) as reopened:
+        assert await reopened.state.get(account.id, account.active_persona, "profile") == b"p"
+    with pytest.raises(WrongMasterKey):
+        async with backend.fresh_storage(tmp_path, master_key=old_key, url=url):
+            pass
+
+
+async def test_a_rotation_interrupted_before_the_new_key_was_written_starts_afresh(
+    backend: Backend, tmp_path: Path
+) -> None:
+    url = await backend.fresh_url(tmp_path)
+    async with backend.fresh_storage(tmp_path, url=url) as opened:
+        account = await new_account(opened)
+    path = tmp_path / "master.key"
+    old_key = path.read_text().strip()
+    crypto._replace_key_file(tmp_path / "master.key.old", old_key)  # killed right after this
+
+    async with backend.fresh_storage(tmp_path, url=url) as reopened:
+        rotation = await reopened.rotate_master_key()
+        assert not rotation.resumed
+    assert path.read_text().strip() != old_key
+    assert not (tmp_path / "master.key.old").exists()
+    async with backend.fresh_storage(tmp_path, url=url) as reopened:
+        assert await reopened.accounts.get(account.id) is not None
+
+
+async def test_a_failure_after_the_commit_keeps_the_new_key(
+    backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Putting the previous key file back after the data keys moved would lock every account."""
+    url = await backend.fresh_url(tmp_path)
+    async with backend.fresh_storage(tmp_path, url=url) as opened:
+        account = await new_account(opened)
+        rewrap = crypto.rotate_master_key
+
+        async def commit_then_fail(*args: object) -> int:
+            await rewrap(*args)  # type: ignore[arg-type]
+            raise RuntimeError("connection lost while closing")
+
+        monkeypatch.setattr(crypto, "rotate_master_key", commit_then_fail)
+        with pytest.raises(RuntimeError):
+            await opened.rotate_master_key()
+    monkeypatch.undo()
+    async with backend.fresh_storage(tmp_path, url=url) as reopened:
+        assert await reopened.accounts.get(account.id) is not None
+        assert (await reopened.rotate_master_key()).resumed
+    assert not (tmp_path / "master.key.old").exists()
+
+
+async def test_temporary_key_files_of_dead_processes_are_removed(
+    backend: Backend, tmp_path: Path
+) -> None:
+    url = await backend.fresh_url(tmp_path)
+    async with backend.fresh_storage(tmp_path, url=url):
+        pass
+    dead = _dead_pid()
+    leftovers = [
+        tmp_path / f".master.key.old.{dead}.0badc0de.tmp",  # killed while saving the old key
+        tmp_path / f".master.key.{dead}.0badc0de.tmp",
+    ]
+    live = tmp_path / f".master.key.{os.getppid()}.0badc0de.tmp"  # a live process, mid-write
+    for path in [*leftovers, live]:
+        path.write_text(generate_master_key() + "\n")
+    async with backend.fresh_storage(tmp_path, url=url):
+        pass
+    assert [p.exists() for p in leftovers] == [False, False]
+    assert live.exists()
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid

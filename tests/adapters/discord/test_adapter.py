@@ -437,3 +437,52 @@ async def test_dm_train_names_the_owner_in_quotes_like_a_shell(bot: Bot) -> None
         lambda: any("✓" in e.content for e in bot.fake.find("PATCH", dm)), within=15
     )
     assert "2 written by you" in bot.fake.find("PATCH", dm)[-1].content
+
+
+async def test_a_dm_over_the_rate_cap_is_dropped_before_its_delivery_is_recorded(
+    trained: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import func, select
+
+    from storage import tables
+    from storage.scope import unscoped
+
+    bot = trained
+    asked: list[bool] = []
+
+    def over_the_cap(incoming: object, *, explicit: bool = False) -> bool:
+        asked.append(explicit)
+        return False
+
+    monkeypatch.setattr(bot.runtime.clone, "admit", over_the_cap)
+    message = {**load("dm_message_create.json"), "id": "1300000000000000777"}
+    bot.client._connection.parse_message_create(message)  # type: ignore[arg-type]
+    await bot.fake.quiet()
+    assert asked == [True]
+    assert bot.fake.find("POST", f"/channels/{message['channel_id']}/messages") == []
+    d = tables.deliveries
+    query = select(func.count()).select_from(d).where(d.c.key == f"discord:message:{message['id']}")
+    async with bot.runtime.storage.engine.connect() as connection:
+        counted = await connection.execute(query.execution_options(**unscoped("test count")))
+    assert counted.scalar_one() == 0
+
+
+async def test_a_sustained_storm_of_429s_stops_the_bot(bot: Bot) -> None:
+    """discord.py backs off on each 429 per Discord's headers; what still fails counts, and a
+    storm stops the bot before Discord's invalid-request ban."""
+    closed = asyncio.Event()
+
+    async def close() -> None:
+        closed.set()
+
+    bot.adapter.client.close = close  # type: ignore[method-assign]
+    limited = _response(429)
+    limited.reason = "Too Many Requests"
+    for _ in range(9):
+        bot.adapter._note(
+            discord.HTTPException(limited, {"message": "You are being rate limited."})
+        )
+    assert bot.adapter._breaker.tripped is None and not closed.is_set()  # a few are ordinary
+    bot.adapter._note(discord.HTTPException(limited, {"message": "You are being rate limited."}))
+    await asyncio.wait_for(closed.wait(), 1)
+    assert "429" in str(bot.adapter._breaker.tripped)

@@ -96,3 +96,35 @@ def test_older_archive_names(tmp_path: Path) -> None:
     assert open_import(tmp_path / "archive").format == "twitter"
     assert len(read_all(tmp_path / "archive", "twitter")) == 3
     assert open_import(data / "tweet.js").format == "twitter"
+
+
+@pytest.mark.parametrize(
+    ("me", "sender"),
+    [
+        ("alice_makes", "alice_makes"),
+        ("@alice_makes", "alice_makes"),
+        ("Alice Moreau", "Alice Moreau"),
+    ],
+)
+def test_tweets_js_on_its_own_is_all_the_owners(me: str, sender: str) -> None:
+    """A chat upload is one file: every tweet is still the archive owner's, named by --me."""
+    source = open_import(TWEETS)
+    assert source.resolve_owner(me) == sender
+    messages = list(source.messages())
+    assert len(messages) == 3 and {m.sender for m in messages} == {sender}
+
+
+@pytest.mark.parametrize(
+    "me", ["alice_makes", "@alice_makes", "ALICE MOREAU", "1500000000000000001"]
+)
+def test_me_works_with_account_js_beside_tweets_js(me: str) -> None:
+    source = open_import(ARCHIVE)
+    assert source.resolve_owner(me) == "alice_makes"
+    assert {m.sender for m in source.messages()} == {"alice_makes"}
+
+
+def test_me_naming_someone_else_still_fails_when_account_js_names_the_owner() -> None:
+    from adapters.importers import UnknownOwner
+
+    with pytest.raises(UnknownOwner, match="alice_makes"):
+        open_import(ARCHIVE).resolve_owner("bob")

@@ -9,7 +9,9 @@ Behaviours, switchable per test:
 * ``fixed``: the texts in ``replies``;
 * ``failures``: a queue of HTTP statuses (with optional ``Retry-After``) answered before success;
 * ``delay_s``: wait before answering (timeouts);
-* ``ignore_n``: answer one choice whatever ``n`` asks (llama.cpp, Ollama).
+* ``ignore_n``: answer one choice whatever ``n`` asks (llama.cpp, Ollama);
+* ``body``: answer HTTP 200 with this raw ``(content type, text)`` instead of a completion (a
+  proxy's HTML page, a list, truncated JSON, an empty body).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class FakeOpenAI:
     delay_s: float = 0.0
     ignore_n: bool = False
     usage_tokens: int | None = 50
+    body: tuple[str, str] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     base_url: str = ""
@@ -66,6 +69,9 @@ class FakeOpenAI:
             )
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
+        if self.body is not None:
+            content_type, text = self.body
+            return web.Response(body=text.encode(), headers={"Content-Type": content_type})
         n = 1 if self.ignore_n else int(body.get("n") or 1)
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
         if self.mode == "echo":

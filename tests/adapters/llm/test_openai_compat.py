@@ -7,7 +7,7 @@ import time
 import pytest
 
 from adapters.llm import OpenAICompatModel
-from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError, TokenBudget
+from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError, NotACompletion, TokenBudget
 from core.drafting.prompt import Exemplar, PromptContext
 from core.drafting.style import SurfaceStyleScorer
 from core.engines.embedding import HashingEmbedder
@@ -167,3 +167,41 @@ async def test_servers_without_usage_are_charged_an_estimate() -> None:
     ):
         await llm.complete("s" * 400, "u" * 400, n=1, max_tokens=20, account_id="a")
     assert llm.budget.used("a") == 200 + 10
+
+
+NOT_COMPLETIONS = {
+    "a proxy's HTML page": ("text/html", "<html><body>CANARYhtml0001 Bad Gateway</body></html>"),
+    "HTML labelled JSON": ("application/json", "<!doctype html><p>CANARYhtml0002 sign in</p>"),
+    "a JSON list": ("application/json", '["CANARYlist0003"]'),
+    "truncated JSON": ("application/json", '{"choices": [{"message": {"content": "CANARYcut0004'),
+    "an empty body": ("application/json", ""),
+    "an empty text body": ("text/plain", ""),
+    "JSON null": ("application/json", "null"),
+    "an error object": ("application/json", '{"error": {"message": "CANARYerr0005"}}'),
+    "choices as a string": ("application/json", '{"choices": "CANARYstr0006"}'),
+    "a choice without a message": ("application/json", '{"choices": ["CANARYmsg0007"]}'),
+    "content that is not text": ("application/json", '{"choices": [{"message": {"content": 7}}]}'),
+}
+
+
+@pytest.mark.parametrize("body", NOT_COMPLETIONS.values(), ids=NOT_COMPLETIONS.keys())
+async def test_a_200_that_is_not_a_completion_is_a_typed_model_error(
+    body: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    async with fake_openai(body=body) as fake, model(fake.base_url, sleep=Sleeps()) as llm:
+        with pytest.raises(NotACompletion, match="instead of a completion") as caught:
+            await llm.complete("s", "u", n=2, max_tokens=20, account_id="a")
+    assert len(fake.requests) == 1, "not retried, like a timeout"
+    assert llm.budget.used("a") == 0
+    assert "CANARY" not in str(caught.value) and "CANARY" not in caplog.text
+    assert isinstance(caught.value, ModelError)
+
+
+async def test_a_completion_with_odd_usage_is_still_read() -> None:
+    """A null content (a refusal) is an empty choice; usage that is not a count is estimated."""
+    choices = '[{"message": {"content": "fine"}}, {"message": {"content": null}}]'
+    body = f'{{"choices": {choices}, "usage": {{"total_tokens": "lots"}}}}'
+    async with fake_openai(body=("application/json", body)) as fake, model(fake.base_url) as llm:
+        texts = await llm.complete("s" * 40, "u" * 40, n=1, max_tokens=20, account_id="a")
+    assert texts == ["fine"] and len(fake.requests) == 1
+    assert llm.budget.used("a") == 20 + 1  # the estimate, as for servers without usage

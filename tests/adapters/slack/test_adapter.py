@@ -529,3 +529,37 @@ async def test_help_typed_in_the_dm(slack_app: HarnessFactory) -> None:
         posted = slack.fake.landed("chat.postMessage")
         assert len(posted) == 1 and posted[0].args["channel"] == "D0OWNERBOT"
         assert posted[0].args["blocks"][0]["type"] == "header"
+
+
+async def test_a_flood_of_mentions_is_capped_before_any_delivery_is_recorded(
+    slack_app: HarnessFactory,
+) -> None:
+    """Beyond the per-sender cap an event is dropped before its delivery row is written."""
+    from sqlalchemy import func, select
+
+    from core.service import SENDER_BURST
+    from storage import tables
+    from storage.scope import unscoped
+
+    async with slack_app(owner_id=OWNER) as slack:
+
+        async def recorded() -> int:
+            d = tables.deliveries
+            query = select(func.count()).select_from(d).where(d.c.key.like("slack:event:%"))
+            async with slack.runtime.storage.engine.connect() as connection:
+                counted = await connection.execute(query.execution_options(**unscoped("count")))
+                return int(counted.scalar_one())
+
+        before = await recorded()
+        flood = 60
+        for n in range(flood):
+            body = payload("event_app_mention")
+            body["event"] = {
+                **body["event"],
+                "ts": f"1700000200.{n:06d}",
+                "text": f"<@UBOT> ping {n}",
+            }
+            assert (await slack.event(body)).status == 200
+        await slack.settle()
+        written = await recorded() - before
+    assert written <= SENDER_BURST + 8 < flood, written  # the bucket refills 1 every 2 s

@@ -446,3 +446,36 @@ async def test_a_genuine_button_for_an_erased_draft_does_nothing(
     after = fake_api.since(mark)
     assert {c.method for c in after.calls} == {"answerCallbackQuery"}
     assert "no longer exists" in after.ok("answerCallbackQuery")[0]["text"]
+
+
+async def test_a_flood_from_one_contact_is_capped_before_any_delivery_is_recorded(
+    adapter: TelegramAdapter, runtime: Runtime
+) -> None:
+    """Beyond the per-sender cap a message is dropped before its delivery row is written (it
+    used to write one row per event, then drop it)."""
+    from sqlalchemy import func, select
+
+    from core.service import SENDER_BURST
+    from storage import tables
+    from storage.scope import unscoped
+
+    async def recorded() -> int:
+        d = tables.deliveries
+        query = select(func.count()).select_from(d).where(d.c.key.like("telegram:%"))
+        async with runtime.storage.engine.connect() as connection:
+            counted = await connection.execute(query.execution_options(**unscoped("test count")))
+            return int(counted.scalar_one())
+
+    await _connect(adapter)
+    before = await recorded()
+    flood = 60
+    for n in range(flood):
+        update = payload("business_message.json", update_id=990000 + n)
+        update["business_message"] = {
+            **update["business_message"],
+            "message_id": 20000 + n,
+            "text": f"ping {n}",
+        }
+        await deliver(adapter, update)
+    written = await recorded() - before
+    assert written <= SENDER_BURST + 8 < flood, written  # the bucket refills 1 every 2 s

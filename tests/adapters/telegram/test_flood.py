@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -97,3 +98,37 @@ def test_which_requests_count_against_a_chat() -> None:
     assert chat_of("sendChatAction", {"chat_id": 5}) is None
     assert chat_of("answerCallbackQuery", {"callback_query_id": "1"}) is None
     assert chat_of("getFile", {"file_id": "x"}) is None
+
+
+async def test_a_retry_after_holds_everything_queued_for_that_chat_in_order() -> None:
+    """Three messages queued for one chat; the first gets RetryAfter: the other two wait it out
+    and follow it, in order (they used to go at 1 s and 2 s, inside the wait, before it)."""
+    sent: list[tuple[str, float]] = []
+    refused = False
+
+    async def post(text: str) -> bool:
+        nonlocal refused
+        at = time.monotonic()
+        await asyncio.sleep(0.05)  # the round trip: the others are queued meanwhile
+        if text == "first" and not refused:
+            refused = True
+            raise RetryAfter(1)
+        sent.append((text, at))
+        return True
+
+    limiter = ChatRateLimiter(per_chat_interval=0.2)
+    start = time.monotonic()
+    other = limiter.process_request(post, ("elsewhere",), {}, "sendMessage", {"chat_id": 2}, None)
+    await asyncio.gather(
+        *(
+            limiter.process_request(post, (text,), {}, "sendMessage", {"chat_id": 1}, None)
+            for text in ("first", "second", "third")
+        ),
+        other,
+    )
+    in_chat = [(text, at - start) for text, at in sent if text != "elsewhere"]
+    assert [text for text, _ in in_chat] == ["first", "second", "third"]
+    assert in_chat[0][1] >= 1.0  # the wait Telegram asked for
+    gaps = [b - a for (_, a), (_, b) in itertools.pairwise(in_chat)]
+    assert min(gaps) >= 0.15, gaps  # a 0.2 s interval (timers may wake a little early)
+    assert next(at - start for text, at in sent if text == "elsewhere") < 0.9  # not held up

@@ -138,3 +138,23 @@ async def test_the_token_never_reaches_the_logs(
     text = caplog.text
     assert TOKEN not in text and TOKEN.split(":")[1] not in text
     assert "review my PR" not in text, "message text is never logged"
+
+
+async def test_a_409_conflict_stops_polling_and_says_why(
+    data_dir: Path, fake_api: FakeBotApi
+) -> None:
+    """A second poller with the same token: Telegram answers 409; retrying cannot fix that."""
+    from adapters.telegram.adapter import PollingConflict
+    from bot.cli import _user_message
+
+    conflict = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+    fake_api.failures["getUpdates"].extend([(409, conflict)] * 50)
+    async with _runtime(data_dir, fake_api) as runtime:
+        http = health_app(runtime)
+        async with wiring.open_adapter(runtime, http) as adapter:
+            with pytest.raises(PollingConflict) as stopped:
+                async with asyncio.timeout(10):
+                    await adapter.run()
+    assert len(fake_api.attempts("getUpdates")) <= 2, "stopped at the first 409, not retried"
+    said = _user_message(stopped.value)
+    assert said is not None and "409 Conflict" in said and "another process" in said

@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.bootstrap import Runtime, open_runtime
 from bot.settings import load_settings
 from core.drafting.meters import StyleMeter
@@ -213,6 +215,32 @@ async def test_a_failing_model_leaves_retrieval_drafts_and_says_so(tmp_path: Pat
         assert "The language model failed" in reply.text and "HTTP 500" in reply.text
         assert reply.draft.options and all(o.engine == "retrieval" for o in reply.draft.options)
         assert len(fake.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ("text/html", "<html><body>502 Bad Gateway</body></html>"),
+        ("application/json", "[]"),
+        ("application/json", '{"choices": [{"message": {"content": "hal'),
+        ("application/json", ""),
+    ],
+    ids=["html", "list", "truncated", "empty"],
+)
+async def test_a_model_answer_that_is_not_a_completion_leaves_retrieval_drafts(
+    tmp_path: Path, body: tuple[str, str]
+) -> None:
+    async with (
+        fake_openai(body=body) as fake,
+        runtime(tmp_path, "junk", base_url=fake.base_url, model="fake", max_retries=2) as rt,
+    ):
+        clone = rt.clone
+        await clone.import_sample(OWNER)
+        reply = await clone.handle_incoming(incoming("can you review my PR today?"), explicit=True)
+        assert reply is not None and reply.draft is not None
+        assert "The language model failed" in reply.text and "instead of a completion" in reply.text
+        assert reply.draft.options and all(o.engine == "retrieval" for o in reply.draft.options)
+        assert len(fake.requests) == 1
 
 
 async def test_a_spent_budget_falls_back_to_retrieval_with_a_note(tmp_path: Path) -> None:
