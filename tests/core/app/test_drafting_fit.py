@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from core.app.drafting import NOTHING_FITS, Drafting
@@ -19,9 +20,25 @@ from tests.core.drafting.test_fitted import PAIRS
 EMBEDDER = HashingEmbedder(dim=128)
 
 
+class Vault:
+    """No stored row was found unreadable."""
+
+    async def unreadable(self, account_id: str) -> dict[str, int]:
+        return {}
+
+
+@dataclass
+class Stores:
+    vault: Vault
+
+
 @dataclass
 class Ctx:
     embedder: HashingEmbedder
+    stores: Stores
+
+
+ACCOUNT = SimpleNamespace(id="a1")
 
 
 class Models:
@@ -49,7 +66,9 @@ def drafting(threshold: float) -> Drafting:
         owner_names=("sam",),
         fit=fit,
     )
-    return Drafting(Ctx(EMBEDDER), Models(model), drafter=RetrievalDrafter(), llm=None)  # type: ignore[arg-type]
+    return Drafting(
+        Ctx(EMBEDDER, Stores(Vault())), Models(model), drafter=RetrievalDrafter(), llm=None
+    )  # type: ignore[arg-type]
 
 
 def message(text: str) -> Message:
@@ -60,7 +79,7 @@ def message(text: str) -> Message:
 
 
 async def test_options_that_fit_are_offered_with_their_fit() -> None:
-    result = await drafting(0.3).drafts(None, None, message("my wifi keeps dropping, any fix?"))  # type: ignore[arg-type]
+    result = await drafting(0.3).drafts(ACCOUNT, None, message("my wifi keeps dropping, any fix?"))  # type: ignore[arg-type]
     assert result.offered and result.options and result.notes == []
     assert result.best is not None and "bcmwl" in result.best.text
     assert all(o.fit is not None and o.fit >= 30 for o in result.options)
@@ -68,7 +87,7 @@ async def test_options_that_fit_are_offered_with_their_fit() -> None:
 
 async def test_when_nothing_fits_the_closest_real_exchange_is_shown_as_such() -> None:
     text = "my wifi keeps dropping, any fix?"
-    result = await drafting(1.01).drafts(None, None, message(text))  # type: ignore[arg-type]
+    result = await drafting(1.01).drafts(ACCOUNT, None, message(text))  # type: ignore[arg-type]
     assert not result.offered and result.notes == [NOTHING_FITS]
     assert len(result.options) == 1 and result.options[0].reasons[0].startswith("closest real")
     assert "my wifi keeps dropping" in result.options[0].reasons[0]
