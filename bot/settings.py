@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from core.engines.onnx_export import default_cache_dir
+
 
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -165,9 +167,19 @@ class Settings(BaseSettings):
     max_message_chars: int = 20_000
     """Longer incoming messages and commands get a one-line notice and are neither triaged nor
     stored."""
-    embedder: Literal["minilm", "hashing"] = "minilm"
-    """Test/ops knob: ``hashing`` swaps the sentence model for the fast hashing embedder (load
-    tests, smoke checks); drafts are then much worse. Keep ``minilm`` in production."""
+    embedder: Literal["minilm", "minilm-torch", "hashing"] = "minilm"
+    """``minilm``: all-MiniLM-L6-v2 through ONNX Runtime (no torch in the process);
+    ``minilm-torch``: the same model through sentence-transformers and torch (the reference, for
+    comparison: more memory, slower); ``hashing``: the fast hashing embedder for load tests and
+    smoke checks (drafts are then much worse). Keep ``minilm`` in production."""
+    embedder_precision: Literal["int8", "fp32"] = "int8"
+    """Weights of the ONNX encoder: ``int8`` (dynamic quantisation, ~23 MB, faster) or ``fp32``."""
+    model_cache_dir: Path = Field(default_factory=default_cache_dir)
+    """Where models derived from installed packages are kept (the ONNX encoder, built once on
+    first use or by ``python -m core.engines.onnx_export``); default ``~/.cache/minime``."""
+    blas_threads: int = Field(default=1, ge=0)
+    """Threads of numpy's BLAS per process (threadpoolctl); ``0`` leaves the library's default.
+    One avoids contention with the encoder and other workers on small machines."""
     delivery_concurrency: int = Field(default=8, ge=1, le=256)
     """Platform deliveries worked on at once per process on PostgreSQL (each holds a lock
     connection)."""
@@ -176,7 +188,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
 
-    @field_validator("data_dir", mode="after")
+    @field_validator("data_dir", "model_cache_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()

