@@ -2,7 +2,7 @@
 
     nice .venv/bin/python bench/draft_eval.py [--corpus ../shared/data/ubuntu-irc/messages.jsonl.gz]
         [--authors 10] [--max-items 300] [--vectors ../cache] [--fit-judge ../cache/fit_judge.npz]
-        [--no-meters] [--json OUT.json]
+        [--embedder minilm|minilm-torch|hashing] [--precision int8|fp32] [--no-meters] [--json OUT.json]
 
 For each of the ``--authors`` most active human senders (bots excluded), chronological 80/20 split
 per sender (``core.drafting.evaluation.draft_report``), on the same held-out items:
@@ -38,10 +38,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.bootstrap import default_embedder  # noqa: E402
 from bot.eval_cli import load_messages  # noqa: E402
+from bot.settings import load_settings  # noqa: E402
 from core.drafting.evaluation import draft_report, summarise  # noqa: E402
 from core.drafting.fit import FitWeights, global_weights  # noqa: E402
-from core.engines.embedding import HashingEmbedder, SentenceEmbedder  # noqa: E402
+from core.engines.embedding import HashingEmbedder  # noqa: E402
 from core.evaluation import CachingEmbedder, most_active_senders, train_judge  # noqa: E402
 from core.profiling.background import background_texts  # noqa: E402
 
@@ -73,7 +75,13 @@ def main() -> None:
     )
     parser.add_argument("--authors", type=int, default=10)
     parser.add_argument("--max-items", type=int, default=300)
-    parser.add_argument("--embedder", choices=("minilm", "hashing"), default="minilm")
+    parser.add_argument(
+        "--embedder",
+        choices=("minilm", "minilm-torch", "hashing"),
+        default="minilm",
+        help="minilm: the ONNX encoder the bot uses; minilm-torch: sentence-transformers",
+    )
+    parser.add_argument("--precision", choices=("int8", "fp32"), default="int8", help="minilm")
     parser.add_argument("--vectors", type=Path, default=ROOT.parent / "cache")
     parser.add_argument("--fit-judge", type=Path, default=ROOT.parent / "cache/fit_judge.npz")
     parser.add_argument("--no-meters", action="store_true")
@@ -85,10 +93,12 @@ def main() -> None:
     started = time.perf_counter()
     messages = load_messages(args.corpus).messages
     authors = most_active_senders(messages, args.authors)
-    inner = HashingEmbedder() if args.embedder == "hashing" else SentenceEmbedder()
+    settings = load_settings(embedder=args.embedder, embedder_precision=args.precision)
+    inner = HashingEmbedder() if args.embedder == "hashing" else default_embedder(settings)
     embedder = CachingEmbedder(inner)
-    if args.embedder == "minilm":
+    if args.embedder == "minilm-torch":  # the cached corpus vectors are the torch model's
         print(f"{preload(embedder, args.vectors)} corpus vectors read from {args.vectors}")
+    if args.embedder != "hashing":
         weights = global_weights()
         kept_apart = set(weights.meta.get("excluded_writers", []))
         trained_on = [a for a in authors if a not in kept_apart]
@@ -193,7 +203,9 @@ def main() -> None:
             print(
                 f"  {key}: mean {np.mean(values):.3f} (min {np.min(values):.3f}, max {np.max(values):.3f})"
             )
-    print(f"embedder {args.embedder}; total {time.perf_counter() - started:.0f} s")
+    print(
+        f"embedder {args.embedder} ({args.precision}); total {time.perf_counter() - started:.0f} s"
+    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, ensure_ascii=False, default=str))
 

@@ -49,6 +49,7 @@ class SlowEmbedder:
 
     def __init__(self, delay: float) -> None:
         self.inner = HashingEmbedder()
+        self.dim = self.inner.dim  # the Embedder port's dimension (the index is sized by it)
         self.delay = delay
         self.slow = False
         self.calls = 0
