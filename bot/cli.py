@@ -379,21 +379,26 @@ async def cmd_triage(args: argparse.Namespace, settings: Settings) -> int:
     _data_dir(settings, create=False)
     messages = list(_read_canonical(args.input))
     async with await _open_existing(settings, args.user) as runtime:
-        await _account_and_persona(runtime, args.user)
+        account, persona = await _account_and_persona(runtime, args.user)
         owner = UserRef(platform="local", user_id=args.user)
-        rows = []
-        for message in messages:
-            priority = await runtime.clone.triage(
+        # The account and persona are resolved once for the whole file, not once per message.
+        priorities = await runtime.clone.triage_batch(
+            account,
+            persona,
+            [
                 IncomingMessage(owner=owner, message=message, sender_name=message.sender)
-            )
-            rows.append(
-                {
-                    "id": message.id,
-                    "score": round(priority.score, 4),
-                    "needs_reply": priority.needs_reply,
-                    "reasons": list(priority.reasons),
-                }
-            )
+                for message in messages
+            ],
+        )
+        rows = [
+            {
+                "id": message.id,
+                "score": round(priority.score, 4),
+                "needs_reply": priority.needs_reply,
+                "reasons": list(priority.reasons),
+            }
+            for message, priority in zip(messages, priorities, strict=True)
+        ]
     _write_jsonl(args.output, rows)
     print(f"Wrote {len(rows)} scores to {args.output}", file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@ post, which then reports back with :meth:`Clone.confirm_sent` or :meth:`Clone.se
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -196,6 +197,17 @@ class Clone:
         account = await self.ctx.account(incoming.owner)
         model = await self.models.get(account, await self.ctx.active_persona(account))
         return model.priority.prioritise(incoming)
+
+    async def triage_batch(
+        self, account: Account, persona: Persona, batch: Sequence[IncomingMessage]
+    ) -> list[Priority]:
+        """Score many messages for one persona: its models are looked up once for the batch.
+
+        The scoring runs off the event loop, in one hop (no draft, nothing stored).
+        """
+        model = await self.models.get(account, persona)
+        priority = model.priority
+        return await asyncio.to_thread(lambda: [priority.prioritise(m) for m in batch])
 
     async def draft_options(
         self,
