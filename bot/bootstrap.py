@@ -6,6 +6,8 @@ what it opened even when start-up fails half-way.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -23,7 +25,7 @@ from core.drafting.llm import LLMDrafter, TokenBudget
 from core.drafting.retrieval import RetrievalDrafter
 from core.engines.embedding import HashingEmbedder, OnnxEmbedder, SentenceEmbedder
 from core.engines.onnx_export import ensure_encoder
-from core.models import IncomingMessage, Priority, StoredMessage
+from core.models import IncomingMessage, Persona, Priority, StoredMessage, UserRef
 from core.ports import Embedder
 from core.prioritising import (
     Label,
@@ -39,6 +41,8 @@ from core.samples import EXAMPLE_OWNER, EXAMPLE_PATH, SAMPLE_OWNER, SAMPLE_PERSO
 from core.service import Clone, PriorityModel, Stores
 from core.style_card import StyleCard
 from storage import Storage, open_storage
+
+log = logging.getLogger(__name__)
 
 
 class _LearnedPriority:
@@ -167,6 +171,31 @@ def limit_blas_threads(threads: int) -> None:
 def configured_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name: the shared sentence model, or the hashing test double."""
     return HashingEmbedder() if settings.embedder == "hashing" else default_embedder(settings)
+
+
+@asynccontextmanager
+async def warm_in_background(
+    runtime: Runtime, owners: Sequence[UserRef] = ()
+) -> AsyncIterator[asyncio.Task[list[Persona]]]:
+    """Warm start: load the encoder and ``owners``' active personas in the background.
+
+    Started once the process is ready (the console prompt shows, the HTTP listener serves), so
+    the first draft after a restart does not pay for loading; a draft that arrives meanwhile
+    waits only for what it needs (the model cache builds each persona once, under a lock).
+    Stopped on exit; a failure is logged, never raised (drafting then loads on first use).
+    """
+    task = asyncio.create_task(runtime.clone.warm(owners), name="minime-warm-start")
+    task.add_done_callback(_log_warm_failure)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def _log_warm_failure(task: asyncio.Task[list[Persona]]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("warm start failed: %s", type(task.exception()).__name__)
 
 
 @asynccontextmanager

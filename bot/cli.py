@@ -552,8 +552,10 @@ async def cmd_chat(
     args: argparse.Namespace, settings: Settings, *, stdin: TextIO | None = None
 ) -> int:
     from adapters.console.adapter import ConsoleAdapter
-    from bot.bootstrap import open_runtime
+    from adapters.console.convert import PLATFORM as CONSOLE
+    from bot.bootstrap import open_runtime, warm_in_background
     from bot.scheduler import open_scheduler
+    from core.models import UserRef
 
     data_dir = _data_dir(settings, create=True)
     terminal = stdin is None and sys.stdin.isatty() and sys.stdout.isatty()
@@ -562,10 +564,15 @@ async def cmd_chat(
         from adapters.console.terminal import HISTORY_FILE, TerminalReader
 
         reader = TerminalReader(history_path=data_dir / HISTORY_FILE)
-    async with open_runtime(settings) as runtime:
+    user = args.user or _default_user()
+    async with (
+        open_runtime(settings) as runtime,
+        # The encoder and this owner's persona load while the prompt waits for the first line.
+        warm_in_background(runtime, [UserRef(platform=CONSOLE, user_id=user)]),
+    ):
         adapter = ConsoleAdapter(
             clone=runtime.clone,
-            user=args.user or _default_user(),
+            user=user,
             out_dir=data_dir / "out",
             files=_account_files(settings),
             stdin=stdin or sys.stdin,

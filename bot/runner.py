@@ -20,9 +20,10 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from bot.bootstrap import Runtime, open_runtime
+from bot.bootstrap import Runtime, open_runtime, warm_in_background
 from bot.scheduler import Notifiers, open_scheduler
 from bot.settings import Settings
+from core.models import UserRef
 from storage.engine import check_connection
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,18 @@ async def _terminated() -> None:
             loop.remove_signal_handler(signal.SIGTERM)
 
 
+def known_owners(settings: Settings) -> list[UserRef]:
+    """Owners the configuration names (Slack's ``owner_id``): their personas load at start.
+
+    Other platforms learn their owners from the first message; for them only the encoder warms.
+    """
+    if settings.slack.enabled and settings.slack.owner_id:
+        from adapters.slack.convert import PLATFORM as SLACK
+
+        return [UserRef(platform=SLACK, user_id=settings.slack.owner_id)]
+    return []
+
+
 async def run_adapters(settings: Settings, names: list[str]) -> int:
     """Run the named platform adapters until one stops or the process is interrupted."""
     async with open_runtime(settings) as runtime, AsyncExitStack() as stack:
@@ -117,6 +130,8 @@ async def run_adapters(settings: Settings, names: list[str]) -> int:
                 http, settings.http_host, settings.http_port, reuse_port=settings.http_reuse_port
             )
         )
+        # Ready: now the encoder (and the owners we know of) load in the background.
+        await stack.enter_async_context(warm_in_background(runtime, known_owners(settings)))
         tasks = {asyncio.create_task(adapter.run(), name=name): name for name, adapter in adapters}
         # SIGTERM (Kubernetes, the --workers supervisor) stops like Ctrl-C: adapters close cleanly.
         tasks[asyncio.create_task(_terminated(), name="sigterm")] = "sigterm"

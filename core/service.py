@@ -293,6 +293,26 @@ class Clone:
 
     # ----------------------------------------------------------------- lifecycle
 
+    async def warm(self, owners: Sequence[UserRef] = ()) -> list[Persona]:
+        """Load what the first draft would otherwise wait for, before it arrives.
+
+        The encoder first (its model file and libraries load in a worker thread, off the event
+        loop), then the active persona of each of ``owners`` that has an account (none is
+        created): its exemplar index, style scorer and prioritiser. Meant to run in the
+        background once the process is ready, so the first draft after a restart costs what
+        the tenth does. Returns the personas it loaded.
+        """
+        await asyncio.to_thread(self.ctx.embedder.encode, ["warm up"])
+        loaded = []
+        for owner in owners:
+            account = await self.ctx.stores.accounts.resolve(owner, create=False)
+            if account is None:
+                continue
+            persona = await self.ctx.active_persona(account)
+            await self.models.get(account, persona)
+            loaded.append(persona)
+        return loaded
+
     async def settle(self) -> None:
         """Wait for background training (verifiers) to finish: for one-shot CLI runs and tests."""
         await self.models.settle()

@@ -313,7 +313,10 @@ class ModelCache:
         scorer: StyleScorer = surface
         if stored is not None:
             try:
-                verifier = StyleVerifier.from_bytes(stored[1], embedder=encoder)
+                # Unpickling imports scikit-learn the first time: off the event loop.
+                verifier = await asyncio.to_thread(
+                    StyleVerifier.from_bytes, stored[1], embedder=encoder
+                )
                 scorer = await asyncio.to_thread(metered, verifier, index)
             except ValueError:
                 log.warning("stored style verifier unreadable; retraining")
