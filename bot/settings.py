@@ -173,10 +173,15 @@ class Settings(BaseSettings):
     comparison: more memory, slower); ``hashing``: the fast hashing embedder for load tests and
     smoke checks (drafts are then much worse). Keep ``minilm`` in production."""
     embedder_precision: Literal["int8", "fp32"] = "int8"
-    """Weights of the ONNX encoder: ``int8`` (dynamic quantisation, ~23 MB, faster) or ``fp32``."""
-    model_cache_dir: Path = Field(default_factory=default_cache_dir)
-    """Where models derived from installed packages are kept (the ONNX encoder, built once on
-    first use or by ``python -m core.engines.onnx_export``); default ``~/.cache/minime``."""
+    """Weights of the ONNX encoder: ``int8`` (per-channel dynamic quantisation, 23 MB, fastest)
+    or ``fp32`` (90 MB, the same vectors as torch)."""
+    model_cache_dir: Path = Field(
+        default_factory=default_cache_dir, json_schema_extra={"shown_default": "~/.cache/minime"}
+    )
+    """Where models derived from installed packages are kept: the ONNX encoder, built from the
+    installed MiniLM weights by ``scripts/env``, the container build or
+    ``python -m core.engines.onnx_export``, else on first use with a line on stderr
+    (``$XDG_CACHE_HOME/minime`` when that is set)."""
     blas_threads: int = Field(default=1, ge=0)
     """Threads of numpy's BLAS per process (threadpoolctl); ``0`` leaves the library's default.
     One avoids contention with the encoder and other workers on small machines."""
