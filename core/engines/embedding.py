@@ -94,8 +94,9 @@ class OnnxEmbedder:
 
     ``locate`` returns the model directory (``model.onnx``, ``tokenizer.json``, ``encoder.json``);
     it is called once, on first use, so building a missing model happens then and not at import.
-    Texts are encoded in batches of similar length (as sentence-transformers does) so short
-    messages are not padded to the longest one in the call.
+    Texts are encoded in batches of similar token length (as sentence-transformers does), each
+    within a padded-token budget, so short messages are not padded to the longest one in the
+    call and long texts do not inflate ONNX Runtime's memory arena.
     """
 
     dim = 384
@@ -121,7 +122,7 @@ class OnnxEmbedder:
                     raise ValueError(f"{directory}: not a mean-pooled {self.dim}-d encoder")
                 tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
                 tokenizer.enable_truncation(int(manifest["max_seq_length"]))
-                tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+                tokenizer.no_padding()  # each batch is padded to its own longest row
                 options = onnxruntime.SessionOptions()
                 options.intra_op_num_threads = self._threads
                 options.inter_op_num_threads = 1
@@ -148,22 +149,54 @@ class OnnxEmbedder:
         if not texts:
             return out
         tokenizer, session = self._load()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), self._batch_size):
-            rows = order[start : start + self._batch_size]
-            encodings = tokenizer.encode_batch([texts[i] for i in rows])
-            ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
-            mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
-            types = np.asarray([e.type_ids for e in encodings], dtype=np.int64)
-            (hidden,) = session.run(
-                ["last_hidden_state"],
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
-            )
-            weights = mask[:, :, None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[rows] = pooled / np.maximum(norms, 1e-12)
+        for start in range(0, len(texts), _TOKENISE_CHUNK):
+            chunk = list(texts[start : start + _TOKENISE_CHUNK])
+            encodings = tokenizer.encode_batch(chunk)
+            lengths = [len(e.ids) for e in encodings]
+            for rows in _batches(lengths, self._batch_size, _TOKEN_BUDGET):
+                width = max(lengths[i] for i in rows)
+                ids = np.zeros((len(rows), width), dtype=np.int64)
+                mask = np.zeros((len(rows), width), dtype=np.int64)
+                types = np.zeros((len(rows), width), dtype=np.int64)
+                for r, i in enumerate(rows):
+                    n = lengths[i]
+                    ids[r, :n] = encodings[i].ids
+                    mask[r, :n] = 1
+                    types[r, :n] = encodings[i].type_ids
+                (hidden,) = session.run(
+                    ["last_hidden_state"],
+                    {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
+                )
+                weights = mask[:, :, None].astype(np.float32)
+                pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+                norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+                out[[start + i for i in rows]] = pooled / np.maximum(norms, 1e-12)
         return out
+
+
+_TOKENISE_CHUNK = 2048
+"""Texts tokenised at once (bounds the token lists held while a large call is encoded)."""
+_TOKEN_BUDGET = 2048
+"""Padded tokens per graph run: attention grows with rows x length², so long texts go in small
+batches (8 of 256 tokens) while short chat messages still go 32 at a time. It bounds the memory
+ONNX Runtime's arena keeps (32 x 256 tokens grew it to ~900 MB)."""
+
+
+def _batches(lengths: Sequence[int], most: int, budget: int) -> list[list[int]]:
+    """Row indices grouped by similar token length, each group within ``most`` rows and
+    ``budget`` padded tokens (a single longer text goes alone)."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        # sorted ascending: this row is the longest so far, so it sets the padded width
+        if current and (len(current) >= most or (len(current) + 1) * lengths[i] > budget):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
 
 
 class HashingEmbedder:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.engines.embedding import OnnxEmbedder
+from core.engines.embedding import OnnxEmbedder, _batches
 
 TOKENS = ["[PAD]", "[UNK]", "hello", "world", "good", "morning", "see", "you"]
 
@@ -83,6 +83,17 @@ def test_mean_pooled_normalised_and_independent_of_batching(tmp_path: Path) -> N
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
     assert embedder.encode([]).shape == (0, 384)
     assert located == [1]  # located once, however many calls
+
+
+def test_batches_keep_padded_tokens_within_the_budget() -> None:
+    lengths = [5, 256, 12, 256, 7, 100, 256, 3] * 10
+    batches = _batches(lengths, 32, 2048)
+    assert sorted(i for rows in batches for i in rows) == list(range(len(lengths)))
+    for rows in batches:
+        assert len(rows) <= 32
+        assert len(rows) * max(lengths[i] for i in rows) <= 2048
+    assert max(len(rows) for rows in batches) == 32  # short messages still go 32 at a time
+    assert _batches([4000], 32, 2048) == [[0]]  # one text over the budget goes alone
 
 
 def test_a_manifest_of_another_shape_is_refused(tmp_path: Path) -> None:
