@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -100,8 +102,12 @@ def build(directory: Path, *, precision: Precision, source: Path | None = None) 
     The directory appears whole or not at all: everything is written next to it first and
     renamed into place, so a concurrent reader never sees half a model.
     """
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     source = source or _source_path()
     config = json.loads((source / "sentence_bert_config.json").read_text(encoding="utf-8"))
@@ -148,12 +154,18 @@ def build(directory: Path, *, precision: Precision, source: Path | None = None) 
         if precision == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(
-                str(fp32),
-                str(staging / "model.onnx"),
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-            )
+            root = logging.getLogger()
+            level = root.level
+            root.setLevel(logging.ERROR)  # its advice to pre-process applies to vision models
+            try:
+                quantize_dynamic(
+                    str(fp32),
+                    str(staging / "model.onnx"),
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                )
+            finally:
+                root.setLevel(level)
             fp32.unlink()
         shutil.copyfile(source / "tokenizer.json", staging / "tokenizer.json")
         manifest = {
@@ -196,8 +208,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.force:
         shutil.rmtree(directory, ignore_errors=True)
+    print(
+        f"minime: building the {args.precision} ONNX encoder from the installed all-MiniLM-L6-v2 "
+        f"weights into {directory} (once; about a minute) ...",
+        file=sys.stderr,
+        flush=True,
+    )
     started = time.monotonic()
-    build(directory, precision=args.precision)
+    with warnings.catch_warnings():  # the exporter's notes on ops this graph does not use
+        warnings.simplefilter("ignore")
+        build(directory, precision=args.precision)
     size = (directory / "model.onnx").stat().st_size / 1e6
     print(f"{directory}: built in {time.monotonic() - started:.0f} s ({size:.0f} MB)")
     return 0
