@@ -24,8 +24,11 @@ from core.models import (
     DraftStatus,
     Feedback,
     FeedbackKind,
+    IncomingMessage,
     Message,
     Outgoing,
+    Persona,
+    Priority,
     Reply,
     StoredMessage,
     UserRef,
@@ -131,7 +134,27 @@ class Actions:
             draft, id=uuid.uuid4().hex, options=tuple(result.options), created_at=self._ctx.clock()
         )
         await self._ctx.stores.drafts.create(fresh)
-        return with_notes(render_draft(fresh, None), result.notes)
+        return with_notes(
+            render_draft(fresh, await self._priority(account, persona, draft)), result.notes
+        )
+
+    async def _priority(self, account: Account, persona: Persona, draft: Draft) -> Priority:
+        """The triage result shown again over a regenerated card (so Important / Not important
+        stay under it): the waiting message's own, else the message triaged again as one the
+        owner pasted."""
+        waiting_items = await self._inbox.ranked(account, draft.persona_id)
+        item = next((i for i in waiting_items if i.message.id == draft.incoming.id), None)
+        if item is not None:
+            return item.priority
+        model = await self._models.get(account, persona)
+        return model.priority.prioritise(
+            IncomingMessage(
+                owner=draft.owner,
+                message=draft.incoming,
+                sender_name=draft.incoming.sender,
+                is_direct=True,
+            )
+        )
 
     async def _rejected(self, draft: Draft, kind: FeedbackKind, option: int) -> None:
         """Dismiss/Regenerate: one decision recorded (with the option the button named); every

@@ -141,3 +141,14 @@ async def test_erase_removes_the_export_and_cards_the_console_wrote(tmp_path: Pa
     assert "Erased." in out.getvalue()
     assert not any(p.exists() for p in written)
     assert canary_files(data, canary) == []
+
+
+async def test_the_card_after_regenerate_keeps_important_and_not_important(tmp_path: Path) -> None:
+    out = await console(
+        tmp_path,
+        "/clone train --sample\n> dev: could you take a look at my pull request?\n5\n/quit\n",
+    )
+    cards = out.split("Drafts for dev")
+    assert len(cards) == 3, "the first card and the regenerated one"
+    assert "Not important" in cards[1] and "Not important" in cards[2]
+    assert out.count("Priority ") == 2, "each card under its triage result"
