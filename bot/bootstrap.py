@@ -36,7 +36,7 @@ from core.prioritising import (
 )
 from core.prioritising.prior import load_global_prior
 from core.profiling import Profiler
-from core.profiling.background import background_texts
+from core.profiling.background import background_messages, background_texts
 from core.samples import EXAMPLE_OWNER, EXAMPLE_PATH, SAMPLE_OWNER, SAMPLE_PERSONA_PATH
 from core.service import Clone, PriorityModel, Stores
 from core.style_card import StyleCard
@@ -260,6 +260,7 @@ async def open_runtime(
             embedder=engine,
             drafter=RetrievalDrafter(),
             verifier_background=background_texts,
+            quality_writers=background_messages,
             llm=llm,
             llm_budget=budget,
             priority_factory=build_priority_model,

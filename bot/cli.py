@@ -112,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--png", type=Path, help="also write the card's picture here")
     prof.add_argument("--force", action="store_true", help="replace an existing --png file")
 
+    qual = sub.add_parser(
+        "quality", help="how close the clone is to you, measured on your own held-out messages"
+    )
+    qual.add_argument("--user", required=True)
+    qual.add_argument("--persona", help="which persona (default: the active one)")
+    qual.add_argument("--json", action="store_true", help="print one JSON object")
+    qual.add_argument("--png", type=Path, help="also write the picture here")
+
     exp = sub.add_parser("export", help="everything held for an account, as a zip of JSON")
     exp.add_argument("--user", required=True)
     exp.add_argument(
@@ -430,6 +438,34 @@ async def cmd_profile(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
+    from core import quality
+
+    started = time.perf_counter()
+
+    def progress(step: str) -> None:
+        print(f"quality: {step}... ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
+
+    async with await _open_existing(settings, args.user) as runtime:
+        account, _ = await _account_and_persona(runtime, args.user)
+        persona = await runtime.clone.app.quality.persona_named(account, args.persona)
+        if persona is None:
+            raise UsageError(f"no persona '{args.persona}' for '{args.user}'")
+        report = await runtime.clone.app.quality.report(account, persona, progress=progress)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    png = quality.picture(report)
+    target = args.png or (settings.data_dir / f"quality-{args.user}.png")
+    if png is not None:
+        target.write_bytes(png)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+        return 0
+    print(f"Persona '{report['persona']}'. {quality.summary(report)}")
+    if png is not None:
+        print(f"(picture: {target}; measured in {report['seconds']:.0f}s)")
+    return 0
+
+
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     import io
     import zipfile
@@ -579,7 +615,8 @@ async def cmd_chat(
             stdout=None if terminal else sys.stdout,
             reader=reader,
         )
-        # Digests and reminders print in this console (the console is its own notifier).
+        # Digests, reminders and slow results print in this console (its own notifier).
+        runtime.clone.use_notifier(adapter)
         async with open_scheduler(
             clone=runtime.clone,
             notifier=adapter,
@@ -624,6 +661,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Any]] = {
     "draft": cmd_draft,
     "triage": cmd_triage,
     "profile": cmd_profile,
+    "quality": cmd_quality,
     "export": cmd_export,
     "erase": cmd_erase,
     "keys": cmd_keys,

@@ -88,6 +88,9 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="skip the drafting metrics (reply relevance and style fidelity of drafts)",
     )
+    parser.add_argument(
+        "--no-triage", action="store_true", help="skip the triage ROC-AUC on held-out messages"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
@@ -201,17 +204,20 @@ def resolve_me(messages: list[Message], me: str) -> str:
 
 
 def _evaluate(args: argparse.Namespace, progress: Progress | None = None) -> dict[str, Any]:
-    from core import evaluation
+    """The ``quality`` measurement (:func:`core.quality.measure`) of ``--me`` on the input file."""
+    from core import quality
     from core.engines.embedding import HashingEmbedder, SentenceEmbedder
     from core.profiling.background import background_texts
 
     progress = progress or Progress(enabled=False)
-    steps = 3 if getattr(args, "no_drafts", False) else 4
+    steps = 3 + (not getattr(args, "no_drafts", False)) + (not getattr(args, "no_triage", False))
+    done = [1]
 
-    def step(n: int, what: str) -> None:
-        progress.stage(f"[{n}/{steps}] {what}", unit="")
+    def step(what: str) -> None:
+        progress.stage(f"[{done[0]}/{steps}] {what}", unit="")
+        done[0] += 1
 
-    step(1, f"reading {args.input.name}")
+    step(f"reading {args.input.name}")
     loaded = load_messages(args.input)
     if not loaded.messages:
         raise EvalInputError(f"{args.input}: no messages")
@@ -220,69 +226,38 @@ def _evaluate(args: argparse.Namespace, progress: Progress | None = None) -> dic
     if args.cutoff:
         cutoff, _ = _parse_time(args.cutoff, "--cutoff")
     inner = HashingEmbedder() if args.embedder == "hashing" else SentenceEmbedder()
-    # Every text is embedded once (the cache), and large batches show a count and time left.
-    embedder = evaluation.CachingEmbedder(ProgressEmbedder(inner, progress))
-    background = [] if args.no_background else background_texts()
-    step(2, f"style verifier for {owner}")
-    verifier = evaluation.verifier_report(
-        loaded.messages, owner, embedder=embedder, cutoff=cutoff, train_share=args.train_share,
-        background=background, seed=args.seed,
-    )  # fmt: skip
-    attribution: dict[str, Any] | None = None
-    judge = None
-    senders = len({m.sender for m in loaded.messages} - evaluation.KNOWN_BOTS)
-    step(3, f"authorship among {min(args.authors, senders)} writers")
-    if args.authors >= 2 and senders >= 2:
-        # One judge serves both the attribution test and the drafts' style fidelity.
-        judge = evaluation.train_judge(
-            loaded.messages,
-            evaluation.candidate_authors(loaded.messages, args.authors, include=[owner]),
-            embedder=embedder, cutoff=cutoff, train_share=args.train_share,
-            background=background, seed=args.seed,
-        )  # fmt: skip
-        attribution = evaluation.attribution_eval(
-            loaded.messages, args.authors, embedder=embedder, cutoff=cutoff,
-            train_share=args.train_share, background=background, seed=args.seed, judge=judge,
-        )  # fmt: skip
-    drafting = None
-    if not getattr(args, "no_drafts", False):
-        step(4, f"drafts for {owner}")
-        drafting = _drafting(args, loaded, owner, cutoff, embedder, judge)
+    options = quality.QualityOptions(
+        cutoff=cutoff,
+        train_share=args.train_share,
+        authors=args.authors,
+        drafts=not getattr(args, "no_drafts", False),
+        triage=not getattr(args, "no_triage", False),
+        seed=args.seed,
+        min_owner_messages=2,
+    )
+    # Every text is embedded once (measure's cache), and large batches show a count and time left.
+    measured = quality.measure(
+        loaded.messages,
+        owner,
+        embedder=ProgressEmbedder(inner, progress),
+        background=[] if args.no_background else background_texts(),
+        options=options,
+        progress=step,
+    )
+    verifier = measured["verifier"]
+    if verifier is None or "error" in verifier:
+        raise EvalInputError(verifier["error"] if verifier else f"{owner!r}: too few messages")
+    attribution = measured["attribution"]
     return {
         "input": str(args.input),
         "format": loaded.format,
         "messages": len(loaded.messages),
         "senders": len({m.sender for m in loaded.messages}),
         "timestamps_repaired": loaded.repaired,
-        "split": {
-            "cutoff": cutoff.isoformat() if cutoff else None,
-            "train_share": None if cutoff else args.train_share,
-        },
         "embedder": args.embedder,
-        "verifier": verifier,
-        "attribution": attribution,
-        "drafting": drafting,
+        **measured,
+        "attribution": None if attribution and "error" in attribution else attribution,
     }
-
-
-def _drafting(
-    args: argparse.Namespace,
-    loaded: LoadedMessages,
-    owner: str,
-    cutoff: datetime | None,
-    embedder: Any,
-    judge: Any,
-) -> dict[str, Any]:
-    """Reply relevance and style fidelity of the retrieval engine's drafts (with a baseline)."""
-    from core.drafting.evaluation import draft_report
-
-    try:
-        return draft_report(
-            loaded.messages, owner, embedder=embedder, judge=judge, cutoff=cutoff,
-            train_share=args.train_share, seed=args.seed,
-        )  # fmt: skip
-    except ValueError as error:
-        return {"error": str(error)}
 
 
 def _pct(x: float | None) -> str:
@@ -342,6 +317,14 @@ def format_report(report: dict[str, Any]) -> str:
                 f"  style fidelity (attributed to {d['owner']} by the multi-writer judge):",
                 f"    drafts {_pct(r['fidelity'])}, generic baseline {_pct(b['fidelity'])}, their real replies {_pct(d['ceiling'])}",
             ]
+    from core.quality import drafting_lines, triage_lines
+
+    extra = [line for line in drafting_lines(d) if "Reply fit" in line or "Meters" in line]
+    extra += triage_lines(report.get("triage"))
+    if extra:
+        lines += ["", *extra]
+    if report.get("advice"):
+        lines += ["", f"What would help most: {report['advice']}"]
     return "\n".join(lines)
 
 

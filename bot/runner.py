@@ -116,10 +116,13 @@ async def run_adapters(settings: Settings, names: list[str]) -> int:
             )
         # Digests and reminders: one scheduler among all workers, delivered by the adapter of
         # the owner's platform (every adapter with a ``notify``: Slack, Telegram, Discord).
+        notifier = Notifiers([a for _, a in adapters if hasattr(a, "notify")])
+        # Slow commands (``quality`` on a big history) answer later through the same adapters.
+        runtime.clone.use_notifier(notifier)
         await stack.enter_async_context(
             open_scheduler(
                 clone=runtime.clone,
-                notifier=Notifiers([a for _, a in adapters if hasattr(a, "notify")]),
+                notifier=notifier,
                 engine=runtime.storage.engine,
                 database_url=settings.effective_database_url,
                 data_dir=settings.data_dir,

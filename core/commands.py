@@ -63,6 +63,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         free_text=True,
     ),
     CommandSpec(
+        name="quality",
+        usage="quality [persona]",
+        summary="how close the clone is to you, measured on your own held-out messages",
+    ),
+    CommandSpec(
         name="digest",
         usage="digest [HH:MM [zone] | off | followup <4h|off>]",
         summary="a daily summary of what matters, in your time zone; reminders for what waits",

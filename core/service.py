@@ -53,7 +53,7 @@ from core.models import (
     UserRef,
     utc_now,
 )
-from core.ports import Clock, Embedder, ExportReader, Jobs
+from core.ports import Clock, Embedder, ExportReader, Jobs, Notifier
 from core.privacy import RateLimiter
 
 __all__ = [
@@ -95,6 +95,7 @@ class Clone:
         owner_limiter: RateLimiter | None = None,
         example_path: Path | None = None,
         example_owner: str | None = None,
+        quality_writers: Callable[[], Sequence[Message]] | None = None,
     ) -> None:
         self.ctx = AppContext(stores=stores, embedder=embedder, clock=clock, jobs=jobs)
         """The ports every use case shares (``ctx.clock`` is the clone's "now")."""
@@ -116,6 +117,7 @@ class Clone:
                 max_message_chars=max_message_chars,
                 sender_limiter=sender_limiter,
                 owner_limiter=owner_limiter,
+                quality_writers=quality_writers,
             ),
         )
 
@@ -271,6 +273,10 @@ class Clone:
 
     # ----------------------------------------------------------------- scheduled work
 
+    def use_notifier(self, notifier: Notifier | None) -> None:
+        """Where results of slow commands (``quality`` on a big history) go when they are done."""
+        self.app.quality.use_notifier(notifier)
+
     def use_jobs(self, jobs: Jobs | None) -> None:
         """Wire the scheduler (it is built after the clone, whose methods its jobs call)."""
         self.ctx.jobs = jobs
@@ -316,6 +322,7 @@ class Clone:
     async def settle(self) -> None:
         """Wait for background training (verifiers) to finish: for one-shot CLI runs and tests."""
         await self.models.settle()
+        await self.app.quality.settle()
 
     async def aclose(self) -> None:
         """Stop background training (its results are dropped)."""

@@ -20,6 +20,7 @@ from core.app.personas import Personas
 from core.app.posts import Posts
 from core.app.privacy import Privacy
 from core.app.profile import Profiles
+from core.app.quality import ExtraWriters, Quality
 from core.app.schedules import Schedules
 from core.app.training import Training
 from core.drafting.llm import LLMDrafter, TokenBudget
@@ -48,6 +49,8 @@ class Wiring:
     example_path: Path | None = None
     """The real example data set (``train --example``); ``None``: not offered."""
     example_owner: str | None = None
+    quality_writers: ExtraWriters | None = None
+    """Other writers' messages for the attribution test of ``quality`` (the shipped background)."""
 
 
 class UseCases:
@@ -91,6 +94,7 @@ class UseCases:
         self.posts = Posts(ctx, self.models, llm=wiring.llm)
         self.ask = Ask(ctx, self.models, self.drafting)
         self.linking = Linking(ctx)
+        self.quality = Quality(ctx, extra_writers=wiring.quality_writers)
         self.commands = CommandTable(
             ctx, self.handlers(), max_message_chars=wiring.max_message_chars
         )
@@ -105,6 +109,7 @@ class UseCases:
             "persona": lambda r: self.personas.command(r.account, r.args),
             "post": lambda r: self.posts.command(r.account, r.args, r.text),
             "ask": lambda r: self.ask.command(r.account, r.text),
+            "quality": lambda r: self.quality.command(r.command, r.account, r.args),
             "digest": lambda r: self.schedules.command(r.command, r.account, r.args),
             "onboard": lambda r: self.onboarding.command(r.account, r.args),
             "privacy": lambda r: self.privacy.command(r.command, r.account, r.args),
