@@ -1,5 +1,5 @@
-"""Posts in the owner's voice (``post``): from the language model when configured, else
-stitched from the owner's own sentences."""
+"""Posts in the owner's voice (``post``): from the language model when configured; without one,
+the owner's own closest real posts on the topic as a starting point (never stitched sentences)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,21 @@ import numpy as np
 
 from core.app.context import NOT_TRAINED, PAUSED, AppContext
 from core.app.models import ModelCache, PersonaModel
+from core.app.rendering import clip
 from core.drafting import composer
 from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError
 from core.drafting.posts import PostPlatform, platform_named
 from core.drafting.prompt import PromptContext, build_post_prompt
-from core.drafting.safety import new_nonce
+from core.drafting.safety import neutralise, new_nonce
 from core.models import Account, Persona, Reply
-from core.ports import Vector
+
+STARTING_POINTS = 3
+"""The owner's own closest posts offered when no post is generated."""
+CONFIGURE_MODEL = (
+    "To have posts written in your voice, configure a language model (any OpenAI-compatible "
+    "endpoint: OpenAI, Ollama, vLLM, llama.cpp server) with MINIME_LLM__BASE_URL and "
+    "MINIME_LLM__MODEL."
+)
 
 
 def _numbering_label(numbering: str) -> str:
@@ -69,7 +77,8 @@ class Posts:
 
     async def command(self, account: Account, args: tuple[str, ...], text: str) -> Reply:
         """``post <x|linkedin|bluesky> <topic>``: a post in the owner's voice (a thread on X and
-        Bluesky when it is long), from the LLM when configured, else from their own sentences."""
+        Bluesky when it is long) from the language model; without one (or when it fails), the
+        owner's own closest posts on the topic as a starting point, or how to configure a model."""
         platform = platform_named(args[0]) if args else None
         topic = text.split(None, 1)[1].strip() if len(text.split(None, 1)) > 1 else ""
         if platform is None or not topic:
@@ -82,69 +91,101 @@ class Posts:
         if not corpus.posts:
             return Reply(text=f"I have no messages of yours to write from yet. {NOT_TRAINED}")
         topic_vector = (await asyncio.to_thread(self._ctx.embedder.encode, [topic]))[0]
+        similar = corpus.similar(topic_vector, 6)
         notes: list[str] = []
-        parts, how = await self._written(
-            account, persona, model, topic, topic_vector, platform, corpus, notes
-        )
-        if not parts:
-            return Reply(text="\n".join([*notes, "I couldn't write that post."]))
+        if self._llm is not None:
+            parts = await self._generated(
+                account, persona, model, topic, platform, similar, corpus, notes
+            )
+            if parts:
+                return await self._written(model, platform, corpus, parts, len(similar))
+        return self._starting_points(platform, corpus, similar, notes)
+
+    async def _written(
+        self,
+        model: PersonaModel,
+        platform: PostPlatform,
+        corpus: composer.PostCorpus,
+        parts: list[str],
+        shown: int,
+    ) -> Reply:
+        """The generated post, part by part, with its length and style meter."""
         scores = await asyncio.to_thread(model.style.score, parts)
-        header = f"{platform.name} post in your voice, written {how}."
+        header = (
+            f"{platform.name} post in your voice, written by the language model, shown {shown} of "
+            f"your most similar past {'replies' if corpus.from_replies else 'posts'}."
+        )
         if len(parts) > 1:
             header += f" A thread of {len(parts)}, numbered your way ({_numbering_label(corpus.numbering)})."
         body = [
             f"{part}\n   [{len(part)} chars · sounds like you {score}/100]"
             for part, score in zip(parts, scores, strict=True)
         ]
-        return Reply(text="\n\n".join(["\n".join([*notes, header]), *body]))
+        return Reply(text="\n\n".join([header, *body]))
 
-    async def _written(
+    def _starting_points(
+        self,
+        platform: PostPlatform,
+        corpus: composer.PostCorpus,
+        similar: Sequence[tuple[str, float]],
+        notes: list[str],
+    ) -> Reply:
+        """No generated post: the owner's own closest real posts, labelled as such, never
+        sentences stitched together; or, when none is close, how to configure a model."""
+        kind = "replies" if corpus.from_replies else "posts"
+        close = [(post, sim) for post, sim in similar if sim >= composer.MIN_TOPIC_SIMILARITY][
+            :STARTING_POINTS
+        ]
+        why = (
+            "The language model could not write it"
+            if self._llm is not None
+            else "No language model is configured, so I don't write new posts"
+        )
+        if not close:
+            return Reply(
+                text="\n".join(
+                    [
+                        *notes,
+                        f"{why}, and none of your past {kind} is close to this topic.",
+                        CONFIGURE_MODEL,
+                    ]
+                )
+            )
+        lines = [
+            *notes,
+            f"{why}. As a starting point for your {platform.name} post, your own closest past "
+            f"{kind} on this topic (real messages of yours, not a new post; edit before posting):",
+        ]
+        for post, sim in close:
+            limit = (
+                "" if len(post) <= platform.limit else f", over {platform.name}'s {platform.limit}"
+            )
+            lines.append(
+                f"• “{clip(neutralise(post), 500)}”   [{round(100 * sim)}% alike · {len(post)} chars{limit}]"
+            )
+        if self._llm is None:
+            lines.append(CONFIGURE_MODEL)
+        return Reply(text="\n".join(lines))
+
+    async def _generated(
         self,
         account: Account,
         persona: Persona,
         model: PersonaModel,
         topic: str,
-        topic_vector: Vector,
         platform: PostPlatform,
+        similar: Sequence[tuple[str, float]],
         corpus: composer.PostCorpus,
         notes: list[str],
-    ) -> tuple[list[str], str]:
-        """The post's parts and how they were written (notes for the owner added to ``notes``)."""
-        similar = corpus.similar(topic_vector, 6)
-        if self._llm is not None:
-            try:
-                parts = await self._llm_post(
-                    account, persona, model, topic, platform, similar, corpus
-                )
-                if parts:
-                    return parts, (
-                        f"by the language model, shown {len(similar)} of your most similar past "
-                        + ("replies" if corpus.from_replies else "posts")
-                    )
-            except BudgetExceeded as error:
-                notes.append(f"Language model skipped: {error}.")
-            except ModelError as error:
-                notes.append(f"The language model failed ({error}).")
-        encoder = model.encoder or self._ctx.embedder
-        composed = await asyncio.to_thread(
-            composer.retrieval_post,
-            corpus,
-            topic_vector=topic_vector,
-            platform=platform,
-            encode=encoder.encode,
-        )
-        how = (
-            "by the retrieval engine: stitched from your own sentences closest to the topic "
-            + (
-                "(in your replies; no standalone posts imported)"
-                if corpus.from_replies
-                else "in your past posts"
-            )
-            + ("" if self._llm is not None else "; no language model is configured")
-        )
-        if composed.best_similarity < composer.MIN_TOPIC_SIMILARITY:
-            notes.append("You have written little about this topic, so this is a loose fit.")
-        return composed.parts, how
+    ) -> list[str]:
+        """The language model's post in parts (``[]`` and a note for the owner when it failed)."""
+        try:
+            return await self._llm_post(account, persona, model, topic, platform, similar, corpus)
+        except BudgetExceeded as error:
+            notes.append(f"Language model skipped: {error}.")
+        except ModelError as error:
+            notes.append(f"The language model failed ({error}).")
+        return []
 
     async def _llm_post(
         self,

@@ -1,19 +1,16 @@
-"""Posts in the owner's voice: platform limits, thread splitting with the owner's numbering habit,
-and a retrieval-composed post when no language model is configured.
+"""Posts in the owner's voice: platform limits and thread splitting with the owner's numbering habit.
 
 * :func:`numbering_habit` reads the owner's history for how they number thread parts: ``"1/"``
   (``n/``), ``"1/5"`` (``n/N``) or not at all; the default when they never did is ``n/N``.
 * :func:`split_thread` cuts a text into parts that fit the platform (X: 280 characters including
   the number), at sentence boundaries first, then at words.
-* :func:`compose_from_sentences` builds a post from the owner's own sentences most similar to the
-  topic (the caller ranks them): honest retrieval, no invented text.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -128,25 +125,3 @@ def split_thread(
         return parts
     total = len(parts)
     return [f"{part} {_marker(i, total, numbering)}" for i, part in enumerate(parts, start=1)]
-
-
-def sentences(text: str) -> list[str]:
-    """The sentences of a message (lines and sentence ends), stripped."""
-    return [s.strip() for s in _SENTENCE.split(text) if len(s.strip().split()) >= 3]
-
-
-def compose_from_sentences(ranked: Sequence[str], *, target: int) -> str:
-    """Join the best-ranked of the owner's sentences (no repeats) up to about ``target`` chars."""
-    chosen: list[str] = []
-    seen: set[str] = set()
-    length = 0
-    for sentence in ranked:
-        key = " ".join(sentence.lower().split())
-        if key in seen:
-            continue
-        if chosen and length + len(sentence) + 1 > target:
-            break
-        seen.add(key)
-        chosen.append(sentence)
-        length += len(sentence) + 1
-    return " ".join(chosen)

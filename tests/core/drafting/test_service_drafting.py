@@ -7,6 +7,7 @@ records every prompt.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from core.models import (
     UserRef,
     utc_now,
 )
+from core.samples import SAMPLE_OWNER, SAMPLE_PERSONA_PATH
 from core.verifier import StyleVerifier
 from tests.adapters.llm.fake_server import FakeOpenAI, fake_openai
 
@@ -272,17 +274,27 @@ async def command(rt: Runtime, text: str) -> str:
     return "\n".join(r.text for r in replies)
 
 
-async def test_post_without_a_model_is_stitched_from_the_owners_sentences_and_says_so(
+async def test_post_without_a_model_offers_the_owners_own_closest_posts_never_stitched(
     tmp_path: Path,
 ) -> None:
+    owner_texts = {
+        " ".join(json.loads(line)["text"].split())
+        for line in SAMPLE_PERSONA_PATH.read_text(encoding="utf-8").splitlines()
+        if line.strip() and json.loads(line)["sender"] == SAMPLE_OWNER
+    }
     async with runtime(tmp_path, "post") as rt:
         await rt.clone.import_sample(OWNER)
         out = await command(rt, "post x the launch checklist and search filters")
-        assert "retrieval engine" in out and "no language model is configured" in out
-        parts = [block.split("\n   [")[0] for block in out.split("\n\n")[1:]]
-        assert parts and all(len(p) <= 280 for p in parts)
-        if len(parts) > 1:
-            assert parts[0].endswith(f"1/{len(parts)}")
+        assert "No language model is configured" in out and "MINIME_LLM__BASE_URL" in out
+        assert "your own closest past" in out and "not a new post" in out
+        quoted = re.findall(r"^• “(.*)”   \[(\d+)% alike", out, flags=re.MULTILINE)
+        assert 1 <= len(quoted) <= 3
+        # Each is one real message of the owner, whole: nothing stitched from several.
+        assert all(" ".join(text.split()) in owner_texts for text, _ in quoted)
+        alike = [int(pct) for _, pct in quoted]
+        assert alike == sorted(alike, reverse=True) and alike[-1] >= 25
+        far = await command(rt, "post linkedin zzqx vvkw jjpf")
+        assert "none of your past" in far and "MINIME_LLM__MODEL" in far and "•" not in far
         assert "Usage" in await command(rt, "post myspace hello")
 
 
