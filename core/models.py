@@ -81,6 +81,10 @@ class StoredMessage:
     source: Literal["import", "live", "sample", "feedback"] = "import"
 
 
+CONTEXT_LIMIT = 5
+"""Earlier messages of a conversation that inform a draft, at most."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IncomingMessage:
     """A message that reached the owner on a platform (or was pasted/forwarded to the clone)."""
@@ -92,6 +96,9 @@ class IncomingMessage:
     mentions_owner: bool = False
     addressees: int = 1
     """How many people the message is addressed to (1 for a DM)."""
+    context: tuple[Message, ...] = ()
+    """Earlier messages of the same conversation or thread, oldest first, most recent last (at
+    most :data:`CONTEXT_LIMIT`), as the platform gave them; the core adds what it has seen."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

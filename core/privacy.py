@@ -21,6 +21,7 @@ import enum
 import io
 import json
 import time
+import unicodedata
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping
@@ -276,6 +277,29 @@ def clean_message(message: Message) -> Message:
 def too_long(text: str, max_chars: int) -> bool:
     """Whether a message is over the size cap (``settings.max_message_chars``)."""
     return len(text) > max_chars
+
+
+BINARY_SHARE = 0.1
+"""Above this share of control or replacement characters, a text is binary data, not a message."""
+BINARY_NOTICE = (
+    "That looks like binary data (the bytes of a file), not the text of a message, so I left it "
+    "alone. Paste the message's text?"
+)
+EMPTY_NOTICE = "That message has no text to answer. Paste or forward one with words in it."
+
+
+def looks_binary(text: str) -> bool:
+    """Whether ``text`` reads as binary data rather than a message: a NUL, or more than
+    :data:`BINARY_SHARE` control characters (other than line breaks and tabs) or U+FFFD (what
+    undecodable bytes become)."""
+    if not text:
+        return False
+    if "\x00" in text:
+        return True
+    odd = sum(
+        1 for c in text if c == "\ufffd" or (c not in "\n\r\t" and unicodedata.category(c) == "Cc")
+    )
+    return odd > BINARY_SHARE * len(text)
 
 
 def size_notice(length: int, max_chars: int) -> str:

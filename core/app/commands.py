@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from core.app.context import AppContext
 from core.commands import COMMANDS, CommandError, CommandSpec, help_text, parse
 from core.models import Account, CommandInvocation, Reply
-from core.privacy import clean_text, size_notice, too_long
+from core.privacy import BINARY_NOTICE, clean_text, looks_binary, size_notice, too_long
 
 HELP = "help"
 
@@ -67,6 +67,8 @@ class CommandTable:
         """Run one command of the shared grammar; errors come back as a reply, never raised."""
         if too_long(command.text, self._max_chars):
             return [Reply(text=size_notice(len(command.text), self._max_chars))]
+        if looks_binary(command.text):
+            return [Reply(text=BINARY_NOTICE)]
         command = replace(command, text=clean_text(command.text))
         try:
             parsed = (

@@ -12,7 +12,7 @@ import numpy as np
 
 from core.app.context import AppContext
 from core.app.models import ModelCache, PersonaModel
-from core.drafting.context import MAX_EXEMPLARS, reply_context
+from core.drafting.context import MAX_EXEMPLARS, conversation_query, reply_context
 from core.drafting.language import foreign_language, foreign_language_note
 from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError, merge_options
 from core.drafting.retrieval import FittedDraft, RetrievalDrafter, tokens
@@ -27,6 +27,19 @@ from core.models import (
     UserRef,
 )
 from core.ports import Vector
+
+FEW_REPLIES = 20
+"""Below this many past replies (with the message they answer) drafts are a labelled best effort."""
+
+
+def best_effort_note(replies: int) -> str:
+    """What the owner is told when drafts come from very few of their past replies."""
+    what = "one reply" if replies == 1 else f"{replies} replies"
+    return (
+        f"Best effort: I have only {what} of yours to draft from, so these may not fit. "
+        "Import more of your chats (`train <export>`) for drafts that do."
+    )
+
 
 _DRAFT_IDS = uuid.UUID("5f0c3b7e-9d1a-4c55-8a3e-6b1f2d9e7c40")
 
@@ -89,9 +102,12 @@ class Drafting:
         incoming: Message,
         *,
         exclude: frozenset[str] = frozenset(),
+        context: Sequence[Message] = (),
     ) -> list[DraftOption]:
         """Candidate replies in the owner's voice (see :meth:`drafts`)."""
-        return (await self.drafts(account, persona, incoming, exclude=exclude)).options
+        return (
+            await self.drafts(account, persona, incoming, exclude=exclude, context=context)
+        ).options
 
     async def drafts(
         self,
@@ -100,8 +116,13 @@ class Drafting:
         incoming: Message,
         *,
         exclude: frozenset[str] = frozenset(),
+        context: Sequence[Message] = (),
     ) -> DraftResult:
         """Up to three replies in the owner's voice, and notes for the owner.
+
+        ``context`` holds the earlier messages of the conversation (oldest first): a short
+        follow-up is looked up together with them (:func:`conversation_query`), and the language
+        model sees them.
 
         The retrieval engine always runs (one encoder pass, exact top-k, the verifier scoring
         known reply vectors); with a language model configured its best candidates lead and the
@@ -109,7 +130,7 @@ class Drafting:
         options and a note saying why; so does stored data that could not be read (it is left
         out, and said once).
         """
-        result = await self._drafts(account, persona, incoming, exclude=exclude)
+        result = await self._drafts(account, persona, incoming, exclude=exclude, context=context)
         result.notes.extend(await self._unreadable_note(account))
         return result
 
@@ -132,6 +153,7 @@ class Drafting:
         incoming: Message,
         *,
         exclude: frozenset[str],
+        context: Sequence[Message],
     ) -> DraftResult:
         model = await self._models.get(account, persona)
         foreign = await asyncio.to_thread(foreign_language, incoming.text, model.languages)
@@ -145,7 +167,9 @@ class Drafting:
         fitted: list[FittedDraft] = []
 
         def retrieve() -> tuple[Vector, list[DraftOption]]:
-            query = self._ctx.embedder.encode([incoming.text])[0]
+            earlier = [m for m in context if m.text.strip()]
+            vectors = self._ctx.embedder.encode([incoming.text, *(m.text for m in earlier)])
+            query = conversation_query(vectors[0], incoming.text, earlier, vectors[1:])
             if not len(model.index):
                 return query, []
             if model.fit is not None:
@@ -173,15 +197,20 @@ class Drafting:
             )
 
         query, retrieved = await asyncio.to_thread(retrieve)
+        notes: list[str] = []
+        if 0 < len(model.index) < FEW_REPLIES:
+            notes.append(best_effort_note(len(model.index)))
         if self._llm is None:
             if fitted and not fitted[0].offered:
-                return _nothing_fits(fitted[0])
+                nothing = _nothing_fits(fitted[0])
+                return replace(nothing, notes=[*notes, *nothing.notes])
             best = fitted[0].best if fitted else (retrieved[0] if retrieved else None)
-            return DraftResult(options=retrieved, notes=[], best=best)
-        notes: list[str] = []
+            return DraftResult(options=retrieved, notes=notes, best=best)
         generated: list[DraftOption] = []
         try:
-            generated = await self._llm_reply(account, persona, model, incoming, query, exclude)
+            generated = await self._llm_reply(
+                account, persona, model, incoming, query, exclude, context, retrieved
+            )
         except BudgetExceeded as error:
             notes.append(
                 f"Language model skipped: {error}. These drafts come from your own past replies."
@@ -200,6 +229,8 @@ class Drafting:
         incoming: Message,
         query: Vector,
         exclude: frozenset[str],
+        conversation: Sequence[Message],
+        retrieved: Sequence[DraftOption],
     ) -> list[DraftOption]:
         assert self._llm is not None
         profile = await self._models.style_profile(account, persona, model)
@@ -210,6 +241,8 @@ class Drafting:
             index=model.index,
             sender=incoming.sender,
             nearest=[position for _, position in hits],
+            conversation=conversation,
+            candidates=[(o.text, o.act) for o in retrieved],
         )
         known = [
             model.index.reply_vectors[model.index.pairs[p].reply_text]

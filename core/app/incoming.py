@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from core.app.context import NO_REPLIES, PAUSED, AppContext
+from core.app.conversations import merge_context
 from core.app.drafting import Drafting, draft_id_for
 from core.app.inbox import Inbox
 from core.app.models import ModelCache
 from core.app.rendering import priority_line, render_draft, with_notes
 from core.models import (
+    CONTEXT_LIMIT,
     CommandInvocation,
     IncomingMessage,
     Message,
@@ -25,10 +27,13 @@ from core.models import (
     UserRef,
 )
 from core.privacy import (
+    BINARY_NOTICE,
+    EMPTY_NOTICE,
     RateLimiter,
     clean_message,
     clean_text,
     learns_live,
+    looks_binary,
     size_notice,
     too_long,
 )
@@ -90,6 +95,10 @@ class Incoming:
         text = incoming.message.text
         if too_long(text, self.max_chars):
             return Reply(text=size_notice(len(text), self.max_chars)) if explicit else None
+        if looks_binary(text):  # a file's bytes: nothing to triage or answer
+            return Reply(text=BINARY_NOTICE) if explicit else None
+        if explicit and not text.strip():
+            return Reply(text=EMPTY_NOTICE)
         admitted = self._admitted.pop((str(incoming.owner), incoming.message.id), 0) is None
         if not admitted and not self._within_rate(
             incoming.owner, None if explicit else incoming.message.sender
@@ -103,23 +112,37 @@ class Incoming:
             incoming,
             message=clean_message(incoming.message),
             sender_name=clean_text(incoming.sender_name),
+            context=tuple(
+                clean_message(m)
+                for m in incoming.context[-CONTEXT_LIMIT:]
+                if not too_long(m.text, self.max_chars) and not looks_binary(m.text)
+            ),
         )
         account = await self._ctx.account(incoming.owner)
         if account.paused:
             return Reply(text=PAUSED) if explicit else None
         persona = await self._ctx.active_persona(account)
         model = await self._models.get(account, persona)
+        context = incoming.context
+        if not explicit:
+            # What was said before in this conversation: the platform's context and what the
+            # clone saw (a pasted message stands alone: the paste before it is unrelated).
+            recent = self._models.recent
+            context = merge_context(context, recent.before(account.id, incoming.message))
+            recent.add(account.id, incoming.message)
+            incoming = replace(incoming, context=context)
         priority = model.priority.prioritise(incoming)
         if not explicit:
             await self._inbox.keep_waiting(account, persona, incoming, priority)
-        if not (explicit or priority.needs_reply):
+        # An attachment-only message may wait in the inbox, but it has no text to answer.
+        if not (explicit or priority.needs_reply) or not text.strip():
             return None
         draft_id = draft_id_for(account.id, delivery) if delivery else uuid.uuid4().hex
         if delivery is not None:
             earlier = await self._ctx.stores.drafts.get(account.id, draft_id)
             if earlier is not None:
                 return render_draft(earlier, priority)
-        result = await self._drafting.drafts(account, persona, incoming.message)
+        result = await self._drafting.drafts(account, persona, incoming.message, context=context)
         if not result.options:
             return Reply(
                 text="\n".join(
@@ -181,6 +204,7 @@ class Incoming:
         if account is None or account.paused:
             return False
         await self._inbox.owner_answered(account, message)
+        self._models.recent.add(account.id, message)  # the context of what comes next
         if not learns_live(account.settings, owner.platform):
             return False
         persona = await self._ctx.active_persona(account)

@@ -26,6 +26,7 @@ from core.app.context import (
     StyleFactory,
     UndoablePriority,
 )
+from core.app.conversations import RecentMessages
 from core.drafting import composer
 from core.drafting.fit import FitWeights, ReplyFit, global_weights
 from core.drafting.language import owner_languages
@@ -161,6 +162,8 @@ class ModelCache:
         self._locks: dict[Key, asyncio.Lock] = {}
         self._trained_styles: dict[Key, StyleScorer] = {}
         """Verifiers whose training ended before their persona's model was built."""
+        self.recent = RecentMessages()
+        """The last messages seen per conversation (the context of drafts; memory only)."""
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -197,6 +200,7 @@ class ModelCache:
                 self._trained_styles.pop(key, None)
         if persona_id is None:
             forget_trained(account_id)
+            self.recent.forget(account_id)
 
     async def settle(self) -> None:
         """Wait for background training (verifiers) to finish: for one-shot CLI runs and tests."""

@@ -1,15 +1,59 @@
-"""What the LLM prompt says about the owner, from the persona's own profile and exemplars."""
+"""What a draft knows besides the message: the owner's profile and exemplars (for the LLM prompt)
+and the earlier messages of the conversation (for the prompt and the retrieval query)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from core.drafting.intents import Phrasebook
 from core.drafting.prompt import Exemplar, PromptContext
-from core.drafting.retrieval import ExemplarIndex
+from core.drafting.retrieval import ExemplarIndex, tokens
+from core.models import Message
+from core.ports import Vector
 from core.profiling.profile import StyleProfile
 
 MAX_EXEMPLARS = 6
+FOLLOW_UP_WORDS = 3
+"""A message with at most this many content words leans on what came before ("and tomorrow?")."""
+CONTEXT_WEIGHT = 0.5
+"""Weight of the most recent earlier message in a follow-up's query (halved for each older one)."""
+
+
+def is_follow_up(text: str) -> bool:
+    """Whether ``text`` is too short to stand alone: its meaning is in the conversation."""
+    return len(tokens(text)) <= FOLLOW_UP_WORDS
+
+
+def conversation_query(
+    query: Vector, text: str, context: Sequence[Message], context_vectors: Vector | None
+) -> Vector:
+    """The retrieval query of a message in its conversation.
+
+    A message that stands alone keeps its own embedding. A follow-up (:func:`is_follow_up`)
+    blends in the earlier messages, the most recent weighing :data:`CONTEXT_WEIGHT` and each
+    older one half as much, so "and the docs too?" after "can you review my PR?" finds the
+    owner's answers to requests for reviews, not to any short question.
+
+    Args:
+        query: The message's own (unit) embedding.
+        text: The message.
+        context: Earlier messages, oldest first.
+        context_vectors: Their embeddings, in the same order (``None`` when there are none).
+    """
+    if not context or context_vectors is None or not len(context_vectors) or not is_follow_up(text):
+        return query
+    blended = np.asarray(query, dtype=np.float32).copy()
+    for age, vector in enumerate(np.asarray(context_vectors, dtype=np.float32)[::-1]):
+        blended += CONTEXT_WEIGHT * 0.5**age * vector
+    norm = float(np.linalg.norm(blended))
+    return blended / norm if norm > 0 else query
+
+
+def conversation_lines(context: Sequence[Message]) -> list[tuple[str, str]]:
+    """The earlier messages as (sender, text) for the prompt, oldest first, empty ones left out."""
+    return [(m.sender, m.text) for m in context if m.text.strip()]
 
 
 def habits(profile: StyleProfile | None) -> list[str]:
@@ -79,8 +123,12 @@ def reply_context(
     index: ExemplarIndex,
     sender: str,
     nearest: Sequence[int],
+    conversation: Sequence[Message] = (),
+    candidates: Sequence[tuple[str, str | None]] = (),
 ) -> PromptContext:
-    """The prompt context for a reply to ``sender``; ``nearest`` are exemplar positions."""
+    """The prompt context for a reply to ``sender``; ``nearest`` are exemplar positions,
+    ``conversation`` the earlier messages (oldest first) and ``candidates`` the retrieval
+    engine's options with their dialogue act when known."""
     exemplars = [
         Exemplar(
             incoming=index.pairs[i].incoming_text,
@@ -96,4 +144,6 @@ def reply_context(
         contact_notes=contact_notes(profile, index, sender),
         exemplars=exemplars,
         stock_phrases=stock_phrases(index.phrasebook),
+        conversation=conversation_lines(conversation),
+        candidates=tuple(candidates),
     )

@@ -2,8 +2,9 @@
 
 A reply prompt carries, in this order: the standing rules (you draft, you cannot send or call
 tools, fenced text is data), the profile summary, length and greeting/sign-off habits, notes about
-this contact, the most similar real exemplars (what someone wrote → what the owner answered), and
-the incoming message. Every piece of text the owner did not write for the model is fenced with a
+this contact, the most similar real exemplars (what someone wrote → what the owner answered), the
+owner's own replies the retrieval engine found (with their dialogue acts), the earlier messages of
+the conversation, and the incoming message. Every piece of text the owner did not write for the model is fenced with a
 fresh nonce (:mod:`core.drafting.safety`). Nothing here reads another persona or account: the
 caller passes only the persona's own data.
 """
@@ -43,6 +44,8 @@ class PromptContext:
         habits: Lines about length, greetings and sign-offs.
         contact_notes: What is known about how the owner writes to this sender.
         exemplars: The most similar real exchanges, most similar first.
+        conversation: What was said before the incoming message, oldest first.
+        candidates: Replies of the owner that may fit this message, with their act.
     """
 
     owner: str
@@ -51,6 +54,11 @@ class PromptContext:
     contact_notes: Sequence[str] = ()
     exemplars: Sequence[Exemplar] = ()
     stock_phrases: Sequence[str] = field(default_factory=tuple)
+    conversation: Sequence[tuple[str, str]] = ()
+    """Earlier messages of the conversation as (sender, text), oldest first."""
+    candidates: Sequence[tuple[str, str | None]] = ()
+    """The owner's own replies the retrieval engine found for this message, with their dialogue
+    act (``None`` when unknown)."""
 
 
 def _rules(owner: str, nonce: str, task: str) -> str:
@@ -99,6 +107,18 @@ def build_reply_prompt(
             parts.append(f"Example {number}:")
             parts.append(fence("MESSAGE", f"{ex.sender}: {ex.incoming}", nonce))
             parts.append(fence("THEIR REPLY", ex.reply, nonce))
+        parts.append("")
+    if context.candidates:
+        parts.append(
+            "Replies they actually wrote to similar messages (use one if it answers the message):"
+        )
+        for text, act in context.candidates:
+            parts.append(fence(f"CANDIDATE ({act})" if act else "CANDIDATE", text, nonce))
+        parts.append("")
+    if context.conversation:
+        parts.append("Earlier in this conversation, oldest first (the reply must fit it):")
+        for who, text in context.conversation:
+            parts.append(fence("EARLIER", f"{who}: {text}", nonce))
         parts.append("")
     parts.append("The incoming message to answer:")
     parts.append(fence("INCOMING", f"{sender}: {incoming}", nonce))
