@@ -83,6 +83,11 @@ class CloneGroup(app_commands.Group):
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         await self.adapter.on_command(interaction)
 
+    @app_commands.command(name="quality", description="How close the clone is to you")
+    @app_commands.describe(persona="Which persona (default: the one in use)")
+    async def quality(self, interaction: discord.Interaction, persona: str | None = None) -> None:
+        await self.adapter.on_command(interaction)
+
     @app_commands.command(name="digest", description="A daily summary of what matters")
     @app_commands.describe(time="HH:MM [time zone], off, or followup 4h")
     async def digest(self, interaction: discord.Interaction, time: str) -> None:
