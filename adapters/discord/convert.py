@@ -67,6 +67,8 @@ class MessagePayload(TypedDict):
     mentions: NotRequired[list[UserPayload]]
     mention_everyone: NotRequired[bool]
     message_reference: NotRequired[dict[str, Any]]
+    referenced_message: NotRequired[dict[str, Any] | None]
+    """The message this one replies to, when Discord resolved it."""
     attachments: NotRequired[list[AttachmentPayload]]
 
 
@@ -235,6 +237,19 @@ def to_incoming(
     author = message["author"]
     mentions = message.get("mentions", [])
     reference = message.get("message_reference") or {}
+    earlier = message.get("referenced_message") or {}
+    context: tuple[Message, ...] = ()
+    if str(earlier.get("content") or "").strip() and earlier.get("author"):
+        context = (
+            Message(
+                id=str(earlier["id"]),
+                conversation=str(earlier.get("channel_id") or message["channel_id"]),
+                thread=None,
+                sender=sender_name(earlier["author"]),
+                text=str(earlier["content"]).strip(),
+                sent_at=_parse_time(earlier.get("timestamp")),
+            ),
+        )
     return IncomingMessage(
         owner=owner,
         message=Message(
@@ -250,6 +265,7 @@ def to_incoming(
         is_direct=guild_id is None and message.get("guild_id") is None,
         mentions_owner=any(m["id"] == owner.user_id for m in mentions),
         addressees=max(1, len(mentions)),
+        context=context,
     )
 
 

@@ -180,6 +180,8 @@ class BusinessIncoming:
     sender_name: str
     text: str
     sent_at: datetime
+    replied: tuple[int, str, str, datetime] | None = None
+    """The message this one answers, when Telegram quotes it: (message id, sender, text, date)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -342,6 +344,18 @@ def _business_message(message: MessagePayload) -> BusinessIncoming | None:
         return None
     if message.get("sender_business_bot") or sender.get("is_bot"):
         return None  # sent by a bot (this one) on the owner's behalf
+    quoted = message.get("reply_to_message") or {}
+    quoted_text = (quoted.get("text") or quoted.get("caption") or "").strip()
+    replied = (
+        (
+            int(quoted.get("message_id", 0)),
+            display_name(quoted.get("from") or quoted.get("chat")),
+            quoted_text,
+            _time(quoted.get("date", 0)),
+        )
+        if quoted_text
+        else None
+    )
     return BusinessIncoming(
         connection_id=connection_id,
         chat_id=int(chat["id"]),
@@ -350,6 +364,7 @@ def _business_message(message: MessagePayload) -> BusinessIncoming | None:
         sender_name=display_name(sender) if sender else display_name(chat),
         text=text,
         sent_at=_time(message.get("date", 0)),
+        replied=replied,
     )
 
 
@@ -367,10 +382,27 @@ def business_message(event: BusinessIncoming, *, reply_to: str | None = None) ->
 
 
 def to_business_incoming(event: BusinessIncoming, *, owner: UserRef) -> IncomingMessage:
-    """A Business chat message as the owner's incoming message (a 1:1 chat, addressed to them)."""
+    """A Business chat message as the owner's incoming message (a 1:1 chat, addressed to them),
+    with the message it answers as its context when Telegram quotes one."""
+    context: tuple[Message, ...] = ()
+    reply_to = None
+    if event.replied is not None:
+        message_id, sender, text, sent_at = event.replied
+        reply_to = f"{BUSINESS_PREFIX}{event.chat_id}:{message_id}"
+        context = (
+            Message(
+                id=reply_to,
+                conversation=business_conversation(event.connection_id, event.chat_id),
+                thread=None,
+                sender=sender,
+                text=text,
+                sent_at=sent_at,
+            ),
+        )
     return IncomingMessage(
         owner=owner,
-        message=business_message(event),
+        message=business_message(event, reply_to=reply_to),
+        context=context,
         sender_name=event.sender_name,
         is_direct=True,
         addressees=1,

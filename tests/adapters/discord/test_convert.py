@@ -157,3 +157,20 @@ def test_a_name_with_spaces_reaches_train_as_one_value() -> None:
     text = command_text("train", {"me": "Ana Karenina"})
     _, options = split_options(parse(f"train {text}").args, ("--me",))
     assert options == {"--me": "Ana Karenina"}
+
+
+def test_a_reply_carries_the_message_it_answers_as_context() -> None:
+    payload = load("context_menu_draft_reply_to_reply.json")
+    raw = target_message(payload["data"])
+    assert raw is not None
+    incoming = to_incoming(raw, owner=OWNER, guild_id=GUILD_ID)
+    assert isinstance(incoming, IncomingMessage)
+    [earlier] = incoming.context
+    assert earlier.sender == "Ana" and "which PR?" in earlier.text
+    assert incoming.message.reply_to == earlier.id
+    assert earlier.conversation == incoming.message.conversation == CHANNEL_ID
+    assert earlier.sent_at < incoming.message.sent_at
+    plain = target_message(load("context_menu_draft_reply.json")["data"])
+    assert plain is not None
+    single = to_incoming(plain, owner=OWNER, guild_id=GUILD_ID)
+    assert single is not None and single.context == ()

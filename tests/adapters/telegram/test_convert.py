@@ -183,3 +183,18 @@ def test_the_caption_names_the_owner_quoted_or_to_the_end(caption: str) -> None:
     update["message"]["caption"] = caption
     upload = to_event(update, bot_id=BOT_ID)
     assert isinstance(upload, Upload) and upload.me == "Alice Moreau"
+
+
+def test_a_business_reply_carries_the_quoted_message_as_its_context() -> None:
+    message = event("business_reply.json")
+    assert isinstance(message, BusinessIncoming)
+    incoming = to_business_incoming(message, owner=OWNER)
+    [earlier] = incoming.context
+    assert earlier.text == "can you look at the API docs PR before friday?"
+    assert earlier.sender == "Bob Tanaka"
+    assert earlier.conversation == incoming.message.conversation
+    assert incoming.message.reply_to == earlier.id and earlier.sent_at < incoming.message.sent_at
+    # Without a quote there is no context.
+    plain = event("business_message.json")
+    assert isinstance(plain, BusinessIncoming)
+    assert to_business_incoming(plain, owner=OWNER).context == ()
