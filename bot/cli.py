@@ -345,37 +345,84 @@ def _write_jsonl(path: Path, rows: Iterator[dict[str, Any]] | list[dict[str, Any
     tmp.replace(path)
 
 
+def _earlier_in_conversation(messages: Sequence[Any], limit: int) -> list[tuple[Any, ...]]:
+    """Per input line, the earlier lines of the same conversation (and thread), oldest first, at
+    most ``limit``: the context a reply to that line is drafted in."""
+    seen: dict[tuple[str, str | None], list[Any]] = {}
+    out: list[tuple[Any, ...]] = []
+    for message in messages:
+        key = (message.conversation, message.thread)
+        earlier = [m for m in seen.get(key, []) if m.sent_at <= message.sent_at]
+        out.append(tuple(earlier[-limit:]))
+        seen.setdefault(key, []).append(message)
+    return out
+
+
+def _draft_row(message: Any, result: Any, note: str | None) -> dict[str, Any]:
+    """One line of ``minime draft``'s output (DESIGN.md's command-line contract)."""
+    options = list(result.options) if result is not None else []
+    best = options[0] if options else None
+    notes = [note] if note else list(result.notes) if result is not None else []
+    return {
+        "id": message.id,
+        "draft": best.text if best else None,
+        "style_score": best.style_score if best else None,
+        "engine": best.engine if best else None,
+        "alternatives": [
+            {"draft": o.text, "style_score": o.style_score, "engine": o.engine} for o in options[1:]
+        ],
+        "fit": getattr(best, "fit", None),
+        "offered": bool(getattr(result, "offered", bool(options))),
+        "options": [
+            {
+                "text": o.text,
+                "fit": getattr(o, "fit", None),
+                "style_score": o.style_score,
+                "act": getattr(o, "act", None),
+            }
+            for o in options
+        ],
+        "notes": notes,
+    }
+
+
 async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    from core.models import CONTEXT_LIMIT
+    from core.privacy import (
+        BINARY_NOTICE,
+        EMPTY_NOTICE,
+        clean_message,
+        looks_binary,
+        size_notice,
+        too_long,
+    )
+
     _data_dir(settings, create=False)
-    messages = list(_read_canonical(args.input))
+    messages = [clean_message(m) for m in _read_canonical(args.input)]
+    contexts = _earlier_in_conversation(messages, CONTEXT_LIMIT)
+    cap = settings.max_message_chars
     async with await _open_existing(settings, args.user) as runtime:
         account, persona = await _account_and_persona(runtime, args.user)
         rows = []
-        for message in messages:
-            result = await runtime.clone.app.drafting.drafts(account, persona, message)
-            shown = result.options if result.offered else []
-            # "draft" is always the best candidate (batch evaluation stays comparable);
-            # "offered" says whether chat would show options, "options" what it would show.
-            best = result.best or (shown[0] if shown else None)
-            rows.append(
-                {
-                    "id": message.id,
-                    "draft": best.text if best else None,
-                    "style_score": best.style_score if best else None,
-                    "engine": best.engine if best else None,
-                    "alternatives": [
-                        {"draft": o.text, "style_score": o.style_score, "engine": o.engine}
-                        for o in shown
-                        if best is None or o.text != best.text
-                    ],
-                    "fit": best.fit if best else None,
-                    "offered": bool(result.offered and shown),
-                    "options": [
-                        {"text": o.text, "fit": o.fit, "style_score": o.style_score, "act": o.act}
-                        for o in shown
-                    ],
-                }
+        for message, context in zip(messages, contexts, strict=True):
+            note = (
+                size_notice(len(message.text), cap)
+                if too_long(message.text, cap)
+                else BINARY_NOTICE
+                if looks_binary(message.text)
+                else EMPTY_NOTICE
+                if not message.text.strip()
+                else None
             )
+            result = None
+            if note is None:
+                usable = [
+                    m for m in context if not too_long(m.text, cap) and not looks_binary(m.text)
+                ]
+                result = await runtime.clone.app.drafting.drafts(
+                    account, persona, message, context=usable
+                )
+            rows.append(_draft_row(message, result, note))
     _write_jsonl(args.output, rows)
     print(f"Wrote {len(rows)} drafts to {args.output}", file=sys.stderr)
     return 0

@@ -142,6 +142,7 @@ def test_draft_and_triage_write_one_line_per_input(
     for row in rows:
         assert set(row) == {
             "id", "draft", "style_score", "engine", "alternatives", "fit", "offered", "options",
+            "notes",
         }  # fmt: skip
         assert isinstance(row["draft"], str) and row["draft"]
         assert 0 <= row["style_score"] <= 100 and row["engine"] == "retrieval"
@@ -331,3 +332,60 @@ def test_export_then_erase(
     assert code == 0, err
     code, _, err = run(capsys, *base, "profile", "--user", "u")
     assert code != 0 and "no account 'u'" in err
+
+
+def test_draft_answers_bad_lines_and_reads_earlier_lines_as_context(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    base = ("--data-dir", str(data_dir))
+    assert run(capsys, *base, "import", str(SAMPLE_PERSONA_PATH), "--user", "u", "--me",
+               SAMPLE_OWNER)[0] == 0  # fmt: skip
+    incoming = tmp_path / "in.jsonl"
+    lines = [
+        line(1, "", sender="priya", conversation="dm:priya"),
+        line(2, "   \t ", sender="priya", conversation="dm:priya"),
+        line(
+            3, "\x00\x01\x02\x03binary\x04\x05\x06\x07\x08", sender="priya", conversation="dm:priya"
+        ),
+        line(4, "x" * 20_001, sender="priya", conversation="dm:priya"),
+        line(
+            5, "can you 明日の会議に来られますか? привет", sender="priya", conversation="dm:priya"
+        ),
+        line(6, "can you review my PR today?", sender="priya", conversation="dm:priya"),
+        line(7, "and tomorrow?", sender="priya", conversation="dm:priya"),
+        line(8, "and tomorrow?", sender="priya", conversation="dm:other"),
+    ]
+    incoming.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.jsonl"
+    code, _, err = run(
+        capsys, *base, "draft", "--user", "u", "--input", str(incoming), "--output", str(out)
+    )
+    assert code == 0, err
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert list(rows) == [f"m{n}" for n in range(1, 9)]
+    for n, words in ((1, "no text"), (2, "no text"), (3, "binary data"), (4, "20,001 characters")):
+        row = rows[f"m{n}"]
+        assert row["draft"] is None and row["options"] == [] and row["offered"] is False
+        assert words in row["notes"][0]
+    assert rows["m5"]["draft"]
+    # The same follow-up is drafted differently after "can you review my PR today?" than alone.
+    assert rows["m7"]["draft"] and rows["m8"]["draft"]
+    assert [o["text"] for o in rows["m7"]["options"]] != [o["text"] for o in rows["m8"]["options"]]
+
+
+def test_quality_measures_the_imported_persona(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    base = ("--data-dir", str(data_dir))
+    assert run(capsys, *base, "import", str(SAMPLE_PERSONA_PATH), "--user", "u", "--me",
+               SAMPLE_OWNER)[0] == 0  # fmt: skip
+    png = tmp_path / "q.png"
+    code, out, err = run(capsys, *base, "quality", "--user", "u", "--json", "--png", str(png))
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["persona"] == "default" and report["enough"]
+    assert report["drafting"]["retrieval"]["mrr"] > report["drafting"]["chance"]["mrr"]
+    assert report["advice"] and "quality: training the style verifier" in err
+    assert png.read_bytes().startswith(b"\x89PNG")
+    code, out, _ = run(capsys, *base, "quality", "--user", "u", "--persona", "nope")
+    assert code != 0
