@@ -510,22 +510,23 @@ def picture(report: Mapping[str, Any]) -> bytes | None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 0.55 * len(rows) + 1.1), dpi=100)
+    fig = Figure(figsize=(6.4, 0.5 * len(rows) + 1.0), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    labels = [r[0] for r in rows]
     ys = list(range(len(rows)))[::-1]
-    ax.barh(ys, [r[1] for r in rows], color="#3b7dd8", height=0.55, label="your clone")
-    for y, (_, value, reference, _) in zip(ys, rows, strict=True):
-        ax.text(min(value, 0.98) + 0.01, y, f"{value:.2f}", va="center", fontsize=8)
+    ax.barh(ys, [r[1] for r in rows], color="#3b7dd8", height=0.55)
+    for y, (_, value, reference, kind) in zip(ys, rows, strict=True):
         if reference is not None:
-            ax.plot([reference, reference], [y - 0.35, y + 0.35], color="#d8573b", lw=2)
-    ax.set_yticks(ys, labels, fontsize=8)
-    ax.set_xlim(0, 1.1)
-    ax.tick_params(axis="x", labelsize=8)
-    ax.plot([], [], color="#d8573b", lw=2, label="baseline or ceiling")
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
-    ax.set_title(f"How close the clone is to {report['owner']}", fontsize=10)
+            ax.plot([reference, reference], [y - 0.38, y + 0.38], color="#d8573b", lw=2)
+        note = f"{value:.2f}" + ("" if reference is None else f"  ({kind} {reference:.2f})")
+        ax.text(1.03, y, note, va="center", fontsize=8)
+    ax.set_yticks(ys, [r[0] for r in rows], fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_title(
+        f"How close the clone is to {report['owner']} (red: baseline or ceiling)", fontsize=9
+    )
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="png")
