@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     qual.add_argument("--persona", help="which persona (default: the active one)")
     qual.add_argument("--json", action="store_true", help="print one JSON object")
     qual.add_argument("--png", type=Path, help="also write the picture here")
+    qual.add_argument("--force", action="store_true", help="replace an existing --png file")
 
     exp = sub.add_parser("export", help="everything held for an account, as a zip of JSON")
     exp.add_argument("--user", required=True)
@@ -501,9 +502,11 @@ async def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
         report = await runtime.clone.app.quality.report(account, persona, progress=progress)
     report["seconds"] = round(time.perf_counter() - started, 1)
     png = quality.picture(report)
-    target = args.png or (settings.data_dir / f"quality-{args.user}.png")
-    if png is not None:
-        target.write_bytes(png)
+    target = None
+    if png is not None:  # private, recorded for erase, like the style card's picture
+        target = _account_files(settings).write(
+            account.id, png, name=f"quality-{args.user}.png", target=args.png, replace=args.force
+        )
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
         return 0
