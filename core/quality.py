@@ -553,5 +553,7 @@ def _picture_rows(report: Mapping[str, Any]) -> list[tuple[str, float, float | N
         )
     t = report.get("triage")
     if t and "error" not in t and t.get("auc") is not None:
-        rows.append(("triage ROC-AUC", t["auc"], t.get("baseline_auc"), "baseline"))
+        rows.append(
+            ("triage ROC-AUC", t["auc"], t.get("baseline_auc"), t.get("baseline") or "baseline")
+        )
     return rows
