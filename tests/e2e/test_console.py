@@ -152,3 +152,12 @@ async def test_the_card_after_regenerate_keeps_important_and_not_important(tmp_p
     assert len(cards) == 3, "the first card and the regenerated one"
     assert "Not important" in cards[1] and "Not important" in cards[2]
     assert out.count("Priority ") == 2, "each card under its triage result"
+
+
+async def test_quality_in_the_console_prints_the_report_and_saves_its_picture(
+    tmp_path: Path,
+) -> None:
+    out = await console(tmp_path, "/clone train --sample\n/clone quality\n/quit\n")
+    assert "Persona 'default'. Quality of your clone" in out
+    assert "Reply relevance" in out and "What would help most:" in out
+    assert (tmp_path / "out" / "quality.png").read_bytes().startswith(b"\x89PNG")
