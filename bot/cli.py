@@ -360,9 +360,13 @@ def _earlier_in_conversation(messages: Sequence[Any], limit: int) -> list[tuple[
 
 
 def _draft_row(message: Any, result: Any, note: str | None) -> dict[str, Any]:
-    """One line of ``minime draft``'s output (DESIGN.md's command-line contract)."""
-    options = list(result.options) if result is not None else []
-    best = options[0] if options else None
+    """One line of ``minime draft``'s output (the command-line contract): ``draft`` is always the
+    best candidate; ``options`` what chat would show (nothing when no candidate fits)."""
+    offered = result is not None and bool(getattr(result, "offered", True))
+    shown = list(result.options) if offered else []
+    best = (getattr(result, "best", None) if result is not None else None) or (
+        shown[0] if shown else None
+    )
     notes = [note] if note else list(result.notes) if result is not None else []
     return {
         "id": message.id,
@@ -370,10 +374,12 @@ def _draft_row(message: Any, result: Any, note: str | None) -> dict[str, Any]:
         "style_score": best.style_score if best else None,
         "engine": best.engine if best else None,
         "alternatives": [
-            {"draft": o.text, "style_score": o.style_score, "engine": o.engine} for o in options[1:]
+            {"draft": o.text, "style_score": o.style_score, "engine": o.engine}
+            for o in shown
+            if best is None or o.text != best.text
         ],
         "fit": getattr(best, "fit", None),
-        "offered": bool(getattr(result, "offered", bool(options))),
+        "offered": bool(offered and shown),
         "options": [
             {
                 "text": o.text,
@@ -381,7 +387,7 @@ def _draft_row(message: Any, result: Any, note: str | None) -> dict[str, Any]:
                 "style_score": o.style_score,
                 "act": getattr(o, "act", None),
             }
-            for o in options
+            for o in shown
         ],
         "notes": notes,
     }
