@@ -55,6 +55,8 @@ FEW_REPLY_PAIRS = 100
 """Below this the drafts have little to draw on: importing more replies is the advice."""
 MIN_OTHER_MESSAGES = 50
 """Messages by contacts needed for the verifier's false-accept rate and the triage."""
+MIN_UNANSWERED = 10
+"""Held-out messages the owner did not answer needed for a triage AUC worth the name."""
 Z95 = 1.959964
 
 ProgressLine = Callable[[str], None]
@@ -270,71 +272,35 @@ def _drafting(
 def triage_report(
     messages: Sequence[Message], owner: str, opts: QualityOptions | None = None
 ) -> dict[str, Any]:
-    """ROC-AUC of the triage ("did the owner reply") on held-out messages addressed to them.
+    """ROC-AUC of the triage ("did the owner reply") on the owner's held-out received messages:
+    the learned model (the global prior adapted to the owner) next to the rule-based heuristic,
+    with bootstrap 95% intervals (:func:`core.prioritising.evaluation.owner_quality`).
 
     Raises:
-        ValueError: Too few messages addressed to or answered by the owner on one side of the split.
+        ValueError: Too few replies (or no unanswered message) on one side of the split.
     """
-    from core.prioritising import evaluation as triage_eval
+    from core.prioritising.evaluation import owner_quality
 
     opts = opts or QualityOptions()
     ordered = sorted(messages, key=lambda m: (m.sent_at, m.id))
-    owner_quality = getattr(triage_eval, "owner_quality", None)
-    if owner_quality is not None:  # the per-owner library with bootstrap intervals
-        result = owner_quality(ordered, owner, exclude=sorted(KNOWN_BOTS)).as_json()
-        auc = result.get("auc", {})
-        ci = result.get("auc_ci", {})
-        learned = next((k for k in ("adapted", "learned", "model") if k in auc), None)
-        base = next(
-            (k for k in ("heuristic", "prior", "simple") if k in auc and k != learned), None
-        )
-        if learned is None or _finite(auc[learned]) is None:
-            raise ValueError("the held-out messages addressed to you give nothing to rank")
-        return {
-            "held_out": result.get("test_rows"),
-            "answered": result.get("test_replies"),
-            "auc": auc.get(learned) if learned else None,
-            "auc_ci": ci.get(learned) if learned else None,
-            "baseline": base,
-            "baseline_auc": auc.get(base) if base else None,
-            "all": {"auc": auc, "auc_ci": ci},
-        }
-    owner_result = triage_eval.evaluate_owner(ordered, owner, train_share=opts.train_share)
-    if math.isnan(owner_result.auc_learned):
-        raise ValueError(
-            f"all {owner_result.test_candidates} held-out messages addressed to you were answered "
-            "or none was: nothing to rank"
-        )
-    se = owner_result.auc_gain_se
+    result = owner_quality(ordered, owner, exclude=sorted(KNOWN_BOTS), train_share=opts.train_share)
+    auc = {k: _finite(v) for k, v in result.auc.items()}
+    if auc.get("model") is None:
+        raise ValueError("the held-out messages to you give nothing to rank")
+    ci = {k: [float(x) for x in v] for k, v in result.auc_ci.items() if _finite(v[0]) is not None}
     return {
-        "held_out": owner_result.test_candidates,
-        "answered": owner_result.test_answered,
-        "auc": _finite(owner_result.auc_learned),
-        "auc_ci": _auc_interval(
-            owner_result.auc_learned,
-            owner_result.test_answered,
-            owner_result.test_candidates - owner_result.test_answered,
-        ),
+        "held_out": result.test_rows,
+        "answered": result.test_replies,
+        "auc": auc["model"],
+        "auc_ci": ci.get("model"),
         "baseline": "heuristic",
-        "baseline_auc": _finite(owner_result.auc_heuristic),
-        "gain_se": _finite(se),
+        "baseline_auc": auc.get("heuristic"),
+        "all": {"auc": auc, "auc_ci": ci},
     }
 
 
-def _finite(x: float) -> float | None:
+def _finite(x: float | None) -> float | None:
     return None if x is None or math.isnan(x) else float(x)
-
-
-def _auc_interval(auc: float, positives: int, negatives: int) -> list[float] | None:
-    """95% interval of a ROC-AUC (Hanley & McNeil's standard error)."""
-    if math.isnan(auc) or positives < 1 or negatives < 1:
-        return None
-    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
-    var = (
-        auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)
-    ) / (positives * negatives)
-    half = Z95 * math.sqrt(max(var, 0.0))
-    return [max(0.0, auc - half), min(1.0, auc + half)]
 
 
 def _failed(entry: Any) -> bool:
@@ -377,6 +343,13 @@ def advice(report: Mapping[str, Any]) -> str:
         return (
             "Drafts sound less like you than your own messages do: more of your replies (or "
             "`train on`, learning from what you send) give the drafts more of your own wording."
+        )
+    triage = report["triage"]
+    unanswered = int(triage.get("held_out") or 0) - int(triage.get("answered") or 0)
+    if unanswered < MIN_UNANSWERED:
+        return (
+            f"Import whole conversations, with the messages you did not answer: the triage has "
+            f"only {unanswered} unanswered held-out messages to tell apart from the ones you did."
         )
     return (
         "Keep it learning: `train on` lets it learn from the messages you send, and editing or "

@@ -163,3 +163,24 @@ async def test_a_big_history_is_measured_in_the_background_and_sent_later(
     await clone.settle()
     [(to, result)] = notifier.sent
     assert to == OWNER and "Reply relevance" in result.text and result.image is not None
+
+
+def test_advice_reads_the_weakest_figure() -> None:
+    good_drafts = {
+        "retrieval": {"mrr": 0.8, "mrr_ci": [0.75, 0.85], "fidelity": 0.9},
+        "baseline": {"mrr": 0.5},
+        "ceiling": 0.95,
+    }
+    report = {
+        "enough": True,
+        "data": {"owner_messages": 900, "owner_replies": 400, "other_messages": 5000},
+        "drafting": good_drafts,
+        "triage": {"held_out": 40, "answered": 38, "auc": 0.6},
+    }
+    assert "only 2 unanswered held-out messages" in quality.advice(report)
+    report["triage"] = {"held_out": 140, "answered": 90, "auc": 0.8}
+    assert quality.advice(report).startswith("Keep it learning")
+    report["drafting"] = {**good_drafts, "retrieval": {**good_drafts["retrieval"], "fidelity": 0.5}}
+    assert quality.advice(report).startswith("Drafts sound less like you")
+    report["drafting"] = {**good_drafts, "retrieval": {"mrr": 0.52, "mrr_ci": [0.45, 0.6]}}
+    assert quality.advice(report).startswith("Import more direct messages")
