@@ -90,6 +90,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
 )
 
+HELP_COLUMN = 40
+"""Usages up to this wide are aligned in ``help``; longer ones are not padded for."""
+
 SPECS: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}
 ALIASES: dict[str, str] = {"start": "help", "?": "help", "h": "help"}
 ROOT = "clone"
@@ -216,7 +219,9 @@ def help_text(*, prefix: str = "/clone ", specs: Sequence[CommandSpec] = COMMAND
     The clone answers ``help`` from its dispatch table (:class:`core.app.commands.CommandTable`),
     which passes the specs it has a handler for.
     """
-    width = max(len(spec.usage) for spec in specs) + len(prefix)
+    # Short usages line up; a long one (train's) is not padded for, so the screen stays narrow
+    # enough for one chat message (Discord: 2,000 characters).
+    width = min(max(len(spec.usage) for spec in specs) + len(prefix), HELP_COLUMN)
     lines = ["minime — your clone. It drafts, you decide: nothing is sent without your click.", ""]
     for spec in specs:
         lines.append(f"{(prefix + spec.usage).ljust(width)}  {spec.summary}")
