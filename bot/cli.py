@@ -361,12 +361,10 @@ def _earlier_in_conversation(messages: Sequence[Any], limit: int) -> list[tuple[
 
 def _draft_row(message: Any, result: Any, note: str | None) -> dict[str, Any]:
     """One line of ``minime draft``'s output (the command-line contract): ``draft`` is always the
-    best candidate; ``options`` what chat would show (nothing when no candidate fits)."""
-    offered = result is not None and bool(getattr(result, "offered", True))
-    shown = list(result.options) if offered else []
-    best = (getattr(result, "best", None) if result is not None else None) or (
-        shown[0] if shown else None
-    )
+    best candidate (batch evaluation stays comparable); ``offered`` whether chat would show
+    options, ``options`` what it would show (nothing when no candidate passes the fit gate)."""
+    shown = list(result.options) if result is not None and result.offered else []
+    best = (result.best if result is not None else None) or (shown[0] if shown else None)
     notes = [note] if note else list(result.notes) if result is not None else []
     return {
         "id": message.id,
@@ -378,15 +376,10 @@ def _draft_row(message: Any, result: Any, note: str | None) -> dict[str, Any]:
             for o in shown
             if best is None or o.text != best.text
         ],
-        "fit": getattr(best, "fit", None),
-        "offered": bool(offered and shown),
+        "fit": best.fit if best else None,
+        "offered": bool(shown),
         "options": [
-            {
-                "text": o.text,
-                "fit": getattr(o, "fit", None),
-                "style_score": o.style_score,
-                "act": getattr(o, "act", None),
-            }
+            {"text": o.text, "fit": o.fit, "style_score": o.style_score, "act": o.act}
             for o in shown
         ],
         "notes": notes,

@@ -26,8 +26,6 @@ little data the report says so (``enough`` is false) and what to import, instead
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import io
 import math
 from collections import Counter
@@ -228,28 +226,21 @@ def _drafting(
     judge: Any,
     opts: QualityOptions,
 ) -> dict[str, Any]:
-    """The drafting evaluation, asking for reply fit and the meters when it can measure them."""
-    from core.drafting import evaluation as drafting_eval
+    """The drafting evaluation with reply fit and the meters.
 
-    wanted: dict[str, Any] = {
-        "embedder": embedder,
-        "judge": judge,
-        "cutoff": opts.cutoff,
-        "train_share": opts.train_share,
-        "max_items": opts.max_items,
-        "seed": opts.seed,
-        "meters": True,
-    }
-    accepted = inspect.signature(drafting_eval.draft_report).parameters
-    if "fit_judge" in accepted:
-        # The referee of fit: the shipped model, trained on other writers than the owner.
-        from core.drafting.fit import global_weights
+    The referee of fit is the shipped global model: trained on other writers than any user, but
+    also the base the owner's ranker is adapted from, so its acceptance of the shown options
+    flatters them; the summary says so.
+    """
+    from core.drafting.evaluation import draft_report
+    from core.drafting.fit import global_weights
 
-        with contextlib.suppress(FileNotFoundError):
-            wanted["fit_judge"] = global_weights()
-    kwargs = {k: v for k, v in wanted.items() if k in accepted}
     try:
-        report: dict[str, Any] = drafting_eval.draft_report(messages, owner, **kwargs)
+        report: dict[str, Any] = draft_report(
+            messages, owner, embedder=embedder, judge=judge, fit_judge=global_weights(),
+            meters=True, cutoff=opts.cutoff, train_share=opts.train_share,
+            max_items=opts.max_items, seed=opts.seed,
+        )  # fmt: skip
     except ValueError as error:
         return {"error": str(error)}
     for name in ("retrieval", "fitted", "baseline"):
@@ -421,8 +412,9 @@ def drafting_lines(d: Any) -> list[str]:
         shown = acceptance.get("shown_options", {}).get("share")
         true = acceptance.get("true_replies", {}).get("share")
         lines.append(
-            f"• Reply fit: a fit model trained on other writers accepts {_pct(shown)} of the "
-            f"options shown, and {_pct(true)} of your real replies (the ceiling)."
+            f"• Reply fit: the shipped fit model (trained on other writers; the drafts' ranker "
+            f"is adapted from it, so this flatters them) accepts {_pct(shown)} of the options "
+            f"shown, and {_pct(true)} of your real replies (the ceiling)."
         )
     if "fidelity" in ours:
         lines.append(
