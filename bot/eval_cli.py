@@ -89,7 +89,9 @@ def register(subparsers: Any) -> None:
         help="skip the drafting metrics (reply relevance and style fidelity of drafts)",
     )
     parser.add_argument(
-        "--no-triage", action="store_true", help="skip the triage ROC-AUC on held-out messages"
+        "--triage",
+        action="store_true",
+        help="also measure the triage (ROC-AUC of 'did they reply' on held-out messages)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -210,7 +212,7 @@ def _evaluate(args: argparse.Namespace, progress: Progress | None = None) -> dic
     from core.profiling.background import background_texts
 
     progress = progress or Progress(enabled=False)
-    steps = 3 + (not getattr(args, "no_drafts", False)) + (not getattr(args, "no_triage", False))
+    steps = 3 + (not getattr(args, "no_drafts", False)) + bool(getattr(args, "triage", False))
     done = [1]
 
     def step(what: str) -> None:
@@ -231,7 +233,7 @@ def _evaluate(args: argparse.Namespace, progress: Progress | None = None) -> dic
         train_share=args.train_share,
         authors=args.authors,
         drafts=not getattr(args, "no_drafts", False),
-        triage=not getattr(args, "no_triage", False),
+        triage=bool(getattr(args, "triage", False)),
         seed=args.seed,
         min_owner_messages=2,
     )

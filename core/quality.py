@@ -58,7 +58,7 @@ MIN_UNANSWERED = 10
 Z95 = 1.959964
 
 ProgressLine = Callable[[str], None]
-"""Told each step as it starts (``"training the style verifier"``), for a progress line."""
+"""Told each step as it starts (``"style verifier for sam"``), for a progress line."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,7 +165,7 @@ def measure(
         report["advice"] = advice(report)
         return report
     cached = embedder if isinstance(embedder, CachingEmbedder) else CachingEmbedder(embedder)
-    step("training the style verifier")
+    step(f"style verifier for {owner}")
     report["verifier"] = _guarded(
         lambda: verifier_report(
             messages,
@@ -177,13 +177,13 @@ def measure(
             seed=opts.seed,
         )
     )
-    step("training the authorship judge")
     corpus = list(messages)
     writers = {m.sender for m in messages if m.sender not in KNOWN_BOTS} - {owner}
     if len(writers) < opts.authors - 1 and extra_writers:
         corpus += list(extra_writers)
     judge = None
     authors = candidate_authors(corpus, opts.authors, include=[owner])
+    step(f"authorship among {len(authors)} writers")
     if len(authors) >= 2:
         try:
             judge = train_judge(
@@ -198,10 +198,10 @@ def measure(
         except ValueError as error:
             report["attribution"] = {"error": str(error)}
     if opts.drafts:
-        step("drafting replies to your held-out messages")
+        step(f"drafts for {owner}")
         report["drafting"] = _drafting(messages, owner, cached, judge, opts)
     if opts.triage:
-        step("scoring the triage on held-out messages")
+        step(f"triage for {owner}")
         report["triage"] = _guarded(lambda: triage_report(messages, owner, opts))
     report["advice"] = advice(report)
     return report

@@ -367,7 +367,8 @@ def test_draft_answers_bad_lines_and_reads_earlier_lines_as_context(
         row = rows[f"m{n}"]
         assert row["draft"] is None and row["options"] == [] and row["offered"] is False
         assert words in row["notes"][0]
-    assert rows["m5"]["draft"]
+    # Mixed languages: a draft, or a note saying why not (a language the owner never writes in).
+    assert rows["m5"]["draft"] or rows["m5"]["notes"]
     # The same follow-up is drafted differently after "can you review my PR today?" than alone.
     assert rows["m7"]["draft"] and rows["m8"]["draft"]
     assert [o["text"] for o in rows["m7"]["options"]] != [o["text"] for o in rows["m8"]["options"]]
@@ -385,7 +386,7 @@ def test_quality_measures_the_imported_persona(
     report = json.loads(out)
     assert report["persona"] == "default" and report["enough"]
     assert report["drafting"]["retrieval"]["mrr"] > report["drafting"]["chance"]["mrr"]
-    assert report["advice"] and "quality: training the style verifier" in err
+    assert report["advice"] and "quality: style verifier for sam" in err
     assert png.read_bytes().startswith(b"\x89PNG")
     code, out, _ = run(capsys, *base, "quality", "--user", "u", "--persona", "nope")
     assert code != 0
