@@ -16,6 +16,7 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -422,6 +423,9 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
                 result = await runtime.clone.app.drafting.drafts(
                     account, persona, message, context=usable
                 )
+                if result.options or result.best:
+                    caveat = await runtime.clone.app.drafting.best_effort(account, persona)
+                    result = replace(result, notes=[*caveat, *result.notes])
             rows.append(_draft_row(message, result, note))
     _write_jsonl(args.output, rows)
     print(f"Wrote {len(rows)} drafts to {args.output}", file=sys.stderr)

@@ -42,6 +42,7 @@ class Ask:
             )
         best, *others = result.options
         lines = [
+            *await self._drafting.best_effort(account, persona),
             *result.notes,
             f"You'd probably answer: “{best.text}”",
             f"   [{best.engine} · sounds like you {best.style_score}/100]",

@@ -134,6 +134,11 @@ class Drafting:
         result.notes.extend(await self._unreadable_note(account))
         return result
 
+    async def best_effort(self, account: Account, persona: Persona) -> list[str]:
+        """The caveat shown with drafts made from very few past replies (else nothing)."""
+        replies = len((await self._models.get(account, persona)).index)
+        return [best_effort_note(replies)] if 0 < replies < FEW_REPLIES else []
+
     async def _unreadable_note(self, account: Account) -> list[str]:
         """A note when more of the account's stored rows were found unreadable than said so far."""
         total = sum((await self._ctx.stores.vault.unreadable(account.id)).values())
@@ -198,12 +203,9 @@ class Drafting:
 
         query, retrieved = await asyncio.to_thread(retrieve)
         notes: list[str] = []
-        if 0 < len(model.index) < FEW_REPLIES:
-            notes.append(best_effort_note(len(model.index)))
         if self._llm is None:
             if fitted and not fitted[0].offered:
-                nothing = _nothing_fits(fitted[0])
-                return replace(nothing, notes=[*notes, *nothing.notes])
+                return _nothing_fits(fitted[0])
             best = fitted[0].best if fitted else (retrieved[0] if retrieved else None)
             return DraftResult(options=retrieved, notes=notes, best=best)
         generated: list[DraftOption] = []

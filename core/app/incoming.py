@@ -162,7 +162,8 @@ class Incoming:
             options=result.options,
             owner=incoming.owner,
         )
-        return with_notes(render_draft(draft, priority), result.notes)
+        caveat = await self._drafting.best_effort(account, persona)
+        return with_notes(render_draft(draft, priority), [*caveat, *result.notes])
 
     async def draft_command(self, command: CommandInvocation, text: str) -> Reply | None:
         """``draft <message>``: a pasted or forwarded message, drafted for whatever its priority."""
