@@ -407,6 +407,18 @@ def drafting_lines(d: Any) -> list[str]:
     ]
     if ours_name == "fitted" and "retrieval" in d:
         lines[-1] += f" Naive retrieval: {_num(d['retrieval']['mrr'])}."
+        paired = d.get("fitted_vs_naive") or {}
+        if paired.get("mean") is not None:
+            lines[-1] += (
+                f" Fit-first minus naive: {paired['mean']:+.2f}"
+                f"{_ci([paired['low'], paired['high']], percent=False)}."
+            )
+    gate = d.get("gate") or {}
+    if gate.get("no_draft_rate") is not None:
+        lines.append(
+            f"• Offered: no draft (nothing fits) for {_pct(gate['no_draft_rate'])} of the held-out "
+            "messages; the others get the options that pass the fit gate."
+        )
     acceptance = d.get("acceptance")
     if acceptance:
         shown = acceptance.get("shown_options", {}).get("share")
