@@ -67,36 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to your clone in the terminal")
     chat.add_argument("--user", default=None, help="who you are (default: your login name)")
 
-    imp = sub.add_parser("import", help="import an export of your messages")
-    imp.add_argument("file", type=Path, nargs="?", help="the export (omit with --example)")
-    imp.add_argument(
-        "--example",
-        action="store_true",
-        help="import the real example that ships with minime (3,033 #ubuntu IRC messages, "
-        "CC-BY-4.0) as its most active helper, 'actionparsnip'",
-    )
-    imp.add_argument("--user", required=True, help="the account to import into")
-    imp.add_argument(
-        "--me", help="which sender is you (name, user name or id as the export writes it)"
-    )
-    imp.add_argument(
-        "--format",
-        default="auto",
-        choices=(
-            "auto",
-            "jsonl",
-            "slack",
-            "telegram",
-            "discord",
-            "whatsapp",
-            "mbox",
-            "eml",
-            "twitter",
-            "text",
-            "minime",
-        ),
-    )
-    imp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    _add_import(sub)
 
     for name, what in (
         ("draft", "draft replies to messages"),
@@ -147,6 +118,40 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         eval_cli.register(sub)
     return parser
+
+
+def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``import`` subcommand: every export format the readers know."""
+    imp = sub.add_parser("import", help="import an export of your messages")
+    imp.add_argument("file", type=Path, nargs="?", help="the export (omit with --example)")
+    imp.add_argument(
+        "--example",
+        action="store_true",
+        help="import the real example that ships with minime (3,033 #ubuntu IRC messages, "
+        "CC-BY-4.0) as its most active helper, 'actionparsnip'",
+    )
+    imp.add_argument("--user", required=True, help="the account to import into")
+    imp.add_argument(
+        "--me", help="which sender is you (name, user name or id as the export writes it)"
+    )
+    imp.add_argument(
+        "--format",
+        default="auto",
+        choices=(
+            "auto",
+            "jsonl",
+            "slack",
+            "telegram",
+            "discord",
+            "whatsapp",
+            "mbox",
+            "eml",
+            "twitter",
+            "text",
+            "minime",
+        ),
+    )
+    imp.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,6 @@ post, which then reports back with :meth:`Clone.confirm_sent` or :meth:`Clone.se
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -126,8 +125,6 @@ class Clone:
         """The per-persona model cache (built lazily, dropped when a persona's data changes)."""
         return self.app.models
 
-    # ----------------------------------------------------------------- accounts
-
     async def account(self, user: UserRef) -> Account:
         """The account of ``user``, created on first contact."""
         return await self.ctx.account(user)
@@ -159,15 +156,9 @@ class Clone:
         return await self.app.incoming.handle(incoming, explicit=explicit, delivery=delivery)
 
     def admit(self, incoming: IncomingMessage, *, explicit: bool = False) -> bool:
-        """The rate caps of :meth:`handle_incoming`, for adapters to check *before* they record
-        the platform delivery: a flood from one sender is dropped before it writes anything (the
-        delivery log's de-duplication of the events that are accepted stays exact). Spends the
-        message's token; ``handle_incoming`` does not count an admitted message again. No I/O.
-
-        Returns:
-            Whether the message is within the caps (pass the same ``explicit`` as to
-            ``handle_incoming``).
-        """
+        """Whether a message is within the rate caps of :meth:`handle_incoming` (pass the same
+        ``explicit``), for adapters to check *before* they record the platform delivery, so a
+        flood writes nothing. Spends the message's token (not counted again later). No I/O."""
         return self.app.incoming.admit(incoming, explicit=explicit)
 
     async def observe_owner_message(
@@ -196,20 +187,13 @@ class Clone:
 
     async def triage(self, incoming: IncomingMessage) -> Priority:
         """Score one message for its owner (no draft, nothing stored)."""
-        account = await self.ctx.account(incoming.owner)
-        model = await self.models.get(account, await self.ctx.active_persona(account))
-        return model.priority.prioritise(incoming)
+        return await self.app.incoming.triage(incoming)
 
     async def triage_batch(
         self, account: Account, persona: Persona, batch: Sequence[IncomingMessage]
     ) -> list[Priority]:
-        """Score many messages for one persona: its models are looked up once for the batch.
-
-        The scoring runs off the event loop, in one hop (no draft, nothing stored).
-        """
-        model = await self.models.get(account, persona)
-        priority = model.priority
-        return await asyncio.to_thread(lambda: [priority.prioritise(m) for m in batch])
+        """Score many messages for one persona, its models looked up once, off the event loop."""
+        return await self.app.incoming.triage_batch(account, persona, batch)
 
     async def draft_options(
         self,
@@ -300,24 +284,9 @@ class Clone:
     # ----------------------------------------------------------------- lifecycle
 
     async def warm(self, owners: Sequence[UserRef] = ()) -> list[Persona]:
-        """Load what the first draft would otherwise wait for, before it arrives.
-
-        The encoder first (its model file and libraries load in a worker thread, off the event
-        loop), then the active persona of each of ``owners`` that has an account (none is
-        created): its exemplar index, style scorer and prioritiser. Meant to run in the
-        background once the process is ready, so the first draft after a restart costs what
-        the tenth does. Returns the personas it loaded.
-        """
-        await asyncio.to_thread(self.ctx.embedder.encode, ["warm up"])
-        loaded = []
-        for owner in owners:
-            account = await self.ctx.stores.accounts.resolve(owner, create=False)
-            if account is None:
-                continue
-            persona = await self.ctx.active_persona(account)
-            await self.models.get(account, persona)
-            loaded.append(persona)
-        return loaded
+        """Load the encoder, then each owner's active persona, before the first draft needs
+        them (:meth:`core.app.models.ModelCache.warm`); returns the personas loaded."""
+        return await self.models.warm(owners)
 
     async def settle(self) -> None:
         """Wait for background training (verifiers) to finish: for one-shot CLI runs and tests."""

@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.common import BackgroundTasks, NotSent, addressed_to, deliver, option_to_edit
-from adapters.slack import convert, http, render
+from adapters.slack import convert, home, http, render
 from adapters.slack.convert import Payload
 from adapters.slack.files import SEND_ERRORS, DeliveryLog, SharedFiles
 from adapters.slack.http import events_handler, signature_ok
@@ -237,7 +237,7 @@ class SlackAdapter:
         async def on_home(body: Payload) -> None:
             event = body["event"]
             if event.get("tab") == "home" and event.get("user"):
-                self._later(body, lambda: self._publish_home(event["user"]))
+                self._later(body, lambda: home.publish_home(self._clone, self._bot, event["user"]))
 
     async def _within_caps(
         self, event: convert.MessageEvent, bot_user: str | None, *, mention: bool
@@ -399,7 +399,7 @@ class SlackAdapter:
             return
         for reply in await self._clone.handle_command(command):
             await self._show(reply, command.user.user_id)
-        await self._publish_home(command.user.user_id)
+        await home.publish_home(self._clone, self._bot, command.user.user_id)
 
     # ------------------------------------------------------------- messages
 
@@ -511,7 +511,7 @@ class SlackAdapter:
             else:
                 await self._tell(user, url, outcome.reply.text)
         if from_home:
-            await self._publish_home(user)
+            await home.publish_home(self._clone, self._bot, user)
 
     async def _edit_submitted(self, body: Payload) -> None:
         submitted = convert.to_edit_submission(body)
@@ -553,29 +553,6 @@ class SlackAdapter:
         blocks = render.sent_blocks(outgoing, as_owner=as_owner)
         if url:
             await self._respond(url, text="Sent.", blocks=blocks, replace_original=True)
-
-    # ------------------------------------------------------------- App Home
-
-    async def _publish_home(self, user_id: str) -> None:
-        user = convert.user_ref(user_id)
-
-        async def one(name: str, text: str = "") -> Reply:
-            replies = await self._clone.handle_command(
-                CommandInvocation(user=user, name=name, text=text, command_prefix="/clone ")
-            )
-            return replies[0] if replies else Reply(text="")
-
-        profile = await one("profile")
-        inbox = await one("inbox")
-        personas = await one("persona", "list")
-        account = await self._clone.account(user)
-        view = render.home_view(
-            profile=profile, inbox=inbox, personas=personas, paused=account.paused
-        )
-        try:
-            await self._bot.views_publish(user_id=user_id, view=view)
-        except SEND_ERRORS as error:
-            log.warning("slack: views.publish failed: %s", type(error).__name__)
 
 
 __all__ = ["SlackAdapter", "SlackOptions", "events_handler", "signature_ok"]

@@ -5,10 +5,11 @@ Also the owner's own messages on a platform, which teach (with consent) and answ
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
 from core.app.context import NO_REPLIES, PAUSED, AppContext
@@ -19,9 +20,12 @@ from core.app.models import ModelCache
 from core.app.rendering import priority_line, render_draft, with_notes
 from core.models import (
     CONTEXT_LIMIT,
+    Account,
     CommandInvocation,
     IncomingMessage,
     Message,
+    Persona,
+    Priority,
     Reply,
     StoredMessage,
     UserRef,
@@ -78,6 +82,19 @@ class Incoming:
             per_minute=OWNER_PER_MINUTE, burst=OWNER_BURST
         )
         self._admitted: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    async def triage(self, incoming: IncomingMessage) -> Priority:
+        """See :meth:`core.service.Clone.triage`."""
+        account = await self._ctx.account(incoming.owner)
+        model = await self._models.get(account, await self._ctx.active_persona(account))
+        return model.priority.prioritise(incoming)
+
+    async def triage_batch(
+        self, account: Account, persona: Persona, batch: Sequence[IncomingMessage]
+    ) -> list[Priority]:
+        """See :meth:`core.service.Clone.triage_batch`."""
+        priority = (await self._models.get(account, persona)).priority
+        return await asyncio.to_thread(lambda: [priority.prioritise(m) for m in batch])
 
     def admit(self, incoming: IncomingMessage, *, explicit: bool = False) -> bool:
         """See :meth:`core.service.Clone.admit`."""

@@ -49,6 +49,7 @@ from core.models import (
     Persona,
     PersonaId,
     StoredMessage,
+    UserRef,
 )
 from core.ports import Embedder, Vector
 from core.profiling.profile import StyleProfile
@@ -201,6 +202,26 @@ class ModelCache:
         if persona_id is None:
             forget_trained(account_id)
             self.recent.forget(account_id)
+
+    async def warm(self, owners: Sequence[UserRef] = ()) -> list[Persona]:
+        """Load what the first draft would otherwise wait for, before it arrives.
+
+        The encoder first (its model file and libraries load in a worker thread, off the event
+        loop), then the active persona of each of ``owners`` that has an account (none is
+        created): its exemplar index, style scorer and prioritiser. Meant to run in the
+        background once the process is ready, so the first draft after a restart costs what
+        the tenth does. Returns the personas it loaded.
+        """
+        await asyncio.to_thread(self._ctx.embedder.encode, ["warm up"])
+        loaded = []
+        for owner in owners:
+            account = await self._ctx.stores.accounts.resolve(owner, create=False)
+            if account is None:
+                continue
+            persona = await self._ctx.active_persona(account)
+            await self.get(account, persona)
+            loaded.append(persona)
+        return loaded
 
     async def settle(self) -> None:
         """Wait for background training (verifiers) to finish: for one-shot CLI runs and tests."""

@@ -45,7 +45,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _QUESTION = re.compile(r"[?？¿;؟]\s*$|[?？؟]")
 _ADDRESS = re.compile(r"^\s*@?[\w.\-\[\]^`|{}]+\s*[:,]\s+")
 _CODE = re.compile(r"https?://|\bsudo\b|`|/\w+/|\b\w+\.(?:conf|list|sh|deb|py|txt)\b|--?\w")
-_STOP = frozenset(
+STOPWORDS = frozenset(
     [
         "a",
         "an",
@@ -83,6 +83,8 @@ _STOP = frozenset(
         "just",
     ]
 )
+"""Words too common to say two texts are about the same thing (the lexical side of
+similarity, here and in retrieval)."""
 FEATURES = (
     "shared_words",
     "jaccard",
@@ -113,7 +115,7 @@ DESIGN = 2 + len(FEATURES)
 
 def content_words(text: str) -> frozenset[str]:
     """Lower-cased words that are not function words, without a leading "nick:" address."""
-    return frozenset(w for w in _WORD.findall(_ADDRESS.sub("", text).lower()) if w not in _STOP)
+    return frozenset(w for w in _WORD.findall(_ADDRESS.sub("", text).lower()) if w not in STOPWORDS)
 
 
 def reply_key(text: str) -> str:

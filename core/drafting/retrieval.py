@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.drafting.fit import FitWeights, OwnerPair, ReplyCodes, ReplyFit, reply_key
+from core.drafting.fit import STOPWORDS, FitWeights, OwnerPair, ReplyCodes, ReplyFit, reply_key
 from core.drafting.index import NumpyVectorIndex
 from core.drafting.intents import Phrasebook, is_request, normalise, spread_for
 from core.models import DraftOption, ReplyPair
@@ -42,44 +42,6 @@ _ADDRESS = re.compile(r"^\s*@?(?P<name>[\w.\-\[\]^`|{}]+)\s*[:,]\s+", re.UNICODE
 _NICK = re.compile(r"^\s*(?:@[\w.\-\[\]^`|{}]+\s*[:,]|[\w.\-\[\]^`|{}]+\s*:)\s+")
 _GREETING = re.compile(
     r"^(?P<greet>(hi|hey|hello|thanks|thx|ty|morning)\s+)(?P<name>[A-Za-z][\w\-]*)\b", re.I
-)
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "to",
-        "of",
-        "and",
-        "or",
-        "is",
-        "are",
-        "be",
-        "it",
-        "this",
-        "that",
-        "i",
-        "you",
-        "we",
-        "in",
-        "on",
-        "for",
-        "with",
-        "at",
-        "by",
-        "me",
-        "my",
-        "your",
-        "can",
-        "could",
-        "would",
-        "will",
-        "do",
-        "does",
-        "did",
-        "so",
-        "just",
-    ]
 )
 LEXICAL_WEIGHT = 0.2
 """Share of word overlap in the blended similarity (the rest is cosine of embeddings)."""
@@ -152,7 +114,7 @@ class FittedDraft:
 
 def tokens(text: str) -> frozenset[str]:
     """Content words, lowercased: the lexical side of similarity."""
-    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in STOPWORDS)
 
 
 @dataclass(frozen=True, slots=True)
