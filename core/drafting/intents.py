@@ -131,6 +131,12 @@ def role_of(reply: str, incoming: str | None = None) -> Role | None:
     return None
 
 
+def holds(text: str) -> bool:
+    """Whether a reply puts off answering to find out ("let me check"): the hold of a question,
+    not the "not now" of a request."""
+    return bool(_HOLD.search(text))
+
+
 def normalise(text: str) -> str:
     """Lower-cased words only: ``"Sure!! sounds good"`` → ``"sure sounds good"``."""
     return " ".join(_NORMALISE.sub(" ", text.lower()).split())

@@ -590,14 +590,11 @@ class RetrievalDrafter:
             fit,
             avoid,
         )
-        missing = [i for i in chosen if i not in style_of]
+        # ``chosen`` holds positions in ``order``; ``style_of`` is keyed by pick.
+        missing = [order[i] for i in chosen if order[i] not in style_of]
         if missing:
-            style_of.update(
-                zip(
-                    missing, style.score([picks[order[i]].style_text for i in missing]), strict=True
-                )
-            )
-        # ``style_of`` is keyed by pick; ``chosen`` holds positions in ``order``.
+            scored = style.score([picks[i].style_text for i in missing])
+            style_of.update(zip(missing, scored, strict=True))
         shown = [
             self._option(picks[order[i]], probability[order[i]], style_of[order[i]], acts[i])
             for i in chosen
@@ -642,7 +639,7 @@ class RetrievalDrafter:
                 text=_NICK.sub("", pick.text),
                 fit=float(len(picks) - i),  # the drafter's order; the gate is applied here
                 act=acts[i],
-                intent=pick.intent or classify_intent(pick.style_text),
+                intent=pick.intent or classify_intent(_NICK.sub("", pick.style_text)),
             )
             for i, pick in enumerate(picks)
             if fit.passes(probabilities[i])
