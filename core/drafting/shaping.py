@@ -59,12 +59,14 @@ def plays(slot: Slot, candidate: Candidate) -> bool:
     if slot.kind == "ask_details":
         asks = candidate.intent == "ask_details" or candidate.act in slot.acts
         return asks and bool(asks_about(candidate.text) & slot.details)
+    if slot.kind == "hold":  # putting off a question, not a request ("can't today, thursday?")
+        return holds(candidate.text) or role_of(candidate.text) == "hold"
     if candidate.intent is not None and candidate.intent in slot.intents:
         return True
     if slot.kind in ("acknowledge", "react", "greet") and candidate.intent in _ANSWERS_A_REQUEST:
         return False  # "sure, after lunch" acknowledges a request, not thanks or a joke
     if candidate.act is not None and candidate.act in slot.acts:
-        return slot.kind != "answer" or candidate.intent not in ("thank", "accept", "decline")
+        return slot.kind != "answer" or candidate.intent not in _ANSWERS_A_REQUEST | {"thank"}
     return slot.role is not None and role_of(candidate.text) == slot.role
 
 
