@@ -357,6 +357,9 @@ class _Pick:
     style_text: str = ""
     """What the verifier scores: the reply as the owner wrote it (before re-addressing), whose
     embedding the index already holds; the style of "bob: try X" and "carol: try X" is one."""
+    shaping_only: bool = False
+    """A stock phrase of a role (acknowledge, react, hold, greet): offered only to fill a slot of
+    the card, never ranked as the best candidate nor counted in the consensus."""
 
 
 class RetrievalDrafter:
@@ -529,7 +532,9 @@ class RetrievalDrafter:
             for role_phrase in index.phrasebook.roles.get(role, []):
                 times = "once" if role_phrase.count == 1 else f"{role_phrase.count} times"
                 reason = f"your usual way to {ROLE_LABEL[role]} (you wrote it {times})"
-                found.append(_Pick(role_phrase.text, 0.0, reason, None, None, role_phrase.text))
+                found.append(
+                    _Pick(role_phrase.text, 0.0, reason, None, None, role_phrase.text, True)
+                )
         penalised = _penalised(query, negatives)
         picks: list[_Pick] = []
         seen: set[str] = set()
@@ -558,18 +563,26 @@ class RetrievalDrafter:
                     pick.text = f"{sender}: {pick.text}"
         rank_by = probability
         if CONSENSUS:
-            weights = probability**CONSENSUS_SHARPNESS
+            main = np.array([not p.shaping_only for p in picks], dtype=np.float64)
+            weights = probability**CONSENSUS_SHARPNESS * main
             agreement = (matrix @ matrix.T) @ weights / max(float(weights.sum()), 1e-9)
             rank_by = probability * agreement
         order = sorted(
             range(len(picks)),
-            key=lambda i: (penalised.get(normalise(picks[i].text), 0), -rank_by[i]),
+            key=lambda i: (
+                picks[i].shaping_only,
+                penalised.get(normalise(picks[i].text), 0),
+                -rank_by[i],
+            ),
         )
+        if picks[order[0]].shaping_only:  # nothing but stock phrases of roles
+            return FittedDraft(options=(), best=None, offered=False, closest=closest)
         styles = style.score([picks[i].style_text for i in order[:STYLE_SHORTLIST]])
         style_of = dict(zip(order, styles, strict=False))
         head = sorted(
             order[:STYLE_SHORTLIST],
             key=lambda i: (
+                picks[i].shaping_only,
                 penalised.get(normalise(picks[i].text), 0),
                 -int(100 * rank_by[i]) // FIT_BAND,
                 -style_of[i],
@@ -602,6 +615,7 @@ class RetrievalDrafter:
         ranked = [
             self._option(picks[i], probability[i], style_of[i], acts[k])
             for k, i in enumerate(order[:STYLE_SHORTLIST])
+            if not picks[i].shaping_only
         ]
         return FittedDraft(
             options=tuple(shown),
