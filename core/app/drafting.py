@@ -12,6 +12,7 @@ import numpy as np
 
 from core.app.context import AppContext
 from core.app.models import ModelCache, PersonaModel
+from core.drafting.acts import classify_act, needs_reply_by_act
 from core.drafting.context import MAX_EXEMPLARS, conversation_query, reply_context
 from core.drafting.language import foreign_language, foreign_language_note
 from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError, merge_options
@@ -71,6 +72,9 @@ class DraftResult:
     language: str | None = None
     """The message's language when the owner does not write in it: no options, on purpose (the
     notes say so)."""
+    unasked: str | None = None
+    """For an unsolicited draft, the message's dialogue act when it needs no reply (thanks, fyi,
+    a joke): no options, on purpose (the owner can still ask with ``draft``)."""
 
 
 class Drafting:
@@ -117,12 +121,15 @@ class Drafting:
         *,
         exclude: frozenset[str] = frozenset(),
         context: Sequence[Message] = (),
+        solicited: bool = True,
     ) -> DraftResult:
         """Up to three replies in the owner's voice, and notes for the owner.
 
         ``context`` holds the earlier messages of the conversation (oldest first): a short
         follow-up is looked up together with them (:func:`conversation_query`), and the language
-        model sees them.
+        model sees them. With ``solicited=False`` (a message that arrived, not one the owner
+        asked about), a message whose dialogue act needs no reply (thanks, fyi, a joke) gets no
+        options and ``unasked`` says why.
 
         The retrieval engine always runs (one encoder pass, exact top-k, the verifier scoring
         known reply vectors); with a language model configured its best candidates lead and the
@@ -130,7 +137,11 @@ class Drafting:
         options and a note saying why; so does stored data that could not be read (it is left
         out, and said once).
         """
-        result = await self._drafts(account, persona, incoming, exclude=exclude, context=context)
+        result = await self._drafts(
+            account, persona, incoming, exclude=exclude, context=context, solicited=solicited
+        )
+        if result.unasked is not None:
+            return result
         result.notes.extend(await self._unreadable_note(account))
         return result
 
@@ -159,6 +170,7 @@ class Drafting:
         *,
         exclude: frozenset[str],
         context: Sequence[Message],
+        solicited: bool = True,
     ) -> DraftResult:
         model = await self._models.get(account, persona)
         foreign = await asyncio.to_thread(foreign_language, incoming.text, model.languages)
@@ -170,10 +182,16 @@ class Drafting:
             return DraftResult(options=[], notes=[])
 
         fitted: list[FittedDraft] = []
+        unasked: list[str] = []
 
         def retrieve() -> tuple[Vector, list[DraftOption]]:
             earlier = [m for m in context if m.text.strip()]
             vectors = self._ctx.embedder.encode([incoming.text, *(m.text for m in earlier)])
+            if not solicited:
+                act = classify_act(incoming.text, vectors[0])
+                if not needs_reply_by_act(act):
+                    unasked.append(act)
+                    return vectors[0], []
             query = conversation_query(vectors[0], incoming.text, earlier, vectors[1:])
             if not len(model.index):
                 return query, []
@@ -202,6 +220,8 @@ class Drafting:
             )
 
         query, retrieved = await asyncio.to_thread(retrieve)
+        if unasked:
+            return DraftResult(options=[], notes=[], offered=False, unasked=unasked[0])
         notes: list[str] = []
         if self._llm is None:
             if fitted and not fitted[0].offered:

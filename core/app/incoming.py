@@ -159,7 +159,11 @@ class Incoming:
             earlier = await self._ctx.stores.drafts.get(account.id, draft_id)
             if earlier is not None:
                 return render_draft(earlier, priority)
-        result = await self._drafting.drafts(account, persona, incoming.message, context=context)
+        result = await self._drafting.drafts(
+            account, persona, incoming.message, context=context, solicited=explicit
+        )
+        if result.unasked is not None:
+            return None  # thanks, fyi, a joke: no unsolicited draft (``draft`` still drafts it)
         if not result.options:
             return Reply(
                 text="\n".join(

@@ -123,12 +123,24 @@ def role_of(reply: str, incoming: str | None = None) -> Role | None:
             if before in ("thanks", "apology"):
                 return "acknowledge"
             if before == "opinion" and rule_act(text) in ("opinion", "acknowledgement"):
-                return "react"
+                return None if answers_request(text) else "react"
             if before == "greeting" and rule_act(text) == "greeting":
                 return "greet"
-        if _REACT.search(text):
+        if _REACT.search(text) and not answers_request(text):
             return "react"
     return None
+
+
+def answers_request(text: str) -> bool:
+    """Whether a reply accepts, declines, defers or asks about a request ("cool, works for me"):
+    then it is no reaction to a joke, however it starts."""
+    return classify_intent(text) in ("accept", "decline", "defer", "ask_details")
+
+
+def holds(text: str) -> bool:
+    """Whether a reply puts off answering to find out ("let me check"): the hold of a question,
+    not the "not now" of a request."""
+    return bool(_HOLD.search(text))
 
 
 def normalise(text: str) -> str:

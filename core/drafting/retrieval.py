@@ -29,9 +29,11 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from core.drafting.acts import Act, classify_act, classify_acts, slots_for
 from core.drafting.fit import STOPWORDS, FitWeights, OwnerPair, ReplyCodes, ReplyFit, reply_key
 from core.drafting.index import NumpyVectorIndex
-from core.drafting.intents import Phrasebook, is_request, normalise, spread_for
+from core.drafting.intents import ROLES, Phrasebook, Role, is_request, normalise, spread_for
+from core.drafting.shaping import Candidate, Shaped, plays, shape
 from core.models import DraftOption, ReplyPair
 from core.ports import Vector
 from core.profiling.intents import Intent, classify_intent
@@ -60,6 +62,19 @@ INTENT_LABEL: dict[Intent, str] = {
     "thank": "say thanks",
     "ask_details": "ask for details",
 }
+ROLE_LABEL: dict[Role, str] = {
+    "acknowledge": "acknowledge",
+    "react": "react",
+    "hold": "say you'll check",
+    "greet": "greet back",
+}
+FILL_UP: frozenset[Act] = frozenset({"open_question", "yes_no_question", "problem"})
+"""Messages whose card is filled up with further answers that fit (beyond the act's slots)."""
+_ANSWER_SLOT = slots_for("open_question")[0]
+UNGATED_STOCK_NEVER: frozenset[Act] = frozenset({"information", "acknowledgement"})
+"""Messages that ask for no particular kind of answer: a stock phrase is offered for them only
+when it passes the fit gate like any reply (otherwise the owner's usual phrase for the slot
+completes the card: a "yes", a "not now", a "let me check", a "np" after thanks)."""
 
 
 class StyleScorer(Protocol):
@@ -69,7 +84,8 @@ class StyleScorer(Protocol):
 
 
 ActOf = Callable[[str], str | None]
-"""What a reply does (accept, decline, thank, …): the seam the dialogue-act classifier plugs into."""
+"""What a reply does, as shown on each option (``DraftOption.act``); by default its dialogue act
+(:func:`core.drafting.acts.classify_acts`, with the reply's embedding)."""
 FIT_SEARCH = 24
 """Replies found directly by fit (one matrix-vector product over all of the owner's replies)."""
 STYLE_SHORTLIST = 5
@@ -172,7 +188,8 @@ class ExemplarIndex:
             for pair, vector in zip(pairs, reply_vectors, strict=True):
                 index.reply_vectors[pair.reply_text] = vector
         index.phrasebook = Phrasebook.mine(
-            owner_replies if owner_replies is not None else (p.reply_text for p in pairs)
+            owner_replies if owner_replies is not None else (p.reply_text for p in pairs),
+            pairs=[(p.incoming_text, p.reply_text) for p in pairs],
         )
         return index
 
@@ -340,6 +357,9 @@ class _Pick:
     style_text: str = ""
     """What the verifier scores: the reply as the owner wrote it (before re-addressing), whose
     embedding the index already holds; the style of "bob: try X" and "carol: try X" is one."""
+    shaping_only: bool = False
+    """A stock phrase of a role (acknowledge, react, hold, greet): offered only to fill a slot of
+    the card, never ranked as the best candidate nor counted in the consensus."""
 
 
 class RetrievalDrafter:
@@ -352,7 +372,7 @@ class RetrievalDrafter:
     ) -> None:
         self._max_options = max_options
         self._diversity = diversity
-        self._act_of: ActOf = act_of or classify_intent
+        self._act_of: ActOf | None = act_of
 
     def candidates(
         self,
@@ -508,6 +528,13 @@ class RetrievalDrafter:
                 times = "once" if phrase.count == 1 else f"{phrase.count} times"
                 reason = f"your usual way to {INTENT_LABEL[phrase.intent]} (you wrote it {times})"
                 found.append(_Pick(phrase.text, 0.0, reason, None, phrase.intent, phrase.text))
+        for role in ROLES:
+            for role_phrase in index.phrasebook.roles.get(role, []):
+                times = "once" if role_phrase.count == 1 else f"{role_phrase.count} times"
+                reason = f"your usual way to {ROLE_LABEL[role]} (you wrote it {times})"
+                found.append(
+                    _Pick(role_phrase.text, 0.0, reason, None, None, role_phrase.text, True)
+                )
         penalised = _penalised(query, negatives)
         picks: list[_Pick] = []
         seen: set[str] = set()
@@ -536,34 +563,127 @@ class RetrievalDrafter:
                     pick.text = f"{sender}: {pick.text}"
         rank_by = probability
         if CONSENSUS:
-            weights = probability**CONSENSUS_SHARPNESS
+            main = np.array([not p.shaping_only for p in picks], dtype=np.float64)
+            weights = probability**CONSENSUS_SHARPNESS * main
             agreement = (matrix @ matrix.T) @ weights / max(float(weights.sum()), 1e-9)
             rank_by = probability * agreement
         order = sorted(
             range(len(picks)),
-            key=lambda i: (penalised.get(normalise(picks[i].text), 0), -rank_by[i]),
-        )[:STYLE_SHORTLIST]
-        styles = style.score([picks[i].style_text for i in order])
-        style_of = dict(zip(order, styles, strict=True))
-        order.sort(
             key=lambda i: (
+                picks[i].shaping_only,
+                penalised.get(normalise(picks[i].text), 0),
+                -rank_by[i],
+            ),
+        )
+        if picks[order[0]].shaping_only:  # nothing but stock phrases of roles
+            return FittedDraft(options=(), best=None, offered=False, closest=closest)
+        styles = style.score([picks[i].style_text for i in order[:STYLE_SHORTLIST]])
+        style_of = dict(zip(order, styles, strict=False))
+        head = sorted(
+            order[:STYLE_SHORTLIST],
+            key=lambda i: (
+                picks[i].shaping_only,
                 penalised.get(normalise(picks[i].text), 0),
                 -int(100 * rank_by[i]) // FIT_BAND,
                 -style_of[i],
                 -rank_by[i],
-            )
+            ),
         )
-        options = [self._option(picks[i], probability[i], style_of[i]) for i in order]
-        chosen = self.offer(options, fit)
+        order = head + order[STYLE_SHORTLIST:]
+        acts = classify_acts([picks[i].style_text for i in order], matrix[order])
+        message_act = classify_act(text, query)
+        avoid = frozenset(exclude) | frozenset(penalised)
+        chosen = self._shaped(
+            message_act,
+            text,
+            [picks[i] for i in order],
+            [float(probability[i]) for i in order],
+            acts,
+            index.phrasebook,
+            fit,
+            avoid,
+        )
+        # ``chosen`` holds positions in ``order``; ``style_of`` is keyed by pick.
+        missing = [order[i] for i in chosen if order[i] not in style_of]
+        if missing:
+            scored = style.score([picks[i].style_text for i in missing])
+            style_of.update(zip(missing, scored, strict=True))
+        shown = [
+            self._option(picks[order[i]], probability[order[i]], style_of[order[i]], acts[i])
+            for i in chosen
+        ]
+        ranked = [
+            self._option(picks[i], probability[i], style_of[i], acts[k])
+            for k, i in enumerate(order[:STYLE_SHORTLIST])
+            if not picks[i].shaping_only
+        ]
         return FittedDraft(
-            options=tuple(chosen),
-            best=options[0],
-            offered=bool(chosen),
+            options=tuple(shown),
+            best=ranked[0],
+            offered=bool(shown),
             closest=closest,
-            ranked=tuple(options),
+            ranked=tuple(ranked),
         )
 
-    def _option(self, pick: _Pick, probability: float, style_score: int) -> DraftOption:
+    def _shaped(
+        self,
+        message_act: Act,
+        text: str,
+        picks: Sequence[_Pick],
+        probabilities: Sequence[float],
+        acts: Sequence[Act],
+        phrasebook: Phrasebook,
+        fit: ReplyFit,
+        avoid: frozenset[str],
+    ) -> list[int]:
+        """Which of ``picks`` (in rank order) the card offers, by the message's act.
+
+        :func:`~core.drafting.shaping.shape` fills the act's slots (a request: yes / not now /
+        ask for details when something is open; thanks: the owner's acknowledgement; a joke: a
+        reaction; a question: an answer that passes the gate, else a holding reply) from the
+        candidates that pass the gate, in the drafter's rank order (fit band, then style), or
+        from the owner's stock phrase for the slot. A question or problem is then filled up with
+        further answers that pass the gate and are not paraphrases. Returns positions in
+        ``picks``, in slot order.
+        """
+        keys = [normalise(_NICK.sub("", p.text)) for p in picks]
+        position = {key: i for i, key in reversed(list(enumerate(keys)))}
+        candidates = [
+            Candidate(
+                text=_NICK.sub("", pick.text),
+                fit=float(len(picks) - i),  # the drafter's order; the gate is applied here
+                act=acts[i],
+                intent=pick.intent or classify_intent(_NICK.sub("", pick.style_text)),
+            )
+            for i, pick in enumerate(picks)
+            if fit.passes(probabilities[i])
+        ]
+        shaped: list[Shaped] = shape(
+            message_act,
+            text,
+            candidates,
+            phrasebook if message_act not in UNGATED_STOCK_NEVER else Phrasebook(),
+            threshold=0.0,
+            max_options=self._max_options,
+            avoid=avoid,
+        )
+        chosen = [position[k] for k in (normalise(s.text) for s in shaped) if k in position]
+        if message_act in FILL_UP or not chosen:
+            # A question can have several answers; and when no slot could be filled, the
+            # answers that pass the gate are still better than nothing (most different first).
+            options = [c for c in candidates if not chosen or _answers(c)]
+            for candidate in options:
+                if len(chosen) >= self._max_options:
+                    break
+                i = position[normalise(candidate.text)]
+                others = [picks[j].text for j in chosen]
+                if i not in chosen and _distinct_text(picks[i].text, others, self._diversity):
+                    chosen.append(i)
+        return chosen
+
+    def _option(
+        self, pick: _Pick, probability: float, style_score: int, act: Act | None = None
+    ) -> DraftOption:
         fit_score = round(100 * probability)
         return DraftOption(
             text=pick.text,
@@ -572,7 +692,7 @@ class RetrievalDrafter:
             reasons=(pick.reason,),
             source_id=pick.source_id,
             fit=fit_score,
-            act=self._act_of(pick.text),
+            act=self._act_of(pick.text) if self._act_of is not None else act,
         )
 
     def offer(self, ranked: Sequence[DraftOption], fit: ReplyFit) -> list[DraftOption]:
@@ -645,12 +765,21 @@ def _vectors(
 
 
 def _distinct(text: str, chosen: Sequence[DraftOption], diversity: float) -> bool:
+    return _distinct_text(text, [o.text for o in chosen], diversity)
+
+
+def _distinct_text(text: str, chosen: Sequence[str], diversity: float) -> bool:
     words = tokens(text) or frozenset(text.lower().split())
     for option in chosen:
-        other = tokens(option.text) or frozenset(option.text.lower().split())
-        if normalise(text) == normalise(option.text) or _jaccard(words, other) > diversity:
+        other = tokens(option) or frozenset(option.lower().split())
+        if normalise(text) == normalise(option) or _jaccard(words, other) > diversity:
             return False
     return True
+
+
+def _answers(candidate: Candidate) -> bool:
+    """Whether a candidate answers a question (a statement, not thanks or a yes to a request)."""
+    return plays(_ANSWER_SLOT, candidate)
 
 
 def _stock(

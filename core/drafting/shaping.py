@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.drafting.acts import Act, Slot, slots_for
-from core.drafting.intents import Phrasebook, asks_about, normalise, role_of
+from core.drafting.intents import Phrasebook, asks_about, holds, normalise, role_of
 from core.profiling.intents import Intent
 
 
@@ -49,15 +49,24 @@ class Shaped:
     """For a stock phrase: how often the owner wrote it."""
 
 
+_ANSWERS_A_REQUEST: frozenset[Intent | None] = frozenset(
+    {"accept", "decline", "defer", "ask_details"}
+)
+
+
 def plays(slot: Slot, candidate: Candidate) -> bool:
     """Whether ``candidate`` plays the part of ``slot`` (by its intent, act or stock role)."""
     if slot.kind == "ask_details":
         asks = candidate.intent == "ask_details" or candidate.act in slot.acts
         return asks and bool(asks_about(candidate.text) & slot.details)
+    if slot.kind == "hold":  # putting off a question, not a request ("can't today, thursday?")
+        return holds(candidate.text) or role_of(candidate.text) == "hold"
     if candidate.intent is not None and candidate.intent in slot.intents:
         return True
+    if slot.kind in ("acknowledge", "react", "greet") and candidate.intent in _ANSWERS_A_REQUEST:
+        return False  # "sure, after lunch" acknowledges a request, not thanks or a joke
     if candidate.act is not None and candidate.act in slot.acts:
-        return slot.kind != "answer" or candidate.intent not in ("thank", "accept", "decline")
+        return slot.kind != "answer" or candidate.intent not in _ANSWERS_A_REQUEST | {"thank"}
     return slot.role is not None and role_of(candidate.text) == slot.role
 
 
@@ -94,8 +103,10 @@ def shape(
     for slot in slots_for(act, text):
         if len(out) >= max_options:
             break
+        # "let me check" is the hold of a question; "not now" says no or later first.
+        pool = sorted(ranked, key=lambda c: holds(c.text)) if slot.kind == "not_now" else ranked
         found = next(
-            (c for c in ranked if normalise(c.text) not in used and plays(slot, c)),
+            (c for c in pool if normalise(c.text) not in used and plays(slot, c)),
             None,
         )
         if found is not None:

@@ -110,3 +110,15 @@ def test_the_card_shows_both_meters() -> None:
     text = render_draft(draft, None).text
     assert "fits 88/100 · sounds like you 71/100" in text
     assert "fits 61/100 · sounds like you 40/100" in text
+
+
+async def test_thanks_get_no_unsolicited_draft_but_one_when_the_owner_asks() -> None:
+    text = "thanks for the help yesterday, really appreciated it"
+    unasked = await drafting(0.0).drafts(ACCOUNT, None, message(text), solicited=False)  # type: ignore[arg-type]
+    assert unasked.unasked == "thanks" and unasked.options == []
+    asked = await drafting(0.0).drafts(ACCOUNT, None, message(text))  # type: ignore[arg-type]
+    assert asked.unasked is None and [o.text for o in asked.options] == ["np!"]
+    question = await drafting(0.0).drafts(  # type: ignore[arg-type]
+        ACCOUNT, None, message("my wifi keeps dropping, any fix?"), solicited=False
+    )
+    assert question.unasked is None and question.options, "a question is still drafted unasked"
