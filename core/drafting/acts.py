@@ -53,7 +53,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from importlib import resources
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import numpy as np
 
@@ -73,19 +73,7 @@ Act = Literal[
     "apology",
     "problem",
 ]
-ACTS: Final[tuple[Act, ...]] = (
-    "thanks",
-    "greeting",
-    "yes_no_question",
-    "open_question",
-    "request",
-    "invitation",
-    "information",
-    "acknowledgement",
-    "opinion",
-    "apology",
-    "problem",
-)
+ACTS: Final[tuple[Act, ...]] = get_args(Act)
 QUESTIONS: Final[frozenset[Act]] = frozenset({"yes_no_question", "open_question"})
 ASKS: Final[frozenset[Act]] = frozenset(
     {"yes_no_question", "open_question", "request", "invitation", "problem"}
