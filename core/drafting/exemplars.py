@@ -35,6 +35,9 @@ LEXICAL_WEIGHT = 0.2
 SHORTLIST = 48
 MAX_POSTING = 400
 """Words in more exemplars than this (or 2% of them) are too common to find candidates by."""
+MINE_PAIRS = 50_000
+"""The owner's phrasebook is mined from their newest pairs of this many (its phrases are habits:
+a bigger history adds minutes of mining, at 1M pairs, and no habit a recent 50k does not show)."""
 
 
 def tokens(text: str) -> frozenset[str]:
@@ -59,6 +62,7 @@ class ReplyVectors(Mapping[str, Vector]):
     """
 
     EXTRA = 4096
+    RECENT = 8192
 
     def __init__(self, *, text_of: Callable[[int], str], **options: Any) -> None:
         self.store = ExemplarVectors(**options)
@@ -66,18 +70,33 @@ class ReplyVectors(Mapping[str, Vector]):
         """The reply text of a reply row (through the newest pair answered with it)."""
         self._by_text = HashLookup()
         self._extra: dict[str, Vector] = {}
+        self._recent: dict[str, int] = {}
+        """Rows of texts looked up lately (-1: none), forgotten when rows are added."""
 
     def row(self, text: str) -> int | None:
         """The reply row holding ``text``'s vector, if any."""
+        cached = self._recent.get(text, -2)
+        if cached != -2:
+            return None if cached < 0 else cached
+        found = -1
         for row in self._by_text.find(text_key(text)):
             if self._text_of(row) == text:
-                return row
-        return None
+                found = row
+                break
+        if len(self._recent) >= self.RECENT:
+            self._recent.clear()  # drafts look the same few texts up again and again
+        self._recent[text] = found
+        return None if found < 0 else found
 
     def add(self, texts: Sequence[str], vectors: Vector) -> int:
         """New rows for ``texts`` (not yet held); return the first row's number."""
         first = self.store.add(vectors)
-        self._by_text.extend([text_key(t) for t in texts], range(first, first + len(texts)))
+        keys = [text_key(t) for t in texts]
+        if len(texts) == 1:
+            self._by_text.add(keys[0], first)
+        else:
+            self._by_text.extend(keys, range(first, first + len(texts)))
+        self._recent.clear()
         return first
 
     def __getitem__(self, text: str) -> Vector:
@@ -117,15 +136,22 @@ class ExemplarIndex:
         approximate_from: Pairs (and distinct replies) from which searches go through an HNSW
             graph instead of an exact scan (:data:`core.drafting.vectors.APPROXIMATE_FROM`).
         background: Build graphs in a background thread (exact searches meanwhile).
+        threads: Threads a graph is built with (0: all cores; one leaves a core to drafting).
     """
 
     def __init__(
-        self, dim: int = 1, *, approximate_from: int = APPROXIMATE_FROM, background: bool = True
+        self,
+        dim: int = 1,
+        *,
+        approximate_from: int = APPROXIMATE_FROM,
+        background: bool = True,
+        threads: int = 1,
     ) -> None:
         self._options: dict[str, Any] = {
             "dim": dim,
             "approximate_from": approximate_from,
             "background": background,
+            "threads": threads,
         }
         self.pairs = PairColumns()
         self.vectors = ExemplarVectors(**self._options)
@@ -154,6 +180,7 @@ class ExemplarIndex:
         owner_replies: Iterable[str] | None = None,
         approximate_from: int = APPROXIMATE_FROM,
         background: bool = True,
+        threads: int = 1,
     ) -> ExemplarIndex:
         """Index ``pairs`` with one incoming-side vector each (rows in order).
 
@@ -162,11 +189,10 @@ class ExemplarIndex:
             vectors: Embedding of each pair's incoming text.
             reply_vectors: Embedding of each pair's reply text, if computed.
             owner_replies: Texts to mine the phrasebook from (default: the pairs' replies).
-            approximate_from: See :class:`ExemplarIndex`.
-            background: See :class:`ExemplarIndex`.
+            approximate_from, background, threads: See :class:`ExemplarIndex`.
         """
         dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
-        index = cls(dim, approximate_from=approximate_from, background=background)
+        index = cls(dim, approximate_from=approximate_from, background=background, threads=threads)
         fresh_texts: list[str] = []
         fresh_rows: list[int] = []
         row_of: dict[str, int] = {}
@@ -192,9 +218,12 @@ class ExemplarIndex:
             index.vectors.add(vectors)
         if reply_vectors is not None and fresh_rows:
             index.reply_vectors.add(fresh_texts, np.asarray(reply_vectors)[fresh_rows])
+        newest = range(max(0, len(index.pairs) - MINE_PAIRS), len(index.pairs))
         index.phrasebook = Phrasebook.mine(
-            owner_replies if owner_replies is not None else index.pairs.reply_texts(),
-            pairs=((p.incoming_text, p.reply_text) for p in index.pairs),
+            owner_replies
+            if owner_replies is not None
+            else (index.pairs.reply_text(p) for p in newest),
+            pairs=((index.pairs.incoming_text(p), index.pairs.reply_text(p)) for p in newest),
         )
         return index
 
@@ -376,14 +405,20 @@ class ExemplarIndex:
             return []
         width = max(k * 4, SHORTLIST)
         if distinct:
-            semantic, replies = [], set()
-            for row, value in self.vectors.search(query, width * 8):
-                reply = self.pairs.reply_text(row)
-                if reply not in replies:
-                    replies.add(reply)
-                    semantic.append((row, value))
-                    if len(semantic) == width:
-                        break
+            for depth in (width * 2, width * 8):  # deeper only when replies repeat a lot
+                semantic, replies = [], set[int | str]()
+                found = self.vectors.search(query, depth)
+                for row, value in found:
+                    # the reply's row among distinct texts when known (no text to decode)
+                    known = self._reply_row[row]
+                    reply = known if known >= 0 else self.pairs.reply_text(row)
+                    if reply not in replies:
+                        replies.add(reply)
+                        semantic.append((row, value))
+                        if len(semantic) == width:
+                            break
+                if len(semantic) == width or len(found) < depth:
+                    break
         else:
             semantic = self.vectors.search(query, width)
         cosine = dict(semantic)

@@ -37,10 +37,9 @@ CONNECTIVITY = 16
 with a few hundred candidates; 8 saved 6% of memory and lost ~4 points of recall."""
 EXPANSION_ADD = 64
 EXPANSION_SEARCH = 256
-"""Breadth of the graph walk when adding and (at least) when searching; a search for k rows walks
-``max(EXPANSION_SEARCH, 2 * k)``."""
-RESCORE = 4
-"""A search for k rows re-scores ``max(RESCORE * k, 64)`` graph candidates exactly."""
+"""Breadth of the graph walk when adding and (at least) when searching."""
+RESCORE = 64
+"""A search for k rows re-scores ``max(1.5 k, RESCORE)`` graph candidates exactly."""
 
 
 def quantize(vectors: Vector) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
@@ -137,9 +136,9 @@ class ExemplarVectors:
         if exact is not None:
             return self._search_exact(exact, q, k)
         assert graph is not None
-        wanted = max(RESCORE * k, 64)
+        wanted = max(k + k // 2, RESCORE)
         # usearch defines this property's setter apart from its getter, which mypy misses.
-        graph.expansion_search = max(EXPANSION_SEARCH, 2 * wanted)  # type: ignore[misc]
+        graph.expansion_search = max(EXPANSION_SEARCH, wanted)  # type: ignore[misc]
         codes, _ = quantize(q.reshape(1, -1))
         keys = np.asarray(graph.search(codes[0], wanted, threads=1).keys, dtype=np.int64)
         if not len(keys):
@@ -286,10 +285,14 @@ class HashLookup:
 
     def find(self, key: int) -> list[int]:
         """Values added under ``key``, oldest first."""
-        lo = int(np.searchsorted(self._keys, key, side="left"))
-        hi = int(np.searchsorted(self._keys, key, side="right"))
-        found = [int(v) for v in self._values[lo:hi]] if hi > lo else []
-        return found + self._pending.get(key, [])
+        keys = self._keys
+        found: list[int] = []
+        at = int(keys.searchsorted(key)) if len(keys) else 0
+        while at < len(keys) and keys[at] == key:
+            found.append(int(self._values[at]))
+            at += 1
+        pending = self._pending.get(key)
+        return found + pending if pending else found
 
     def _merge(self) -> None:
         if not self._pending:
