@@ -263,6 +263,25 @@ class ExemplarIndex:
         if self._answered is not None:
             self._answered.add(text_key(reply_key(pair.reply_text)), position)
 
+    def extend(
+        self, pairs: Sequence[ReplyPair], vectors: Vector, reply_vectors: Vector | None = None
+    ) -> bool:
+        """Catch up with the persona's pairs as the store now lists them (oldest first): when
+        they start with exactly the pairs held, add the rest (new replies of the owner's) and
+        return True; otherwise (pairs removed, edited or imported in between) change nothing and
+        return False, and the caller builds a new index."""
+        held = len(self.pairs)
+        if self._removed or len(pairs) < held or len(vectors) != len(pairs):
+            return False
+        if reply_vectors is None and held and len(self.reply_vectors.store):
+            return False
+        if any(self.pairs[p] != pairs[p] for p in range(held - 1, -1, -1)):
+            return False
+        for position in range(held, len(pairs)):
+            reply = reply_vectors[position] if reply_vectors is not None else None
+            self.add(pairs[position], vectors[position], reply)
+        return True
+
     def remove(self, positions: Iterable[int]) -> None:
         """Leave the pairs at ``positions`` out of every search (an erased or retracted
         exemplar); a reply text stays searchable while a live pair still answers with it."""

@@ -195,3 +195,32 @@ def test_address_share_counts_as_pairs_arrive() -> None:
     addressed = ReplyPair(**{**_fields(pairs(11)[10]), "reply_text": "bob: sure"})
     index.add(addressed, EMBEDDER.encode(["x"])[0])
     assert index.address_share() == 1 / 11
+
+
+def test_extends_in_place_only_when_just_new_pairs_came() -> None:
+    items = pairs(200)
+    grown = [*items, *pairs(203)[200:]]
+    incoming = EMBEDDER.encode([p.incoming_text for p in grown])
+    replies = EMBEDDER.encode([p.reply_text for p in grown])
+    for options in ({}, {"approximate_from": 100, "background": False}):
+        index = build(items, **options)
+        assert index.extend(grown, incoming, replies)
+        assert len(index) == 203 and index.pairs[202] == grown[202]
+        query = incoming[202]
+        assert index.nearest(query, tokens(grown[202].incoming_text), k=1)[0][1] == 202
+        assert index.extend(grown, incoming, replies)  # nothing new: nothing to do
+        assert len(index) == 203
+        # an edited, removed or back-dated pair: the caller must build anew
+        edited = [
+            *grown[:5],
+            ReplyPair(**{**_fields(grown[5]), "reply_text": "edited"}),
+            *grown[6:],
+        ]
+        assert not index.extend([*edited, *pairs(204)[203:]], *_vectors(edited, 1))
+        assert not index.extend(grown[:150], incoming[:150], replies[:150])
+        assert len(index) == 203
+
+
+def _vectors(items: list[ReplyPair], extra: int) -> tuple[np.ndarray, np.ndarray]:
+    n = len(items) + extra
+    return np.zeros((n, 128), dtype=np.float32), np.zeros((n, 128), dtype=np.float32)
