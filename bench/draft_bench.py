@@ -51,7 +51,7 @@ from bot.bootstrap import default_embedder, limit_blas_threads  # noqa: E402
 from bot.eval_cli import load_messages  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from core.drafting.fit import OwnerPair, ReplyFit  # noqa: E402
-from core.drafting.retrieval import ExemplarIndex, RetrievalDrafter  # noqa: E402
+from core.drafting.retrieval import ExemplarIndex, RetrievalDrafter, tokens  # noqa: E402
 from core.drafting.style import KnownVectors, train_style  # noqa: E402
 from core.models import ReplyPair  # noqa: E402
 from core.profiling.background import background_texts  # noqa: E402
@@ -241,6 +241,13 @@ async def main() -> None:
             embedder.encode([message.text])
             again.append(time.perf_counter() - t0)
         a50, a99 = pct(again, 0.5) * 1000, pct(again, 0.99) * 1000
+        searches = []  # the search layer alone: similar messages, then replies by fit
+        for message, query in zip(incoming, queries, strict=True):
+            t0 = time.perf_counter()
+            index.nearest(query, tokens(message.text), k=24, distinct=True)
+            index.by_fit(fit, query, 24)
+            searches.append(time.perf_counter() - t0)
+        s50, s99 = pct(searches, 0.5) * 1000, pct(searches, 0.99) * 1000
         per_pair = (rss_after - rss_before) * 1024 * 1024 / size / 1000
         search = "HNSW int8" if index.vectors.approximate else "exact float32"
         print(
@@ -249,7 +256,7 @@ async def main() -> None:
             f"draft p50 {p50:.1f} ms p99 {p99:.1f} ms | ratio to one encoder pass p50 "
             f"{p50 / e50:.2f}x p99 {p99 / e99:.2f}x (encoder again after the drafts: p50 "
             f"{a50:.1f} ms p99 {a99:.1f} ms, ratios {p50 / a50:.2f}x / {p99 / a99:.2f}x) | "
-            f"{np.mean(options):.1f} options | "
+            f"{np.mean(options):.1f} options | search alone p50 {s50:.1f} ms p99 {s99:.1f} ms | "
             f"RSS {rss_after:.0f} MB (peak {peak:.0f}), pairs + index {per_pair:.2f} KB/pair "
             f"(counted {index.nbytes / size / 1000:.2f} KB/pair)",
             flush=True,

@@ -381,11 +381,12 @@ class ExemplarIndex:
         fit to the message embedded as ``query``, best first (the newest pair of each text).
 
         Exact (one matrix-vector product, over compact codes above ``codes_from`` replies) while
-        the replies are few; through the reply graph above that. The graph searches by cosine
-        with ``B Aᵀ m + α m + u`` normalised: for unit reply vectors that is the fit's order.
+        the replies are few; through the reply graph above that (exactly over the stored rows
+        while it builds, without copying them). The graph searches by cosine with
+        ``B Aᵀ m + α m + u`` normalised: for unit reply vectors that is the fit's order.
         """
         store = self.reply_vectors.store
-        if not store.approximate:
+        if len(store) < self._options["approximate_from"] or not self._options["approximate_from"]:
             texts, matrix, positions = self.replies()
             codes = self.codes(fit.weights) if len(texts) > codes_from else None
             return [positions[row] for row in fit.search(query, matrix, k, codes)]

@@ -224,3 +224,15 @@ def test_extends_in_place_only_when_just_new_pairs_came() -> None:
 def _vectors(items: list[ReplyPair], extra: int) -> tuple[np.ndarray, np.ndarray]:
     n = len(items) + extra
     return np.zeros((n, 128), dtype=np.float32), np.zeros((n, 128), dtype=np.float32)
+
+
+def test_searches_while_the_graphs_build_copy_nothing() -> None:
+    items = pairs(300)
+    index = build(items, approximate_from=100, background=True)
+    model = ReplyFit.unadapted(toy_weights())
+    query = EMBEDDER.encode(["wifi keeps dropping"])[0]
+    assert index.by_fit(model, query, 5) and index.nearest(query, tokens("wifi"), k=3)
+    assert index._replies is None  # no O(replies) copy, exact or not
+    index.wait()
+    assert index.vectors.approximate and index.reply_vectors.store.approximate
+    assert index.by_fit(model, query, 5)
