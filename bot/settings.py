@@ -151,6 +151,10 @@ class Settings(BaseSettings):
         json_schema_extra={"shown_default": "sqlite+aiosqlite:///<data dir>/minime.db"},
     )
     """SQLAlchemy async URL, or ``postgresql+asyncpg://user@host/db``."""
+    database_owner_url: str | None = None
+    """PostgreSQL: the role that owns minime's tables (``postgresql+asyncpg://minime@host/db``).
+    Migrations run as it; the role of ``database_url`` (``minime_app``) is then created if missing
+    and granted row access only, so row-level security binds minime itself (docs/scale.md)."""
     master_key: SecretStr | None = Field(
         default=None, json_schema_extra={"shown_default": "generated into <data dir>/master.key"}
     )
