@@ -110,6 +110,13 @@ class DiscordSettings(BaseModel):
     """Sync commands to this guild only (instant, for development)."""
     sharded: bool = False
     """Run ``AutoShardedClient`` (all shards Discord recommends, in this process)."""
+    api_base_url: str | None = None
+    """The REST API's address with its version (``http://rest-proxy:8080/api/v10``): a shared
+    REST proxy that keeps the rate limits of many bots, or a local fake in tests. Default
+    ``https://discord.com/api/v10``; a sharded bot also asks it for the gateway."""
+    gateway_url: str | None = None
+    """The gateway's address (``ws://gateway-proxy:7878``); default
+    ``wss://gateway.discord.gg/``."""
 
     @property
     def enabled(self) -> bool:
