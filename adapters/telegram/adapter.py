@@ -324,30 +324,10 @@ class TelegramAdapter:
             return web.Response(status=400)
         if self._once is None:
             await self._app.update_queue.put(update)
-        else:
-            await self._work_once(update, self._once)
+        elif self._within_caps(update):
+            key = self._delivery_key(update)
+            await work_once(self._app, update, key, once=self._once, tasks=self._tasks)
         return web.Response(status=200)
-
-    async def _work_once(self, update: Update, once: Once) -> None:
-        """Several workers on PostgreSQL: the update's work runs under its delivery's lock and is
-        recorded when done, *before* Telegram gets its 200. A worker killed meanwhile never
-        answered, so Telegram redelivers the update (to a live worker, which does the work: the
-        lock died with the connection); drafts are keyed by the update, so none is made twice.
-        Work longer than :data:`WEBHOOK_WORK_WAIT_S` is answered first and goes on."""
-        if not self._within_caps(update):
-            return
-
-        async def work() -> None:
-            guarded = _GUARDED.set(True)  # _deduplicate: the lock did it, and records at the end
-            try:
-                await self._app.process_update(update)
-            finally:
-                _GUARDED.reset(guarded)
-
-        async def guarded() -> None:
-            await once(self._delivery_key(update), work)
-
-        await asyncio.wait([self._tasks.spawn(guarded())], timeout=WEBHOOK_WORK_WAIT_S)
 
     # ------------------------------------------------------------- handlers
 
@@ -713,6 +693,28 @@ class TelegramAdapter:
 
 
 # ----------------------------------------------------------------- wiring
+
+
+async def work_once(
+    app: AnyApplication, update: Update, key: str, *, once: Once, tasks: BackgroundTasks
+) -> None:
+    """Several workers on PostgreSQL: the update's work runs under its delivery's lock and is
+    recorded when done, *before* Telegram gets its 200. A worker killed meanwhile never answered,
+    so Telegram redelivers the update (to a live worker, which does the work: the lock died with
+    the connection); drafts are keyed by the update, so none is made twice. Work longer than
+    :data:`WEBHOOK_WORK_WAIT_S` is answered first and goes on."""
+
+    async def work() -> None:
+        guarded = _GUARDED.set(True)  # _deduplicate: the lock did it, and records at the end
+        try:
+            await app.process_update(update)
+        finally:
+            _GUARDED.reset(guarded)
+
+    async def guarded() -> None:
+        await once(key, work)
+
+    await asyncio.wait([tasks.spawn(guarded())], timeout=WEBHOOK_WORK_WAIT_S)
 
 
 @asynccontextmanager
