@@ -371,7 +371,9 @@ class ExemplarIndex:
             store = self.reply_vectors.store
             live = [r for r in range(len(store)) if self._reply_pair[r] not in self._removed]
             texts = [self._reply_text_of(row) for row in live]
-            self._replies = (texts, store.rows(live), [self._reply_pair[r] for r in live])
+            # all rows live: the stored matrix itself (a view while exact), not a copy
+            matrix = store.matrix if len(live) == len(store) else store.rows(live)
+            self._replies = (texts, matrix, [self._reply_pair[r] for r in live])
         return self._replies
 
     def by_fit(

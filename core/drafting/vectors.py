@@ -176,7 +176,11 @@ class ExemplarVectors:
 
     @property
     def matrix(self) -> Vector:
-        """Every row as float32 (a copy once the graph is in use: O(rows), for training)."""
+        """Every row as float32 (a view while exact; a copy once the graph is in use)."""
+        with self._lock:
+            exact = self._exact
+        if exact is not None:
+            return exact.matrix
         return self.rows(range(self._size))
 
     @property
