@@ -99,6 +99,20 @@ class ReplyVectors(Mapping[str, Vector]):
         self._recent.clear()
         return first
 
+    def many(self, texts: Sequence[str]) -> dict[str, Vector]:
+        """The vectors of those ``texts`` that have one, read in one go."""
+        rows: dict[str, int] = {}
+        out: dict[str, Vector] = {}
+        for text in texts:
+            row = self.row(text)
+            if row is not None:
+                rows[text] = row
+            elif text in self._extra:
+                out[text] = self._extra[text]
+        if rows:
+            out.update(zip(rows, self.store.rows(list(rows.values())), strict=True))
+        return out
+
     def __getitem__(self, text: str) -> Vector:
         row = self.row(text)
         if row is not None:
@@ -346,10 +360,18 @@ class ExemplarIndex:
         """Per reply, the highest similarity of ``query`` to a past message the owner answered
         with that reply (whatever the address), 0 when they never used it."""
         out = np.zeros(len(replies), dtype=np.float64)
-        for k, reply in enumerate(replies):
-            rows = [p for p in self._pairs_answered(reply) if p not in self._removed]
-            if rows:
-                out[k] = max(self.vectors.similarity(query, rows))
+        groups = [
+            [p for p in self._pairs_answered(reply) if p not in self._removed] for reply in replies
+        ]
+        rows = [p for group in groups for p in group]
+        if not rows:
+            return out
+        values = self.vectors.similarity(query, rows)  # one read of the stored rows
+        start = 0
+        for k, group in enumerate(groups):
+            if group:
+                out[k] = max(values[start : start + len(group)])
+                start += len(group)
         return out
 
     def address_share(self) -> float:

@@ -568,11 +568,13 @@ def _vectors(
     index: ExemplarIndex, texts: Sequence[str], encode: Callable[[Sequence[str]], Vector] | None
 ) -> dict[str, Vector]:
     """Known reply vectors of ``texts``; the others encoded in one batch (and remembered)."""
-    missing = list(dict.fromkeys(t for t in texts if t not in index.reply_vectors))
+    known = index.reply_vectors.many(texts)
+    missing = list(dict.fromkeys(t for t in texts if t not in known))
     if missing and encode is not None:
         for text, vector in zip(missing, encode(missing), strict=True):
             index.reply_vectors[text] = vector
-    return {t: index.reply_vectors[t] for t in texts if t in index.reply_vectors}
+            known[text] = vector
+    return known
 
 
 def _distinct(text: str, chosen: Sequence[DraftOption], diversity: float) -> bool:

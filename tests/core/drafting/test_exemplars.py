@@ -95,6 +95,9 @@ def test_reply_vectors_by_text_once_per_distinct_reply() -> None:
     assert index.reply_vectors.get("never said") is None
     index.reply_vectors["a stock phrase"] = EMBEDDER.encode(["a stock phrase"])[0]
     assert "a stock phrase" in index.reply_vectors
+    many = index.reply_vectors.many([text, "a stock phrase", "never said"])
+    assert sorted(many) == sorted([text, "a stock phrase"])
+    assert np.allclose(many[text], index.reply_vectors[text])
     texts, matrix, positions = index.replies()
     assert sorted(texts) == sorted(distinct) and matrix.shape == (len(distinct), 128)
     # the newest pair of each text answers for it
