@@ -36,8 +36,10 @@ CONNECTIVITY = 16
 """HNSW neighbours per node (usearch's ``connectivity``): 16 keeps recall@10 at or above 0.98
 with a few hundred candidates; 8 saved 6% of memory and lost ~4 points of recall."""
 EXPANSION_ADD = 64
-EXPANSION_SEARCH = 256
-"""Breadth of the graph walk when adding and (at least) when searching."""
+EXPANSION_SEARCH = 512
+"""Breadth of the graph walk when adding and (at least) when searching. Near-duplicate messages
+need it: with 20 jittered copies of each of 5k real messages (100k rows), recall@10 was 0.88 at
+256, 0.955 at 512 (~1 ms), 0.96 at 1024 (~8 ms), against 0.98 for an exact int8 scan."""
 RESCORE = 64
 """A search for k rows re-scores ``max(1.5 k, RESCORE)`` graph candidates exactly."""
 
