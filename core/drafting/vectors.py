@@ -250,14 +250,14 @@ class ExemplarVectors:
 
     def _insert(self, graph: Index, rows: Vector, first: int) -> None:
         codes, scales = quantize(rows)
-        keys = np.arange(first, first + len(rows), dtype=np.uint64)
-        graph.add(keys, codes, threads=self._threads)
         needed = first + len(rows)
         if needed > len(self._scales):
             grown = np.zeros(max(needed, 2 * len(self._scales)), dtype=np.float32)
             grown[: len(self._scales)] = self._scales
             self._scales = grown
-        self._scales[first:needed] = scales
+        self._scales[first:needed] = scales  # before the rows can be found
+        keys = np.arange(first, first + len(rows), dtype=np.uint64)
+        graph.add(keys, codes, threads=self._threads)
 
     def _rows_from(self, graph: Index, keys: npt.NDArray[np.int64]) -> Vector:
         stored = graph.get(keys.astype(np.uint64), dtype="i8")
