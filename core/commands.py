@@ -38,11 +38,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary="drafts a reply to a pasted or forwarded message",
         free_text=True,
     ),
-    CommandSpec(name="profile", usage="profile", summary="your style card: how you write"),
+    CommandSpec(
+        name="profile",
+        usage="profile [correct <n> <text|wrong>]",
+        summary="your style card: how you write, what you value and how you decide",
+    ),
     CommandSpec(
         name="inbox",
-        usage="inbox [undo]",
-        summary="what is waiting, most important first, with reasons; undo your latest tap",
+        usage="inbox [undo | <conversation>]",
+        summary="what is waiting, by conversation, most important first; expand one; undo a tap",
+    ),
+    CommandSpec(
+        name="filter",
+        usage="filter add <topic|sender|kind> <pattern> [--flag] | list | remove <n>",
+        summary="collapse (or flag) kinds of messages in your inbox and digest",
+        subcommands=("add", "list", "remove"),
     ),
     CommandSpec(
         name="persona",
@@ -64,8 +74,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="quality",
-        usage="quality [persona]",
-        summary="how close the clone is to you, measured on your own held-out messages",
+        usage="quality [persona] | quality history [persona]",
+        summary="how close the clone is to you, on your own held-out messages; its trend over time",
+    ),
+    CommandSpec(
+        name="models",
+        usage="models [list | rollback] [persona]",
+        summary="your persona's model versions; roll back to the previous one",
     ),
     CommandSpec(
         name="digest",
@@ -136,7 +151,7 @@ def parse(text: str) -> ParsedCommand:
     args: tuple[str, ...] = tuple(rest.split()) if spec.free_text else shell_words(rest)
     if spec.subcommands:
         if not args:
-            if name == "persona":
+            if name in ("persona", "filter"):
                 args = ("list",)
             else:
                 raise CommandError(f"Usage: {spec.usage}")

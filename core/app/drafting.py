@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -77,6 +77,10 @@ class DraftResult:
     a joke): no options, on purpose (the owner can still ask with ``draft``)."""
 
 
+DraftGuard = Callable[[Account, Persona, Message, DraftResult], Awaitable[DraftResult]]
+"""Looks at a drafting result before it is shown, and may leave options out or reorder them."""
+
+
 class Drafting:
     """Candidate replies for one message, and the pending drafts that offer them."""
 
@@ -93,6 +97,8 @@ class Drafting:
         self._drafter = drafter
         self._llm = llm
         self._told_unreadable: dict[str, int] = {}
+        self.guards: list[DraftGuard] = []
+        """Checks every result passes before it is shown (the owner's values: ``core/app/values.py``)."""
 
     @property
     def has_llm(self) -> bool:
@@ -142,6 +148,8 @@ class Drafting:
         )
         if result.unasked is not None:
             return result
+        for guard in self.guards:
+            result = await guard(account, persona, incoming, result)
         result.notes.extend(await self._unreadable_note(account))
         return result
 
