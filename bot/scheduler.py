@@ -189,6 +189,9 @@ class SchedulerJobs:
             replace_existing=True,
         )
 
+    async def clear_quality(self, account_id: AccountId, persona_id: PersonaId) -> None:
+        self._remove(f"quality:{account_id}:{persona_id}")
+
     def _remove(self, job_id: str) -> None:
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(job_id)

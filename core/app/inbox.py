@@ -30,6 +30,7 @@ from core.models import (
     Reply,
     UserRef,
 )
+from core.ports import QualityJobs
 from core.understanding import summaries
 
 INBOX_SHOWN = 10
@@ -224,6 +225,8 @@ class Inbox:
         await jobs.clear_digest(account_id)
         stores = self._ctx.stores
         for persona in await stores.personas.list(account_id):
+            if isinstance(jobs, QualityJobs):
+                await jobs.clear_quality(account_id, persona.id)
             state = await self._ctx.derived_state(account_id, persona.id, waiting.INBOX_STATE)
             for item in waiting.Inbox.from_bytes(state).ranked():
                 await jobs.clear_followup(account_id, item.id)

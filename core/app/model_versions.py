@@ -13,7 +13,7 @@ it), and empties ``@previous``: there is one earlier version to go back to, not 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.models import AccountId, PersonaId
 from core.ports import StateStore
@@ -25,6 +25,15 @@ _HEADER = 12
 """Each versioned value starts with a 4-byte magic and an 8-byte message count."""
 _FORMAT = "minime.model-versions/1"
 MAX_LOG = 50
+TOGETHER = timedelta(minutes=30)
+"""Models retrained within this of each other (and not twice) make one version."""
+
+
+def _within(earlier: str, later: str, span: timedelta) -> bool:
+    try:
+        return datetime.fromisoformat(later) - datetime.fromisoformat(earlier) <= span
+    except ValueError:
+        return False
 
 
 def _count(value: bytes) -> bytes | None:
@@ -87,10 +96,16 @@ class VersionedState:
         log = data["log"]
         assert isinstance(log, list)
         current = int(str(data["current"]))
-        # Models retrained together (one import) make one version: the same minute, the same number.
-        if log and log[-1].get("event") == "retrained" and log[-1].get("at", "")[:16] == now[:16]:
-            if kind not in log[-1]["kinds"]:
-                log[-1]["kinds"].append(kind)
+        # Models retrained after one import make one version: the prioritiser at once, the
+        # verifier when its background training ends (minutes later).
+        last = log[-1] if log else None
+        if (
+            last is not None
+            and last.get("event") == "retrained"
+            and kind not in last["kinds"]
+            and _within(last.get("at", ""), now, TOGETHER)
+        ):
+            last["kinds"].append(kind)
         else:
             data["previous"] = current
             data["current"] = current + 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from core.app.context import AppContext
 from core.app.model_versions import VERSIONS_STATE, load_log
@@ -26,6 +26,7 @@ from core.models import (
     Reply,
     UserRef,
 )
+from core.ports import QualityJobs
 from core.understanding import pictures, trend
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,6 @@ BIG_IMPORT = 500
 """An import of at least this many new messages is measured soon after (not a week later)."""
 AFTER_IMPORT = timedelta(minutes=5)
 """How soon after a big import it is measured (several uploads in a row make one run)."""
-
-
-@runtime_checkable
-class QualityJobs(Protocol):
-    """The scheduler's side of scheduled quality runs (job state holds ids only)."""
-
-    async def set_quality(self, account_id: AccountId, persona_id: PersonaId, at: datetime) -> None:
-        """(Re)schedule the persona's next quality run at ``at`` (one job per persona)."""
-        ...
 
 
 def _user(text: str | None) -> UserRef | None:

@@ -110,8 +110,17 @@ def owners_terms(sentence: str) -> str:
     for pattern, lead in ((_ASK, "asks you to "), (_PLEASE, "asks you to "), (_NEED, "needs ")):
         rest, hits = pattern.subn("", text, count=1)
         if hits and rest.strip():
-            return lead + rest.strip().rstrip("?!. ")
+            return lead + _theirs(rest.strip().rstrip("?!. "))
     return text
+
+
+_PRONOUNS = {"me": "them", "my": "their", "mine": "theirs", "myself": "themselves"}
+_FIRST_PERSON = re.compile(r"\b(me|my|mine|myself)\b", re.IGNORECASE)
+
+
+def _theirs(text: str) -> str:
+    """The sender's first person as the owner reads it: "send me my notes" → "send them their notes"."""
+    return _FIRST_PERSON.sub(lambda m: _PRONOUNS[m.group(1).lower()], text)
 
 
 def extractive(group: Group, *, width: int = SUMMARY_WIDTH) -> str:

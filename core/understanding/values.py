@@ -550,7 +550,8 @@ def _by_contact(decided: Mapping[str, list[tuple[Message, Message, str]]]) -> li
             Statement(
                 key=f"contact:{sender}",
                 text=f"You say yes to {sender} {'more' if more else 'less'} than to others: "
-                f"{len(yes)} of {len(mine)} requests ({_pct(rate)}, vs {_pct(overall)} overall).",
+                f"{len(shown)} of {len(mine)} requests got a {'yes' if more else 'no or a later'} "
+                f"({_pct(rate)} yes, vs {_pct(overall)} overall).",
                 support=len(shown),
                 total=len(mine),
                 quotes=tuple(_reply_quote(m, r) for m, r, _ in _spread(shown)),
