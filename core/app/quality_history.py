@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from core.app.context import AppContext
-from core.app.model_versions import VERSIONS_STATE, load_log
+from core.app.model_versions import PREVIOUS, VERSIONS_STATE, load_log
+from core.app.models import VERIFIER_STATE
 from core.app.quality import Quality
+from core.drafting.state import unpack_state
 from core.models import (
     Account,
     AccountId,
@@ -27,7 +30,8 @@ from core.models import (
     UserRef,
 )
 from core.ports import QualityJobs
-from core.understanding import pictures, trend
+from core.understanding import pictures, trend, versions
+from core.verifier import StyleVerifier
 
 log = logging.getLogger(__name__)
 WEEKLY = timedelta(days=7)
@@ -90,6 +94,56 @@ class QualityHistory:
         await self._save(account.id, persona.id, h)
         return run, previous, h
 
+    async def version_lines(self, account: Account, persona: Persona) -> list[str]:
+        """The retrained style verifier against its previous version, on the messages written
+        since it was trained (neither version saw them); nothing when there is no previous one."""
+        data = load_log(await self._ctx.derived_state(account.id, persona.id, VERSIONS_STATE))
+        log = data["log"]
+        assert isinstance(log, list)
+        entry = next(
+            (
+                e
+                for e in reversed(log)
+                if e.get("event") == "retrained" and VERIFIER_STATE in e.get("kinds", [])
+            ),
+            None,
+        )
+        if entry is None or not data.get("previous"):
+            return []
+        state = self._ctx.stores.state
+        new = unpack_state(await self._ctx.derived_state(account.id, persona.id, VERIFIER_STATE))
+        old = unpack_state(await state.get(account.id, persona.id, VERIFIER_STATE + PREVIOUS))
+        if new is None or old is None:
+            return []
+        since = datetime.fromisoformat(entry["at"])
+        owner_texts: list[str] = []
+        other_texts: list[str] = []
+        async for stored in self._ctx.stores.messages.iter(account.id, persona.id):
+            if stored.message.sent_at > since and stored.message.text.strip():
+                (owner_texts if stored.from_owner else other_texts).append(stored.message.text)
+        embedder = self._ctx.embedder
+
+        def compare() -> versions.Comparison | None:
+            return versions.compare(
+                StyleVerifier.from_bytes(new[1], embedder=embedder),
+                StyleVerifier.from_bytes(old[1], embedder=embedder),
+                owner_texts,
+                other_texts,
+            )
+
+        version, before = int(entry["version"]), int(str(data["previous"]))
+        try:
+            found = await asyncio.to_thread(compare)
+        except ValueError:
+            return []
+        if found is None:
+            return [
+                f"Style verifier v{version} (retrained {since:%Y-%m-%d}) vs v{before}: not yet "
+                f"comparable on messages neither has seen — {len(owner_texts)} of yours and "
+                f"{len(other_texts)} of others' written since; {versions.MIN_EACH} of each needed."
+            ]
+        return [found.line(version, before)]
+
     async def annotate(
         self,
         account: Account,
@@ -103,7 +157,11 @@ class QualityHistory:
         run, previous, h = await self.record(
             account, persona, report, trigger="on demand", notify=user
         )
-        return self._with_trend(reply, persona, run, previous, h)
+        shown = self._with_trend(reply, persona, run, previous, h)
+        compared = await self.version_lines(account, persona)
+        if not compared:
+            return shown
+        return replace(shown, text="\n".join([shown.text, *compared]))
 
     def _with_trend(
         self,

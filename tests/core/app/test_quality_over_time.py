@@ -146,6 +146,42 @@ async def test_a_rollback_restores_the_previous_models_behaviour(tmp_path: Path)
         assert "Usage: models" in (await say(clone, "models undo")).text
 
 
+def exchange_file(path: Path, start: datetime, count: int) -> Path:
+    """Messages written after a retrain: others ask, the owner answers."""
+    rows = []
+    for n in range(count):
+        at = start + timedelta(minutes=10 * n)
+        rows.append({"id": f"ask-{n}", "conversation": "dm:lee", "thread": None, "sender": "lee",
+                     "text": f"Could you look at ticket {n} when you have a moment?",
+                     "sent_at": at.isoformat(), "reply_to": None})  # fmt: skip
+        rows.append({"id": f"ans-{n}", "conversation": "dm:lee", "thread": None, "sender": "sam",
+                     "text": "yep, on it after this meeting" if n % 2 else "sure, can do by 3pm",
+                     "sent_at": (at + timedelta(minutes=2)).isoformat(), "reply_to": f"ask-{n}"})  # fmt: skip
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+async def test_quality_compares_a_retrained_verifier_with_its_previous_version(
+    tmp_path: Path,
+) -> None:
+    async with runtime(tmp_path) as rt:
+        clone = rt.clone
+        await clone.import_sample(OWNER)
+        await clone.settle()
+        retrained_at = T0 + timedelta(days=1)
+        clone.ctx.clock = lambda: retrained_at
+        await clone.import_file(OWNER, notes_file(tmp_path / "notes.jsonl", 140), me="sam")
+        await clone.settle()
+        waiting = await say(clone, "quality")
+        assert "Style verifier v2 (retrained 2026-09-03) vs v1: not yet comparable" in waiting.text
+        later = T0 + timedelta(days=2)
+        await clone.import_file(OWNER, exchange_file(tmp_path / "x.jsonl", later, 12), me="sam")
+        compared = (await say(clone, "quality")).text
+        line = next(x for x in compared.splitlines() if x.startswith("Style verifier v2 vs v1"))
+        assert "on the same 24 messages written since v2 was trained (12 yours, 12 others'" in line
+        assert line.count("95% CI") == 3
+
+
 class RecordingQualityJobs:
     """The scheduler's ports (digest, follow-ups, quality), keeping when each job is due."""
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
+
 from core.understanding import trend as t
+from core.understanding import versions
 
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
 
@@ -55,3 +58,24 @@ def test_the_history_round_trips() -> None:
     back = t.History.from_bytes(h.to_bytes())
     assert back.runs == h.runs and back.notify == "local:owner" and back.next_due == h.next_due
     assert t.History.from_bytes(b"junk").runs == []
+
+
+class LengthScorer:
+    """Scores a text by its length (long texts look like the owner's), or its negative."""
+
+    def __init__(self, sign: float) -> None:
+        self.sign = sign
+
+    def decision_values(self, texts: list[str]) -> np.ndarray:  # type: ignore[type-arg]
+        return np.asarray([self.sign * len(t) for t in texts], dtype=np.float64)
+
+
+def test_two_versions_are_compared_on_the_same_messages_with_intervals() -> None:
+    owner = [f"a rather long message of mine number {n}" for n in range(12)]
+    others = [f"short {n}" for n in range(12)]
+    found = versions.compare(LengthScorer(1.0), LengthScorer(-1.0), owner, others)
+    assert found is not None
+    assert found.new_auc == 1.0 and found.old_auc == 0.0 and found.difference == 1.0
+    assert found.difference_ci[0] <= found.difference <= found.difference_ci[1]
+    assert "v3 vs v2 on the same 24 messages" in found.line(3, 2)
+    assert versions.compare(LengthScorer(1.0), LengthScorer(1.0), owner[:5], others) is None
