@@ -11,6 +11,7 @@ MAX_STEP_CHARS = 600
 _BULLET = re.compile(r"^\s*(?:[-*•▪>]|\d{1,2}[.)]|step\s*\d+\s*[:.)-]?|[a-z][.)])\s+", re.I)
 _LEAD = re.compile(r"^\s*(?:plan|copy|steps|draft|proposal)\s*:\s*", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“])")
+_INLINE = re.compile(r"(?:^|\s)\d{1,2}[.)]\s+")
 _THEN = re.compile(r"\s*(?:;|\bthen\b|→|->)\s*", re.I)
 
 
@@ -20,6 +21,8 @@ def looks_like_plan(text: str) -> bool:
         return True
     lines = [line for line in text.splitlines() if line.strip()]
     if sum(bool(_BULLET.match(line)) for line in lines) >= 2:
+        return True
+    if len(_INLINE.findall(text)) >= 2:  # "1. book the room 2. invite the team" on one line
         return True
     return len(lines) >= 3
 
@@ -34,6 +37,8 @@ def steps(text: str) -> list[str]:
         found = [_BULLET.sub("", line, count=1) for line in bullets]
     elif len(lines) >= 2:
         found = lines
+    elif len(_INLINE.findall(" ".join(lines))) >= 2:
+        found = [s for s in _INLINE.split(" ".join(lines)) if s.strip()]
     else:
         flat = " ".join(lines)
         found = [s for s in _SENTENCE.split(flat) if s.strip()]

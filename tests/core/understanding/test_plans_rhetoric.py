@@ -15,6 +15,9 @@ def test_a_plan_splits_into_its_steps() -> None:
         "review every PR within an hour",
         "ship friday",
     ]
+    inline = "1. book the room 2. invite the team 3) send the agenda"
+    assert plans.looks_like_plan(inline)
+    assert plans.steps(inline) == ["book the room", "invite the team", "send the agenda"]
     assert plans.steps("copy: Sign up today. Get 20% off. Cancel any time.") == [
         "Sign up today.",
         "Get 20% off.",
