@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 
 from core.app.context import NOT_TRAINED, AppContext, ProfileCard
 from core.models import Account, Persona, Reply, StoredMessage, UserRef
 from core.privacy import ANY, describe_live_learning
+
+ProfileSection = Callable[[Account, Persona, Sequence[StoredMessage]], Awaitable[dict[str, object]]]
+"""Adds keys to ``profile --json`` from a persona's history."""
 
 
 class Profiles:
@@ -15,6 +19,8 @@ class Profiles:
     def __init__(self, ctx: AppContext, profile_card: ProfileCard | None) -> None:
         self._ctx = ctx
         self._card = profile_card
+        self.sections: list[ProfileSection] = []
+        """More of ``profile --json`` (values and decisions: ``core/app/values.py``)."""
 
     async def _history(self, account: Account, persona: Persona) -> list[StoredMessage]:
         return [m async for m in self._ctx.stores.messages.iter(account.id, persona.id)]
@@ -43,7 +49,10 @@ class Profiles:
         if self._card is None or not any(m.from_owner for m in history):
             return {"persona": persona.name, "messages": 0}
         profile = await asyncio.to_thread(self._card.profile, history)
-        return {"persona": persona.name, **profile.to_json()}
+        extra: dict[str, object] = {}
+        for section in self.sections:
+            extra.update(await section(account, persona, history))
+        return {"persona": persona.name, **profile.to_json(), **extra}
 
     async def all_profiles(self, account: Account) -> dict[str, object]:
         """Each persona's profile as the profiler measures it, by persona name."""

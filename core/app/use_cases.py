@@ -116,6 +116,7 @@ class UseCases:
         """Values, filters, summaries, quality over time and model versions (issue 18), and
         the hooks through which they reach triage, drafting, the inbox, imports and quality."""
         self.values = Values(ctx)
+        self.profiles.sections.append(self.values.json_section)
         self.filters = Filters(ctx)
         self.inbox.view = InboxView(ctx, self.models, llm=wiring.llm)
         self.incoming.adjust = self.values.adjuster

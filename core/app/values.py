@@ -8,7 +8,16 @@ from collections.abc import Callable, Sequence
 
 from core.app.context import NOT_TRAINED, AppContext
 from core.app.drafting import DraftResult
-from core.models import Account, IncomingMessage, Message, Persona, PersonaId, Priority, Reply
+from core.models import (
+    Account,
+    IncomingMessage,
+    Message,
+    Persona,
+    PersonaId,
+    Priority,
+    Reply,
+    StoredMessage,
+)
 from core.understanding import filters as filtering
 from core.understanding import pictures, rhetoric
 from core.understanding import values as v
@@ -74,6 +83,33 @@ class Values:
             image=image,
             image_name=base.image_name or ("profile.png" if image else None),
         )
+
+    async def json_section(
+        self, account: Account, persona: Persona, history: Sequence[StoredMessage]
+    ) -> dict[str, object]:
+        """``profile --json``'s ``values`` (statements with quotes and corrections) and
+        ``rhetoric`` (habits with counts, consistency)."""
+        corrections = await self.corrections(account, persona.id)
+        found = await asyncio.to_thread(v.statements, history, corrections)
+        texts = [m.message.text for m in history if m.from_owner and m.message.text.strip()]
+        habits = await asyncio.to_thread(rhetoric.habits, texts)
+        steady = await asyncio.to_thread(rhetoric.consistency, history)
+        return {
+            "values": [s.to_json() for s in found],
+            "rhetoric": {
+                "habits": {
+                    h.name: {"count": h.count, "of": h.total, "example": h.example} for h in habits
+                },
+                "consistency": None
+                if steady is None
+                else {
+                    "contacts": steady.contacts,
+                    "months": steady.months,
+                    "spread": steady.spread,
+                    "register": steady.outlier,
+                },
+            },
+        }
 
     async def correct(self, account: Account, persona: Persona, args: Sequence[str]) -> Reply:
         """``profile correct <n> <text|wrong>``: keep the owner's word on statement ``n``."""

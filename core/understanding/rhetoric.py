@@ -31,7 +31,7 @@ _INTENSIFIER = re.compile(
     re.I,
 )
 _LIST = re.compile(r"(?m)^\s*(?:[-*•]|\d+[.)])\s+\S")
-_EMPHASIS = re.compile(r"\*[^*\s][^*]*\*|_[^_\s][^_]*_|\b[A-Z]{3,}\b|!!")
+_EMPHASIS = re.compile(r"\*[^*\s][^*]*\*|_[^_\s][^_]*_|\b[A-Z]{4,}\b|!!")
 _EMOJI = re.compile(r"[\U0001f300-\U0001faff\u2600-\u27bf]|[:;]-?[()dpDP]")
 
 HABITS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (

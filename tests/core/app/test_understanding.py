@@ -91,6 +91,13 @@ async def test_profile_states_values_with_quotes_and_a_correction_changes_triage
         assert "Usage: profile correct" in (await say(clone, "profile correct x wrong")).text
         assert "There is no statement 99" in (await say(clone, "profile correct 99 wrong")).text
         assert "Usage: profile correct" in (await say(clone, "profile correct 2")).text
+        # profile --json carries the same statements, their quotes and the correction.
+        data = await clone.profile_json(OWNER)
+        values = data["values"]
+        assert isinstance(values, list) and values[number - 1]["key"] == statement.key
+        assert values[number - 1]["correction"]["wrong"] is True
+        assert values[number - 1]["quotes"][0]["message_id"] == statement.quotes[0].message_id
+        assert data["rhetoric"]["habits"]["questions"]["count"] > 0
 
 
 async def test_filters_collapse_what_they_match_in_inbox_and_digest_and_nothing_else(
