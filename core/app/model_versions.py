@@ -16,7 +16,7 @@ import json
 from datetime import datetime, timedelta
 
 from core.models import AccountId, PersonaId
-from core.ports import StateStore
+from core.ports import StateStore, Unreadable
 
 VERSIONED: tuple[str, ...] = ("verifier", "reply-fit", "prioritiser")
 VERSIONS_STATE = "model-versions"
@@ -80,18 +80,26 @@ class VersionedState:
     async def get(self, account_id: AccountId, persona_id: PersonaId, kind: str) -> bytes | None:
         return await self._inner.get(account_id, persona_id, kind)
 
+    async def _read(self, account_id: AccountId, persona_id: PersonaId, kind: str) -> bytes | None:
+        """A stored value, or ``None`` when it is missing or unreadable (quarantined by the
+        store): a damaged old version is not worth keeping."""
+        try:
+            return await self._inner.get(account_id, persona_id, kind)
+        except Unreadable:
+            return None
+
     async def put(
         self, account_id: AccountId, persona_id: PersonaId, kind: str, value: bytes
     ) -> None:
         if kind in VERSIONED:
-            old = await self._inner.get(account_id, persona_id, kind)
+            old = await self._read(account_id, persona_id, kind)
             if old and retrained(old, value):
                 await self._inner.put(account_id, persona_id, kind + PREVIOUS, old)
                 await self._bump(account_id, persona_id, kind)
         await self._inner.put(account_id, persona_id, kind, value)
 
     async def _bump(self, account_id: AccountId, persona_id: PersonaId, kind: str) -> None:
-        data = load_log(await self._inner.get(account_id, persona_id, VERSIONS_STATE))
+        data = load_log(await self._read(account_id, persona_id, VERSIONS_STATE))
         now = self._now()
         log = data["log"]
         assert isinstance(log, list)
@@ -122,16 +130,16 @@ class VersionedState:
         """Put each model's previous version back; the kinds restored (none: no earlier one)."""
         restored = []
         for kind in VERSIONED:
-            previous = await self._inner.get(account_id, persona_id, kind + PREVIOUS)
+            previous = await self._read(account_id, persona_id, kind + PREVIOUS)
             if not previous:
                 continue
-            current = await self._inner.get(account_id, persona_id, kind)
+            current = await self._read(account_id, persona_id, kind)
             back = restamp(previous, current) if current else previous
             await self._inner.put(account_id, persona_id, kind, back)
             await self._inner.put(account_id, persona_id, kind + PREVIOUS, b"")
             restored.append(kind)
         if restored:
-            data = load_log(await self._inner.get(account_id, persona_id, VERSIONS_STATE))
+            data = load_log(await self._read(account_id, persona_id, VERSIONS_STATE))
             log = data["log"]
             assert isinstance(log, list)
             back_to = data.get("previous") or 1

@@ -49,10 +49,16 @@ class Profiles:
         if self._card is None or not any(m.from_owner for m in history):
             return {"persona": persona.name, "messages": 0}
         profile = await asyncio.to_thread(self._card.profile, history)
+        extra = await self._sections(account, persona, history)
+        return {"persona": persona.name, **profile.to_json(), **extra}
+
+    async def _sections(
+        self, account: Account, persona: Persona, history: Sequence[StoredMessage]
+    ) -> dict[str, object]:
         extra: dict[str, object] = {}
         for section in self.sections:
             extra.update(await section(account, persona, history))
-        return {"persona": persona.name, **profile.to_json(), **extra}
+        return extra
 
     async def all_profiles(self, account: Account) -> dict[str, object]:
         """Each persona's profile as the profiler measures it, by persona name."""
@@ -61,5 +67,8 @@ class Profiles:
             history = await self._history(account, persona)
             if self._card is not None and any(m.from_owner for m in history):
                 profile = await asyncio.to_thread(self._card.profile, history)
-                profiles[persona.name] = profile.to_json()
+                profiles[persona.name] = {
+                    **profile.to_json(),
+                    **await self._sections(account, persona, history),
+                }
         return profiles

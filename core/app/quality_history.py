@@ -110,9 +110,10 @@ class QualityHistory:
         )
         if entry is None or not data.get("previous"):
             return []
-        state = self._ctx.stores.state
         new = unpack_state(await self._ctx.derived_state(account.id, persona.id, VERIFIER_STATE))
-        old = unpack_state(await state.get(account.id, persona.id, VERIFIER_STATE + PREVIOUS))
+        old = unpack_state(
+            await self._ctx.derived_state(account.id, persona.id, VERIFIER_STATE + PREVIOUS)
+        )
         if new is None or old is None:
             return []
         since = datetime.fromisoformat(entry["at"])

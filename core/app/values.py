@@ -87,15 +87,15 @@ class Values:
     async def json_section(
         self, account: Account, persona: Persona, history: Sequence[StoredMessage]
     ) -> dict[str, object]:
-        """``profile --json``'s ``values`` (statements with quotes and corrections) and
-        ``rhetoric`` (habits with counts, consistency)."""
+        """``profile --json``'s ``statements`` (values and decisions, with quotes and
+        corrections) and ``rhetoric`` (habits with counts, consistency)."""
         corrections = await self.corrections(account, persona.id)
         found = await asyncio.to_thread(v.statements, history, corrections)
         texts = [m.message.text for m in history if m.from_owner and m.message.text.strip()]
         habits = await asyncio.to_thread(rhetoric.habits, texts)
         steady = await asyncio.to_thread(rhetoric.consistency, history)
         return {
-            "values": [s.to_json() for s in found],
+            "statements": [s.to_json() for s in found],
             "rhetoric": {
                 "habits": {
                     h.name: {"count": h.count, "of": h.total, "example": h.example} for h in habits

@@ -93,7 +93,7 @@ async def test_profile_states_values_with_quotes_and_a_correction_changes_triage
         assert "Usage: profile correct" in (await say(clone, "profile correct 2")).text
         # profile --json carries the same statements, their quotes and the correction.
         data = await clone.profile_json(OWNER)
-        values = data["values"]
+        values = data["statements"]
         assert isinstance(values, list) and values[number - 1]["key"] == statement.key
         assert values[number - 1]["correction"]["wrong"] is True
         assert values[number - 1]["quotes"][0]["message_id"] == statement.quotes[0].message_id
@@ -143,7 +143,7 @@ async def test_filters_collapse_what_they_match_in_inbox_and_digest_and_nothing_
         expanded = await say(clone, "inbox kenji")
         assert expanded.text.startswith("dm:kenji: 2 waiting")
         assert "Q3 deck" in expanded.text and "budget numbers" in expanded.text
-        numbered = {(await say(clone, f"inbox {n}")).text.split(":")[0] for n in (1, 2)}
+        numbered = {(await say(clone, f"inbox {n}")).text.split(": ")[0] for n in (1, 2)}
         assert numbered == {"dm:kenji", "dm:priya"}
         assert (
             "Nothing waits in a conversation called 'nobody'"
