@@ -263,6 +263,9 @@ class Inbox:
                 buttons += waiting_buttons(item, number)
         if any(r.startswith(TAP_REASON) for i in items[:INBOX_SHOWN] for r in i.reasons):
             lines.append(UNDO_HINT)
+        collapsed = 0
+        if pending and self.view is not None:
+            pending, collapsed = await self.view.visible_drafts(account, persona.id, pending)
         if pending:
             # Without waiting messages the drafts are the inbox (as before the waiting list).
             lines.append(
@@ -278,6 +281,11 @@ class Inbox:
                 buttons.append(
                     Button(label=f"{send} {number}", action=Action.SEND, draft_id=draft.id)
                 )
+        if collapsed:
+            lines.append(
+                f"{collapsed} draft{'s' if collapsed != 1 else ''} for messages your filters "
+                "collapsed (`inbox muted` shows the messages)."
+            )
         return Reply(text="\n".join(lines), buttons=tuple(buttons))
 
     async def _expand(self, account: Account, persona: Persona, name: str) -> Reply:

@@ -48,6 +48,8 @@ class Schedules:
             head = (
                 f"Digest: {waiting_now} waiting in {len(listing.groups)} conversations, "
                 f"{replies} need a reply. Most important first:"
+                if listing.groups
+                else "Digest: nothing is waiting but what your filters collapsed."
             )
             return to, Reply(text="\n".join([head, *lines]), buttons=tuple(shown))
         buttons: list[Button] = []

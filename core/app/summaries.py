@@ -21,7 +21,7 @@ from core.app.models import ModelCache
 from core.app.rendering import waiting_buttons
 from core.drafting.llm import LLMDrafter, ModelError
 from core.drafting.safety import new_nonce
-from core.models import Account, Button, Persona, PersonaId
+from core.models import Account, Button, Draft, Persona, PersonaId
 from core.understanding import filters as filtering
 from core.understanding import summaries as s
 
@@ -134,6 +134,15 @@ class InboxView:
         if listing.muted:
             lines.append(collapsed_line(listing.muted))
         return lines, buttons
+
+    async def visible_drafts(
+        self, account: Account, persona_id: PersonaId, drafts: Sequence[Draft]
+    ) -> tuple[list[Draft], int]:
+        """Pending drafts but those answering a message a mute filter matches; how many those
+        were."""
+        rules = await self._filters(account, persona_id)
+        shown = [d for d in drafts if filtering.first_match(rules, d.incoming) is None]
+        return shown, len(drafts) - len(shown)
 
     async def expand(
         self,

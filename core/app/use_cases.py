@@ -115,6 +115,7 @@ class UseCases:
     def _understanding(self, ctx: AppContext, wiring: Wiring) -> None:
         """Values, filters, summaries, quality over time and model versions (issue 18), and
         the hooks through which they reach triage, drafting, the inbox, imports and quality."""
+        self._ctx = ctx
         self.values = Values(ctx)
         self.profiles.sections.append(self.values.json_section)
         self.filters = Filters(ctx)
@@ -129,7 +130,7 @@ class UseCases:
 
     async def _profile(self, r: CommandRequest) -> Reply:
         if r.args and r.args[0].lower() == "correct":
-            persona = await self.values._ctx.active_persona(r.account)
+            persona = await self._ctx.active_persona(r.account)
             return await self.values.correct(r.account, persona, r.args[1:])
         if r.args:
             return Reply(text=CORRECT_USAGE)

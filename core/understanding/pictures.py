@@ -41,7 +41,7 @@ def values_panel(items: Sequence[Statement], *, limit: int = 8) -> bytes:
         )
         ax.text(0.19, y + 0.18 / rows, f"{statement.support}/{statement.total}", fontsize=8,
                 color=_MUTED, va="center")  # fmt: skip
-        ax.text(0.24, y + 0.18 / rows, drawable(f"{row + 1}. {_clip(statement.shown(), 105)}"),
+        ax.text(0.24, y + 0.18 / rows, drawable(f"{row + 1}. {_clip(statement.shown(), 92)}"),
                 fontsize=9, color=_INK, va="center")  # fmt: skip
         if statement.quotes:
             ax.text(0.26, y - 0.12 / rows, drawable(_clip(statement.quotes[0].show(60), 120)),

@@ -417,7 +417,7 @@ def _engagement(
             Statement(
                 key=f"{kind}:{subject}:+",
                 text=f"You answer {what}: {len(answered)} of {len(messages)}{speed} "
-                f"(you answer {_pct(overall)} of all messages in your conversations).",
+                f"(you answer {_pct(overall)} overall).",
                 support=len(answered),
                 total=len(messages),
                 quotes=tuple(_reply_quote(m, reading.replies[m.id]) for m in _spread(answered)),
@@ -433,7 +433,7 @@ def _engagement(
             Statement(
                 key=f"{kind}:{subject}:-",
                 text=f"You let {what} wait: {len(left)} of {len(messages)} unanswered "
-                f"(you answer {_pct(overall)} of all messages in your conversations).",
+                f"(you answer {_pct(overall)} overall).",
                 support=len(left),
                 total=len(messages),
                 quotes=tuple(_waiting_quote(m) for m in _spread(left)),

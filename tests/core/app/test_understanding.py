@@ -134,6 +134,10 @@ async def test_filters_collapse_what_they_match_in_inbox_and_digest_and_nothing_
         )
         assert "priya (" in listed and "review my PR today" in listed
         assert rest.startswith(" 2 — ") and 'zed (topic "crypto")' in rest
+        # Their drafts are collapsed too; the others' drafts are listed.
+        assert "zed:" not in rest and "crypto slides" not in rest
+        assert "priya: can you review my PR today?" in rest
+        assert "2 drafts for messages your filters collapsed" in rest
         shown = {b.draft_id for b in inbox.buttons if b.action is Action.IMPORTANT}
         by_id = {i.message.id: i.id for i in waiting}
         assert by_id["live-4-zed"] not in shown and by_id["live-5-priya"] in shown
