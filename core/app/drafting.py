@@ -79,6 +79,8 @@ class DraftResult:
 
 DraftGuard = Callable[[Account, Persona, Message, DraftResult], Awaitable[DraftResult]]
 """Looks at a drafting result before it is shown, and may leave options out or reorder them."""
+PromptNotes = Callable[[Account, Persona, Message], Awaitable[list[str]]]
+"""Lines about the owner for the language model's prompt (the owner's own words, not data)."""
 
 
 class Drafting:
@@ -97,6 +99,8 @@ class Drafting:
         self._drafter = drafter
         self._llm = llm
         self._told_unreadable: dict[str, int] = {}
+        self.prompt_notes: list[PromptNotes] = []
+        """What the language model is told besides the profile (the owner's corrections)."""
         self.guards: list[DraftGuard] = []
         """Checks every result passes before it is shown (the owner's values: ``core/app/values.py``)."""
 
@@ -274,6 +278,9 @@ class Drafting:
             conversation=conversation,
             candidates=[(o.text, o.act) for o in retrieved],
         )
+        notes = [n for hook in self.prompt_notes for n in await hook(account, persona, incoming)]
+        if notes:
+            context = replace(context, habits=[*context.habits, *notes])
         known = [
             model.index.reply_vectors[model.index.pairs[p].reply_text]
             for _, p in hits

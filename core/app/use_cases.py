@@ -122,6 +122,7 @@ class UseCases:
         self.inbox.view = InboxView(ctx, self.models, llm=wiring.llm)
         self.incoming.adjust = self.values.adjuster
         self.drafting.guards.append(self.values.guard)
+        self.drafting.prompt_notes.append(self.values.prompt_notes)
         self.quality_history = QualityHistory(ctx, self.quality)
         self.quality.after = self.quality_history.annotate
         self.training.imported.append(self.quality_history.after_import)

@@ -25,6 +25,8 @@ from core.understanding import values as v
 CORRECT_USAGE = "Usage: profile correct <statement number> <what is true instead | wrong>"
 SHOWN = 10
 """Statements shown in ``profile`` at most."""
+MAX_NOTES = 5
+"""Corrections told to the language model at most (the latest)."""
 
 
 class Values:
@@ -159,6 +161,19 @@ class Values:
             return v.adjust(priority, incoming.message, corrections)
 
         return adjust
+
+    async def prompt_notes(
+        self, account: Account, persona: Persona, incoming: Message
+    ) -> list[str]:
+        """For the language model: what the owner corrected, and the topics they avoid (their
+        own words and filters, so instructions rather than fenced data)."""
+        notes = []
+        for c in list((await self.corrections(account, persona.id)).values())[-MAX_NOTES:]:
+            said = "is wrong" if c.wrong else f"— they say instead: {c.text}"
+            notes.append(f"They corrected what their history suggested: “{c.statement}” {said}")
+        for rule in filtering.avoided_topics(await self.filters(account, persona.id)):
+            notes.append(f"They avoid “{rule.pattern}”: never agree to anything about it for them.")
+        return notes
 
     async def guard(
         self, account: Account, persona: Persona, incoming: Message, result: DraftResult

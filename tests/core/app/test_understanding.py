@@ -276,3 +276,22 @@ async def test_ask_with_a_model_adds_a_labelled_likely_reaction(tmp_path: Path) 
         )
         assert "Closest real reaction:" in reply.text
         assert any("REAL REACTIONS" in p for p in fake.prompts())
+
+
+async def test_the_language_model_is_told_the_owners_corrections_and_avoided_topics(
+    tmp_path: Path,
+) -> None:
+    async with (
+        fake_openai(mode="echo") as fake,
+        runtime(tmp_path, base_url=fake.base_url, model="fake", max_retries=0) as rt,
+    ):
+        clone = rt.clone
+        await clone.import_sample(OWNER)
+        await say(clone, "profile correct 1 maintenance windows matter to me")
+        await say(clone, "filter add topic crypto")
+        await clone.handle_incoming(
+            arrives(1, "nina", "can you review my PR today?"), explicit=True
+        )
+        prompt = fake.prompts()[-1]
+        assert "they say instead: maintenance windows matter to me" in prompt
+        assert "They avoid “crypto”: never agree to anything about it for them." in prompt
