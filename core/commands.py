@@ -68,8 +68,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="ask",
-        usage="ask <question>",
-        summary='"how would I answer this?"',
+        usage="ask <question> | ask plan: <steps>",
+        summary='"how would I answer this?"; or my likely reaction to each step of a plan or copy',
         free_text=True,
     ),
     CommandSpec(

@@ -22,9 +22,9 @@ def looks_like_plan(text: str) -> bool:
     lines = [line for line in text.splitlines() if line.strip()]
     if sum(bool(_BULLET.match(line)) for line in lines) >= 2:
         return True
-    if len(_INLINE.findall(text)) >= 2:  # "1. book the room 2. invite the team" on one line
-        return True
-    return len(lines) >= 3
+    # "1. book the room 2. invite the team" on one line. Plain lines are not enough: a pasted
+    # message of several lines is a question to answer, not a plan.
+    return len(_INLINE.findall(text)) >= 2
 
 
 def steps(text: str) -> list[str]:

@@ -8,6 +8,7 @@ from tests.core.understanding.sample import sample_history
 
 def test_a_plan_splits_into_its_steps() -> None:
     assert not plans.looks_like_plan("can you review my PR today?")
+    assert not plans.looks_like_plan("hi sam,\ncan you review my PR today?\nthanks!")
     numbered = "plan:\n1. move the standup to 8am\n2) review every PR within an hour\n- ship friday"
     assert plans.looks_like_plan(numbered)
     assert plans.steps(numbered) == [
