@@ -41,17 +41,17 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         name="profile",
         usage="profile [correct <n> <text|wrong>]",
-        summary="your style card: how you write, what you value and how you decide",
+        summary="your style card: how you write, value and decide",
     ),
     CommandSpec(
         name="inbox",
         usage="inbox [undo | <conversation>]",
-        summary="what is waiting, by conversation, most important first; expand one; undo a tap",
+        summary="what is waiting, by conversation, with reasons",
     ),
     CommandSpec(
         name="filter",
-        usage="filter add <topic|sender|kind> <pattern> [--flag] | list | remove <n>",
-        summary="collapse (or flag) kinds of messages in your inbox and digest",
+        usage="filter add <topic|sender|kind> <pattern> | list | remove <n>",
+        summary="collapse kinds of messages in inbox and digest",
         subcommands=("add", "list", "remove"),
     ),
     CommandSpec(
@@ -68,19 +68,19 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="ask",
-        usage="ask <question> | ask plan: <steps>",
-        summary='"how would I answer this?"; or my likely reaction to each step of a plan or copy',
+        usage="ask <question | plan: steps>",
+        summary='"how would I answer this?", or react to a plan',
         free_text=True,
     ),
     CommandSpec(
         name="quality",
-        usage="quality [persona] | quality history [persona]",
-        summary="how close the clone is to you, on your own held-out messages; its trend over time",
+        usage="quality [persona] | history",
+        summary="how close the clone is to you, and its trend",
     ),
     CommandSpec(
         name="models",
-        usage="models [list | rollback] [persona]",
-        summary="your persona's model versions; roll back to the previous one",
+        usage="models [rollback] [persona]",
+        summary="model versions; roll back to the previous",
     ),
     CommandSpec(
         name="digest",

@@ -85,7 +85,7 @@ async def test_quality_history_survives_a_restart_and_is_in_the_export(tmp_path:
         kept = next(e for e in state if e["kind"] == "quality-history")
         runs = kept["value"]["runs"]
         assert len(runs) == 2 and runs[0]["measures"]["relevance_mrr"]["value"] > 0
-        assert "quality history" in (await say(clone, "help")).text
+        assert "quality [persona] | history" in (await say(clone, "help")).text
         assert "No persona called 'work'" in (await say(clone, "quality history work")).text
 
 
