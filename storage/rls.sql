@@ -29,7 +29,9 @@ DO $$
 DECLARE
     owned text[] := ARRAY[
         'personas', 'messages', 'vectors', 'drafts', 'approvals', 'feedback',
-        'priority_labels', 'state', 'account_keys', 'identities', 'link_codes', 'deliveries'
+        'priority_labels', 'state', 'account_keys', 'identities', 'link_codes', 'deliveries',
+        'persona_attributes', 'persona_bindings', 'persona_members', 'persona_invites',
+        'persona_shares', 'consults'
     ];
     t text;
 BEGIN

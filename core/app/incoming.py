@@ -17,6 +17,7 @@ from core.app.conversations import merge_context
 from core.app.drafting import Drafting, draft_id_for
 from core.app.inbox import Inbox
 from core.app.models import ModelCache
+from core.app.persona_identity import persona_for
 from core.app.rendering import priority_line, render_draft, with_notes
 from core.models import (
     CONTEXT_LIMIT,
@@ -138,7 +139,9 @@ class Incoming:
         account = await self._ctx.account(incoming.owner)
         if account.paused:
             return Reply(text=PAUSED) if explicit else None
-        persona = await self._ctx.active_persona(account)
+        # The persona bound to where the message arrived (``persona use <name> here``), if any.
+        place = incoming.place or incoming.message.conversation
+        persona = await persona_for(self._ctx, account, incoming.owner.platform, place)
         model = await self._models.get(account, persona)
         context = incoming.context
         if not explicit:
