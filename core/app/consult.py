@@ -280,11 +280,12 @@ class Consults:
             ),
             priority,
         )
-        card = render_draft(draft, priority)
+        # A line first, then the card: every platform shows the card as a draft of its own.
         await self._tell(
             owner_ref,
-            replace(card, text=f"{asker.user_id} asked your clone '{persona.name}':\n{card.text}"),
+            Reply(text=f"{asker.user_id} asked your clone '{persona.name}': “{question}”"),
         )
+        await self._tell(owner_ref, render_draft(draft, priority))
         return Reply(
             text=f"Asked. {owner_id} approves answers before they reach you; it will come here."
         )

@@ -299,8 +299,9 @@ async def test_ask_my_clone_share_quota_approval_and_revoke(tmp_path: Path) -> N
 
         waiting = await say(rt, ASKER, f"ask @ana {QUESTION}")
         assert "approves answers" in waiting.text
-        card = [r for u, r in notes.sent if u == OWNER][-1]
-        assert card.draft is not None and card.buttons and "ask asked your clone" in card.text
+        heading, card = [r for u, r in notes.sent if u == OWNER][-2:]
+        assert "ask asked your clone 'default'" in heading.text and QUESTION in heading.text
+        assert card.draft is not None and card.buttons
         inbox = (await say(rt, OWNER, "inbox")).text
         assert QUESTION in inbox
         done = await rt.clone.handle_action(
