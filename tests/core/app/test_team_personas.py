@@ -270,6 +270,9 @@ async def test_team_roles_approvals_and_removal(tmp_path: Path) -> None:
         assert "2 offered" in (await say(rt, VIEWER, "persona stats ana/default")).text
         refused = await say(rt, STRANGER, "persona stats ana/default")
         assert "No persona 'ana/default'" in refused.text
+        # only the owner exports: a member's export holds their own account, none of the owner's
+        member_export = await rt.clone.export_data(await rt.clone.account(VIEWER))
+        assert member_export["drafts"] == [] and member_export["approvals"] == []
         privacy = (await say(rt, OWNER, "privacy")).text
         assert "local:vic is a viewer of 'default'" in privacy
         assert "shared with you: 'ana/default' as viewer" in (await say(rt, VIEWER, "privacy")).text
@@ -360,3 +363,19 @@ def test_mentions_parse(word: str) -> None:
     from core.teams import mention_id
 
     assert mention_id(word) in ("U123", "42", "ana")
+
+
+async def test_posts_follow_the_persona_identity(tmp_path: Path) -> None:
+    async with (
+        fake_openai(mode="echo") as fake,
+        runtime(tmp_path, "post", base_url=fake.base_url, model="fake", max_retries=0) as rt,
+    ):
+        await trained(rt)
+        await say(rt, OWNER, "persona set default tone plain and factual")
+        await say(rt, OWNER, "persona set default avoid the merger")
+        refused = await say(rt, OWNER, "post linkedin our plans after the merger")
+        assert "avoids the merger" in refused.text
+        before = len(fake.requests)
+        await say(rt, OWNER, "post linkedin what we learned shipping the new deploy pipeline")
+        prompts = fake.prompts()[before:]
+        assert prompts and all("Tone: plain and factual" in p for p in prompts)
