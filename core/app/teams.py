@@ -264,6 +264,18 @@ class Teams:
             draft=card.draft,
         )
 
+    async def draft_waiting(self, account_id: AccountId, persona: Persona, draft: Draft) -> None:
+        """Tell the persona's reviewers (and editors) that one of its drafts waits."""
+        if self.notifier is None:
+            return
+        shared = f"{draft.owner.user_id}/{persona.name}"
+        for member in await self._ctx.stores.teams.members(account_id):
+            if member.persona_id == persona.id and member.role.allows(Role.REVIEWER):
+                await self._tell(
+                    member.user,
+                    f"A draft of '{shared}' waits for review: `persona review {shared}`.",
+                )
+
     async def _tell(self, user: UserRef, text: str) -> None:
         if self.notifier is not None:
             await self.notifier.notify(user, Reply(text=text))

@@ -74,6 +74,7 @@ class UseCases:
         )
         self.drafting = Drafting(ctx, self.models, drafter=wiring.drafter, llm=wiring.llm)
         self.inbox = Inbox(ctx, self.models, self.drafting)
+        self.teams = Teams(ctx)
         self.incoming = Incoming(
             ctx,
             self.models,
@@ -82,8 +83,8 @@ class UseCases:
             max_message_chars=wiring.max_message_chars,
             sender_limiter=wiring.sender_limiter,
             owner_limiter=wiring.owner_limiter,
+            teams=self.teams,
         )
-        self.teams = Teams(ctx)
         self.consults = Consults(ctx, self.drafting, self.inbox)
         self.actions = Actions(
             ctx, self.models, self.drafting, self.inbox, teams=self.teams, consults=self.consults

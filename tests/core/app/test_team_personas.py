@@ -222,6 +222,8 @@ async def test_team_roles_approvals_and_removal(tmp_path: Path) -> None:
 
         first = await rt.clone.handle_incoming(pasted(QUESTION), explicit=True)
         assert first is not None and first.draft is not None
+        assert any("A draft of 'ana/default' waits" in t for t in notes.texts(REVIEWER))
+        assert not any("waits for review" in t for t in notes.texts(VIEWER))
         review = await say(rt, REVIEWER, "persona review ana/default")
         assert review.draft is not None and review.draft.id == first.draft.id and review.buttons
         viewer_click = await rt.clone.handle_action(
