@@ -47,7 +47,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         name="persona",
         usage="persona list | new | use <name> [here] | set | show | stats | share | help",
-        summary="several personas: identity, one per place, team roles, others may ask; `persona help`",
+        summary="voices with an identity, per place, shared with a team or to ask (`persona help`)",
         subcommands=(
             "list",
             "new",
