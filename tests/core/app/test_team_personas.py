@@ -13,8 +13,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.bootstrap import Runtime, open_runtime
 from bot.settings import load_settings
 from core.engines.embedding import HashingEmbedder
@@ -358,13 +356,6 @@ async def test_export_file_holds_identity_and_bindings(tmp_path: Path) -> None:
             {"persona": "default", "attributes": {"values": "candour"}}
         ]
         assert data["persona_bindings"][0]["place"] == "C1"
-
-
-@pytest.mark.parametrize("word", ["<@U123|ana>", "<@!42>", "@ana", "<@42>"])
-def test_mentions_parse(word: str) -> None:
-    from core.teams import mention_id
-
-    assert mention_id(word) in ("U123", "42", "ana")
 
 
 async def test_posts_follow_the_persona_identity(tmp_path: Path) -> None:
