@@ -57,6 +57,11 @@ BEGIN
     CREATE POLICY minime_lookup ON identities FOR SELECT USING (true);
     DROP POLICY IF EXISTS minime_lookup ON link_codes;
     CREATE POLICY minime_lookup ON link_codes FOR SELECT USING (true);
+    -- The roles a person holds on others' personas, and invitation codes (issue 17): ids only.
+    DROP POLICY IF EXISTS minime_lookup ON persona_members;
+    CREATE POLICY minime_lookup ON persona_members FOR SELECT USING (true);
+    DROP POLICY IF EXISTS minime_lookup ON persona_invites;
+    CREATE POLICY minime_lookup ON persona_invites FOR SELECT USING (true);
     -- A delivery may be recorded before its account exists.
     DROP POLICY IF EXISTS minime_unowned ON deliveries;
     CREATE POLICY minime_unowned ON deliveries FOR INSERT WITH CHECK (account_id IS NULL);
