@@ -44,7 +44,7 @@ async def status(bot: Bot, draft_id: str) -> DraftStatus:
     return draft.status
 
 
-async def test_reviewer_approves_viewer_cannot_removed_reviewer_button_dead(trained: Bot) -> None:
+async def test_reviewer_approves_demoted_or_removed_reviewer_cannot(trained: Bot) -> None:
     bot = trained
     for user in (OTHER_ID, VIEWER_ID):
         await clone(bot, user, "persona", action="list")
@@ -92,6 +92,17 @@ async def test_reviewer_approves_viewer_cannot_removed_reviewer_button_dead(trai
     pending = await bot.runtime.storage.drafts.pending(account.id)
     assert len(pending) == 1
     second = await bot.followup(bot.dispatch(copy.deepcopy(review_payload)))
+    assert "is now a viewer" in await clone(
+        bot, OWNER_ID, "persona", action="role", name=f"default <@{OTHER_ID}> viewer"
+    )
+    press = bot.press(second, send, member=member(OTHER_ID))
+    await bot.fake.until(lambda: bot.fake.callbacks(press.id) or bot.fake.followups(press.token))
+    await bot.fake.quiet()
+    said = str([c.data for c in bot.fake.callbacks(press.id)]) + str(
+        [c.data for c in bot.fake.followups(press.token)]
+    )
+    assert "viewer" in said, said
+    assert await status(bot, pending[0].id) is DraftStatus.PENDING
     assert "Removed" in await clone(
         bot, OWNER_ID, "persona", action="remove", name=f"default <@{OTHER_ID}>"
     )
