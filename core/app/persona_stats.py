@@ -138,6 +138,7 @@ def draw(stats: Sequence[PersonaStats]) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(8, 6), dpi=100)
     counts, meters = figure.subplots(2, 1)
@@ -148,20 +149,30 @@ def draw(stats: Sequence[PersonaStats]) -> bytes:
         counts.bar([x + i * width for x in range(len(kinds))], values, width, label=persona.name)
     counts.set_xticks([x + width * (len(stats) - 1) / 2 for x in range(len(kinds))], kinds)
     counts.set_ylabel("drafts")
+    counts.yaxis.set_major_locator(MaxNLocator(integer=True))
     counts.set_title("Drafts per persona")
     counts.legend()
     for persona in stats:
         weeks = sorted(persona.style_by_week)
         if weeks:
-            meters.plot(
+            line = meters.plot(
                 weeks,
                 [statistics.mean(persona.style_by_week[w]) for w in weeks],
                 marker="o",
-                label=persona.name,
+                label=f"{persona.name}: sounds like you",
             )
+            fit_weeks = sorted(persona.fit_by_week)
+            if fit_weeks:
+                meters.plot(
+                    fit_weeks,
+                    [statistics.mean(persona.fit_by_week[w]) for w in fit_weeks],
+                    linestyle="--",
+                    color=line[0].get_color(),
+                    label=f"{persona.name}: fit",
+                )
     meters.set_ylim(0, 100)
-    meters.set_ylabel("sounds like you (mean, first option)")
-    meters.set_title("Style meter by week")
+    meters.set_ylabel("mean of the first option (0–100)")
+    meters.set_title("Style and fit meters by week")
     if any(p.style_by_week for p in stats):
         meters.legend()
     figure.tight_layout()
