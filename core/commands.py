@@ -58,6 +58,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "rename",
             "clone",
             "template",
+            "sample",
             "invite",
             "join",
             "role",

@@ -79,6 +79,7 @@ class CloneGroup(app_commands.Group):
             "rename",
             "clone",
             "template",
+            "sample",
             "invite",
             "join",
             "role",

@@ -3,14 +3,15 @@ rename and clone, and the places a persona is bound to (``persona use <name> her
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 
 from core.app.context import AppContext
 from core.app.models import FIT_STATE, PRIORITISER_STATE, PROFILE_STATE, VERIFIER_STATE
 from core.app.teams import Teams
 from core.commands import split_options
-from core.models import Account, CommandInvocation, Persona, Reply, StoredMessage
+from core.models import Account, CommandInvocation, Message, Persona, Reply, StoredMessage
 from core.teams import ATTRIBUTES, MAX_ATTRIBUTE_CHARS, TEMPLATES, Role, describe
 
 MODEL_STATES = (VERIFIER_STATE, FIT_STATE, PRIORITISER_STATE, PROFILE_STATE)
@@ -44,9 +45,12 @@ def by_name(personas: Sequence[Persona], name: str) -> Persona | None:
 class PersonaIdentity:
     """``persona set | show | rename | clone | template | use <name> here | list`` (bindings)."""
 
-    def __init__(self, ctx: AppContext, teams: Teams) -> None:
+    def __init__(
+        self, ctx: AppContext, teams: Teams, *, forget: Callable[[str, str], None]
+    ) -> None:
         self._ctx = ctx
         self._teams = teams
+        self._forget = forget
 
     async def set(self, account: Account, command: CommandInvocation, args: Sequence[str]) -> Reply:
         """``persona set <name> <attribute> <text>`` (``-`` clears one); editors may too."""
@@ -74,6 +78,55 @@ class PersonaIdentity:
             "audience": "Drafts from the language model write for them.",
         }.get(key, "The language model sees it when it drafts.")
         return Reply(text=f"Persona '{target.persona.name}': {key} is now “{text}”. {effect}")
+
+    async def sample(
+        self, account: Account, command: CommandInvocation, args: Sequence[str]
+    ) -> Reply:
+        """``persona sample <name> <message> => <reply>``: an example exchange in the persona's
+        voice (a brand's answer to a common question); editors of a team persona may add them."""
+        text = " ".join(args[1:])
+        message, arrow, reply = text.partition("=>")
+        message, reply = " ".join(message.split()), " ".join(reply.split())
+        if not args or not arrow or not message or not reply:
+            return Reply(text="Usage: persona sample <name> <a message> => <the persona's reply>")
+        if max(len(message), len(reply)) > 4 * MAX_ATTRIBUTE_CHARS:
+            return Reply(text=f"Keep each side under {4 * MAX_ATTRIBUTE_CHARS} characters.")
+        target = await self._teams.target(account, command.user, args[0], Role.EDITOR)
+        if isinstance(target, str):
+            return Reply(text=target)
+        persona, now, key = target.persona, self._ctx.clock(), uuid.uuid4().hex
+        asked = Message(
+            id=f"sample:{key}:q",
+            conversation=f"sample:{persona.id}",
+            thread=None,
+            sender="them",
+            text=message,
+            sent_at=now,
+        )
+        answered = Message(
+            id=f"sample:{key}:a",
+            conversation=asked.conversation,
+            thread=None,
+            sender=persona.owner_names[0] if persona.owner_names else "me",
+            text=reply,
+            sent_at=now,
+            reply_to=asked.id,
+        )
+
+        async def pair() -> AsyncIterator[StoredMessage]:
+            yield StoredMessage(
+                message=asked, persona_id=persona.id, from_owner=False, source="sample"
+            )
+            yield StoredMessage(
+                message=answered, persona_id=persona.id, from_owner=True, source="sample"
+            )
+
+        await self._ctx.stores.messages.add_stream(target.account_id, pair())
+        self._forget(target.account_id, persona.id)
+        return Reply(
+            text=f"Persona '{args[0]}' learned a sample exchange: “{message}” → “{reply}”. "
+            "Drafts for similar messages can start from it."
+        )
 
     async def template(self, account: Account, args: Sequence[str]) -> Reply:
         """``persona template <name> <professional|casual|brand>``: attributes only."""

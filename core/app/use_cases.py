@@ -104,7 +104,7 @@ class UseCases:
             ctx,
             self.models,
             PersonaExtras(
-                PersonaIdentity(ctx, self.teams),
+                PersonaIdentity(ctx, self.teams, forget=self.models.forget),
                 self.teams,
                 self.consults,
                 PersonaStatsView(ctx, self.teams),

@@ -372,3 +372,21 @@ async def test_posts_follow_the_persona_identity(tmp_path: Path) -> None:
         await say(rt, OWNER, "post linkedin what we learned shipping the new deploy pipeline")
         prompts = fake.prompts()[before:]
         assert prompts and all("Tone: plain and factual" in p for p in prompts)
+
+
+async def test_an_editor_teaches_a_sample_exchange_a_viewer_cannot(tmp_path: Path) -> None:
+    async with runtime(tmp_path) as rt:
+        await trained(rt)
+        await say(rt, OWNER, "persona invite default @rev editor")
+        await say(rt, OWNER, "persona invite default @vic viewer")
+        question = "when does the spring brand sale start?"
+        taught = await say(
+            rt, REVIEWER, f"persona sample ana/default {question} => the sale starts friday at 9"
+        )
+        assert "learned a sample exchange" in taught.text
+        refused = await say(rt, VIEWER, f"persona sample ana/default {question} => never")
+        assert "that needs editor" in refused.text
+        assert "Usage: persona sample" in (await say(rt, OWNER, "persona sample default hi")).text
+        reply = await rt.clone.handle_incoming(pasted(question), explicit=True)
+        assert reply is not None and reply.draft is not None
+        assert "the sale starts friday at 9" in [o.text for o in reply.draft.options]
