@@ -20,14 +20,12 @@ from functools import partial
 from typing import Final, cast
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import AccountId, PersonaId, UserRef
 from core.teams import Binding, Consult, ConsultStatus, DraftActivity, Member, Role, Share
 from storage import tables
 from storage.crypto import DataCipher, row_id
-from storage.errors import NotFound
-from storage.scope import unscoped
+from storage.scope import Scope, unscoped
 from storage.stores.accounts import LINK_CODE_ALPHABET
 from storage.stores.context import AnyRow, StoreContext
 from storage.stores.parts import ExportScope, VaultPart, iso
@@ -52,19 +50,6 @@ def _hash_code(code: str) -> str:
     return hashlib.sha256(b"invite:" + normalised.encode()).hexdigest()
 
 
-async def _check_persona(
-    session: AsyncSession, account_id: AccountId, persona_id: PersonaId
-) -> None:
-    p = tables.personas
-    found = (
-        await session.execute(
-            select(p.c.id).where(p.c.id == persona_id, p.c.account_id == account_id)
-        )
-    ).first()
-    if found is None:
-        raise NotFound(f"Persona {persona_id} does not belong to account {account_id}.")
-
-
 class SqlIdentityStore:
     """Persona attributes and bindings (``core.ports.IdentityStore``)."""
 
@@ -73,7 +58,7 @@ class SqlIdentityStore:
 
     async def attributes(self, account_id: AccountId, persona_id: PersonaId) -> dict[str, str]:
         t = tables.persona_attributes
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             row = (
                 await session.execute(
                     select(t).where(t.c.account_id == account_id, t.c.persona_id == persona_id)
@@ -96,8 +81,8 @@ class SqlIdentityStore:
         t = tables.persona_attributes
         kept = {k: v for k, v in attributes.items() if v}
         now = self._ctx.clock()
-        async with self._ctx.write() as session:
-            await _check_persona(session, account_id, persona_id)
+        async with self._ctx.write(account_id) as session:
+            await self._ctx.check_persona(session, account_id, persona_id)
             cipher = await self._ctx.cipher(session, account_id)
             sealed = cipher.encrypt_json(_attributes_row(persona_id), kept)
             statement = self._ctx.insert(t).values(
@@ -114,7 +99,7 @@ class SqlIdentityStore:
     ) -> None:
         t = tables.persona_bindings
         now = self._ctx.clock()
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             if persona_id is None:
                 await session.execute(
                     delete(t).where(
@@ -122,7 +107,7 @@ class SqlIdentityStore:
                     )
                 )
                 return
-            await _check_persona(session, account_id, persona_id)
+            await self._ctx.check_persona(session, account_id, persona_id)
             statement = self._ctx.insert(t).values(
                 account_id=account_id,
                 platform=platform,
@@ -139,7 +124,7 @@ class SqlIdentityStore:
 
     async def bindings(self, account_id: AccountId) -> builtins.list[Binding]:
         t = tables.persona_bindings
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (
                 await session.execute(
                     select(t).where(t.c.account_id == account_id).order_by(t.c.bound_at, t.c.place)
@@ -158,11 +143,11 @@ def _binding(row: AnyRow) -> Binding:
     )
 
 
-def _member(row: AnyRow) -> Member:
+def _member(row: AnyRow, persona_name: str) -> Member:
     return Member(
         account_id=row.account_id,
         persona_id=row.persona_id,
-        persona_name=row.name,
+        persona_name=persona_name,
         owner=UserRef(platform=row.member_platform, user_id=row.owner_user_id),
         user=UserRef(platform=row.member_platform, user_id=row.member_user_id),
         role=Role(row.role),
@@ -187,7 +172,7 @@ class SqlTeamStore:
     ) -> None:
         m = tables.persona_members
         now = self._ctx.clock()
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             await session.execute(
                 delete(m).where(
                     m.c.account_id == account_id,
@@ -198,7 +183,7 @@ class SqlTeamStore:
             )
             if role is None:
                 return
-            await _check_persona(session, account_id, persona_id)
+            await self._ctx.check_persona(session, account_id, persona_id)
             await session.execute(
                 m.insert().values(
                     persona_id=persona_id,
@@ -213,7 +198,7 @@ class SqlTeamStore:
 
     async def members(self, account_id: AccountId) -> builtins.list[Member]:
         m, p = tables.persona_members, tables.personas
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (
                 await session.execute(
                     select(m, p.c.name)
@@ -222,21 +207,31 @@ class SqlTeamStore:
                     .order_by(m.c.added_at)
                 )
             ).all()
-        return [_member(r) for r in rows]
+        return [_member(r, r.name) for r in rows]
 
     async def memberships(self, user: UserRef) -> builtins.list[Member]:
-        m, p = tables.persona_members, tables.personas
-        async with self._ctx.read() as session:
+        # The member's rows across accounts (scoped to the member's identity: the role row is
+        # the key), then each owner's persona names within that owner's own scope.
+        m = tables.persona_members
+        member = Scope(platform=user.platform, user_id=user.user_id)
+        async with self._ctx.read(member) as session:
             rows = (
                 await session.execute(
-                    select(m, p.c.name)
-                    .join(p, p.c.id == m.c.persona_id)
+                    select(m)
                     .where(m.c.member_platform == user.platform, m.c.member_user_id == user.user_id)
                     .order_by(m.c.added_at)
                     .execution_options(**unscoped("team membership: the role row is the key"))
                 )
             ).all()
-        return [_member(r) for r in rows]
+        names: dict[str, str] = {}
+        p = tables.personas
+        for account_id in sorted({r.account_id for r in rows}):
+            async with self._ctx.read(account_id) as session:
+                found = await session.execute(
+                    select(p.c.id, p.c.name).where(p.c.account_id == account_id)
+                )
+                names.update({persona_id: name for persona_id, name in found})
+        return [_member(r, names[r.persona_id]) for r in rows if r.persona_id in names]
 
     async def issue_invite(
         self,
@@ -248,8 +243,8 @@ class SqlTeamStore:
         ttl_s: int,
     ) -> str:
         raw = "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(INVITE_LENGTH))
-        async with self._ctx.write() as session:
-            await _check_persona(session, account_id, persona_id)
+        async with self._ctx.write(account_id) as session:
+            await self._ctx.check_persona(session, account_id, persona_id)
             await session.execute(
                 tables.persona_invites.insert().values(
                     code_hash=_hash_code(raw),
@@ -266,12 +261,13 @@ class SqlTeamStore:
     async def redeem_invite(self, code: str, user: UserRef) -> Member | None:
         now = self._ctx.clock()
         i = tables.persona_invites
-        async with self._ctx.write() as session:
+        code_hash = _hash_code(code)
+        async with self._ctx.write(Scope(link_code=code_hash)) as session:
             found = (
                 await session.execute(
                     update(i)
                     .where(
-                        i.c.code_hash == _hash_code(code),
+                        i.c.code_hash == code_hash,
                         i.c.used_at.is_(None),
                         i.c.expires_at > now,
                     )
@@ -333,8 +329,8 @@ class SqlShareStore:
 
     async def put(self, share: Share) -> None:
         s = tables.persona_shares
-        async with self._ctx.write() as session:
-            await _check_persona(session, share.account_id, share.persona_id)
+        async with self._ctx.write(share.account_id) as session:
+            await self._ctx.check_persona(session, share.account_id, share.persona_id)
             cipher = await self._ctx.cipher(session, share.account_id)
             await session.execute(
                 delete(s).where(
@@ -360,7 +356,7 @@ class SqlShareStore:
 
     async def shares(self, account_id: AccountId) -> builtins.list[Share]:
         s = tables.persona_shares
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (
                 await session.execute(
                     select(s).where(s.c.account_id == account_id).order_by(s.c.created_at, s.c.id)
@@ -378,7 +374,7 @@ class SqlShareStore:
         if not share_ids:
             return 0
         s = tables.persona_shares
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             result = await session.execute(
                 delete(s).where(s.c.account_id == account_id, s.c.id.in_(list(share_ids)))
             )
@@ -386,7 +382,7 @@ class SqlShareStore:
 
     async def record(self, consult: Consult) -> None:
         c = tables.consults
-        async with self._ctx.write() as session:
+        async with self._ctx.write(consult.account_id) as session:
             cipher = await self._ctx.cipher(session, consult.account_id)
             answer = (
                 None
@@ -426,7 +422,7 @@ class SqlShareStore:
         query = select(c).where(c.c.account_id == account_id)
         if since is not None:
             query = query.where(c.c.asked_at >= since)
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (await session.execute(query.order_by(c.c.asked_at, c.c.id))).all()
             if not rows:
                 return []
@@ -547,7 +543,7 @@ class SqlActivityStore:
 
     async def activity(self, account_id: AccountId) -> builtins.list[DraftActivity]:
         d, ap = tables.drafts, tables.approvals
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (
                 await session.execute(
                     select(

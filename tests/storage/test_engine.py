@@ -18,8 +18,6 @@ from storage.migrations import current_revision, head_revision, migrate
 from storage.tables import metadata
 from tests.storage.support import Backend
 
-VERSIONS = Path(__file__).parents[2] / "storage" / "migrations" / "versions"
-
 
 def assert_one_sentence(message: str) -> None:
     assert "\n" not in message and "Traceback" not in message
@@ -118,8 +116,7 @@ async def test_migrated_schema_matches_tables_py(backend: Backend, tmp_path: Pat
         assert await current_revision(engine) is None
         await migrate(engine)
         await migrate(engine)  # idempotent
-        newest = max(p.stem.split("_")[0] for p in VERSIONS.glob("0*.py"))
-        assert await current_revision(engine) == head_revision() == newest
+        assert await current_revision(engine) == head_revision() is not None
         async with engine.connect() as connection:
             diffs = await connection.run_sync(
                 lambda sync: compare_metadata(

@@ -3,22 +3,26 @@ persona attributes, bindings to places, team roles and one-time invitations, sha
 clone and the questions asked under them.
 
 Written from ``storage/tables.py``; a test checks that the migrated schema and
-``storage.tables.metadata`` do not differ on SQLite and PostgreSQL.
+``storage.tables.metadata`` do not differ on SQLite and PostgreSQL. On PostgreSQL each new table
+gets forced row-level security like the others (migration ``0005``): its account's rows only;
+besides, a member's role rows are visible to a transaction scoped to that member's identity (the
+role is the key to a team persona), and an invitation to one scoped to its code's hash.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0005
 Create Date: 2026-12-05
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -43,6 +47,37 @@ def _persona_fk(table: str) -> sa.ForeignKeyConstraint:
         name=op.f(f"fk_{table}_persona_id_personas"),
         ondelete="CASCADE",
     )
+
+
+POLICY: Final = "minime_scope"
+
+
+def _setting(name: str) -> str:
+    return f"NULLIF(current_setting('minime.{name}', true), '')"
+
+
+ACCOUNT: Final = f"account_id = {_setting('account_id')}"
+MEMBER: Final = (
+    f"(member_platform = {_setting('platform')} AND member_user_id = {_setting('user_id')})"
+)
+POLICIES: Final = {
+    "persona_attributes": (ACCOUNT, ACCOUNT),
+    "persona_bindings": (ACCOUNT, ACCOUNT),
+    "persona_members": (f"{ACCOUNT} OR {MEMBER}", ACCOUNT),
+    "persona_invites": (f"{ACCOUNT} OR code_hash = {_setting('link_code')}",) * 2,
+    "persona_shares": (ACCOUNT, ACCOUNT),
+    "consults": (ACCOUNT, ACCOUNT),
+}
+
+
+def _secure() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table, (using, check) in POLICIES.items():
+        op.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
+        op.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
+        op.execute(f'DROP POLICY IF EXISTS {POLICY} ON "{table}"')
+        op.execute(f'CREATE POLICY {POLICY} ON "{table}" USING ({using}) WITH CHECK ({check})')
 
 
 def upgrade() -> None:
@@ -159,6 +194,7 @@ def upgrade() -> None:
         ["account_id", "asked_at"],
         unique=False,
     )
+    _secure()
 
 
 def downgrade() -> None:
