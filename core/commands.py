@@ -50,15 +50,37 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="filter",
-        usage="filter add <topic|sender|kind> <pattern> | list | remove <n>",
+        usage="filter [add <topic|sender|kind> <pattern> | remove <n>]",
         summary="collapse kinds of messages in inbox and digest",
         subcommands=("add", "list", "remove"),
     ),
     CommandSpec(
         name="persona",
-        usage="persona list | new <name> | use <name> | delete <name>",
-        summary="several personas (work, personal, a brand)",
-        subcommands=("list", "new", "use", "delete"),
+        usage="persona list | new | use <name> [here] | set | show | stats | share | help",
+        summary="voices with an identity, per place, shared with a team or to ask (`persona help`)",
+        subcommands=(
+            "list",
+            "new",
+            "use",
+            "delete",
+            "set",
+            "show",
+            "rename",
+            "clone",
+            "template",
+            "sample",
+            "invite",
+            "join",
+            "role",
+            "remove",
+            "team",
+            "review",
+            "share",
+            "unshare",
+            "shares",
+            "stats",
+            "help",
+        ),
     ),
     CommandSpec(
         name="post",
@@ -68,8 +90,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="ask",
-        usage="ask <question | plan: steps>",
-        summary='"how would I answer this?", or react to a plan',
+        usage="ask [@someone] <question | plan: steps>",
+        summary='"how would I answer this?" (@someone: their clone), or a plan',
         free_text=True,
     ),
     CommandSpec(
@@ -94,9 +116,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="privacy",
-        usage="privacy export | erase | pause | resume | disclosure <mode>",
+        usage="privacy [export | erase | pause | resume | disclosure <mode>]",
         summary="your data: take it, destroy it, pause the clone; disclosure none|line|signature",
-        subcommands=("export", "erase", "pause", "resume", "disclosure"),
+        subcommands=("status", "export", "erase", "pause", "resume", "disclosure"),
     ),
     CommandSpec(
         name="link",
@@ -153,6 +175,8 @@ def parse(text: str) -> ParsedCommand:
         if not args:
             if name in ("persona", "filter"):
                 args = ("list",)
+            elif name == "privacy":
+                args = ("status",)  # what is shared, and the controls
             else:
                 raise CommandError(f"Usage: {spec.usage}")
         if args[0].lower() not in spec.subcommands:

@@ -192,6 +192,26 @@ class QualityHistory:
         ]
         return pictures.trend(points, title=f"Quality of persona '{persona.name}' over time")  # type: ignore[arg-type]
 
+    async def trend(
+        self, account_id: AccountId, persona: Persona
+    ) -> tuple[list[str], bytes | None]:
+        """For ``persona stats``: the persona's latest quality run in one line and its trend
+        picture (with two runs or more); nothing before the first run."""
+        h = await self.history(account_id, persona.id)
+        if not h.runs:
+            return [], None
+        last = h.runs[-1]
+        shown = ", ".join(
+            f"{trend.LABELS.get(k, k)} {m.value:.2f}" for k, m in last.measures.items()
+        )
+        line = (
+            f"Quality of '{persona.name}' ({len(h.runs)} run(s), latest {last.at:%Y-%m-%d}, "
+            f"model v{last.model_version}): {shown or 'too little data to measure'}"
+        )
+        alerts = trend.alerts(h.runs[-2] if len(h.runs) >= 2 else None, last)
+        png = await asyncio.to_thread(self._trend_png, persona, h) if len(h.runs) >= 2 else None
+        return [line, *(f"⚠ {a}" for a in alerts)], png
+
     async def history_command(self, account: Account, args: tuple[str, ...]) -> Reply:
         """``quality history [persona]``."""
         name = " ".join(args).strip()

@@ -87,6 +87,21 @@ async def test_quality_history_survives_a_restart_and_is_in_the_export(tmp_path:
         assert len(runs) == 2 and runs[0]["measures"]["relevance_mrr"]["value"] > 0
         assert "quality [persona] | history" in (await say(clone, "help")).text
         assert "No persona called 'work'" in (await say(clone, "quality history work")).text
+        # persona stats shows each persona's latest quality and the trend picture too.
+        await drafts_and_scores(clone)
+        probe = IncomingMessage(
+            owner=OWNER,
+            message=Message(
+                id="stats-probe", conversation="dm:nina", thread=None, sender="nina",
+                text="can you review my PR today?", sent_at=T0,
+            ),
+            sender_name="nina",
+            is_direct=True,
+        )  # fmt: skip
+        await clone.handle_incoming(probe, explicit=True)
+        stats = await say(clone, "persona stats")
+        assert "Quality of 'default' (2 run(s)" in stats.text and "model v1" in stats.text
+        assert stats.image is not None
 
 
 async def drafts_and_scores(clone: Clone) -> tuple[object, ...]:
