@@ -44,11 +44,13 @@ from storage.stores import (
     AlreadyExists,
     SqlAccountStore,
     SqlAccountVault,
+    SqlConnectionStore,
     SqlDeliveryLog,
     SqlDraftStore,
     SqlFeedbackStore,
     SqlMessageStore,
     SqlPersonaStore,
+    SqlPostStore,
     SqlPriorityLabelStore,
     SqlStateStore,
     SqlVectorStore,
@@ -94,6 +96,8 @@ class Storage:
     deliveries: SqlDeliveryLog
     state: SqlStateStore
     vault: SqlAccountVault
+    posts: SqlPostStore
+    connections: SqlConnectionStore
 
     @property
     def backend(self) -> str:
@@ -152,6 +156,8 @@ async def open_storage(
             deliveries=SqlDeliveryLog(ctx),
             state=SqlStateStore(ctx),
             vault=SqlAccountVault(ctx),
+            posts=SqlPostStore(ctx),
+            connections=SqlConnectionStore(ctx),
         )
     finally:
         await engine.dispose()

@@ -44,11 +44,12 @@ from storage.stores.messages import (
     message_json,
 )
 from storage.stores.personas import SqlPersonaStore
+from storage.stores.posts import SqlConnectionStore, SqlPostStore
 from storage.stores.state import SqlStateStore
 from storage.stores.vault import SqlAccountVault, checkpoint_sqlite
 
 if TYPE_CHECKING:
-    from core import ports
+    from core import ports, publishing
 
 __all__ = [
     "ANALYZE_AFTER_ROWS",
@@ -59,11 +60,13 @@ __all__ = [
     "AlreadyExists",
     "SqlAccountStore",
     "SqlAccountVault",
+    "SqlConnectionStore",
     "SqlDeliveryLog",
     "SqlDraftStore",
     "SqlFeedbackStore",
     "SqlMessageStore",
     "SqlPersonaStore",
+    "SqlPostStore",
     "SqlPriorityLabelStore",
     "SqlStateStore",
     "SqlVectorStore",
@@ -86,3 +89,5 @@ if TYPE_CHECKING:
         _deliveries: ports.DeliveryLog = SqlDeliveryLog(ctx)
         _state: ports.StateStore = SqlStateStore(ctx)
         _vault: ports.AccountVault = SqlAccountVault(ctx)
+        _posts: publishing.PostStore = SqlPostStore(ctx)
+        _connections: publishing.ConnectionStore = SqlConnectionStore(ctx)
