@@ -46,15 +46,32 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="persona",
-        usage="persona list | new <name> | use <name> | delete <name>",
-        summary="several personas (work, personal, a brand)",
-        subcommands=("list", "new", "use", "delete"),
+        usage="persona list | new <name> | use <name> | delete <name> | schedule <name> <days> <hours>",
+        summary="several personas (work, personal, a brand); when each one's posts go out",
+        subcommands=("list", "new", "use", "delete", "schedule"),
     ),
     CommandSpec(
         name="post",
-        usage="post <x|linkedin|bluesky> <topic>",
-        summary="a post in your voice (a thread where the platform needs it)",
+        usage='post <x|linkedin|bluesky> <topic> [--parts 1-9] [--persona P] [--at "fri 09:00"] [--variants 2]',
+        summary="a post in your voice, with Publish · Edit · Regenerate · Schedule · Dismiss",
         free_text=True,
+    ),
+    CommandSpec(
+        name="posts",
+        usage="posts [words] [--persona P] [--status S] | scheduled | cancel <n> | export csv | stats",
+        summary="your posts with status and links; scheduled ones; export; engagement",
+        free_text=True,
+    ),
+    CommandSpec(
+        name="connect",
+        usage="connect [bluesky <handle> <app-password> | x <token> | linkedin <token>]",
+        summary="connect a network to publish your posts to (stored encrypted)",
+        free_text=True,
+    ),
+    CommandSpec(
+        name="disconnect",
+        usage="disconnect <bluesky|x|linkedin>",
+        summary="remove a network's stored credentials",
     ),
     CommandSpec(
         name="ask",

@@ -215,9 +215,10 @@ class NetworkSession(Protocol):
         """
         ...
 
-    async def find(self, key: str) -> Published | None:
-        """The part already posted under ``key`` (after a crash between the network's answer
-        and our record of it), or ``None`` where the network cannot say."""
+    async def find(self, key: str, *, text: str, parent: Published | None) -> Published | None:
+        """The part already posted (after a crash between the network's answer and our record
+        of it): by ``key`` where the network takes one, else by its exact ``text`` (replying to
+        ``parent``) among the owner's latest posts; ``None`` when it was not posted."""
         ...
 
     async def engagement(self, published: list[Published]) -> Engagement:
@@ -228,8 +229,9 @@ class NetworkSession(Protocol):
 class Network(Protocol):
     """A publishing network (Bluesky, X, LinkedIn) on its real API."""
 
-    async def verify(self, credentials: Credentials) -> str:
-        """Check the credentials by signing in; the account's display name (a handle).
+    async def verify(self, credentials: Credentials) -> Credentials:
+        """Check the credentials by signing in; they come back with ``identifier`` set to the
+        network's own name for the account (a handle, a user id, a person URN).
 
         Raises:
             NetworkError: the credentials do not work.
@@ -259,8 +261,9 @@ class PostStore(Protocol):
         ...
 
     async def claim(self, account_id: AccountId, post_id: PostId, *, until: datetime) -> bool:
-        """Take the post's publishing lease until ``until`` if no live lease holds it (one
-        publisher at a time across workers); released by :meth:`save` of its outcome."""
+        """Take the post's publishing lease until ``until`` if it is approved or scheduled and
+        no live lease holds it (one publisher at a time across workers); released by
+        :meth:`save` with ``release``."""
         ...
 
 
@@ -284,3 +287,23 @@ class PostJobs(Protocol):
     async def set_post(self, account_id: AccountId, post_id: PostId, at: datetime) -> None: ...
 
     async def clear_post(self, account_id: AccountId, post_id: PostId) -> None: ...
+
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+def record_key(post: Post, index: int) -> str:
+    """A stable key for one part of one post: the same on every retry of that part.
+
+    Shaped as an AT Protocol TID (13 base32-sortable characters: microseconds since the epoch
+    and a 10-bit clock id), so Bluesky takes it as the record key of the part and refuses a
+    second record under it; other networks use it only to recognise their own posts.
+    """
+    micros = int(post.created_at.timestamp() * 1_000_000) + index
+    clock_id = int(post.id[-3:], 16) & 0x3FF
+    value = ((micros & ((1 << 53) - 1)) << 10) | clock_id
+    chars = []
+    for _ in range(13):
+        chars.append(_TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))

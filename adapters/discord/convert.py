@@ -32,7 +32,7 @@ SEND_MODE_SETTING = "discord_send_mode"
 
 # custom_id of a draft button: ``minime:<action>:<draft id>:<option>`` (≤ 100 characters).
 ACTION_ID = re.compile(
-    r"^minime:(?P<action>send|edit|regenerate|dismiss|important|not_important|draft):(?P<draft>[0-9A-Za-z_-]{1,64}):(?P<option>\d{1,2})$"
+    r"^minime:(?P<action>send|edit|regenerate|dismiss|important|not_important|draft|publish|schedule):(?P<draft>[0-9A-Za-z_-]{1,64}):(?P<option>\d{1,2})$"
 )
 # custom_id of the Edit modal: ``minime-edit:<draft id>:<option>``.
 EDIT_ID = re.compile(r"^minime-edit:(?P<draft>[0-9A-Za-z_-]{1,64}):(?P<option>\d{1,2})$")

@@ -33,6 +33,7 @@ from core.ports import (
     Unreadable,
     VectorStore,
 )
+from core.publishing import ConnectionStore, PostStore
 
 NOT_TRAINED = "Train me first: `train --sample` or `train <export>`."
 NO_REPLIES = f"I have no replies of yours to learn from yet. {NOT_TRAINED}"
@@ -102,6 +103,8 @@ class Stores:
     feedback: FeedbackStore
     state: StateStore
     vault: AccountVault
+    posts: PostStore
+    connections: ConnectionStore
     labels: PriorityLabelStore | None = None
     """Where labels for the prioritiser are kept (``None``: learned in memory only)."""
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.app.actions import Actions
 from core.app.ask import Ask
 from core.app.commands import CommandTable, Handler
+from core.app.connections import Connections
 from core.app.context import AppContext, PriorityFactory, ProfileCard, StyleFactory
 from core.app.drafting import Drafting
 from core.app.inbox import Inbox
@@ -17,6 +18,9 @@ from core.app.linking import Linking
 from core.app.models import ModelCache
 from core.app.onboarding import Onboarding
 from core.app.personas import Personas
+from core.app.post_actions import PostActions
+from core.app.post_history import PostHistory
+from core.app.post_windows import PostWindows
 from core.app.posts import Posts
 from core.app.privacy import Privacy
 from core.app.profile import Profiles
@@ -27,6 +31,7 @@ from core.drafting.llm import LLMDrafter, TokenBudget
 from core.drafting.retrieval import RetrievalDrafter
 from core.ports import ExportReader
 from core.privacy import RateLimiter
+from core.publishing import Network
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +56,8 @@ class Wiring:
     example_owner: str | None = None
     quality_writers: ExtraWriters | None = None
     """Other writers' messages for the attribution test of ``quality`` (the shipped background)."""
+    networks: Mapping[str, Network] = field(default_factory=dict)
+    """The publishing networks by key (``bluesky``, ``x``, ``linkedin``); none: not offered."""
 
 
 class UseCases:
@@ -76,7 +83,11 @@ class UseCases:
             sender_limiter=wiring.sender_limiter,
             owner_limiter=wiring.owner_limiter,
         )
-        self.actions = Actions(ctx, self.models, self.drafting, self.inbox)
+        self.posts = Posts(ctx, self.models, llm=wiring.llm)
+        self.post_actions = PostActions(ctx, self.models, self.posts, networks=wiring.networks)
+        self.post_history = PostHistory(ctx, self.post_actions, networks=wiring.networks)
+        self.connections = Connections(ctx, networks=wiring.networks)
+        self.actions = Actions(ctx, self.models, self.drafting, self.inbox, self.post_actions)
         self.schedules = Schedules(ctx, self.inbox)
         self.onboarding = Onboarding(ctx, self.models, self.schedules)
         self.training = Training(
@@ -89,9 +100,9 @@ class UseCases:
             example_owner=wiring.example_owner,
         )
         self.personas = Personas(ctx, self.models)
+        self.post_windows = PostWindows(ctx)
         self.profiles = Profiles(ctx, wiring.profile_card)
         self.privacy = Privacy(ctx, self.models, self.inbox, self.profiles)
-        self.posts = Posts(ctx, self.models, llm=wiring.llm)
         self.ask = Ask(ctx, self.models, self.drafting)
         self.linking = Linking(ctx)
         self.quality = Quality(ctx, extra_writers=wiring.quality_writers)
@@ -106,8 +117,15 @@ class UseCases:
             "draft": lambda r: self.incoming.draft_command(r.command, r.text),
             "profile": lambda r: self.profiles.command(r.account, platform=r.command.user.platform),
             "inbox": lambda r: self.inbox.command(r.account, r.args),
-            "persona": lambda r: self.personas.command(r.account, r.args),
-            "post": lambda r: self.posts.command(r.account, r.args, r.text),
+            "persona": lambda r: (
+                self.post_windows.command(r.account, r.args[1:])
+                if r.args[0] == "schedule"
+                else self.personas.command(r.account, r.args)
+            ),
+            "post": lambda r: self.posts.command(r.command, r.account, r.text),
+            "posts": lambda r: self.post_history.command(r.command.user, r.account, r.args),
+            "connect": lambda r: self.connections.connect(r.command, r.account, r.args),
+            "disconnect": lambda r: self.connections.disconnect(r.account, r.args),
             "ask": lambda r: self.ask.command(r.account, r.text),
             "quality": lambda r: self.quality.command(r.command, r.account, r.args),
             "digest": lambda r: self.schedules.command(r.command, r.account, r.args),

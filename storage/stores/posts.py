@@ -230,6 +230,7 @@ class SqlPostStore:
                 .where(
                     p.c.id == post_id,
                     p.c.account_id == account_id,
+                    p.c.status.in_((PostStatus.APPROVED.value, PostStatus.SCHEDULED.value)),
                     or_(p.c.lease_until.is_(None), p.c.lease_until < self._ctx.clock()),
                 )
                 .values(lease_until=until)
