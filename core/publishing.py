@@ -260,7 +260,9 @@ class PostStore(Protocol):
         written) otherwise."""
         ...
 
-    async def claim(self, account_id: AccountId, post_id: PostId, *, until: datetime) -> bool:
+    async def claim(
+        self, account_id: AccountId, post_id: PostId, *, now: datetime, until: datetime
+    ) -> bool:
         """Take the post's publishing lease until ``until`` if it is approved or scheduled and
         no live lease holds it (one publisher at a time across workers); released by
         :meth:`save` with ``release``."""

@@ -201,9 +201,8 @@ class PostActions:
             return render_post(
                 post, zone=zone, notes=(f"Approved, not published: {why}; then Publish again.",)
             )
-        if not await self._ctx.stores.posts.claim(
-            account.id, post.id, until=self._ctx.clock() + LEASE
-        ):
+        now = self._ctx.clock()
+        if not await self._ctx.stores.posts.claim(account.id, post.id, now=now, until=now + LEASE):
             return Reply(text="That post is being published right now; nothing was done twice.")
         # What the previous holder of the lease recorded, read after taking it.
         post = await self._ctx.stores.posts.get(account.id, post.id) or post

@@ -222,7 +222,9 @@ class SqlPostStore:
             )
             return rowcount(result) == 1
 
-    async def claim(self, account_id: AccountId, post_id: PostId, *, until: datetime) -> bool:
+    async def claim(
+        self, account_id: AccountId, post_id: PostId, *, now: datetime, until: datetime
+    ) -> bool:
         p = tables.posts
         async with self._ctx.write() as session:
             result = await session.execute(
@@ -231,7 +233,7 @@ class SqlPostStore:
                     p.c.id == post_id,
                     p.c.account_id == account_id,
                     p.c.status.in_((PostStatus.APPROVED.value, PostStatus.SCHEDULED.value)),
-                    or_(p.c.lease_until.is_(None), p.c.lease_until < self._ctx.clock()),
+                    or_(p.c.lease_until.is_(None), p.c.lease_until < now),
                 )
                 .values(lease_until=until)
             )

@@ -21,6 +21,7 @@ from core.models import (
     UserRef,
     utc_now,
 )
+from core.publishing import Credentials
 from storage import tables
 from tests.privacy.conftest import canary, incoming
 
@@ -91,6 +92,19 @@ async def seed(rt: Runtime, user: UserRef, secret: str, id_secret: str, tmp_path
     await rt.storage.deliveries.first_seen(f"{user}:{secrets.token_hex(4)}", account_id=account.id)
     assert account.active_persona is not None
     await rt.storage.state.put(account.id, account.active_persona, "profile", secret.encode())
+    [card] = await clone.handle_command(
+        CommandInvocation(user=user, name="post", text=f"x the launch checklist {secret}")
+    )
+    assert [b.label for b in card.buttons][:1] == ["Publish"], card.text
+    await rt.storage.connections.put(
+        account.id,
+        Credentials(
+            network="bluesky",
+            identifier=f"{secret}.bsky.social",
+            secret=secret,
+            connected_at=utc_now(),
+        ),
+    )
     return account.id
 
 
