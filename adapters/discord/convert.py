@@ -168,9 +168,19 @@ def command_text(name: str, values: Mapping[str, str | int | float | bool]) -> s
             words.append(f"--me={shlex.quote(value('me'))}")  # one shell word, spaces and all
         return " ".join(words)
     if name == "persona":
-        return f"{value('action') or 'list'} {value('name')}".strip()
+        return f"{value('action') or 'list'} {value('name')} {value('window')}".strip()
     if name == "post":
-        return f"{value('platform')} {value('topic')}".strip()
+        words = [value("platform"), value("topic")]
+        for option in ("parts", "persona", "at", "variants"):
+            if value(option):
+                words.append(f"--{option} {shlex.quote(value(option))}")
+        return " ".join(w for w in words if w)
+    if name == "posts":
+        return value("query")
+    if name == "connect":
+        return f"{value('network')} {value('credentials')}".strip()
+    if name == "disconnect":
+        return value("network")
     if name == "privacy":
         confirm = " confirm" if values.get("confirm") is True else ""
         return f"{value('action')}{confirm}".strip()
