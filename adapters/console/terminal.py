@@ -117,7 +117,7 @@ def holds_secret(line: str) -> bool:
         return False
 
 
-class PrivateHistory(FileHistory):  # type: ignore[misc]
+class PrivateHistory(FileHistory):
     """The history file, without the lines that carry credentials."""
 
     def store_string(self, string: str) -> None:

@@ -203,6 +203,9 @@ class PostActions:
             )
         now = self._ctx.clock()
         if not await self._ctx.stores.posts.claim(account.id, post.id, now=now, until=now + LEASE):
+            current = await self._ctx.stores.posts.get(account.id, post.id)
+            if current is not None and current.status is not post.status:
+                return Reply(text=f"That post was already handled ({current.status.value}).")
             return Reply(text="That post is being published right now; nothing was done twice.")
         # What the previous holder of the lease recorded, read after taking it.
         post = await self._ctx.stores.posts.get(account.id, post.id) or post
