@@ -8,6 +8,7 @@ import asyncio
 import csv
 import io
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -236,9 +237,10 @@ async def test_bad_input_gets_a_clear_reply_and_makes_nothing(
         assert [p async for p in rt.storage.posts.list(account.id)] == []
 
 
-async def test_credentials_are_checked_kept_encrypted_never_exported_and_erased(
-    tmp_path: Path,
+async def test_credentials_are_checked_kept_encrypted_never_exported_logged_and_erased(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     async with fake_networks() as fakes, runtime(tmp_path, fakes) as rt:
         await rt.clone.import_sample(OWNER)
         wrong = await text_of(rt, f"connect bluesky {fakes.bluesky.handle} not-the-password")
@@ -252,6 +254,13 @@ async def test_credentials_are_checked_kept_encrypted_never_exported_and_erased(
             assert secret not in export
         raw = (tmp_path / "data" / "minime.db").read_bytes()
         assert fakes.x.token.encode() not in raw  # encrypted at rest
+        [card] = await say(rt, "post x the launch checklist and search filters")
+        fakes.x.failures = [(401, {})]
+        refused = await click(rt, card, Action.PUBLISH)
+        assert "refused the credentials" in refused.text and fakes.x.token not in refused.text
+        assert (await click(rt, refused, Action.PUBLISH)).text.startswith("✓ Published to X")
+        for secret in (fakes.bluesky.app_password, fakes.x.token, fakes.linkedin.token):
+            assert secret not in caplog.text
         assert "Disconnected X" in await text_of(rt, "disconnect x")
         assert "X was not connected" in await text_of(rt, "disconnect x")
         await rt.storage.vault.erase(account.id)
