@@ -87,6 +87,11 @@ def render_post(post: Post, *, zone: str, notes: tuple[str, ...] = ()) -> Reply:
         )
         if number < len(post.parts):
             lines.append("")
+    if post.disclosure and post.status is not PostStatus.PUBLISHED:
+        lines.append(
+            f"Published with your AI disclosure ({post.disclosure}) under the last part; "
+            "`privacy disclosure none` turns it off."
+        )
     lines.append(status_line(post, zone=zone))
     return Reply(text="\n".join(lines), buttons=post_buttons(post), prefill=edit_text(post))
 

@@ -122,6 +122,7 @@ async def test_a_thread_publishes_as_a_thread_and_resumes_after_a_lost_answer(
         post = await stored(rt, card)
         assert len(post.parts) == 3 and all(len(p.text) <= 300 for p in post.parts)
         assert "thread of 3" in card.text and post.engine == "llm"
+        assert "Published with your AI disclosure (line)" in card.text
         fakes.bluesky.lose_next = True  # part 1 is made, its answer lost (a crash there)
         failed = await click(rt, card, Action.PUBLISH)
         assert (
