@@ -43,7 +43,7 @@ from core.publishing import (
     is_post_id,
     new_post_id,
 )
-from core.scheduling import ScheduleError, schedule_of
+from core.scheduling import ScheduleError, is_timezone, schedule_of
 
 STARTING_POINTS = 3
 """The owner's own closest posts offered when no post is generated."""
@@ -214,9 +214,14 @@ class Posts:
             return persona
         zone = request.zone or schedule_of(account.settings).timezone
         at = None
-        if request.at is not None or request.zone is not None:
+        if not is_timezone(zone):
+            return Reply(
+                text=f"'{clip(zone, 40)}' is not a time zone I know; try Europe/Paris or "
+                "America/New_York. Nothing was made."
+            )
+        if request.at is not None:
             try:
-                at = parse_at(request.at or "in 0m", now=self._ctx.clock(), zone=zone)
+                at = parse_at(request.at, now=self._ctx.clock(), zone=zone)
             except ScheduleError as error:
                 return Reply(text=f"{error} Nothing was made.")
         return await self.make(account, persona, request, owner=str(command.user), at=at, zone=zone)

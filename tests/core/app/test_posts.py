@@ -214,6 +214,7 @@ async def test_another_accounts_button_cannot_touch_the_post(tmp_path: Path) -> 
         ("post x launch --variants 5", "--variants takes 1 to 2"),
         ('post x launch --at "2020-01-01 09:00"', "That time has already passed"),
         ('post x launch --at "fri 09:00" --tz Mars/Phobos', "'Mars/Phobos' is not a time zone"),
+        ("post x launch --tz Mars/Phobos", "'Mars/Phobos' is not a time zone"),
         ('post x launch --at "someday"', "'someday' is not a time of day"),
         ("post x launch --persona nobody", "No persona 'nobody'"),
         ("post x", "What should the X post be about?"),
