@@ -145,7 +145,7 @@ class SqlPostStore:
         self._ctx = ctx
 
     async def create(self, post: Post) -> None:
-        async with self._ctx.write() as session:
+        async with self._ctx.write(post.account_id) as session:
             await self._ctx.check_persona(session, post.account_id, post.persona_id)
             cipher = await self._ctx.cipher(session, post.account_id)
             await session.execute(
@@ -167,7 +167,7 @@ class SqlPostStore:
 
     async def get(self, account_id: AccountId, post_id: PostId) -> Post | None:
         p = tables.posts
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             row = (
                 await session.execute(
                     select(p).where(p.c.id == post_id, p.c.account_id == account_id)
@@ -181,7 +181,7 @@ class SqlPostStore:
     async def list(self, account_id: AccountId) -> AsyncIterator[Post]:
         """The account's posts, newest first (unreadable ones are quarantined and skipped)."""
         p = tables.posts
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (
                 await session.execute(
                     select(p)
@@ -201,7 +201,7 @@ class SqlPostStore:
         """Write the post if its stored status is still ``expect`` (and drop the publishing
         lease when ``release``); ``False`` when another step moved it first."""
         p = tables.posts
-        async with self._ctx.write() as session:
+        async with self._ctx.write(post.account_id) as session:
             cipher = await self._ctx.cipher(session, post.account_id)
             values: dict[str, object] = {
                 "status": post.status.value,
@@ -226,7 +226,7 @@ class SqlPostStore:
         self, account_id: AccountId, post_id: PostId, *, now: datetime, until: datetime
     ) -> bool:
         p = tables.posts
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             result = await session.execute(
                 update(p)
                 .where(
@@ -253,7 +253,7 @@ class SqlConnectionStore:
     async def put(self, account_id: AccountId, credentials: Credentials) -> None:
         c = tables.connections
         network = credentials.network
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             cipher = await self._ctx.cipher(session, account_id)
             statement = self._ctx.insert(c).values(
                 account_id=account_id,
@@ -279,7 +279,7 @@ class SqlConnectionStore:
 
     async def get(self, account_id: AccountId, network: str) -> Credentials | None:
         c = tables.connections
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             row = (
                 await session.execute(
                     select(c).where(c.c.account_id == account_id, c.c.network == network)
@@ -305,7 +305,7 @@ class SqlConnectionStore:
 
     async def delete(self, account_id: AccountId, network: str) -> bool:
         c = tables.connections
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             result = await session.execute(
                 delete(c).where(c.c.account_id == account_id, c.c.network == network)
             )
@@ -313,7 +313,7 @@ class SqlConnectionStore:
 
     async def networks(self, account_id: AccountId) -> builtins.list[str]:
         c = tables.connections
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = await session.execute(
                 select(c.c.network).where(c.c.account_id == account_id).order_by(c.c.network)
             )

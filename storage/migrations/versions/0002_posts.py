@@ -1,7 +1,11 @@
 """Posts with a life (drafts, steps, publishing lease) and the owner's publishing connections.
 
+Both tables are account-scoped: on PostgreSQL they get the same forced row-level security policy
+as the others (``0005_row_level_security``): a transaction sees only the rows of the account its
+scope names.
+
 Revision ID: 0002
-Revises: 0001
+Revises: 0005
 Create Date: 2026-12-05
 """
 
@@ -13,12 +17,15 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # storage.tables.UTCDateTime: timestamptz on PostgreSQL, naive-UTC DATETIME text on SQLite.
 UTC_DATETIME = sa.DateTime(timezone=True)
+POLICY = "minime_scope"
+ACCOUNT = "account_id = NULLIF(current_setting('minime.account_id', true), '')"
+SCOPED = ("posts", "connections")
 
 
 def upgrade() -> None:
@@ -68,6 +75,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("account_id", "network", name=op.f("pk_connections")),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        for table in SCOPED:
+            op.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
+            op.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
+            op.execute(
+                f'CREATE POLICY {POLICY} ON "{table}" USING ({ACCOUNT}) WITH CHECK ({ACCOUNT})'
+            )
 
 
 def downgrade() -> None:
