@@ -124,7 +124,7 @@ class DiscordSettings(BaseModel):
 
 
 class NetworkSettings(BaseModel):
-    """Where posts are published (README: *Publishing posts*); each owner connects their own
+    """Where posts are published (docs/posts.md); each owner connects their own
     account in chat with ``connect``."""
 
     model_config = ConfigDict(use_attribute_docstrings=True)
