@@ -116,7 +116,8 @@ def with_window(
     settings: Mapping[str, object], persona_id: str, window: Window | None
 ) -> dict[str, object]:
     """``settings`` with the persona's window set (or removed with ``None``)."""
-    windows = dict(settings.get(SETTINGS_KEY) or {})  # type: ignore[call-overload]
+    current = settings.get(SETTINGS_KEY)
+    windows: dict[str, object] = dict(current) if isinstance(current, Mapping) else {}
     if window is None:
         windows.pop(persona_id, None)
     else:

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from core.models import AccountId, PersonaId, UserRef
 
@@ -283,8 +283,10 @@ class ConnectionStore(Protocol):
         ...
 
 
+@runtime_checkable
 class PostJobs(Protocol):
-    """The scheduler's side of scheduled posts (ids only in the job)."""
+    """The scheduler's side of scheduled posts (ids only in the job); the scheduler's ``Jobs``
+    implementation offers it too."""
 
     async def set_post(self, account_id: AccountId, post_id: PostId, at: datetime) -> None: ...
 

@@ -3,6 +3,8 @@ and HTTP failures as :class:`core.publishing.NetworkError` (never echoing the re
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from core.publishing import NetworkError
@@ -15,8 +17,6 @@ def retry_after(response: httpx.Response) -> float | None:
         return float(value)
     reset = response.headers.get("x-rate-limit-reset")
     if reset and reset.isdigit():
-        import time
-
         return max(0.0, float(reset) - time.time())
     return None
 
@@ -45,11 +45,17 @@ def check(response: httpx.Response, network: str) -> httpx.Response:
 
 
 async def send(
-    client: httpx.AsyncClient, method: str, url: str, network: str, **kwargs: object
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    network: str,
+    *,
+    json: object = None,
+    params: dict[str, str] | None = None,
 ) -> httpx.Response:
     """One request; a transport failure (timeout, refused connection) is a ``server`` error."""
     try:
-        response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+        response = await client.request(method, url, json=json, params=params)
     except httpx.HTTPError as error:
         raise NetworkError(
             "server", f"{network} could not be reached ({type(error).__name__})"

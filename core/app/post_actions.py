@@ -92,7 +92,7 @@ class PostActions:
     @property
     def _jobs(self) -> PostJobs | None:
         jobs = self._ctx.jobs
-        return jobs if hasattr(jobs, "set_post") else None  # type: ignore[return-value]
+        return jobs if isinstance(jobs, PostJobs) else None
 
     async def _mine(self, user: UserRef, post_id: str) -> tuple[Account, Post] | None:
         stores = self._ctx.stores

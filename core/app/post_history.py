@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from core.app.context import AppContext
 from core.app.post_actions import PostActions
-from core.app.post_cards import local_time
+from core.app.post_cards import local_time, platform_of
 from core.app.post_stats import stats_text
 from core.app.rendering import clip
 from core.commands import shell_words, split_options
@@ -77,8 +77,6 @@ def _csv(posts: list[Post], names: Mapping[str, str]) -> bytes:
 
 
 def _json(posts: list[Post], names: Mapping[str, str]) -> bytes:
-    from core.app.post_cards import platform_of
-
     rows = [
         {
             "id": post.id,

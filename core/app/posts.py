@@ -27,7 +27,7 @@ from core.app.rendering import clip
 from core.commands import shell_words, split_options
 from core.drafting import composer
 from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError
-from core.drafting.posts import PLATFORMS, PostPlatform, platform_named, split_parts
+from core.drafting.posts import PLATFORMS, Numbering, PostPlatform, platform_named, split_parts
 from core.drafting.prompt import PromptContext, build_post_prompt
 from core.drafting.safety import neutralise, new_nonce
 from core.models import Account, CommandInvocation, FeedbackKind, Persona, Reply, UserRef
@@ -135,15 +135,17 @@ def parse_post(text: str) -> PostRequest:
     )
 
 
-def fit_parts(text: str, platform: PostPlatform, numbering: str, parts: int | None) -> list[str]:
+def fit_parts(
+    text: str, platform: PostPlatform, numbering: Numbering, parts: int | None
+) -> list[str]:
     """The text cut to the platform: exactly ``parts`` parts when asked and it fits, else the
     owner's usual split (a numbered thread where the platform needs one)."""
     clean = neutralise(text)
     if parts is not None:
-        fitted = split_parts(clean, parts, limit=platform.limit, numbering=numbering)  # type: ignore[arg-type]
+        fitted = split_parts(clean, parts, limit=platform.limit, numbering=numbering)
         if fitted:
             return fitted
-    return composer.finish(clean, platform, numbering)  # type: ignore[arg-type]
+    return composer.finish(clean, platform, numbering)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
