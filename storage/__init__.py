@@ -46,15 +46,19 @@ from storage.stores import (
     AlreadyExists,
     SqlAccountStore,
     SqlAccountVault,
+    SqlActivityStore,
     SqlConnectionStore,
     SqlDeliveryLog,
     SqlDraftStore,
     SqlFeedbackStore,
+    SqlIdentityStore,
     SqlMessageStore,
     SqlPersonaStore,
     SqlPostStore,
     SqlPriorityLabelStore,
+    SqlShareStore,
     SqlStateStore,
+    SqlTeamStore,
     SqlVectorStore,
     StoreContext,
 )
@@ -82,7 +86,7 @@ class Storage:
         sessions: ``async_sessionmaker(expire_on_commit=False)`` on ``engine``.
         keys: the master keys and this process's cache of data keys.
         accounts, personas, messages, vectors, drafts, feedback, labels, deliveries, state,
-            vault: the ``Sql*`` implementations of the ports in ``core/ports.py``.
+            vault, identity, teams, shares, activity: the ``Sql*`` implementations of the ports in ``core/ports.py``.
     """
 
     engine: AsyncEngine
@@ -100,6 +104,10 @@ class Storage:
     vault: SqlAccountVault
     posts: SqlPostStore
     connections: SqlConnectionStore
+    identity: SqlIdentityStore
+    teams: SqlTeamStore
+    shares: SqlShareStore
+    activity: SqlActivityStore
 
     @property
     def backend(self) -> str:
@@ -172,6 +180,10 @@ async def open_storage(
             vault=SqlAccountVault(ctx),
             posts=SqlPostStore(ctx),
             connections=SqlConnectionStore(ctx),
+            identity=SqlIdentityStore(ctx),
+            teams=SqlTeamStore(ctx),
+            shares=SqlShareStore(ctx),
+            activity=SqlActivityStore(ctx),
         )
     finally:
         await engine.dispose()

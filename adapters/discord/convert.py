@@ -168,7 +168,7 @@ def command_text(name: str, values: Mapping[str, str | int | float | bool]) -> s
             words.append(f"--me={shlex.quote(value('me'))}")  # one shell word, spaces and all
         return " ".join(words)
     if name == "persona":
-        return f"{value('action') or 'list'} {value('name')} {value('window')}".strip()
+        return f"{value('action') or 'list'} {value('name')}".strip()
     if name == "post":
         words = [value("platform"), value("topic")]
         for option in ("parts", "persona", "at", "variants"):
@@ -219,6 +219,7 @@ def to_command(
         conversation=channel_id,
         is_private=guild_id is None,
         command_prefix=COMMAND_PREFIX,
+        place=guild_id,  # `persona use <name> here` binds a persona to the whole server
     )
 
 
@@ -276,6 +277,7 @@ def to_incoming(
         mentions_owner=any(m["id"] == owner.user_id for m in mentions),
         addressees=max(1, len(mentions)),
         context=context,
+        place=guild_id or message.get("guild_id"),
     )
 
 

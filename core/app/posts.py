@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -44,6 +44,7 @@ from core.publishing import (
     new_post_id,
 )
 from core.scheduling import ScheduleError, is_timezone, schedule_of
+from core.teams import avoided, identity_lines, mentions_topic
 
 STARTING_POINTS = 3
 """The owner's own closest posts offered when no post is generated."""
@@ -214,6 +215,11 @@ class Posts:
         persona = await self._persona(account, request.persona)
         if isinstance(persona, Reply):
             return persona
+        avoid = avoided(await self._ctx.stores.identity.attributes(account.id, persona.id))
+        if mentions_topic(request.topic, avoid) is not None:
+            return Reply(
+                text=f"Persona '{persona.name}' avoids {', '.join(avoid)}: no post on that."
+            )
         zone = request.zone or schedule_of(account.settings).timezone
         at = None
         if not is_timezone(zone):
@@ -439,6 +445,8 @@ class Posts:
             owner=model.owner_name(persona),
             profile=profile.summary() if profile is not None and profile.messages else "",
         )
+        attributes = await self._ctx.stores.identity.attributes(account.id, persona.id)
+        context = replace(context, identity=tuple(identity_lines(attributes)))
         nonce = new_nonce()
         limit = platform.target if platform.threads else platform.limit
         if request.parts is not None:
@@ -460,7 +468,7 @@ class Posts:
                 "whichever suits this owner."
             )
         async with self._models.spending(account):
-            return await self._llm.generate(
+            texts = await self._llm.generate(
                 account_id=account.id,
                 system=system,
                 user=user,
@@ -469,3 +477,5 @@ class Posts:
                 n=max(2, 2 * request.variants),
                 max_tokens=200 * (request.parts or 3),
             )
+        # A take that touches what the persona avoids is never offered.
+        return [t for t in texts if mentions_topic(t, avoided(attributes)) is None]

@@ -10,6 +10,8 @@ One module per aggregate, found by name:
   :class:`SqlPriorityLabelStore`)
 - ``state``: opaque per-persona state (:class:`SqlStateStore`)
 - ``deliveries``: delivery de-duplication (:class:`SqlDeliveryLog`)
+- ``teams``: persona attributes and bindings, team roles, shares of the clone and the questions
+  asked (:class:`SqlIdentityStore`, :class:`SqlTeamStore`, :class:`SqlShareStore`)
 - ``vault``: export and erasure of a whole account (:class:`SqlAccountVault`), assembled from
   each aggregate's part (``parts``); ``context`` holds what every store shares.
 
@@ -46,6 +48,12 @@ from storage.stores.messages import (
 from storage.stores.personas import SqlPersonaStore
 from storage.stores.posts import SqlConnectionStore, SqlPostStore
 from storage.stores.state import SqlStateStore
+from storage.stores.teams import (
+    SqlActivityStore,
+    SqlIdentityStore,
+    SqlShareStore,
+    SqlTeamStore,
+)
 from storage.stores.vault import SqlAccountVault, checkpoint_sqlite
 
 if TYPE_CHECKING:
@@ -60,15 +68,19 @@ __all__ = [
     "AlreadyExists",
     "SqlAccountStore",
     "SqlAccountVault",
+    "SqlActivityStore",
     "SqlConnectionStore",
     "SqlDeliveryLog",
     "SqlDraftStore",
     "SqlFeedbackStore",
+    "SqlIdentityStore",
     "SqlMessageStore",
     "SqlPersonaStore",
     "SqlPostStore",
     "SqlPriorityLabelStore",
+    "SqlShareStore",
     "SqlStateStore",
+    "SqlTeamStore",
     "SqlVectorStore",
     "StoreContext",
     "checkpoint_sqlite",
@@ -91,3 +103,7 @@ if TYPE_CHECKING:
         _vault: ports.AccountVault = SqlAccountVault(ctx)
         _posts: publishing.PostStore = SqlPostStore(ctx)
         _connections: publishing.ConnectionStore = SqlConnectionStore(ctx)
+        _identity: ports.IdentityStore = SqlIdentityStore(ctx)
+        _teams: ports.TeamStore = SqlTeamStore(ctx)
+        _shares: ports.ShareStore = SqlShareStore(ctx)
+        _activity: ports.ActivityStore = SqlActivityStore(ctx)

@@ -26,6 +26,7 @@ from storage.stores import (
     personas,
     posts,
     state,
+    teams,
 )
 from storage.stores.accounts import load_account
 from storage.stores.context import StoreContext
@@ -41,6 +42,7 @@ PARTS: Final[tuple[VaultPart, ...]] = (
     state.VAULT,
     deliveries.VAULT,
     posts.VAULT,
+    teams.VAULT,
 )
 """Every aggregate's share of an account."""
 
@@ -57,6 +59,11 @@ EXPORT_SECTIONS: Final = (
     "priority_labels",
     "state",
     "vectors",
+    "persona_identity",
+    "persona_bindings",
+    "persona_team",
+    "persona_shares",
+    "consults",
     "posts",
     "connections",
 )

@@ -29,6 +29,7 @@ from storage import NotFound, Storage, tables
 from storage.scope import Scope, set_scope
 from storage.stores import checkpoint_sqlite
 from tests.storage.support import T0, Backend, message, new_user, stored, stream
+from tests.storage.teams_support import populate_teams
 
 
 def raw_files(db: Path) -> dict[str, bytes]:
@@ -109,6 +110,7 @@ async def populate(storage: Storage, *, canary: str, id_canary: str) -> Account:
         )
     )
     await storage.state.put(account.id, persona, "profile", f"profile {canary}".encode())
+    await populate_teams(storage, account.id, persona, canary)
     await storage.deliveries.first_seen(f"slack:{uuid.uuid4().hex}", account_id=account.id)
     await storage.posts.create(
         Post(

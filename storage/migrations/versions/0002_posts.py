@@ -2,10 +2,10 @@
 
 Both tables are account-scoped: on PostgreSQL they get the same forced row-level security policy
 as the others (``0005_row_level_security``): a transaction sees only the rows of the account its
-scope names.
+scope names. It follows ``0003``, the head when it was merged.
 
 Revision ID: 0002
-Revises: 0005
+Revises: 0003
 Create Date: 2026-12-05
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: str | None = "0005"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
