@@ -75,20 +75,20 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="post",
-        usage="post <x|linkedin|bluesky> <topic> [--parts N] [--at WHEN] …",
-        summary="a post in your voice: publish or schedule it",
+        usage="post <x|linkedin|bluesky> <topic> [options]",
+        summary="a post in your voice to publish or schedule",
         free_text=True,
     ),
     CommandSpec(
         name="posts",
-        usage="posts [words] | scheduled | cancel <n> | export csv | stats",
-        summary="your posts: history, scheduled, export, engagement",
+        usage="posts [words|scheduled|cancel <n>|export csv|stats]",
+        summary="your posts, scheduled ones, export, stats",
         free_text=True,
     ),
     CommandSpec(
         name="connect",
-        usage="connect [bluesky|x|linkedin <credentials>]",
-        summary="a network to publish to (stored encrypted)",
+        usage="connect [<network> <credentials>]",
+        summary="a network to publish to (encrypted)",
         free_text=True,
     ),
     CommandSpec(
