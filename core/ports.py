@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime, time
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -270,6 +270,18 @@ class Jobs(Protocol):
         ...
 
     async def clear_followup(self, account_id: AccountId, item_id: str) -> None: ...
+
+
+@runtime_checkable
+class QualityJobs(Protocol):
+    """Scheduled quality runs, one job per persona (``bot/scheduler.py``; ids only). A scheduler
+    may offer it beside :class:`Jobs`; without it, quality runs only on demand."""
+
+    async def set_quality(self, account_id: AccountId, persona_id: PersonaId, at: datetime) -> None:
+        """(Re)schedule the persona's next quality run at ``at``."""
+        ...
+
+    async def clear_quality(self, account_id: AccountId, persona_id: PersonaId) -> None: ...
 
 
 class StateStore(Protocol):

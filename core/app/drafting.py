@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -78,6 +78,12 @@ class DraftResult:
     a joke): no options, on purpose (the owner can still ask with ``draft``)."""
 
 
+DraftGuard = Callable[[Account, Persona, Message, DraftResult], Awaitable[DraftResult]]
+"""Looks at a drafting result before it is shown, and may leave options out or reorder them."""
+PromptNotes = Callable[[Account, Persona, Message], Awaitable[list[str]]]
+"""Lines about the owner for the language model's prompt (the owner's own words, not data)."""
+
+
 class Drafting:
     """Candidate replies for one message, and the pending drafts that offer them."""
 
@@ -94,6 +100,10 @@ class Drafting:
         self._drafter = drafter
         self._llm = llm
         self._told_unreadable: dict[str, int] = {}
+        self.prompt_notes: list[PromptNotes] = []
+        """What the language model is told besides the profile (the owner's corrections)."""
+        self.guards: list[DraftGuard] = []
+        """Checks every result passes before it is shown (the owner's values: ``core/app/values.py``)."""
 
     @property
     def has_llm(self) -> bool:
@@ -148,6 +158,8 @@ class Drafting:
             result = await self._avoiding(
                 result, topics, account, persona, incoming, exclude=exclude, context=context
             )
+        for guard in self.guards:
+            result = await guard(account, persona, incoming, result)
         result.notes.extend(await self._unreadable_note(account))
         return result
 
@@ -310,6 +322,9 @@ class Drafting:
         )
         attributes = await self._ctx.stores.identity.attributes(account.id, persona.id)
         context = replace(context, identity=tuple(identity_lines(attributes)))
+        notes = [n for hook in self.prompt_notes for n in await hook(account, persona, incoming)]
+        if notes:
+            context = replace(context, habits=[*context.habits, *notes])
         known = [
             model.index.reply_vectors[model.index.pairs[p].reply_text]
             for _, p in hits
