@@ -123,6 +123,26 @@ class DiscordSettings(BaseModel):
         return self.bot_token is not None
 
 
+class NetworkSettings(BaseModel):
+    """Where posts are published (docs/posts.md); each owner connects their own
+    account in chat with ``connect``."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    bluesky_url: str = "https://bsky.social"
+    """The Bluesky PDS (XRPC) to sign in to and post through (a self-hosted PDS works too)."""
+    x_url: str = "https://api.x.com"
+    """X's API v2 base URL."""
+    linkedin_url: str = "https://api.linkedin.com"
+    """LinkedIn's REST API base URL."""
+    linkedin_version: str = "202405"
+    """The ``LinkedIn-Version`` header (``YYYYMM``) of the posts API."""
+    timeout_s: float = 20.0
+    """Seconds one request to a network may take."""
+    enabled: bool = True
+    """Offer publishing at all (``connect``, Publish, Schedule); off: posts stay drafts."""
+
+
 class Settings(BaseSettings):
     """Everything minime reads from its environment."""
 
@@ -203,6 +223,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    networks: NetworkSettings = Field(default_factory=NetworkSettings)
 
     @field_validator("data_dir", "model_cache_dir", mode="after")
     @classmethod

@@ -37,6 +37,7 @@ from core.ports import (
     Unreadable,
     VectorStore,
 )
+from core.publishing import ConnectionStore, PostStore
 
 NOT_TRAINED = "Train me first: `train --sample` or `train <export>`."
 NO_REPLIES = f"I have no replies of yours to learn from yet. {NOT_TRAINED}"
@@ -106,6 +107,8 @@ class Stores:
     feedback: FeedbackStore
     state: StateStore
     vault: AccountVault
+    posts: PostStore
+    connections: ConnectionStore
     identity: IdentityStore
     teams: TeamStore
     shares: ShareStore
