@@ -38,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.corpus_vectors import encoder_tag, load_cached  # noqa: E402
 from bot.bootstrap import default_embedder  # noqa: E402
 from bot.eval_cli import load_messages  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
@@ -48,15 +49,12 @@ from core.evaluation import CachingEmbedder, most_active_senders, train_judge  #
 from core.profiling.background import background_texts  # noqa: E402
 
 
-def preload(embedder: CachingEmbedder, cache: Path) -> int:
-    """Seed the embedding cache with the corpus vectors computed once (``../cache``)."""
-    table = cache / "ubuntu_minilm_texts.npy"
-    if not table.exists():
-        return 0
-    texts = json.loads((cache / "ubuntu_minilm_texts.json").read_text())
-    matrix = np.load(table).astype(np.float32)
-    embedder._cache.update(zip(texts, matrix, strict=True))
-    return len(texts)
+def preload(embedder: CachingEmbedder, cache: Path, tag: str) -> int:
+    """Seed the embedding cache with the corpus vectors of this encoder computed once
+    (``bench/corpus_vectors.py``)."""
+    known = load_cached(cache, tag)
+    embedder._cache.update(known)
+    return len(known)
 
 
 def pooled_share(rows: Sequence[dict], key: str) -> str:  # type: ignore[type-arg]
@@ -83,6 +81,9 @@ def main() -> None:
     )
     parser.add_argument("--precision", choices=("int8", "fp32"), default="int8", help="minilm")
     parser.add_argument("--vectors", type=Path, default=ROOT.parent / "cache")
+    parser.add_argument(
+        "--fit-weights", type=Path, help="the ranker to measure (default: the shipped weights)"
+    )
     parser.add_argument("--fit-judge", type=Path, default=ROOT.parent / "cache/fit_judge.npz")
     parser.add_argument("--no-meters", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
@@ -96,10 +97,14 @@ def main() -> None:
     settings = load_settings(embedder=args.embedder, embedder_precision=args.precision)
     inner = HashingEmbedder() if args.embedder == "hashing" else default_embedder(settings)
     embedder = CachingEmbedder(inner)
-    if args.embedder == "minilm-torch":  # the cached corpus vectors are the torch model's
-        print(f"{preload(embedder, args.vectors)} corpus vectors read from {args.vectors}")
     if args.embedder != "hashing":
-        weights = global_weights()
+        tag = encoder_tag(args.embedder, args.precision)
+        print(
+            f"{preload(embedder, args.vectors, tag)} {tag} corpus vectors read from {args.vectors}"
+        )
+    weights = FitWeights.from_bytes(args.fit_weights.read_bytes()) if args.fit_weights else None
+    if args.embedder != "hashing":
+        weights = weights or global_weights()
         kept_apart = set(weights.meta.get("excluded_writers", []))
         trained_on = [a for a in authors if a not in kept_apart]
         if trained_on:
@@ -116,6 +121,7 @@ def main() -> None:
         report = draft_report(
             messages, owner, embedder=embedder, judge=judge, fit_judge=fit_judge,
             meters=not args.no_meters, max_items=args.max_items, seed=args.seed,
+            fit_weights=weights,
         )  # fmt: skip
         rows.append(report)
         r, b = report["retrieval"], report["baseline"]
@@ -144,7 +150,7 @@ def main() -> None:
         f"(9 candidates: chance MRR {chance['mrr']:.3f}; authorship-judge chance "
         f"{rows[0]['judge_chance']:.2f})"
     )
-    for name in ("fitted", "retrieval", "baseline"):
+    for name in ("fitted", "card", "retrieval", "baseline"):
         if name in summary:
             s = summary[name]
             print(
@@ -159,6 +165,20 @@ def main() -> None:
             f"[{d['low']:+.3f}, {d['high']:+.3f}]; fidelity fitted - naive "
             f"{summary.get('fidelity_fitted_minus_naive', float('nan')):+.3f}"
         )
+        if "card_vs_naive" in summary:
+            c = summary["card_vs_naive"]
+            print(
+                f"  card (first option shown; the closest exchange when none) - naive MRR "
+                f"{c['mean']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]; fidelity "
+                f"{summary.get('fidelity_card_minus_naive', float('nan')):+.3f}"
+            )
+        if "card_any_vs_naive_any" in summary:
+            c = summary["card_any_vs_naive_any"]
+            print(
+                f"  best option of the card {summary['card_any']['mrr']:.3f} vs best of naive's "
+                f"3 options {summary['naive_any']['mrr']:.3f}: {c['mean']:+.3f} "
+                f"[{c['low']:+.3f}, {c['high']:+.3f}]"
+            )
         counts: Counter[str] = Counter()
         for r in rows:
             counts.update(r["gate"]["options"])
