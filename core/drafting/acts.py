@@ -235,8 +235,31 @@ def bounded(text: str) -> str:
 def _clean(text: str) -> str:
     """Lowercase-friendly text without the leading address (``bob: …``, ``@bob …``)."""
     text = _APOS.sub("'", bounded(text).strip())
-    stripped = _ADDRESSED.sub("", text, count=1)
+    match = _ADDRESSED.match(text)
+    if match is None or not match.group(0).strip()[:-1].strip():
+        return text
+    head = match.group(0)
+    if head.rstrip().endswith(",") and not head.lstrip().startswith("@") and _is_cue(head):
+        return text  # "sorry, can't today" / "ok, will do": an opening word, not a name
+    stripped = text[match.end() :]
     return stripped if stripped.strip() else text
+
+
+_DISCOURSE = re.compile(
+    r"^\W*(?:so|well|also|btw|but|and|actually|anyway|anyways|please|pls|unfortunately|sadly|"
+    r"honestly|now|then|first|still|wait|look|listen|seriously|really|plus|basically|maybe|"
+    r"perhaps|probably|however|though|guys|folks|all|everyone|man|dude)\W*$",
+    re.I,
+)
+
+
+def _is_cue(word: str) -> bool:
+    """Whether a comma-ended opening word is one the act rules read (a greeting, thanks, an
+    apology, an acknowledgement, a reaction) or a discourse marker, rather than a nick."""
+    return any(
+        rule.search(word)
+        for rule in (_THANKS, _GREETING, _APOLOGY, _ACKNOWLEDGE, _OPINION, _LAUGH, _DISCOURSE)
+    )
 
 
 def ends_with_question(text: str) -> bool:

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from core.drafting.acts import QUESTION_MARKS, Detail, Slot, bounded, rule_act
+from core.drafting.acts import QUESTION_MARKS, Act, Detail, Slot, bounded, rule_act
 from core.profiling.intents import INTENTS, Intent, classify_intent
 
 MAX_WORDS = 12
@@ -131,6 +131,16 @@ def role_of(reply: str, incoming: str | None = None) -> Role | None:
     return None
 
 
+def _answers_instead(text: str, role: Role) -> bool:
+    """Whether a phrase mined for ``role`` rather says yes, no or later to a request ("ty! on
+    it" after an answer): not the owner's way to acknowledge thanks or an apology, nor to react.
+    ("no worries" acknowledges by its own words, whatever else it may mean.)"""
+    if role not in ("acknowledge", "react") or not answers_request(text):
+        return False
+    own = _ACKNOWLEDGE if role == "acknowledge" else _REACT
+    return not own.search(text)
+
+
 def answers_request(text: str) -> bool:
     """Whether a reply accepts, declines, defers or asks about a request ("cool, works for me"):
     then it is no reaction to a joke, however it starts."""
@@ -165,6 +175,15 @@ class Phrase:
     text: str
     intent: Intent
     count: int
+    answers: tuple[Act, ...] = ()
+    """The acts of the messages it answered, most frequent first: "on it" answers requests,
+    "see you there" invitations, "ty! on it" an answer to the owner's own question. Empty when
+    unknown (no pairs)."""
+
+    def suits(self, act: Act | None) -> bool:
+        """Whether the owner would use this phrase for a message of ``act``: they did before,
+        or nothing is known of what it answered."""
+        return act is None or not self.answers or act in self.answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +208,22 @@ class StockPhrase:
 def _ranked(forms: Counter[str], limit: int) -> list[tuple[str, int]]:
     # Most used first; among equals the shorter (more generic) phrasing.
     return sorted(forms.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[:limit]
+
+
+def _kept(
+    forms: Counter[str], answered: dict[str, Counter[Act]], limit: int
+) -> list[tuple[str, int]]:
+    """The ``limit`` most used phrasings, and beside them the most used one for each kind of
+    message they answered (a "yes" to an invitation is kept even when "on it" to tasks is more
+    frequent), most used first."""
+    kept = _ranked(forms, limit)
+    keys = {key for key, _ in kept}
+    for act in sorted({a for key in forms for a in answered.get(key, ())}):
+        best = _ranked(Counter({k: n for k, n in forms.items() if act in answered.get(k, ())}), 1)
+        if best and best[0][0] not in keys:
+            kept.append(best[0])
+            keys.add(best[0][0])
+    return sorted(kept, key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
 
 
 @dataclass(slots=True)
@@ -220,6 +255,7 @@ class Phrasebook:
         """
         pairs = list(pairs)
         forms: dict[Intent, Counter[str]] = defaultdict(Counter)
+        answered: dict[str, Counter[Act]] = defaultdict(Counter)
         role_forms: dict[Role, Counter[str]] = defaultdict(Counter)
         spellings: dict[str, Counter[str]] = defaultdict(Counter)
 
@@ -242,20 +278,28 @@ class Phrasebook:
                 role_forms[role][key] += 1
             if intent is not None or role is not None:
                 spellings[key][text] += 1
+        intent_keys = {key for counter in forms.values() for key in counter}
         for incoming, reply in pairs:
             text = usable(reply)
             if text is None:
                 continue
+            key = normalise(text) or text
+            if key in intent_keys:
+                answered[key][rule_act(incoming)] += 1
             role = role_of(text, incoming)
             if role is None:
                 continue
-            key = normalise(text) or text
             role_forms[role][key] += 1
             spellings[key][text] += 1
         phrases: dict[Intent, list[Phrase]] = {
             intent: [
-                Phrase(text=spellings[key].most_common(1)[0][0], intent=intent, count=count)
-                for key, count in _ranked(forms[intent], per_intent)
+                Phrase(
+                    text=spellings[key].most_common(1)[0][0],
+                    intent=intent,
+                    count=count,
+                    answers=tuple(act for act, _ in answered[key].most_common()),
+                )
+                for key, count in _kept(forms[intent], answered, per_intent)
             ]
             for intent in INTENTS
         }
@@ -268,20 +312,24 @@ class Phrasebook:
         }
         return cls(phrases=phrases, roles=roles)
 
-    def for_slot(self, slot: Slot, *, avoid: Iterable[str] = ()) -> StockPhrase | None:
+    def for_slot(
+        self, slot: Slot, *, avoid: Iterable[str] = (), act: Act | None = None
+    ) -> StockPhrase | None:
         """The owner's own phrase for a slot of :func:`core.drafting.acts.slots_for`, or ``None``.
 
         ``yes`` / ``not now`` use the intents (the more used of decline and defer for not now);
         ``ask_details`` only a question asking about one of ``slot.details`` (nothing when the
         message leaves nothing open); ``acknowledge`` / ``react`` / ``hold`` / ``greet`` the
         owner's wording for that role. ``answer`` has no stock phrase: only a real reply fits.
+        With ``act`` (of the incoming message), a phrase the owner only ever used for another
+        kind of message is not used ("on it" accepts a task, not a lunch invitation).
         """
         skip = {normalise(a) for a in avoid}
         if slot.kind == "ask_details":
             if not slot.details:
                 return None
             for phrase in self.phrases.get("ask_details", []):
-                if normalise(phrase.text) in skip:
+                if normalise(phrase.text) in skip or not phrase.suits(act):
                     continue
                 if asks_about(phrase.text) & slot.details:
                     return StockPhrase(text=phrase.text, role="ask_details", count=phrase.count)
@@ -289,7 +337,7 @@ class Phrasebook:
         if slot.kind in ("acknowledge", "react", "hold", "greet"):
             role: Role = slot.kind
             for found in self.roles.get(role, []):
-                if normalise(found.text) not in skip:
+                if normalise(found.text) not in skip and not _answers_instead(found.text, role):
                     return StockPhrase(text=found.text, role=role, count=found.count)
             if role == "hold":
                 defer = self.best("defer", avoid=avoid)
@@ -300,7 +348,7 @@ class Phrasebook:
             phrase
             for intent in sorted(slot.intents, key=lambda i: -self.usage(i))
             for phrase in self.phrases.get(intent, [])
-            if normalise(phrase.text) not in skip
+            if normalise(phrase.text) not in skip and phrase.suits(act)
         ]
         if slot.kind == "not_now":
             # "let me check" is the hold of a question; "not now" says no or later first.

@@ -48,6 +48,12 @@ from core.engines.embedding import HashingEmbedder
         ("got it", "acknowledgement"),
         ("the build is green now", "information"),
         ("bob: the build is green now", "information"),
+        # an opening "sorry," / "ok," / "thanks," is a word of the message, not a nick
+        ("sorry, can't today", "apology"),
+        ("gina: sorry, can't today", "apology"),
+        ("ok, will do", "acknowledgement"),
+        ("thanks, that fixed it", "thanks"),
+        ("bob, try sudo apt update", "request"),
     ],
 )
 def test_rules_tell_the_acts_apart(text: str, act: str) -> None:
