@@ -40,7 +40,6 @@ Use in drafting (the drafter already holds the message's embedding and the candi
     act = classify_act(text, query_vector)             # the incoming message
     if not needs_reply_by_act(act) and not asked: ...  # thanks, fyi, jokes: no unsolicited draft
     reply_acts = classify_acts(candidates, candidate_vectors)
-    reply_affinity(act, reply_acts[i])                 # a fit feature (PMI from real reply pairs)
     for slot in slots_for(act, text):                  # the kinds of answer to offer, in order
         ...  # a retrieved reply whose intent is in slot.intents / act in slot.acts fills it,
         ...  # else phrasebook.for_slot(slot): the owner's own phrase, or None (leave it out)
@@ -455,9 +454,6 @@ class ActModel:
     rules_first: bool = True
     """Keep the rules' act where they are confident (:func:`confident_rule_act`) and ask the
     model only for the rest; ``False``: the model decides every English text."""
-    affinity: Vector | None = None
-    """(len(ACTS), len(ACTS)): how much more often than usual a reply of act *j* answers a
-    message of act *i* in real chat (pointwise mutual information, clipped to [-2, 2])."""
 
     @classmethod
     def from_npz(cls, path: str) -> ActModel:
@@ -478,9 +474,6 @@ class ActModel:
                 scale=data["scale"].astype(np.float32),
                 dim=int(data["dim"]),
                 rules_first=bool(data["rules_first"]) if "rules_first" in data.files else True,
-                affinity=(
-                    data["affinity"].astype(np.float32) if "affinity" in data.files else None
-                ),
             )
 
     def inputs(self, texts: list[str], vectors: Vector) -> Vector:
@@ -563,20 +556,6 @@ def classify_act(text: str, vector: Vector | None = None, *, model: ActModel | N
     """
     row = None if vector is None else np.asarray(vector, dtype=np.float32).reshape(1, -1)
     return classify_acts([text], row, model=model)[0]
-
-
-def reply_affinity(message: Act, reply: Act, *, model: ActModel | None = None) -> float:
-    """How typical a reply of act ``reply`` is for a message of act ``message`` in real chat.
-
-    Positive when such replies answer such messages more often than replies do in general
-    ("np" after thanks, a statement after an open question), negative when rarer (thanks after an
-    open question); 0.0 when unknown. Learned from reply pairs by ``bench/train_acts.py``; a fit
-    feature, not a gate.
-    """
-    model = model or shipped_model()
-    if model is None or model.affinity is None:
-        return 0.0
-    return float(model.affinity[ACTS.index(message), ACTS.index(reply)])
 
 
 def needs_reply_by_act(act: Act) -> bool:
