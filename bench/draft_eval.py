@@ -2,7 +2,8 @@
 
     nice .venv/bin/python bench/draft_eval.py [--corpus ../shared/data/ubuntu-irc/messages.jsonl.gz]
         [--authors 10] [--max-items 300] [--vectors ../cache] [--fit-judge ../cache/fit_judge.npz]
-        [--embedder minilm|minilm-torch|hashing] [--precision int8|fp32] [--no-meters] [--json OUT.json]
+        [--embedder minilm|minilm-torch|hashing] [--precision int8|fp32] [--no-meters] [--no-judge]
+        [--fit-weights FILE] [--owners NAME ...] [--json OUT.json]
 
 For each of the ``--authors`` most active human senders (bots excluded), chronological 80/20 split
 per sender (``core.drafting.evaluation.draft_report``), on the same held-out items:
@@ -57,6 +58,9 @@ def preload(embedder: CachingEmbedder, cache: Path, tag: str) -> int:
     return len(known)
 
 
+nan = float("nan")
+
+
 def pooled_share(rows: Sequence[dict], key: str) -> str:  # type: ignore[type-arg]
     parts = [r["acceptance"][key] for r in rows if "acceptance" in r and r["acceptance"][key]["n"]]
     n = sum(p["n"] for p in parts)
@@ -86,6 +90,9 @@ def main() -> None:
     )
     parser.add_argument("--fit-judge", type=Path, default=ROOT.parent / "cache/fit_judge.npz")
     parser.add_argument("--no-meters", action="store_true")
+    parser.add_argument(
+        "--no-judge", action="store_true", help="skip the authorship judge (no style fidelity)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--owners", nargs="*", help="only these of the --authors owners")
@@ -112,10 +119,12 @@ def main() -> None:
     fit_judge = (
         FitWeights.from_bytes(args.fit_judge.read_bytes()) if args.fit_judge.exists() else None
     )
-    judge = train_judge(
-        messages, authors, embedder=embedder, background=background_texts(), seed=args.seed
-    )
-    print(f"judge: {len(authors)} writers trained in {time.perf_counter() - started:.0f} s")
+    judge = None
+    if not args.no_judge:
+        judge = train_judge(
+            messages, authors, embedder=embedder, background=background_texts(), seed=args.seed
+        )
+        print(f"judge: {len(authors)} writers trained in {time.perf_counter() - started:.0f} s")
     rows = []
     for owner in [a for a in authors if not args.owners or a in args.owners]:
         report = draft_report(
@@ -127,13 +136,14 @@ def main() -> None:
         r, b = report["retrieval"], report["baseline"]
         line = (
             f"{owner:<14} ex {report['exemplars']:>4} items {report['items']:>3} | "
-            f"naive MRR {r['mrr']:.3f} fid {r['fidelity']:.2f} | "
-            f"generic MRR {b['mrr']:.3f} fid {b['fidelity']:.2f} | ceiling {report['ceiling']:.2f}"
+            f"naive MRR {r['mrr']:.3f} fid {r.get('fidelity', nan):.2f} | "
+            f"generic MRR {b['mrr']:.3f} fid {b.get('fidelity', nan):.2f} | "
+            f"ceiling {report.get('ceiling', nan):.2f}"
         )
         if "fitted" in report:
             f, d, g = report["fitted"], report["fitted_vs_naive"], report["gate"]
             line += (
-                f" | fitted MRR {f['mrr']:.3f} fid {f['fidelity']:.2f} "
+                f" | fitted MRR {f['mrr']:.3f} fid {f.get('fidelity', nan):.2f} "
                 f"(diff {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]) "
                 f"no-draft {g['no_draft_rate']:.2f} adapt {report['adapt_seconds']:.1f}s"
             )
@@ -148,7 +158,7 @@ def main() -> None:
     print(
         f"\npooled over {summary['owners']} owners, {summary['items']} held-out replies "
         f"(9 candidates: chance MRR {chance['mrr']:.3f}; authorship-judge chance "
-        f"{rows[0]['judge_chance']:.2f})"
+        f"{rows[0].get('judge_chance', nan):.2f})"
     )
     for name in ("fitted", "card", "retrieval", "baseline"):
         if name in summary:
@@ -156,8 +166,9 @@ def main() -> None:
             print(
                 f"  {name:<9}  MRR {s['mrr']:.3f}  fidelity {s.get('fidelity', float('nan')):.3f}"
             )
-    print(f"  ceiling (owner's real held-out replies attributed to them): "
-          f"{np.mean([r['ceiling'] for r in rows]):.3f}")  # fmt: skip
+    if judge is not None:
+        print(f"  ceiling (owner's real held-out replies attributed to them): "
+              f"{np.mean([r['ceiling'] for r in rows]):.3f}")  # fmt: skip
     if "fitted_vs_naive" in summary:
         d = summary["fitted_vs_naive"]
         print(

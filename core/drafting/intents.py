@@ -28,6 +28,8 @@ from core.profiling.intents import INTENTS, Intent, classify_intent
 MAX_WORDS = 12
 """Replies longer than this are too specific to reuse as a stock answer."""
 PER_INTENT = 3
+ANSWERED_SAMPLE = 20
+"""Messages per stock phrase whose act is read to learn what the phrase answers."""
 
 _NORMALISE = re.compile(r"[^\w\s']+")
 # "bob: sure" or "@bob, sure" (not "sure, happy to": a bare word and a comma is no address)
@@ -129,6 +131,12 @@ def role_of(reply: str, incoming: str | None = None) -> Role | None:
         if _REACT.search(text) and not answers_request(text):
             return "react"
     return None
+
+
+def _asks_beyond(text: str, leaves_open: frozenset[Detail]) -> bool:
+    """Whether a reply asks back about something the message does not leave open."""
+    asks = any(c in text for c in QUESTION_MARKS)
+    return asks and bool(asks_about(text) - leaves_open)
 
 
 def _answers_instead(text: str, role: Role) -> bool:
@@ -278,13 +286,15 @@ class Phrasebook:
                 role_forms[role][key] += 1
             if intent is not None or role is not None:
                 spellings[key][text] += 1
-        intent_keys = {key for counter in forms.values() for key in counter}
+        # What each candidate phrase answered: read from a bounded sample (the acts of its
+        # first messages), for the phrasings that could be kept.
+        intent_keys = {key for counter in forms.values() for key, _ in _ranked(counter, 25)}
         for incoming, reply in pairs:
             text = usable(reply)
             if text is None:
                 continue
             key = normalise(text) or text
-            if key in intent_keys:
+            if key in intent_keys and answered[key].total() < ANSWERED_SAMPLE:
                 answered[key][rule_act(incoming)] += 1
             role = role_of(text, incoming)
             if role is None:
@@ -313,7 +323,12 @@ class Phrasebook:
         return cls(phrases=phrases, roles=roles)
 
     def for_slot(
-        self, slot: Slot, *, avoid: Iterable[str] = (), act: Act | None = None
+        self,
+        slot: Slot,
+        *,
+        avoid: Iterable[str] = (),
+        act: Act | None = None,
+        leaves_open: frozenset[Detail] | None = None,
     ) -> StockPhrase | None:
         """The owner's own phrase for a slot of :func:`core.drafting.acts.slots_for`, or ``None``.
 
@@ -322,7 +337,10 @@ class Phrasebook:
         message leaves nothing open); ``acknowledge`` / ``react`` / ``hold`` / ``greet`` the
         owner's wording for that role. ``answer`` has no stock phrase: only a real reply fits.
         With ``act`` (of the incoming message), a phrase the owner only ever used for another
-        kind of message is not used ("on it" accepts a task, not a lunch invitation).
+        kind of message is not used ("on it" accepts a task, not a lunch invitation); with
+        ``leaves_open`` (what the message leaves open), a "yes" or "not now" that also asks
+        something asks only about that ("yep, which branch?" is no yes to "send the Q3 numbers
+        by Friday").
         """
         skip = {normalise(a) for a in avoid}
         if slot.kind == "ask_details":
@@ -348,7 +366,9 @@ class Phrasebook:
             phrase
             for intent in sorted(slot.intents, key=lambda i: -self.usage(i))
             for phrase in self.phrases.get(intent, [])
-            if normalise(phrase.text) not in skip and phrase.suits(act)
+            if normalise(phrase.text) not in skip
+            and phrase.suits(act)
+            and not (leaves_open is not None and _asks_beyond(phrase.text, leaves_open))
         ]
         if slot.kind == "not_now":
             # "let me check" is the hold of a question; "not now" says no or later first.

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from core.drafting.acts import Act, Slot, slots_for
+from core.drafting.acts import Act, Slot, open_details, slots_for
 from core.drafting.intents import Phrasebook, asks_about, holds, normalise, role_of
 from core.profiling.intents import Intent
 
@@ -100,6 +100,7 @@ def shape(
         (c for c in candidates if c.fit >= threshold), key=lambda c: (-c.fit, len(c.text))
     )
     out: list[Shaped] = []
+    leaves_open = open_details(text, tasks=act != "invitation")
     for slot in slots_for(act, text):
         if len(out) >= max_options:
             break
@@ -121,7 +122,7 @@ def shape(
             continue
         if slot.kind == "answer":
             continue
-        stock = phrasebook.for_slot(slot, avoid=used, act=act)
+        stock = phrasebook.for_slot(slot, avoid=used, act=act, leaves_open=leaves_open)
         if stock is not None:
             out.append(
                 Shaped(slot=slot, text=stock.text, fit=None, source="phrasebook", count=stock.count)

@@ -122,3 +122,16 @@ def test_an_acknowledgement_is_not_a_yes_to_something_else() -> None:
     assert [o.text for o in shape("apology", "sorry, can't today", [], book, threshold=0.5)] == [
         "no worries"
     ]
+
+
+def test_a_stock_yes_asks_back_only_about_what_the_message_leaves_open() -> None:
+    book = Phrasebook.mine(
+        ["yep, which branch is it on?"] * 3 + ["sure"],
+        pairs=[("can you check my PR?", "yep, which branch is it on?")] * 3
+        + [("can you send the slides?", "sure")],
+    )
+    said_it_all = "need the Q3 budget numbers by Friday 5pm, can you send them over?"
+    assert [o.text for o in shape("request", said_it_all, [], book, threshold=0.5)] == ["sure"]
+    vague = "can you review my PR today?"
+    yes = [o.text for o in shape("request", vague, [], book, threshold=0.5)][:1]
+    assert yes == ["yep, which branch is it on?"]
