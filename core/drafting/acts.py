@@ -604,11 +604,20 @@ _TIME = re.compile(
     r"\b(?:today|tonight|tomorrow|tmrw|tmr|yesterday|now|asap|eod|eow|soon|later|noon|midnight|"
     r"morning|afternoon|evening|weekend|this week|next week|this month|next month|monday|tuesday|"
     r"wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thurs|fri|sat|sun|"
-    r"jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*|"
+    # months, not the words that start like one ("deck", "market", "octave")
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
     r"\d{1,2}(?::\d{2})?\s*(?:am|pm|h)|\d{1,2}:\d{2}|in (?:an? )?(?:hour|minute|min|sec|bit|few)\w*|"
     r"by (?:then|the end)|end of (?:day|week|month)|before|until|after|at \d{1,2})\b",
     re.I,
 )
+_CLOCK = re.compile(
+    r"\b(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|h)|\d{1,2}:\d{2}|noon|midday|midnight|morning|"
+    r"afternoon|evening|tonight|asap|now|at \d{1,2}|in (?:an? )?(?:hour|minute|min|sec|bit|few)\w*|"
+    r"after (?:work|lunch|this)|before (?:lunch|work))\b",
+    re.I,
+)
+"""A time of day: what an event needs beyond its day ("lunch tomorrow?" leaves the hour open)."""
 _PLACE = re.compile(
     r"\b(?:at|in|@)\s+(?:the\s+)?[A-Z][\w'-]*|\b(?:downstairs|upstairs|office|room|kitchen|"
     r"cafe|café|canteen|lobby|place|home|online|zoom|meet\.|teams|slack|huddle|bar|pub|"
@@ -627,7 +636,7 @@ def open_details(text: str, *, tasks: bool = True) -> frozenset[Detail]:
     """What a request or invitation leaves open that the owner could sensibly ask about.
 
     ``place`` only for something that happens somewhere (a meeting, lunch) with no place given;
-    ``time`` for an event or task with no time given; ``which`` when the object is named only
+    ``time`` for an event with no hour given ("lunch tomorrow?") or a task with no time at all; ``which`` when the object is named only
     vaguely ("my PR", "the doc"). Empty when the message says it all: "need the Q3 budget
     numbers by Friday 5pm, can you send them over?" leaves nothing to ask. With ``tasks=False``
     (offers, "want me to look?") a missing time counts only for events.
@@ -638,7 +647,7 @@ def open_details(text: str, *, tasks: bool = True) -> frozenset[Detail]:
     task = bool(_TASK.search(cleaned))
     if event and not _PLACE.search(cleaned):
         out.add("place")
-    if (event or (task and tasks)) and not _TIME.search(cleaned):
+    if (event and not _CLOCK.search(cleaned)) or (task and tasks and not _TIME.search(cleaned)):
         out.add("time")
     if _VAGUE_OBJECT.search(cleaned):
         out.add("which")

@@ -191,6 +191,11 @@ def test_a_request_that_leaves_something_open_may_ask_only_about_that() -> None:
     assert lunch.kind == "ask_details"
     assert lunch.details == frozenset({"place", "time"})
     assert open_details("lunch at 12 downstairs?") == frozenset()
+    # a day is not an hour: "lunch tomorrow?" may get "what time?"; a deadline day is enough
+    assert open_details("lunch tomorrow?") == frozenset({"place", "time"})
+    assert "time" not in open_details("can you send the numbers by friday?")
+    # "deck" is no December
+    assert open_details("can you send the deck?") == frozenset({"which", "time"})
     assert kinds("invitation", "want me to take a look?") == ["yes", "not_now"]
 
 
