@@ -135,8 +135,8 @@ def role_of(reply: str, incoming: str | None = None) -> Role | None:
 
 def _asks_beyond(text: str, leaves_open: frozenset[Detail]) -> bool:
     """Whether a reply asks back about something the message does not leave open."""
-    asks = any(c in text for c in QUESTION_MARKS)
-    return asks and bool(asks_about(text) - leaves_open)
+    about = asks_about(text)
+    return any(c in text for c in QUESTION_MARKS) and bool(about) and not about & leaves_open
 
 
 def _answers_instead(text: str, role: Role) -> bool:
