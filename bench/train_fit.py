@@ -1,8 +1,14 @@
 """Train the global reply-fit model (``core/drafting/fit.py``) and the evaluation's judge model.
 
     nice .venv/bin/python bench/train_fit.py [--corpus ../shared/data/ubuntu-irc/messages.jsonl.gz]
-        [--vectors ../cache] [--exclude-top 16] [--rank 16] [--epochs 6]
+        [--vectors ../cache] [--embedder minilm|minilm-torch] [--precision int8|fp32]
+        [--exclude-top 16] [--rank 16] [--epochs 6] [--in-batch W] [--only ranker|judge]
         [--out core/drafting/data/fit.npz] [--judge-out ../cache/fit_judge.npz]
+
+Vectors: the encoder's named by ``--embedder``/``--precision`` (default: the int8 ONNX encoder the
+bot runs), read from ``bench/corpus_vectors.py``'s cache in ``--vectors`` when it holds them. The
+shipped ``fit.npz`` was trained on the torch encoder's vectors (``--embedder minilm-torch``);
+retrained on int8 vectors it measures the same (docs/benchmarks.md), so it was kept.
 
 Data: every (message → reply) pair of the corpus's human reply links whose reply writer is neither
 a bot nor one of the ``--exclude-top`` most active human senders (the evaluation's owners and the
