@@ -30,7 +30,7 @@ class SqlStateStore:
 
     async def get(self, account_id: AccountId, persona_id: PersonaId, kind: str) -> bytes | None:
         s = tables.state
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             value = (
                 await session.execute(
                     select(s.c.value).where(
@@ -51,7 +51,7 @@ class SqlStateStore:
     async def put(
         self, account_id: AccountId, persona_id: PersonaId, kind: str, value: bytes
     ) -> None:
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             await self._ctx.check_persona(session, account_id, persona_id)
             cipher = await self._ctx.cipher(session, account_id)
             now = self._ctx.clock()

@@ -98,7 +98,7 @@ class SqlAccountVault:
         Raises:
             NotFound: the account does not exist.
         """
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             account = await load_account(self._ctx, session, account_id)
             if account is None:
                 raise NotFound(f"Account {account_id} does not exist.")
@@ -134,7 +134,7 @@ class SqlAccountVault:
         WAL is then checkpointed and truncated: with ``secure_delete=ON`` the freed pages are
         zeroed, so the erased ciphertexts leave both files.
         """
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             for table in _ERASE_ORDER:
                 column = table.c.id if table is tables.accounts else table.c.account_id
                 await session.execute(delete(table).where(column == account_id))
