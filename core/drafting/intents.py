@@ -122,7 +122,9 @@ def role_of(reply: str, incoming: str | None = None) -> Role | None:
             return "greet"
         if incoming is not None:
             before = rule_act(incoming)
-            if before in ("thanks", "apology"):
+            # After thanks, a short reply acknowledges only if it is itself a backchannel
+            # ("np", "anytime", "glad it helped"), not more help ("uninstall network-manager").
+            if before in ("thanks", "apology") and rule_act(text) in _ACKNOWLEDGING:
                 return "acknowledge"
             if before == "opinion" and rule_act(text) in ("opinion", "acknowledgement"):
                 return None if answers_request(text) else "react"
@@ -147,6 +149,10 @@ def _answers_instead(text: str, role: Role) -> bool:
         return False
     own = _ACKNOWLEDGE if role == "acknowledge" else _REACT
     return not own.search(text)
+
+
+_ACKNOWLEDGING: Final = frozenset({"acknowledgement", "thanks", "opinion", "greeting", "apology"})
+"""Acts of a reply that can acknowledge thanks or an apology."""
 
 
 def answers_request(text: str) -> bool:

@@ -135,3 +135,15 @@ def test_a_stock_yes_asks_back_only_about_what_the_message_leaves_open() -> None
     vague = "can you review my PR today?"
     yes = [o.text for o in shape("request", vague, [], book, threshold=0.5)][:1]
     assert yes == ["yep, which branch is it on?"]
+
+
+def test_more_help_after_thanks_is_not_the_owners_way_to_acknowledge() -> None:
+    # IRC: "thanks" and the helper goes on helping; that is no "np"
+    book = Phrasebook.mine(
+        [],
+        pairs=[("thanks, that fixed it", "uninstall network-manager maybe")] * 3
+        + [("thanks!", "np, glad it helped")],
+    )
+    assert [o.text for o in shape("thanks", "thanks, that fixed it", [], book, threshold=0.5)] == [
+        "np, glad it helped"
+    ]
