@@ -28,7 +28,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.drafting.acts import Act, classify_act, classify_acts, needs_reply_by_act, slots_for
+from core.drafting.acts import Act, classify_act, classify_acts, slots_for
 from core.drafting.exemplars import _NICK, _jaccard
 from core.drafting.exemplars import ExemplarIndex as ExemplarIndex
 from core.drafting.exemplars import Negative as Negative
@@ -66,6 +66,8 @@ ROLE_LABEL: dict[Role, str] = {
 }
 FILL_UP: frozenset[Act] = frozenset({"open_question", "yes_no_question", "problem"})
 """Messages whose card is filled up with further answers that fit (beyond the act's slots)."""
+SOCIAL: frozenset[Act] = frozenset({"thanks", "apology", "greeting"})
+"""Messages answered only in kind (an acknowledgement, a greeting), never by a reply of content."""
 _ANSWER_SLOT = slots_for("open_question")[0]
 UNGATED_STOCK_NEVER: frozenset[Act] = frozenset({"information", "acknowledgement"})
 """Messages that ask for no particular kind of answer: a stock phrase is offered for them only
@@ -422,11 +424,11 @@ class RetrievalDrafter:
             avoid=avoid,
         )
         chosen = [position[k] for k in (normalise(s.text) for s in shaped) if k in position]
-        if message_act in FILL_UP or (not chosen and needs_reply_by_act(message_act)):
-            # A question can have several answers; and when no slot of a message that asks
-            # something could be filled, the answers that pass the gate are still better than
-            # nothing (most different first). Thanks, a joke or an fyi get their kind of answer
-            # or none: more help after "thanks, that fixed it" is no acknowledgement.
+        if message_act in FILL_UP or (not chosen and message_act not in SOCIAL):
+            # A question can have several answers; and when no slot could be filled, the
+            # answers that pass the gate are still better than nothing (most different first),
+            # but for thanks, an apology or a greeting: their kind of answer or none (more help
+            # after "thanks, that fixed it" is no acknowledgement).
             options = [c for c in candidates if not chosen or _answers(c)]
             for candidate in options:
                 if len(chosen) >= self._max_options:
