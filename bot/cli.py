@@ -508,6 +508,10 @@ async def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
         if persona is None:
             raise UsageError(f"no persona '{args.persona}' for '{args.user}'")
         report = await runtime.clone.app.quality.report(account, persona, progress=progress)
+        # Kept in the persona's quality history, like a run asked for in chat.
+        await runtime.clone.app.quality_history.record(
+            account, persona, report, trigger="on demand"
+        )
     report["seconds"] = round(time.perf_counter() - started, 1)
     png = quality.picture(report)
     target = None

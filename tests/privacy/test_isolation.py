@@ -59,6 +59,8 @@ CROSS_ACCOUNT = {
     ("SqlAccountStore", "redeem_link_code"): "the one-time code names the account",
     ("SqlDeliveryLog", "first_seen"): "a delivery key, logged before its account may exist",
     ("SqlDeliveryLog", "prune"): "expiry of de-duplication records",
+    ("SqlTeamStore", "memberships"): "the role row names the member; the owner granted it",
+    ("SqlTeamStore", "redeem_invite"): "the one-time invitation code names the account",
 }
 """Public store methods that do not take an account, and why; every other one must."""
 
