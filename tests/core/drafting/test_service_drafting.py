@@ -341,3 +341,43 @@ async def test_a_message_in_a_language_the_owner_never_writes_gets_a_note_not_en
         for text in ("ok?", "can you review my PR today?"):
             drafted = await clone.handle_incoming(incoming(text), explicit=True)
             assert drafted is not None and drafted.draft is not None, text
+
+
+async def test_model_options_pass_the_same_fit_gate_as_the_owners_own(tmp_path: Path) -> None:
+    """An LLM option that does not answer the message is not shown; one that does carries its
+    "fits" meter and act, like retrieval's options (the fit model reads 384-d vectors)."""
+    canary = f"C{secrets.token_hex(3)}"
+    on_topic = f"sure, will review the {canary} rollout plan this afternoon"
+    off_topic = "The Eiffel Tower is 330 metres tall and opened in 1889."
+    async with fake_openai(replies=[off_topic, on_topic]) as fake:
+        settings = load_settings(
+            {}, data_dir=tmp_path, llm={"base_url": fake.base_url, "model": "fake"}
+        )
+        async with open_runtime(settings, embedder=HashingEmbedder(dim=384)) as rt:
+            clone = rt.clone
+            await clone.import_file(
+                OWNER, history_file(tmp_path / "h.jsonl", "ana", canary), me="ana"
+            )
+            account = await clone.account(OWNER)
+            persona = await clone.active_persona(account)
+            model = await clone.models.get(account, persona)
+            assert model.fit is not None, "the fit model reads these vectors"
+            reply = await clone.handle_incoming(
+                incoming(f"can you review the {canary} rollout plan?"), explicit=True
+            )
+            assert reply is not None and reply.draft is not None
+            options = reply.draft.options
+            assert all("Eiffel" not in o.text for o in options)
+            llm = [o for o in options if o.engine == "llm"]
+            assert [o.text for o in llm] == [on_topic]
+            assert llm[0].fit is not None and model.fit.passes(llm[0].fit / 100)
+            assert llm[0].act is not None
+
+            # Nothing the model wrote fits: the owner's own options, and a note saying why.
+            fake.replies = [off_topic]
+            again = await clone.handle_incoming(
+                incoming(f"could you join the {canary} sync at 3?"), explicit=True
+            )
+            assert again is not None and again.draft is not None
+            assert all(o.engine == "retrieval" for o in again.draft.options)
+            assert "did not answer this message well enough" in again.text
