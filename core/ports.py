@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime, time
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +54,15 @@ class Embedder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> Vector:
         """Return one L2-normalised row per text (shape ``(len(texts), dim)``)."""
+        ...
+
+
+@runtime_checkable
+class Precomputing(Protocol):
+    """An embedder that keeps the vectors of fixed texts (shipped data) computed once per model."""
+
+    def precomputed(self, name: str, texts: Sequence[str]) -> Vector:
+        """The vectors of ``texts`` (rows in order), the same as ``encode`` would give."""
         ...
 
 
@@ -186,6 +195,12 @@ class VectorStore(Protocol):
 
     async def load(self, account_id: AccountId, persona_id: PersonaId) -> tuple[list[str], Vector]:
         """All stored ids and their vectors (rows in the same order)."""
+        ...
+
+    async def get(
+        self, account_id: AccountId, persona_id: PersonaId, ids: Sequence[str]
+    ) -> tuple[list[str], Vector]:
+        """The stored vectors among ``ids``: the ids found and their vectors (rows in order)."""
         ...
 
 
