@@ -73,7 +73,7 @@ async def measure(workers: int, mode: str, args: argparse.Namespace) -> dict[str
     async with local_cluster(workers, owners=args.owners, env=env) as (cluster, *_):
         deliveries = plan(args.owners * args.drafts * workers * 2, owners=args.owners,
                           retry_share=0, first=500_000)  # fmt: skip
-        report = await replay(cluster.url, deliveries, concurrency=2, deadline_s=600)
+        report = await replay(cluster.url, deliveries, concurrency=6, deadline_s=600)
         await asyncio.sleep(3)  # background verifier/persona work settles
         assert isinstance(cluster, Cluster) and cluster.process is not None
         rows = [(pid, _name(pid), *_memory(pid)) for pid in _tree(cluster.process.pid)]

@@ -50,7 +50,16 @@ def preload() -> list[str]:
     default_detector().detect("warm up the language detector")
     global_weights()
     load_global_prior()
-    import sklearn.linear_model  # noqa: F401  (the style verifier scores with its model)
+    # The style verifier scores with these; the workers' database drivers (asyncpg for the
+    # stores, psycopg for the scheduler's job store) with their SQLAlchemy dialects.
+    import sklearn.feature_extraction.text
+    import sklearn.linear_model  # noqa: F401
+
+    if settings.effective_database_url.startswith("postgresql"):
+        import asyncpg  # noqa: F401
+        import psycopg  # noqa: F401
+        import sqlalchemy.dialects.postgresql.asyncpg
+        import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
 
     loaded.append("models")
     gc.freeze()
