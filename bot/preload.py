@@ -1,6 +1,6 @@
 """What the workers of ``minime run --workers N`` share: loaded once, before any worker forks.
 
-``bot/workers.py`` starts the workers from a fork server that imports this module first: the
+The supervisor of ``bot/workers.py`` imports this module before it forks the workers: the
 libraries (aiohttp, SQLAlchemy, the platform SDKs, numpy, scikit-learn, ONNX Runtime), the
 sentence encoder (its int8 weights, tokenizer and the precomputed background vectors), the
 language detector's model and the shipped model weights are loaded here, once, and each worker
@@ -9,8 +9,8 @@ the garbage collector from writing to every object it would otherwise scan). Not
 start a thread that a forked worker would need: ONNX Runtime runs on the calling thread
 (``intra_op_num_threads=1``), the tokenizer without its thread pool.
 
-Importing this module does the loading (that is how ``multiprocessing`` preloads a fork server);
-a failure is logged and the workers then load what they need themselves.
+Importing this module does the loading; a failure is logged and the workers then load what
+they need themselves.
 """
 
 from __future__ import annotations

@@ -7,10 +7,10 @@ to the others (a request that was in flight on it fails, and Slack or Telegram r
 ``MINIME_SLACK__ACK_WAIT_S``). The supervisor (this process) restarts a worker that exits, with
 a back-off, and passes SIGTERM/SIGINT on to all of them.
 
-Memory: by default the workers are forked from one process that loaded the libraries, the
-sentence encoder and the shipped models first (``bot/preload.py``, a ``multiprocessing`` fork
-server), so those pages exist once on the host whatever N is; ``MINIME_WORKERS_FORK=false``
-starts each worker as its own process instead.
+Memory: by default this process loads the libraries, the sentence encoder and the shipped
+models first (``bot/preload.py``) and forks each worker from it, so those pages exist once on
+the host whatever N is (copy-on-write; a restarted worker is forked again from the same
+pages); ``MINIME_WORKERS_FORK=false`` starts each worker as its own process instead.
 
 Shared state lives in PostgreSQL only (delivery de-duplication, drafts and approvals, the
 scheduler's leader lock), so ``--workers`` refuses SQLite. What must run once — the Discord
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import multiprocessing
 import os
@@ -32,7 +33,6 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
@@ -107,21 +107,19 @@ class _Forked:
 
 
 def _serve(argv: list[str], env: dict[str, str]) -> None:
-    """A forked worker: the environment of ``worker_env``, then ``minime run`` as if started."""
+    """A forked worker: the environment of ``worker_env``, then ``minime run`` as if started.
+
+    It was forked from a thread of the supervisor (the forking thread is the child's only and
+    main thread, with no event loop): the supervisor's signal wiring is dropped first.
+    """
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.clear()
     os.environ.update(env)
     from bot.cli import main
 
     sys.exit(main(argv))
-
-
-def fork_server() -> ForkServerContext:
-    """The ``multiprocessing`` context whose fork server preloads ``bot.preload`` (started on
-    the first worker; the workers are its children)."""
-    context = multiprocessing.get_context("forkserver")
-    assert isinstance(context, ForkServerContext)
-    context.set_forkserver_preload(["bot.preload"])
-    return context
 
 
 @dataclass
@@ -154,7 +152,8 @@ class Supervisor:
         self._workers = [_Worker(i) for i in range(workers)]
         self._env = dict(os.environ if env is None else env)
         self._stopping = asyncio.Event()
-        self._fork = fork_server() if settings.workers_fork else None
+        self._fork = multiprocessing.get_context("fork") if settings.workers_fork else None
+        self._preloaded = False
 
     def stop(self) -> None:
         """Ask every worker to stop (SIGTERM) and stop restarting them."""
@@ -177,11 +176,15 @@ class Supervisor:
         if self._fork is None:
             worker.process = await asyncio.create_subprocess_exec(*self._argv, env=env)
         else:
+            if not self._preloaded:  # once, off the event loop: then every fork shares it
+                await asyncio.to_thread(importlib.import_module, "bot.preload")
+                self._preloaded = True
             # ``python -m bot [--data-dir D] run`` → the arguments after ``-m bot``
             process = self._fork.Process(
                 target=_serve, args=(self._argv[3:], env), name=f"minime-worker-{worker.index}"
             )
-            await asyncio.to_thread(process.start)  # the first start waits for the preload
+            # Forked from a worker thread: the child starts with no running event loop.
+            await asyncio.to_thread(process.start)
             worker.process = _Forked(process)
         log.warning("worker %d started (pid %d)", worker.index, worker.process.pid)
 
