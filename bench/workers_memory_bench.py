@@ -13,8 +13,8 @@ process tree is read from ``/proc``:
 - **PSS** (``smaps_rollup``): each shared page divided among the processes sharing it; the sum
   is what the tree costs the host.
 
-Modes: ``fork`` (the default: workers forked from a fork server that preloaded the libraries,
-the encoder and the models, ``bot/preload.py``) and ``exec`` (``MINIME_WORKERS_FORK=false``: each
+Modes: ``fork`` (the default: the supervisor preloads the libraries, the encoder and the
+models, ``bot/preload.py``, and forks the workers) and ``exec`` (``MINIME_WORKERS_FORK=false``: each
 worker its own ``python -m bot run``, as before). The goal: three workers ≤ 1.5x one worker.
 """
 
@@ -56,16 +56,8 @@ def _memory(pid: int) -> tuple[int, int]:
     return values.get("Rss", 0), values.get("Pss", 0)
 
 
-def _name(pid: int) -> str:
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return "?"
-    if "forkserver" in command:
-        return "fork server"
-    if "resource_tracker" in command:
-        return "resource tracker"
-    return "run --workers" if "--workers" in command else "worker"
+def _name(pid: int, root: int) -> str:
+    return "supervisor" if pid == root else "worker"
 
 
 async def measure(workers: int, mode: str, args: argparse.Namespace) -> dict[str, object]:
@@ -76,7 +68,10 @@ async def measure(workers: int, mode: str, args: argparse.Namespace) -> dict[str
         report = await replay(cluster.url, deliveries, concurrency=6, deadline_s=600)
         await asyncio.sleep(3)  # background verifier/persona work settles
         assert isinstance(cluster, Cluster) and cluster.process is not None
-        rows = [(pid, _name(pid), *_memory(pid)) for pid in _tree(cluster.process.pid)]
+        root = cluster.process.pid
+        rows = [
+            (pid, _name(pid, root if workers > 1 else -1), *_memory(pid)) for pid in _tree(root)
+        ]
         for pid, name, rss, pss in rows:
             print(f"    {mode:>4} x{workers} pid {pid:>7} {name:>16}: RSS {rss / 1024:6.0f} MiB"
                   f"  PSS {pss / 1024:6.0f} MiB")  # fmt: skip

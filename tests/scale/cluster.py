@@ -140,13 +140,6 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _command_line(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 @dataclass
 class Cluster:
     """``minime run --workers N`` on a free loopback port."""
@@ -207,20 +200,12 @@ class Cluster:
         raise TimeoutError(f"{count} workers not ready in {within_s}s (saw {len(seen)})")
 
     def live_pids(self) -> set[int]:
-        """The worker processes now (or the one process): the supervisor's children, or the
-        children of its fork server (``MINIME_WORKERS_FORK``, the default); not the fork server
-        itself nor multiprocessing's resource tracker."""
+        """The worker processes now: the supervisor's children, whichever of its threads
+        started or forked them (or the one process)."""
         assert self.process is not None
         if self.workers == 1:
             return {self.process.pid}
-        workers: set[int] = set()
-        for pid in _children(self.process.pid):
-            command = _command_line(pid)
-            if "forkserver" in command:
-                workers |= _children(pid)
-            elif "resource_tracker" not in command:
-                workers.add(pid)
-        return workers
+        return _children(self.process.pid)
 
     async def metrics(self, samples: int = 12) -> list[str]:
         """``/metrics`` bodies from as many workers as ``samples`` fresh connections reach."""
