@@ -232,7 +232,10 @@ async def open_runtime(
     async with (
         AsyncExitStack() as stack,
         open_storage(
-            settings.effective_database_url, data_dir=settings.data_dir, master_key=master_key
+            settings.effective_database_url,
+            data_dir=settings.data_dir,
+            master_key=master_key,
+            owner_url=settings.database_owner_url,
         ) as storage,
     ):
         limit_blas_threads(settings.blas_threads)
@@ -256,6 +259,10 @@ async def open_runtime(
                 state=storage.state,
                 vault=ErasingVault(storage.vault, AccountFiles(settings.data_dir)),
                 labels=storage.labels,
+                identity=storage.identity,
+                teams=storage.teams,
+                shares=storage.shares,
+                activity=storage.activity,
             ),
             embedder=engine,
             drafter=RetrievalDrafter(),

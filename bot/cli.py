@@ -510,6 +510,10 @@ async def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
         if persona is None:
             raise UsageError(f"no persona '{args.persona}' for '{args.user}'")
         report = await runtime.clone.app.quality.report(account, persona, progress=progress)
+        # Kept in the persona's quality history, like a run asked for in chat.
+        await runtime.clone.app.quality_history.record(
+            account, persona, report, trigger="on demand"
+        )
     report["seconds"] = round(time.perf_counter() - started, 1)
     png = quality.picture(report)
     target = None
@@ -586,7 +590,10 @@ async def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     _data_dir(settings, create=False)
     master_key = settings.master_key.get_secret_value() if settings.master_key else None
     async with open_storage(
-        settings.effective_database_url, data_dir=settings.data_dir, master_key=master_key
+        settings.effective_database_url,
+        data_dir=settings.data_dir,
+        master_key=master_key,
+        owner_url=settings.database_owner_url,
     ) as storage:
         rotation = await storage.rotate_master_key(hand_over=_hand_over_master_key)
     if rotation.resumed:
@@ -681,7 +688,8 @@ async def cmd_chat(
             clone=runtime.clone,
             notifier=adapter,
             engine=runtime.storage.engine,
-            database_url=settings.effective_database_url,
+            # The job table (ids only, no account's data) belongs to the owner, like the schema.
+            database_url=settings.database_owner_url or settings.effective_database_url,
             data_dir=data_dir,
         ):
             await adapter.run()

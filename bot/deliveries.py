@@ -31,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.metrics import Metrics
+from storage.scope import Scope, set_scope
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class DeliveryGuard:
             await connection.execute(_LOCK, {"key": key})
             await connection.commit()  # the lock is the session's, not the transaction's
             try:
+                await set_scope(connection, Scope(delivery=key))  # row-level security
                 done = (await connection.execute(_DONE, {"key": key})).first() is not None
                 await connection.commit()
                 if done:

@@ -124,7 +124,8 @@ async def run_adapters(settings: Settings, names: list[str]) -> int:
                 clone=runtime.clone,
                 notifier=notifier,
                 engine=runtime.storage.engine,
-                database_url=settings.effective_database_url,
+                # The job table (ids only, no account's data) belongs to the owner, like the schema.
+                database_url=settings.database_owner_url or settings.effective_database_url,
                 data_dir=settings.data_dir,
             )
         )

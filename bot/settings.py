@@ -110,6 +110,13 @@ class DiscordSettings(BaseModel):
     """Sync commands to this guild only (instant, for development)."""
     sharded: bool = False
     """Run ``AutoShardedClient`` (all shards Discord recommends, in this process)."""
+    api_base_url: str | None = None
+    """The REST API's address with its version (``http://rest-proxy:8080/api/v10``): a shared
+    REST proxy that keeps the rate limits of many bots, or a local fake in tests. Default
+    ``https://discord.com/api/v10``; a sharded bot also asks it for the gateway."""
+    gateway_url: str | None = None
+    """The gateway's address (``ws://gateway-proxy:7878``); default
+    ``wss://gateway.discord.gg/``."""
 
     @property
     def enabled(self) -> bool:
@@ -151,6 +158,10 @@ class Settings(BaseSettings):
         json_schema_extra={"shown_default": "sqlite+aiosqlite:///<data dir>/minime.db"},
     )
     """SQLAlchemy async URL, or ``postgresql+asyncpg://user@host/db``."""
+    database_owner_url: str | None = None
+    """PostgreSQL: the role that owns minime's tables (``postgresql+asyncpg://minime@host/db``).
+    Migrations run as it; the role of ``database_url`` (``minime_app``) is then created if missing
+    and granted row access only, so row-level security binds minime itself (docs/scale.md)."""
     master_key: SecretStr | None = Field(
         default=None, json_schema_extra={"shown_default": "generated into <data dir>/master.key"}
     )

@@ -38,17 +38,49 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary="drafts a reply to a pasted or forwarded message",
         free_text=True,
     ),
-    CommandSpec(name="profile", usage="profile", summary="your style card: how you write"),
+    CommandSpec(
+        name="profile",
+        usage="profile [correct <n> <text|wrong>]",
+        summary="your style card: how you write, value and decide",
+    ),
     CommandSpec(
         name="inbox",
-        usage="inbox [undo]",
-        summary="what is waiting, most important first, with reasons; undo your latest tap",
+        usage="inbox [undo | <conversation>]",
+        summary="what is waiting, by conversation, with reasons",
+    ),
+    CommandSpec(
+        name="filter",
+        usage="filter [add <topic|sender|kind> <pattern> | remove <n>]",
+        summary="collapse kinds of messages in inbox and digest",
+        subcommands=("add", "list", "remove"),
     ),
     CommandSpec(
         name="persona",
-        usage="persona list | new <name> | use <name> | delete <name>",
-        summary="several personas (work, personal, a brand)",
-        subcommands=("list", "new", "use", "delete"),
+        usage="persona list | new | use <name> [here] | set | show | stats | share | help",
+        summary="voices with an identity, per place, shared with a team or to ask (`persona help`)",
+        subcommands=(
+            "list",
+            "new",
+            "use",
+            "delete",
+            "set",
+            "show",
+            "rename",
+            "clone",
+            "template",
+            "sample",
+            "invite",
+            "join",
+            "role",
+            "remove",
+            "team",
+            "review",
+            "share",
+            "unshare",
+            "shares",
+            "stats",
+            "help",
+        ),
     ),
     CommandSpec(
         name="post",
@@ -58,14 +90,19 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="ask",
-        usage="ask <question>",
-        summary='"how would I answer this?"',
+        usage="ask [@someone] <question | plan: steps>",
+        summary='"how would I answer this?" (@someone: their clone), or a plan',
         free_text=True,
     ),
     CommandSpec(
         name="quality",
-        usage="quality [persona]",
-        summary="how close the clone is to you, measured on your own held-out messages",
+        usage="quality [persona] | history",
+        summary="how close the clone is to you, and its trend",
+    ),
+    CommandSpec(
+        name="models",
+        usage="models [rollback] [persona]",
+        summary="model versions; roll back to the previous",
     ),
     CommandSpec(
         name="digest",
@@ -79,9 +116,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="privacy",
-        usage="privacy export | erase | pause | resume | disclosure <mode>",
+        usage="privacy [export | erase | pause | resume | disclosure <mode>]",
         summary="your data: take it, destroy it, pause the clone; disclosure none|line|signature",
-        subcommands=("export", "erase", "pause", "resume", "disclosure"),
+        subcommands=("status", "export", "erase", "pause", "resume", "disclosure"),
     ),
     CommandSpec(
         name="link",
@@ -136,8 +173,10 @@ def parse(text: str) -> ParsedCommand:
     args: tuple[str, ...] = tuple(rest.split()) if spec.free_text else shell_words(rest)
     if spec.subcommands:
         if not args:
-            if name == "persona":
+            if name in ("persona", "filter"):
                 args = ("list",)
+            elif name == "privacy":
+                args = ("status",)  # what is shared, and the controls
             else:
                 raise CommandError(f"Usage: {spec.usage}")
         if args[0].lower() not in spec.subcommands:

@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.models import utc_now
@@ -39,18 +40,23 @@ from storage.errors import (
     WrongMasterKey,
 )
 from storage.migrations import migrate
+from storage.roles import check_role_name
 from storage.scope import UnscopedQuery, install_scope_guard
 from storage.stores import (
     AlreadyExists,
     SqlAccountStore,
     SqlAccountVault,
+    SqlActivityStore,
     SqlDeliveryLog,
     SqlDraftStore,
     SqlFeedbackStore,
+    SqlIdentityStore,
     SqlMessageStore,
     SqlPersonaStore,
     SqlPriorityLabelStore,
+    SqlShareStore,
     SqlStateStore,
+    SqlTeamStore,
     SqlVectorStore,
     StoreContext,
 )
@@ -78,7 +84,7 @@ class Storage:
         sessions: ``async_sessionmaker(expire_on_commit=False)`` on ``engine``.
         keys: the master keys and this process's cache of data keys.
         accounts, personas, messages, vectors, drafts, feedback, labels, deliveries, state,
-            vault: the ``Sql*`` implementations of the ports in ``core/ports.py``.
+            vault, identity, teams, shares, activity: the ``Sql*`` implementations of the ports in ``core/ports.py``.
     """
 
     engine: AsyncEngine
@@ -94,6 +100,10 @@ class Storage:
     deliveries: SqlDeliveryLog
     state: SqlStateStore
     vault: SqlAccountVault
+    identity: SqlIdentityStore
+    teams: SqlTeamStore
+    shares: SqlShareStore
+    activity: SqlActivityStore
 
     @property
     def backend(self) -> str:
@@ -113,12 +123,20 @@ class Storage:
 
 @asynccontextmanager
 async def open_storage(
-    url: str, *, data_dir: Path, master_key: str | None, clock: Clock = utc_now
+    url: str,
+    *,
+    data_dir: Path,
+    master_key: str | None,
+    clock: Clock = utc_now,
+    owner_url: str | None = None,
 ) -> AsyncIterator[Storage]:
     """Open, migrate and unlock the database at ``url``.
 
     Args:
         url: ``sqlite+aiosqlite:///PATH`` or ``postgresql+asyncpg://USER@HOST:PORT/DB``.
+        owner_url: PostgreSQL only: the tables' owner. The migrations run through it, and the
+            role of ``url`` is created if missing and granted DML only (``storage/roles.py``),
+            so row-level security applies to everything minime does through ``url``.
         data_dir: where ``master.key`` lives (it must exist; the CLI creates it).
         master_key: Fernet key(s) from ``MINIME_MASTER_KEY``, newest first; ``None`` uses
             (or on first run creates) ``<data_dir>/master.key``.
@@ -130,8 +148,12 @@ async def open_storage(
     """
     engine = open_engine(url)
     try:
-        await check_connection(engine)
-        await migrate(engine)
+        if owner_url is None:
+            await check_connection(engine)
+            await migrate(engine)
+        else:
+            await _migrate_as_owner(owner_url, app=engine.url)
+            await check_connection(engine)
         # From here on a query on owned data without an account scope fails (storage/scope.py).
         install_scope_guard(engine)
         master = await load_master_keys(engine, data_dir=data_dir, master_key=master_key)
@@ -152,6 +174,21 @@ async def open_storage(
             deliveries=SqlDeliveryLog(ctx),
             state=SqlStateStore(ctx),
             vault=SqlAccountVault(ctx),
+            identity=SqlIdentityStore(ctx),
+            teams=SqlTeamStore(ctx),
+            shares=SqlShareStore(ctx),
+            activity=SqlActivityStore(ctx),
         )
     finally:
         await engine.dispose()
+
+
+async def _migrate_as_owner(owner_url: str, *, app: URL) -> None:
+    owner = open_engine(owner_url)
+    try:
+        if owner.dialect.name != "postgresql" or app.get_backend_name() != "postgresql":
+            raise StorageError("MINIME_DATABASE_OWNER_URL is for PostgreSQL only.")
+        await check_connection(owner)
+        await migrate(owner, app_role=check_role_name(app.username), app_password=app.password)
+    finally:
+        await owner.dispose()

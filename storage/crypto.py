@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage import tables
 from storage.engine import WRITE_OPTION
 from storage.errors import DecryptionError, MasterKeyError, WrongMasterKey
-from storage.scope import unscoped
+from storage.scope import Scope, set_scope, unscoped
 
 log = logging.getLogger(__name__)
 
@@ -408,6 +408,10 @@ def _fsync_dir(directory: Path) -> None:
 # --- loading and rotation against the database -------------------------------------------------
 
 
+MASTER_KEY_SCOPE: Final = Scope(purpose="master-key")
+"""Checking and re-wrapping data keys reads every account's wrapped key (never its data)."""
+
+
 async def load_master_keys(
     engine: AsyncEngine, *, data_dir: Path, master_key: str | None
 ) -> MasterKeys:
@@ -422,6 +426,7 @@ async def load_master_keys(
     """
     keys = read_master_keys(master_key, data_dir)
     async with engine.connect() as connection:
+        await set_scope(connection, MASTER_KEY_SCOPE)
         sample = (
             await connection.execute(
                 select(tables.account_keys.c.wrapped_key)
@@ -456,6 +461,7 @@ async def rotate_master_key(engine: AsyncEngine, old_keys: MasterKeys, new_key: 
     async with engine.connect() as connection:
         connection = await connection.execution_options(**{WRITE_OPTION: True})
         async with connection.begin():
+            await set_scope(connection, MASTER_KEY_SCOPE)
             if connection.dialect.name == "postgresql":
                 # No account may be created (with a key wrapped the old way) mid-rotation.
                 await connection.execute(text("LOCK TABLE account_keys IN EXCLUSIVE MODE"))
@@ -613,6 +619,7 @@ async def _put_back_key_file(
     """
     try:
         async with engine.connect() as connection:
+            await set_scope(connection, MASTER_KEY_SCOPE)
             wrapped = (
                 await connection.execute(
                     select(tables.account_keys.c.wrapped_key).execution_options(

@@ -16,18 +16,26 @@ the same rule and can opt out the same way.
 
 The check is a textual one on the SQL the dialect compiled (both back ends render qualified column
 names), cached per statement string, so it costs a dictionary lookup per execution. It catches a
-forgotten filter; it is not a sandbox against SQL written to evade it (on PostgreSQL, row-level
-security in ``storage/rls.sql`` is the database-side control).
+forgotten filter; it is not a sandbox against SQL written to evade it.
+
+On PostgreSQL the database enforces the same rule (row-level security, forced on every owned
+table by migration ``0005``): each transaction names what it may see with :func:`set_scope`
+(``set_config(..., true)``, i.e. ``SET LOCAL``: it ends with the transaction, so a pooled
+connection never carries one account's scope into the next transaction). A :class:`Scope` names
+one account, and, for the deliberate crossings above, exactly the row that is looked up: a
+platform identity, a link code's hash, a delivery key, or a maintenance purpose on the wrapped
+data keys. With no scope, a role subject to the policies sees no owned row at all.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, ExecutionContext
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from storage import tables
 from storage.errors import StorageError
@@ -136,6 +144,60 @@ class _Guard:
             f"Refused a query on {', '.join(verdict)} without an account scope: filter on "
             "account_id (or mark a deliberate cross-account statement with storage.scope.unscoped)."
         )
+
+
+Purpose = Literal["master-key", "expire-deliveries"]
+"""Maintenance that crosses accounts on rows without content: checking and re-wrapping the
+data keys under the master key, and expiring delivery records."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scope:
+    """What one transaction may see on PostgreSQL (row-level security); nothing else is visible.
+
+    Attributes:
+        account: the account whose rows it reads and writes.
+        platform, user_id: one platform identity, looked up to find its account.
+        link_code: the hash of one link code being redeemed (the code is the capability).
+        delivery: one delivery key (de-duplication before the account is known).
+        purpose: a named maintenance task (see :data:`Purpose`).
+    """
+
+    account: str | None = None
+    platform: str | None = None
+    user_id: str | None = None
+    link_code: str | None = None
+    delivery: str | None = None
+    purpose: Purpose | None = None
+
+
+SETTINGS: Final = {
+    "account": "minime.account_id",
+    "platform": "minime.platform",
+    "user_id": "minime.user_id",
+    "link_code": "minime.link_code",
+    "delivery": "minime.delivery",
+    "purpose": "minime.purpose",
+}
+"""The session settings the policies read (``current_setting(name, true)``), by field."""
+
+_SET_SCOPE: Final = text(
+    "SELECT "
+    + ", ".join(f"set_config('{name}', :{field}, true)" for field, name in SETTINGS.items())
+)
+
+
+async def set_scope(target: AsyncSession | AsyncConnection, scope: Scope) -> None:
+    """Name the transaction's scope (PostgreSQL; nothing to do on SQLite, which has no roles).
+
+    Every setting is written, unset ones as empty strings, so nothing of an earlier scope in the
+    same transaction survives. Local to the transaction: it ends at commit or rollback.
+    """
+    dialect = target.get_bind().dialect if isinstance(target, AsyncSession) else target.dialect
+    if dialect.name != "postgresql":
+        return
+    values = {field: getattr(scope, field) or "" for field in SETTINGS}
+    await target.execute(_SET_SCOPE, values)
 
 
 def install_scope_guard(engine: AsyncEngine) -> None:

@@ -22,11 +22,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import discord
+import yarl
 from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
 
 from adapters.common import BackgroundTasks, NotSent, addressed_to, deliver
 from adapters.discord.breaker import AuthBreaker, AuthStorm
@@ -93,9 +97,44 @@ VIEW_TIMEOUT_S = 14 * 60.0
 RECENT_MAX = 10_000
 
 
+MAX_RATELIMIT_WAIT_S = 30.0
+"""Longest 429 wait discord.py may sit out for one request; a longer one fails the request
+(``discord.RateLimited``) so the owner hears it now instead of a Send hanging for an hour."""
+
+
 def _refusal(error: Exception) -> str:
+    if isinstance(error, discord.RateLimited):
+        return f"Discord is rate-limiting the bot for another {error.retry_after:.0f} s"
     status = error.status if isinstance(error, discord.HTTPException) else None
     return "I'm not allowed to post there" if status == 403 else f"Discord said {status}"
+
+
+def _status(error: BaseException) -> int | None:
+    if isinstance(error, discord.RateLimited):  # a 429 whose wait was too long to sit out
+        return 429
+    return error.status if isinstance(error, discord.HTTPException) else None
+
+
+def use_endpoints(api_base_url: str | None, gateway_url: str | None) -> Callable[[], None]:
+    """Point discord.py at a REST proxy (``http://proxy/api/v10``) and gateway (``ws://…``);
+    returns the undo.
+
+    discord.py keeps both as class attributes (``Route.BASE``, as its own API-version switch
+    does, and ``DiscordWebSocket.DEFAULT_GATEWAY``), so this is process-wide: one bot per process.
+    Interaction callbacks and followups go through ``Route`` too. A sharded client asks the REST
+    base for its gateway (``GET /gateway/bot``), so the proxy answers that.
+    """
+    base, gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    if api_base_url:
+        Route.BASE = api_base_url.rstrip("/")
+    if gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+    def undo() -> None:
+        Route.BASE = base
+        DiscordWebSocket.DEFAULT_GATEWAY = gateway
+
+    return undo
 
 
 def default_intents() -> discord.Intents:
@@ -118,6 +157,8 @@ class DiscordAdapter:
         client: discord.Client | None = None,
         view_timeout_s: float = VIEW_TIMEOUT_S,
         breaker: AuthBreaker | None = None,
+        api_base_url: str | None = None,
+        gateway_url: str | None = None,
     ) -> None:
         self.clone = clone
         self._accounts = accounts
@@ -125,9 +166,15 @@ class DiscordAdapter:
         self._token = token
         self._dev_guild_id = dev_guild_id
         self._breaker = breaker or AuthBreaker()
+        self._endpoints = (api_base_url, gateway_url)
+        self._undo_endpoints: Callable[[], None] | None = None
         if client is None:
             factory = discord.AutoShardedClient if sharded else discord.Client
-            client = factory(intents=default_intents(), allowed_mentions=NONE)
+            client = factory(
+                intents=default_intents(),
+                allowed_mentions=NONE,
+                max_ratelimit_timeout=MAX_RATELIMIT_WAIT_S,
+            )
         self.client = client
         self.tree = app_commands.CommandTree(client)
         self.tree.add_command(CloneGroup(self))
@@ -162,6 +209,7 @@ class DiscordAdapter:
         if not self._token:
             raise discord.LoginFailure("MINIME_DISCORD__BOT_TOKEN is not set")
         self._started = True
+        self._undo_endpoints = use_endpoints(*self._endpoints)
         try:
             await self.client.login(self._token)
             await self.sync_commands()
@@ -184,6 +232,9 @@ class DiscordAdapter:
         # A client that never logged in holds nothing (and a sharded one cannot close yet).
         if self._started and not self.client.is_closed():
             await self.client.close()
+        if self._undo_endpoints is not None:
+            self._undo_endpoints()
+            self._undo_endpoints = None
 
     # ----------------------------------------------------------------- answering at most once
 
@@ -229,7 +280,8 @@ class DiscordAdapter:
         await self.on_failure(interaction, error)
 
     def _note(self, error: BaseException) -> None:
-        if isinstance(error, discord.HTTPException) and self._breaker.record(error.status):
+        status = _status(error)
+        if status is not None and self._breaker.record(status):
             log.error("stopping the Discord bot: %s", self._breaker.tripped)
             self._tasks.spawn(self.client.close())
 
@@ -247,6 +299,7 @@ class DiscordAdapter:
             await self.cards.show(Channel(channel), reply, owner_id=int(to.user_id))
         except discord.DiscordException as error:
             log.warning("discord: notification failed: %s", type(error).__name__)
+            self._note(error)  # a storm of refused notifications stops the bot too
             return False
         return True
 
@@ -419,7 +472,7 @@ class DiscordAdapter:
                 self.clone,
                 outgoing,
                 lambda: self._post(outgoing, name, guild_id),
-                refusals=(discord.HTTPException,),
+                refusals=(discord.HTTPException, discord.RateLimited),
                 reason=_refusal,
             )
             if isinstance(done, NotSent):

@@ -184,6 +184,23 @@ def command_text(name: str, values: Mapping[str, str | int | float | bool]) -> s
         return value("answer")
     if name == "link":
         return value("code")
+    if name == "profile":
+        if values.get("statement") is None:
+            return ""
+        return f"correct {value('statement')} {value('correction')}".strip()
+    if name == "inbox":
+        return value("conversation")
+    if name == "filter":
+        action = value("action") or "list"
+        if action == "add":
+            flag = " --flag" if values.get("flag") is True else ""
+            return f"add {value('kind')} {shlex.quote(value('pattern'))}{flag}".strip()
+        return f"{action} {value('number')}".strip()
+    if name == "models":
+        return f"{value('action') or 'list'} {value('persona')}".strip()
+    if name == "quality":
+        history = "history " if values.get("history") is True else ""
+        return f"{history}{value('persona')}".strip()
     return ""
 
 
@@ -209,6 +226,7 @@ def to_command(
         conversation=channel_id,
         is_private=guild_id is None,
         command_prefix=COMMAND_PREFIX,
+        place=guild_id,  # `persona use <name> here` binds a persona to the whole server
     )
 
 
@@ -266,6 +284,7 @@ def to_incoming(
         mentions_owner=any(m["id"] == owner.user_id for m in mentions),
         addressees=max(1, len(mentions)),
         context=context,
+        place=guild_id or message.get("guild_id"),
     )
 
 

@@ -15,8 +15,9 @@ import contextlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,15 @@ from core.privacy import apply_disclosure, disclosure_for
 from core.service import Clone
 
 log = logging.getLogger(__name__)
+
+Once = Callable[[str, Callable[[], Awaitable[None]]], Awaitable[bool]]
+"""Runs a delivery's work once among live processes (``bot.deliveries.DeliveryGuard.run``)."""
+
+WEBHOOK_WORK_WAIT_S = 50.0
+"""How long a webhook answer waits for its update's work (several workers); Telegram gives up on
+a webhook request after about a minute and redelivers."""
+
+_GUARDED: ContextVar[bool] = ContextVar("telegram_update_guarded", default=False)
 
 
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -210,9 +220,11 @@ class TelegramAdapter:
         codec: CallbackCodec,
         workdir: Path,
         webhook: Webhook | None = None,
+        once: Once | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._app = application
+        self._once = once
         self._clone = clone
         self._deliveries = deliveries
         self._connections = connections
@@ -310,18 +322,27 @@ class TelegramAdapter:
         update = read_update(raw, self._app.bot)
         if update is None:
             return web.Response(status=400)
-        await self._app.update_queue.put(update)
+        if self._once is None:
+            await self._app.update_queue.put(update)
+        elif self._within_caps(update):
+            key = self._delivery_key(update)
+            await work_once(self._app, update, key, once=self._once, tasks=self._tasks)
         return web.Response(status=200)
 
     # ------------------------------------------------------------- handlers
 
+    def _delivery_key(self, update: Update) -> str:
+        return f"telegram:{self._bot.id}:{update.update_id}"
+
     async def _deduplicate(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        if _GUARDED.get():
+            return
         if not self._within_caps(update):
             log.debug(
                 "update %s over the rate cap: dropped before it was recorded", update.update_id
             )
             raise ApplicationHandlerStop
-        key = f"telegram:{self._bot.id}:{update.update_id}"
+        key = self._delivery_key(update)
         if not await self._deliveries.first_seen(key):
             log.debug("update %s already handled", update.update_id)
             raise ApplicationHandlerStop
@@ -351,7 +372,7 @@ class TelegramAdapter:
         elif isinstance(event, CommandInvocation):
             await self._on_command(event)
         elif isinstance(event, IncomingMessage):
-            await self._on_forward(event)
+            await self._on_forward(event, delivery=self._delivery_key(update))
         elif isinstance(event, ActionInvocation):
             chat_id = update.effective_chat.id if update.effective_chat else None
             await self._on_edited(event, chat_id, _first_name(update))
@@ -423,10 +444,11 @@ class TelegramAdapter:
         for reply in await self._clone.handle_command(command):
             await self._show(where.chat_id, reply, command.user)
 
-    async def _on_forward(self, incoming: IncomingMessage) -> None:
+    async def _on_forward(self, incoming: IncomingMessage, *, delivery: str) -> None:
         where = destination(incoming.message.conversation)
         assert where is not None
-        reply = await self._clone.handle_incoming(incoming, explicit=True)
+        # Keyed by the update: a redelivery after a worker died mid-way shows the same draft.
+        reply = await self._clone.handle_incoming(incoming, explicit=True, delivery=delivery)
         if reply is not None:
             await self._show(where.chat_id, reply, incoming.owner)
 
@@ -673,6 +695,28 @@ class TelegramAdapter:
 # ----------------------------------------------------------------- wiring
 
 
+async def work_once(
+    app: AnyApplication, update: Update, key: str, *, once: Once, tasks: BackgroundTasks
+) -> None:
+    """Several workers on PostgreSQL: the update's work runs under its delivery's lock and is
+    recorded when done, *before* Telegram gets its 200. A worker killed meanwhile never answered,
+    so Telegram redelivers the update (to a live worker, which does the work: the lock died with
+    the connection); drafts are keyed by the update, so none is made twice. Work longer than
+    :data:`WEBHOOK_WORK_WAIT_S` is answered first and goes on."""
+
+    async def work() -> None:
+        guarded = _GUARDED.set(True)  # _deduplicate: the lock did it, and records at the end
+        try:
+            await app.process_update(update)
+        finally:
+            _GUARDED.reset(guarded)
+
+    async def guarded() -> None:
+        await once(key, work)
+
+    await asyncio.wait([tasks.spawn(guarded())], timeout=WEBHOOK_WORK_WAIT_S)
+
+
 @asynccontextmanager
 async def open_telegram(
     *,
@@ -682,6 +726,7 @@ async def open_telegram(
     accounts: AccountStore,
     workdir: Path,
     webhook: Webhook | None = None,
+    once: Once | None = None,
     base_url: str | None = None,
     base_file_url: str | None = None,
     per_chat_interval: float = 1.0,
@@ -705,6 +750,7 @@ async def open_telegram(
         codec=CallbackCodec(derive_key(token), ttl=button_ttl),
         workdir=workdir,
         webhook=webhook,
+        once=once if webhook is not None else None,
         clock=clock,
     )
     async with application:

@@ -31,6 +31,8 @@ async def open_adapter(runtime: Runtime, http: web.Application) -> AsyncIterator
         token=token,
         dev_guild_id=settings.dev_guild_id,
         sharded=settings.sharded,
+        api_base_url=settings.api_base_url,
+        gateway_url=settings.gateway_url,
     )
     try:
         yield adapter

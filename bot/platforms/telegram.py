@@ -34,6 +34,8 @@ async def open_adapter(runtime: Runtime, http: web.Application) -> AsyncIterator
         accounts=runtime.storage.accounts,
         workdir=runtime.settings.data_dir / "telegram",
         webhook=webhook,
+        # Several workers on PostgreSQL: each update's work once, recorded when done.
+        once=runtime.guard.run if runtime.guard is not None else None,
         base_url=settings.api_base_url,
         base_file_url=settings.api_file_url,
     ) as adapter:

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from core.app.context import NO_REPLIES, PAUSED, AppContext
@@ -17,7 +17,9 @@ from core.app.conversations import merge_context
 from core.app.drafting import Drafting, draft_id_for
 from core.app.inbox import Inbox
 from core.app.models import ModelCache
+from core.app.persona_identity import persona_for
 from core.app.rendering import priority_line, render_draft, with_notes
+from core.app.teams import Teams
 from core.models import (
     CONTEXT_LIMIT,
     Account,
@@ -54,6 +56,14 @@ MAX_ADMITTED = 10_000
 """Messages admitted by ``admit`` and not yet handled that are remembered (oldest go first)."""
 
 
+PriorityAdjust = Callable[[IncomingMessage, Priority], Priority]
+"""Moves a triage result (the owner's corrections); pure, so it may run in a worker thread."""
+
+
+def _unchanged(_: IncomingMessage, priority: Priority) -> Priority:
+    return priority
+
+
 class Incoming:
     """Messages that reach the clone: triaged, kept waiting when they matter, drafted for."""
 
@@ -67,6 +77,7 @@ class Incoming:
         max_message_chars: int,
         sender_limiter: RateLimiter | None,
         owner_limiter: RateLimiter | None,
+        teams: Teams | None = None,
     ) -> None:
         self._ctx = ctx
         self._models = models
@@ -82,19 +93,30 @@ class Incoming:
             per_minute=OWNER_PER_MINUTE, burst=OWNER_BURST
         )
         self._admitted: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._teams = teams
+        self.adjust: Callable[[Account, Persona], Awaitable[PriorityAdjust]] | None = None
+        """The owner's corrections applied to every triage (``core/app/values.py``)."""
 
     async def triage(self, incoming: IncomingMessage) -> Priority:
         """See :meth:`core.service.Clone.triage`."""
         account = await self._ctx.account(incoming.owner)
-        model = await self._models.get(account, await self._ctx.active_persona(account))
-        return model.priority.prioritise(incoming)
+        persona = await self._ctx.active_persona(account)
+        model = await self._models.get(account, persona)
+        adjust = await self._adjuster(account, persona)
+        return adjust(incoming, model.priority.prioritise(incoming))
 
     async def triage_batch(
         self, account: Account, persona: Persona, batch: Sequence[IncomingMessage]
     ) -> list[Priority]:
         """See :meth:`core.service.Clone.triage_batch`."""
         priority = (await self._models.get(account, persona)).priority
-        return await asyncio.to_thread(lambda: [priority.prioritise(m) for m in batch])
+        adjust = await self._adjuster(account, persona)
+        return await asyncio.to_thread(lambda: [adjust(m, priority.prioritise(m)) for m in batch])
+
+    async def _adjuster(self, account: Account, persona: Persona) -> PriorityAdjust:
+        if self.adjust is None:
+            return _unchanged
+        return await self.adjust(account, persona)
 
     def admit(self, incoming: IncomingMessage, *, explicit: bool = False) -> bool:
         """See :meth:`core.service.Clone.admit`."""
@@ -138,7 +160,9 @@ class Incoming:
         account = await self._ctx.account(incoming.owner)
         if account.paused:
             return Reply(text=PAUSED) if explicit else None
-        persona = await self._ctx.active_persona(account)
+        # The persona bound to where the message arrived (``persona use <name> here``), if any.
+        place = incoming.place or incoming.message.conversation
+        persona = await persona_for(self._ctx, account, incoming.owner.platform, place)
         model = await self._models.get(account, persona)
         context = incoming.context
         if not explicit:
@@ -148,7 +172,9 @@ class Incoming:
             context = merge_context(context, recent.before(account.id, incoming.message))
             recent.add(account.id, incoming.message)
             incoming = replace(incoming, context=context)
-        priority = model.priority.prioritise(incoming)
+        priority = (await self._adjuster(account, persona))(
+            incoming, model.priority.prioritise(incoming)
+        )
         if not explicit:
             await self._inbox.keep_waiting(account, persona, incoming, priority)
         # An attachment-only message may wait in the inbox, but it has no text to answer.
@@ -184,6 +210,8 @@ class Incoming:
             owner=incoming.owner,
         )
         caveat = await self._drafting.best_effort(account, persona)
+        if self._teams is not None:  # a team persona: its reviewers hear a draft waits
+            await self._teams.draft_waiting(account.id, persona, draft)
         return with_notes(render_draft(draft, priority), [*caveat, *result.notes])
 
     async def draft_command(self, command: CommandInvocation, text: str) -> Reply | None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.engine import WRITE_OPTION
+from storage.roles import grant_app_role
 
 SCRIPT_LOCATION: Final = Path(__file__).resolve().parent
 
@@ -36,11 +37,15 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-async def migrate(engine: AsyncEngine) -> None:
+async def migrate(
+    engine: AsyncEngine, *, app_role: str | None = None, app_password: str | None = None
+) -> None:
     """Apply ``upgrade head`` in one transaction.
 
     On PostgreSQL an advisory lock makes concurrent starts wait for each other (the second one
     then finds nothing to do); on SQLite the write transaction's ``BEGIN IMMEDIATE`` does the same.
+    With ``app_role`` (PostgreSQL, ``engine`` connected as the tables' owner) the same transaction
+    then creates that role if needed and grants it DML only (:func:`storage.roles.grant_app_role`).
     """
     async with engine.connect() as connection:
         connection = await connection.execution_options(**{WRITE_OPTION: True})
@@ -50,6 +55,8 @@ async def migrate(engine: AsyncEngine) -> None:
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                 )
             await connection.run_sync(_upgrade)
+            if app_role is not None:
+                await connection.run_sync(grant_app_role, app_role, app_password)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

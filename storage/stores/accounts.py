@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 from typing import Final, cast
 
@@ -19,7 +20,7 @@ from core.models import Account, AccountId, UserRef
 from storage import tables
 from storage.crypto import DataCipher, row_id
 from storage.errors import NotFound
-from storage.scope import unscoped
+from storage.scope import Scope, set_scope, unscoped
 from storage.stores.context import AnyRow, Lost, StoreContext, new_id, rowcount
 from storage.stores.parts import ExportScope, VaultPart, iso
 from storage.stores.personas import owner_names_row
@@ -42,6 +43,10 @@ def _account(cipher: DataCipher, row: AnyRow) -> Account:
         paused=row.paused,
         settings=cast(dict[str, object], settings),
     )
+
+
+def _identity(user: UserRef, account_id: AccountId | None = None) -> Scope:
+    return Scope(account=account_id, platform=user.platform, user_id=user.user_id)
 
 
 def _hash_code(code: str) -> str:
@@ -69,7 +74,7 @@ class SqlAccountStore:
         if found is not None or not create:
             return found
         try:
-            async with self._ctx.write() as session:
+            async with self._ctx.write(_identity(user)) as session:
                 # SQLite serialises writers, so this re-check sees a concurrent winner.
                 existing = await self._lookup_in(session, user)
                 if existing is not None:
@@ -84,6 +89,7 @@ class SqlAccountStore:
         now = self._ctx.clock()
         account_id, persona_id = new_id(), new_id()
         cipher, wrapped = self._ctx.keys.new_data_key(account_id)
+        await set_scope(session, _identity(user, account_id))
         await session.execute(
             tables.accounts.insert().values(
                 id=account_id,
@@ -118,25 +124,27 @@ class SqlAccountStore:
         return account, cipher
 
     async def _lookup(self, user: UserRef) -> Account | None:
-        async with self._ctx.read() as session:
+        async with self._ctx.read(_identity(user)) as session:
             return await self._lookup_in(session, user)
 
     async def _lookup_in(self, session: AsyncSession, user: UserRef) -> Account | None:
-        a, i = tables.accounts, tables.identities
-        row = (
+        """The identity's account, in a transaction scoped to that identity (and then to the
+        account it names: on PostgreSQL the account's rows are invisible until then)."""
+        i = tables.identities
+        account_id = (
             await session.execute(
-                select(a)
-                .join(i, i.c.account_id == a.c.id)
+                select(i.c.account_id)
                 .where(i.c.platform == user.platform, i.c.user_id == user.user_id)
                 .execution_options(**unscoped("identity lookup: finds the account"))
             )
-        ).first()
-        if row is None:
+        ).scalar_one_or_none()
+        if account_id is None:
             return None
-        return _account(await self._ctx.cipher(session, row.id), row)
+        await set_scope(session, _identity(user, account_id))
+        return await load_account(self._ctx, session, account_id)
 
     async def get(self, account_id: AccountId) -> Account | None:
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             return await load_account(self._ctx, session, account_id)
 
     async def update(self, account: Account) -> Account:
@@ -145,7 +153,7 @@ class SqlAccountStore:
         Raises:
             NotFound: the account does not exist, or the active persona is not one of its own.
         """
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account.id) as session:
             if account.active_persona is not None:
                 await self._ctx.check_persona(session, account.id, account.active_persona)
             cipher = await self._ctx.cipher(session, account.id)
@@ -168,7 +176,7 @@ class SqlAccountStore:
         """A one-time code (``ABCDE-FGHJK``, ~50 bits) valid for ``ttl_s`` seconds; only its
         hash is stored."""
         raw = "".join(secrets.choice(LINK_CODE_ALPHABET) for _ in range(LINK_CODE_LENGTH))
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             if await load_account(self._ctx, session, account_id) is None:
                 raise NotFound(f"Account {account_id} does not exist.")
             await session.execute(
@@ -188,12 +196,14 @@ class SqlAccountStore:
         """
         now = self._ctx.clock()
         lc = tables.link_codes
-        async with self._ctx.write() as session:
+        code_hash = _hash_code(code)
+        scope = _identity(user)
+        async with self._ctx.write(replace(scope, link_code=code_hash)) as session:
             account_id = (
                 await session.execute(
                     update(lc)
                     .where(
-                        lc.c.code_hash == _hash_code(code),
+                        lc.c.code_hash == code_hash,
                         lc.c.used_at.is_(None),
                         lc.c.expires_at > now,
                     )
@@ -204,6 +214,8 @@ class SqlAccountStore:
             ).scalar_one_or_none()
             if account_id is None:
                 return None
+            # The identity row may still be the previous account's: visible as the one named.
+            await set_scope(session, _identity(user, account_id))
             upsert = self._ctx.insert(tables.identities).values(
                 platform=user.platform, user_id=user.user_id, account_id=account_id, linked_at=now
             )

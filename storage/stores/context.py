@@ -20,6 +20,7 @@ from storage import tables
 from storage.crypto import DataCipher, KeyRing
 from storage.engine import read_session, unavailable_message, write_session
 from storage.errors import DecryptionError, NotFound, StorageError, StorageUnavailable
+from storage.scope import Scope, set_scope
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -129,10 +130,11 @@ class StoreContext:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """One read transaction."""
+    async def read(self, scope: AccountId | Scope) -> AsyncIterator[AsyncSession]:
+        """One read transaction that sees ``scope`` (an account, or a :class:`Scope`)."""
         try:
             async with read_session(self.sessions) as session:
+                await set_scope(session, _scope(scope))
                 yield session
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
             if not _unavailable(exc):
@@ -140,10 +142,12 @@ class StoreContext:
             raise StorageUnavailable(unavailable_message(self.engine.url, exc)) from exc
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """One write transaction (the write lock is taken up front on SQLite)."""
+    async def write(self, scope: AccountId | Scope) -> AsyncIterator[AsyncSession]:
+        """One write transaction that sees ``scope`` (the write lock is taken up front on
+        SQLite)."""
         try:
             async with write_session(self.sessions) as session:
+                await set_scope(session, _scope(scope))
                 yield session
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
             if not _unavailable(exc):
@@ -187,6 +191,10 @@ class StoreContext:
         ).first()
         if found is None:
             raise NotFound(f"Persona {persona_id} does not belong to account {account_id}.")
+
+
+def _scope(scope: AccountId | Scope) -> Scope:
+    return scope if isinstance(scope, Scope) else Scope(account=scope)
 
 
 _UNAVAILABLE_HINTS: Final = ("locked", "busy", "unable to open", "disk i/o", "readonly", "connect")

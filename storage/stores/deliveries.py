@@ -9,7 +9,7 @@ from sqlalchemy import delete
 
 from core.models import AccountId
 from storage import tables
-from storage.scope import unscoped
+from storage.scope import Scope, unscoped
 from storage.stores.context import StoreContext, rowcount
 from storage.stores.parts import VaultPart
 
@@ -26,7 +26,7 @@ class SqlDeliveryLog:
 
     async def first_seen(self, key: str, *, account_id: AccountId | None = None) -> bool:
         """``True`` exactly once per key (``INSERT … ON CONFLICT DO NOTHING``)."""
-        async with self._ctx.write() as session:
+        async with self._ctx.write(Scope(account=account_id, delivery=key)) as session:
             result = await session.execute(
                 self._ctx.insert(tables.deliveries)
                 .values(key=key, account_id=account_id, seen_at=self._ctx.clock())
@@ -37,7 +37,7 @@ class SqlDeliveryLog:
     async def prune(self, older_than: datetime) -> int:
         """Forget deliveries seen before ``older_than`` (platforms stop retrying after minutes)."""
         d = tables.deliveries
-        async with self._ctx.write() as session:
+        async with self._ctx.write(Scope(purpose="expire-deliveries")) as session:
             result = await session.execute(
                 delete(d)
                 .where(d.c.seen_at < older_than)

@@ -87,7 +87,7 @@ class SqlDraftStore:
 
     async def create(self, draft: Draft) -> None:
         """Store a new draft (its incoming message and options encrypted)."""
-        async with self._ctx.write() as session:
+        async with self._ctx.write(draft.account_id) as session:
             await self._ctx.check_persona(session, draft.account_id, draft.persona_id)
             cipher = await self._ctx.cipher(session, draft.account_id)
             await session.execute(
@@ -111,7 +111,7 @@ class SqlDraftStore:
 
     async def get(self, account_id: AccountId, draft_id: DraftId) -> Draft | None:
         d = tables.drafts
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             row = (
                 await session.execute(
                     select(d).where(d.c.id == draft_id, d.c.account_id == account_id)
@@ -131,7 +131,7 @@ class SqlDraftStore:
         """
         d, ap = tables.drafts, tables.approvals
         try:
-            async with self._ctx.write() as session:
+            async with self._ctx.write(approval.account_id) as session:
                 moved = await session.execute(
                     update(d)
                     .where(
@@ -167,7 +167,7 @@ class SqlDraftStore:
     async def approval(self, account_id: AccountId, draft_id: DraftId) -> Approval | None:
         """The approval recorded for a draft, if any (what the sender is allowed to send)."""
         ap = tables.approvals
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             row = (
                 await session.execute(
                     select(ap).where(ap.c.draft_id == draft_id, ap.c.account_id == account_id)
@@ -184,7 +184,7 @@ class SqlDraftStore:
     ) -> bool:
         """Compare-and-set the status; ``False`` if it was not ``expect``."""
         d = tables.drafts
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             result = await session.execute(
                 update(d)
                 .where(d.c.id == draft_id, d.c.account_id == account_id, d.c.status == expect.value)
@@ -195,7 +195,7 @@ class SqlDraftStore:
     async def pending(self, account_id: AccountId) -> builtins.list[Draft]:
         """The account's pending drafts, oldest first."""
         d = tables.drafts
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (
                 await session.execute(
                     select(d)

@@ -44,7 +44,7 @@ class SqlFeedbackStore:
 
     async def add(self, feedback: Feedback) -> None:
         feedback_id = new_id()
-        async with self._ctx.write() as session:
+        async with self._ctx.write(feedback.account_id) as session:
             await self._ctx.check_persona(session, feedback.account_id, feedback.persona_id)
             cipher = await self._ctx.cipher(session, feedback.account_id)
             await session.execute(
@@ -65,7 +65,7 @@ class SqlFeedbackStore:
     async def list(self, account_id: AccountId, persona_id: PersonaId) -> builtins.list[Feedback]:
         """The persona's feedback, oldest first."""
         f = tables.feedback
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (
                 await session.execute(
                     select(f)
@@ -99,7 +99,7 @@ class SqlPriorityLabelStore:
         self._ctx = ctx
 
     async def add(self, label: PriorityLabel) -> None:
-        async with self._ctx.write() as session:
+        async with self._ctx.write(label.account_id) as session:
             await self._ctx.check_persona(session, label.account_id, label.persona_id)
             await session.execute(
                 tables.priority_labels.insert().values(
@@ -121,7 +121,7 @@ class SqlPriorityLabelStore:
         query = select(t).where(t.c.account_id == account_id, t.c.persona_id == persona_id)
         if since is not None:
             query = query.where(t.c.at >= since)
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (await session.execute(query.order_by(t.c.at, t.c.id))).all()
         return [
             PriorityLabel(

@@ -140,7 +140,7 @@ class SqlMessageStore:
             NotFound: a message names a persona that is not the account's.
         """
         new = 0
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             cipher = await self._ctx.cipher(session, account_id)
             checked: set[PersonaId] = set()
             batch: builtins.list[dict[str, object]] = []
@@ -247,7 +247,7 @@ class SqlMessageStore:
                     m.c.sent_at >= after[0], or_(m.c.sent_at > after[0], m.c.pk > after[1])
                 )
             query = query.order_by(m.c.sent_at, m.c.pk).limit(BATCH_ROWS)
-            async with self._ctx.read() as session:
+            async with self._ctx.read(account_id) as session:
                 rows = (await session.execute(query)).all()
                 if not rows:
                     return
@@ -267,7 +267,7 @@ class SqlMessageStore:
         m = tables.messages
         wanted = builtins.list(dict.fromkeys(ids))
         found: dict[str, StoredMessage] = {}
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             for start in range(0, len(wanted), BATCH_ROWS):
                 chunk = wanted[start : start + BATCH_ROWS]
                 rows = (
@@ -334,7 +334,7 @@ class SqlMessageStore:
             )
             .order_by(reply.c.sent_at, reply.c.pk)
         )
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (await session.execute(query)).all()
             if not rows:
                 return []
@@ -353,7 +353,7 @@ class SqlMessageStore:
 
     async def count(self, account_id: AccountId, persona_id: PersonaId) -> int:
         m = tables.messages
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             total = (
                 await session.execute(
                     select(func.count())
@@ -393,7 +393,7 @@ class SqlVectorStore:
         if not ids:
             return
         v = tables.vectors
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             await self._ctx.check_persona(session, account_id, persona_id)
             cipher = await self._ctx.cipher(session, account_id)
             statement = self._ctx.insert(v)
@@ -422,7 +422,7 @@ class SqlVectorStore:
     ) -> tuple[builtins.list[str], Vector]:
         """All ids (sorted) and their vectors as one ``(n, dim)`` float32 matrix."""
         v = tables.vectors
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             rows = (
                 await session.execute(
                     select(v.c.msg_id, v.c.vector)

@@ -53,7 +53,7 @@ class SqlPersonaStore:
 
     async def get(self, account_id: AccountId, persona_id: PersonaId) -> Persona | None:
         p = tables.personas
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             row = (
                 await session.execute(
                     select(p).where(p.c.id == persona_id, p.c.account_id == account_id)
@@ -77,7 +77,7 @@ class SqlPersonaStore:
             created_at=self._ctx.clock(),
         )
         try:
-            async with self._ctx.write() as session:
+            async with self._ctx.write(account_id) as session:
                 cipher = await self._ctx.cipher(session, account_id)
                 await session.execute(
                     tables.personas.insert().values(
@@ -102,7 +102,7 @@ class SqlPersonaStore:
         p = tables.personas
         name = _clean_name(persona.name)
         try:
-            async with self._ctx.write() as session:
+            async with self._ctx.write(account_id) as session:
                 cipher = await self._ctx.cipher(session, account_id)
                 row = (
                     await session.execute(
@@ -129,7 +129,7 @@ class SqlPersonaStore:
         If it was the active persona, the oldest remaining one becomes active (or none).
         """
         p, a = tables.personas, tables.accounts
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             # Children first rather than relying on ON DELETE CASCADE alone: it keeps the
             # account filter explicit on every table.
             d, ap = tables.drafts, tables.approvals
@@ -171,7 +171,7 @@ class SqlPersonaStore:
 
     async def list(self, account_id: AccountId) -> builtins.list[Persona]:
         """The account's personas, oldest first."""
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             return await load_personas(self._ctx, session, account_id)
 
 
@@ -192,6 +192,12 @@ async def load_personas(
 
 
 _PERSONA_TABLES: Final = (
+    tables.consults,
+    tables.persona_shares,
+    tables.persona_invites,
+    tables.persona_members,
+    tables.persona_bindings,
+    tables.persona_attributes,
     tables.vectors,
     tables.feedback,
     tables.priority_labels,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import Final
 
@@ -30,7 +31,7 @@ class SqlStateStore:
 
     async def get(self, account_id: AccountId, persona_id: PersonaId, kind: str) -> bytes | None:
         s = tables.state
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             value = (
                 await session.execute(
                     select(s.c.value).where(
@@ -51,7 +52,7 @@ class SqlStateStore:
     async def put(
         self, account_id: AccountId, persona_id: PersonaId, kind: str, value: bytes
     ) -> None:
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             await self._ctx.check_persona(session, account_id, persona_id)
             cipher = await self._ctx.cipher(session, account_id)
             now = self._ctx.clock()
@@ -73,6 +74,20 @@ class SqlStateStore:
 # --- the state's part of the vault -------------------------------------------------------------
 
 
+READABLE_KINDS: Final = frozenset({"quality-history", "model-versions", "corrections", "filters"})
+"""State the owner reads as such in an export (JSON documents they made or that describe them),
+given decoded under ``value`` beside the bytes."""
+
+
+def _readable(kind: str, value: bytes) -> dict[str, object]:
+    if kind not in READABLE_KINDS:
+        return {}
+    try:
+        return {"value": json.loads(value)}
+    except ValueError:
+        return {}
+
+
 async def _export_state(scope: ExportScope) -> list[dict[str, object]]:
     s = tables.state
     return [
@@ -80,6 +95,7 @@ async def _export_state(scope: ExportScope) -> list[dict[str, object]]:
             "persona": scope.names[r.persona_id],
             "kind": r.kind,
             "value_base64": b64(value),
+            **_readable(r.kind, value),
             "updated_at": iso(r.updated_at),
         }
         for r in await scope.rows(s, s.c.persona_id, s.c.kind)

@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.models import AccountId
 from storage import tables
 from storage.errors import NotFound, StorageError
-from storage.stores import accounts, deliveries, drafts, feedback, messages, personas, state
+from storage.stores import (
+    accounts,
+    deliveries,
+    drafts,
+    feedback,
+    messages,
+    personas,
+    state,
+    teams,
+)
 from storage.stores.accounts import load_account
 from storage.stores.context import StoreContext
 from storage.stores.parts import ExportScope, Section, VaultPart, iso
@@ -31,6 +40,7 @@ PARTS: Final[tuple[VaultPart, ...]] = (
     feedback.VAULT,
     state.VAULT,
     deliveries.VAULT,
+    teams.VAULT,
 )
 """Every aggregate's share of an account."""
 
@@ -47,6 +57,11 @@ EXPORT_SECTIONS: Final = (
     "priority_labels",
     "state",
     "vectors",
+    "persona_identity",
+    "persona_bindings",
+    "persona_team",
+    "persona_shares",
+    "consults",
 )
 """The export's top-level sections, in the order the file has always had them."""
 
@@ -98,7 +113,7 @@ class SqlAccountVault:
         Raises:
             NotFound: the account does not exist.
         """
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             account = await load_account(self._ctx, session, account_id)
             if account is None:
                 raise NotFound(f"Account {account_id} does not exist.")
@@ -134,7 +149,7 @@ class SqlAccountVault:
         WAL is then checkpointed and truncated: with ``secure_delete=ON`` the freed pages are
         zeroed, so the erased ciphertexts leave both files.
         """
-        async with self._ctx.write() as session:
+        async with self._ctx.write(account_id) as session:
             for table in _ERASE_ORDER:
                 column = table.c.id if table is tables.accounts else table.c.account_id
                 await session.execute(delete(table).where(column == account_id))

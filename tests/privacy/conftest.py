@@ -52,7 +52,15 @@ async def pg_schemas() -> AsyncIterator[PgSchemas]:
     await schemas.drop_all()
 
 
-@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest_asyncio.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("postgres-app", marks=pytest.mark.postgres),
+    ]
+)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path, pg_schemas: PgSchemas) -> Backend:
-    """SQLite and PostgreSQL (a fresh schema): the isolation tests run on both."""
-    return Backend(request.param, tmp_path, pg_schemas if request.param == "postgres" else None)
+    """SQLite, PostgreSQL (a fresh schema) as the owner, and as the app role that row-level
+    security applies to: the isolation tests run on all three."""
+    pg = pg_schemas if request.param.startswith("postgres") else None
+    return Backend(request.param, tmp_path, pg)

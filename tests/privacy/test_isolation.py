@@ -4,8 +4,8 @@
   carries it); the few that cross accounts are listed here with their reason.
 - Behaviour: one account's ids, asked for under another account, give nothing (both back ends).
 - Force: a statement on owned data without an account predicate fails (``storage/scope.py``).
-- PostgreSQL: with ``storage/rls.sql`` applied, a non-owner role sees no rows without
-  ``minime.account_id``, and only that account's rows with it.
+- PostgreSQL: row-level security is forced on every owned table (migration 0005); minime's app
+  role, which owns nothing, sees no row its transaction's scope does not name.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import typing
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 import numpy as np
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 import storage.stores
 from core.models import (
@@ -35,9 +37,20 @@ from core.models import (
     FeedbackKind,
     UserRef,
 )
-from storage import NotFound, Storage, UnscopedQuery, open_storage, tables
-from storage.scope import OWNED, unscoped, unscoped_references
-from tests.storage.support import PG_URL, T0, Backend, message, new_account, stored, stream
+from storage import NotFound, Storage, StorageError, UnscopedQuery, open_storage, tables
+from storage.scope import OWNED, Scope, set_scope, unscoped, unscoped_references
+from storage.stores.context import StoreContext, rowcount
+from tests.storage.support import (
+    PG_URL,
+    T0,
+    Backend,
+    PgSchemas,
+    message,
+    new_account,
+    new_user,
+    stored,
+    stream,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,6 +59,8 @@ CROSS_ACCOUNT = {
     ("SqlAccountStore", "redeem_link_code"): "the one-time code names the account",
     ("SqlDeliveryLog", "first_seen"): "a delivery key, logged before its account may exist",
     ("SqlDeliveryLog", "prune"): "expiry of de-duplication records",
+    ("SqlTeamStore", "memberships"): "the role row names the member; the owner granted it",
+    ("SqlTeamStore", "redeem_invite"): "the one-time invitation code names the account",
 }
 """Public store methods that do not take an account, and why; every other one must."""
 
@@ -271,6 +286,11 @@ async def test_a_query_without_an_account_scope_fails(backend: Backend) -> None:
                 with pytest.raises(UnscopedQuery, match="without an account scope"):
                     await connection.execute(statement)
         async with opened.engine.connect() as connection:
+            if backend.as_app_role:  # and the database's own check: nothing until a scope is set
+                assert (
+                    await connection.execute(select(m.c.msg_id).where(m.c.account_id == alice.id))
+                ).all() == []
+                await set_scope(connection, Scope(account=alice.id))
             scoped = select(m.c.msg_id).where(m.c.account_id == alice.id)
             assert len((await connection.execute(scoped)).all()) == 2
             deliberate = select(m.c.msg_id).execution_options(**unscoped("test: a reviewed reason"))
@@ -280,56 +300,152 @@ async def test_a_query_without_an_account_scope_fails(backend: Backend) -> None:
 
 
 @pytest.mark.postgres
-async def test_row_level_security_hides_other_accounts_from_the_app_role(
-    pg_schemas: object, tmp_path: Path
+async def test_row_level_security_binds_minime_itself(
+    pg_schemas: PgSchemas, tmp_path: Path
 ) -> None:
-    from tests.storage.support import PgSchemas
-
-    assert isinstance(pg_schemas, PgSchemas)
-    url = await pg_schemas.fresh_url()
-    schema = make_url(url).query["search_path"]
-    async with open_storage(url, data_dir=tmp_path, master_key=None) as opened:
+    """Two roles, as deployed: migrations as the owner, the stores as the app role, which owns
+    nothing and bypasses nothing; a transaction sees only what its scope names."""
+    owner_url = await pg_schemas.fresh_url()
+    app_url = pg_schemas.app_url(owner_url)
+    async with open_storage(
+        app_url, data_dir=tmp_path, master_key=None, owner_url=owner_url
+    ) as opened:
         alice, _ = await seeded(opened, "alice")
         bob, _ = await seeded(opened, "bob")
-    role = f"minime_app_{secrets.token_hex(4)}"
+        async with opened.engine.connect() as connection:
+            me = await connection.execute(
+                text(
+                    "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles "
+                    "WHERE rolname = current_user"
+                )
+            )
+            assert me.one() == (pg_schemas.app_role, False, False)
+            relations = await connection.execute(
+                text(
+                    "SELECT relname, relrowsecurity, relforcerowsecurity, "
+                    "pg_get_userbyid(relowner) FROM pg_class "
+                    "WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r'"
+                )
+            )
+            found = {name: (rls, force, owner) for name, rls, force, owner in relations}
+        assert all(owner != pg_schemas.app_role for _, _, owner in found.values())
+        assert {name for name, (rls, force, _) in found.items() if rls and force} == set(OWNED)
+
+        # Through the stores' own transactions: no scope, or another account's, sees nothing.
+        ctx = StoreContext(opened.sessions, opened.keys)
+        look = unscoped("test: what the database itself lets through")
+        for table in sorted(OWNED):
+            every_row = select(func.count()).select_from(tables.metadata.tables[table])
+            async with ctx.read(Scope()) as session:
+                assert (await session.execute(every_row.execution_options(**look))).scalar() == 0
+        m = tables.messages
+        alices = select(m.c.msg_id).where(m.c.account_id == alice.id)
+        async with ctx.read(bob.id) as session:
+            assert (await session.execute(alices)).all() == []
+            assert (await session.execute(select(m.c.account_id).execution_options(**look))).all()
+            assert {
+                r.account_id
+                for r in await session.execute(select(m.c.account_id).execution_options(**look))
+            } == {bob.id}
+        async with ctx.read(alice.id) as session:
+            assert len((await session.execute(alices)).all()) == 2
+        # SET LOCAL: the next transaction on the same pooled connection carries no scope.
+        async with opened.engine.connect() as connection:
+            await set_scope(connection, Scope(account=alice.id))
+            assert len((await connection.execute(alices)).all()) == 2
+            await connection.commit()
+            assert (await connection.execute(alices)).all() == []
+            await connection.rollback()
+        # Writing into another account's rows: refused by the database, not only by the stores.
+        with pytest.raises(DBAPIError, match="row-level security"):
+            async with ctx.write(alice.id) as session:
+                await session.execute(
+                    tables.state.insert().values(
+                        account_id=bob.id, persona_id=bob.active_persona, kind="x", value=b"x"
+                    )
+                )
+        async with ctx.write(alice.id) as session:
+            changed = await session.execute(
+                update(m).where(m.c.account_id == bob.id).values(from_owner=False)
+            )
+            assert rowcount(changed) == 0
+        # Identities and link codes: visible to their account, or as the one row named.
+        i = tables.identities
+        identities = select(i.c.account_id).execution_options(**look)
+        async with ctx.read(Scope()) as session:
+            assert (await session.execute(identities)).all() == []
+        [bob_identity] = cast(
+            list[dict[str, str]], (await opened.vault.export(bob.id))["identities"]
+        )
+        bob_user = UserRef(platform=bob_identity["platform"], user_id=bob_identity["user_id"])
+        async with ctx.read(Scope(platform=bob_user.platform, user_id=bob_user.user_id)) as session:
+            assert (await session.scalars(identities)).all() == [bob.id]
+
+        # Everything minime does works as the app role.
+        carol = await opened.accounts.resolve(new_user(), create=True)
+        assert carol is not None
+        assert await opened.accounts.resolve(bob_user, create=False) == bob
+        code = await opened.accounts.issue_link_code(alice.id, ttl_s=60)
+        moved = await opened.accounts.redeem_link_code(code, bob_user)
+        assert moved is not None and moved.id == alice.id
+        assert (await opened.accounts.resolve(bob_user, create=False)) == moved
+        assert await opened.accounts.redeem_link_code(code, new_user()) is None  # once
+        assert await opened.deliveries.first_seen("slack:E1", account_id=alice.id)
+        assert not await opened.deliveries.first_seen("slack:E1")
+        assert await opened.deliveries.first_seen("slack:E2")
+        assert await opened.deliveries.prune(T0 + timedelta(days=36_500)) == 2
+        assert "opt alice" in repr(await opened.vault.export(alice.id))
+        await opened.vault.erase(bob.id)
+        assert await opened.accounts.get(bob.id) is None
+        rotation = await opened.rotate_master_key()
+        assert rotation.rewrapped == 2  # alice and carol: every data key, across accounts
+        opened.keys.forget(alice.id)
+        assert await opened.accounts.get(alice.id) == moved
+    # Starting again is idempotent: the role exists, the grants are given again.
+    async with open_storage(
+        app_url, data_dir=tmp_path, master_key=None, owner_url=owner_url
+    ) as opened:
+        assert await opened.messages.count(alice.id, alice.active_persona or "") == 2
+
+
+@pytest.mark.postgres
+async def test_the_app_role_is_created_with_its_password_and_never_bypasses(
+    pg_schemas: PgSchemas, tmp_path: Path
+) -> None:
+    owner_url = await pg_schemas.fresh_url()
+    with pytest.raises(StorageError, match="does not own the tables"):
+        async with open_storage(owner_url, data_dir=tmp_path, master_key=None, owner_url=owner_url):
+            pass
+    created, bypassing = (f"minime_test_{kind}_{secrets.token_hex(4)}" for kind in ("pw", "by"))
     dsn = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
     connection = await asyncpg.connect(dsn, timeout=10)
     try:
-        await connection.execute(f'SET search_path TO "{schema}"')
-        await connection.execute((ROOT / "storage" / "rls.sql").read_text())
-        await connection.execute((ROOT / "storage" / "rls.sql").read_text())  # re-runnable
-        await connection.execute(f"CREATE ROLE {role} NOLOGIN")
-        await connection.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}')
-        await connection.execute(
-            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO {role}'
+        app_url = make_url(owner_url).set(username=created, password="it's: a $secret")
+        async with open_storage(
+            app_url.render_as_string(hide_password=False),
+            data_dir=tmp_path,
+            master_key=None,
+            owner_url=owner_url,
+        ) as opened:
+            await new_account(opened)
+        stored_password = await connection.fetchval(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = $1", created
         )
-        content = ("personas", "messages", "vectors", "drafts", "feedback", "state", "accounts")
-        async with connection.transaction():
-            await connection.execute(f"SET LOCAL ROLE {role}")
-            for table in (*content, "account_keys"):
-                assert await connection.fetchval(f"SELECT count(*) FROM {table}") == 0, table
-            await connection.execute("SELECT set_config('minime.account_id', $1, true)", alice.id)
-            assert await connection.fetchval("SELECT count(*) FROM messages") == 2
-            owners = await connection.fetch("SELECT DISTINCT account_id FROM messages")
-            assert [r["account_id"] for r in owners] == [alice.id]
-            assert await connection.fetchval("SELECT count(*) FROM accounts") == 1
-            changed = await connection.execute(
-                "UPDATE messages SET from_owner = NOT from_owner WHERE account_id = $1", bob.id
-            )
-            assert changed == "UPDATE 0"
-            assert await connection.execute("DELETE FROM state WHERE account_id = $1", bob.id) == (
-                "DELETE 0"
-            )
-            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
-                await connection.execute(
-                    "INSERT INTO personas (id, account_id, name, owner_names, created_at) "
-                    "VALUES ($1, $2, 'sneaky', '\\x00'::bytea, now())",
-                    uuid.uuid4().hex,
-                    bob.id,
-                )
-        # The owner role (migrations, key rotation, erasure) is not subject to the policies.
-        assert await connection.fetchval("SELECT count(*) FROM messages") == 4
+        assert stored_password and stored_password.startswith(("SCRAM-SHA-256$", "md5"))
+        await connection.execute(f"CREATE ROLE {bypassing} LOGIN BYPASSRLS")
+        bypassing_url = make_url(owner_url).set(username=bypassing)
+        with pytest.raises(StorageError, match="BYPASSRLS"):
+            async with open_storage(
+                bypassing_url.render_as_string(hide_password=False),
+                data_dir=tmp_path,
+                master_key=None,
+                owner_url=owner_url,
+            ):
+                pass
     finally:
-        await connection.execute(f"DROP OWNED BY {role}")
-        await connection.execute(f"DROP ROLE IF EXISTS {role}")
+        for role in (created, bypassing):
+            await connection.execute(
+                f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN "
+                f"DROP OWNED BY {role}; DROP ROLE {role}; END IF; END $$"
+            )
         await connection.close()

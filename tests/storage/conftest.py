@@ -26,13 +26,18 @@ async def pg_schemas() -> AsyncIterator[PgSchemas]:
 
 @pytest_asyncio.fixture(
     scope="session",
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("postgres-app", marks=pytest.mark.postgres),
+    ],
 )
 async def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_schemas: PgSchemas
 ) -> Backend:
     root = tmp_path_factory.mktemp(f"storage-{request.param}")
-    return Backend(request.param, root, pg_schemas if request.param == "postgres" else None)
+    pg = pg_schemas if request.param.startswith("postgres") else None
+    return Backend(request.param, root, pg)
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -24,10 +24,12 @@ T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
 @dataclass
 class PgSchemas:
-    """Creates throwaway schemas on the test server and drops them all at the end."""
+    """Creates throwaway schemas on the test server and drops them all at the end, and the app
+    role of this run (``app_url``), which minime creates when it first migrates as the owner."""
 
     url: str
     created: list[str] = field(default_factory=list)
+    app_role: str = field(default_factory=lambda: f"minime_test_app_{secrets.token_hex(4)}")
 
     def _dsn(self) -> str:
         return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -53,19 +55,37 @@ class PgSchemas:
         url = make_url(self.url).update_query_dict({"search_path": schema})
         return url.render_as_string(hide_password=False)
 
+    def app_url(self, owner_url: str) -> str:
+        """``owner_url`` (a fresh schema's) as the app role: not the owner, so row-level
+        security applies to it."""
+        url = make_url(owner_url).set(username=self.app_role)
+        return url.render_as_string(hide_password=False)
+
     async def drop_all(self) -> None:
         for schema in self.created:
             await self._execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         self.created.clear()
+        await self._execute(
+            f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{self.app_role}') "
+            f'THEN DROP OWNED BY "{self.app_role}"; DROP ROLE "{self.app_role}"; END IF; END $$'
+        )
 
 
 @dataclass
 class Backend:
-    """One database back end under test; ``fresh_url`` gives an empty database of that kind."""
+    """One database back end under test; ``fresh_url`` gives an empty database of that kind.
+
+    ``postgres-app`` is PostgreSQL as deployed with two roles: the stores connect as the app role
+    (row-level security applies), migrations run as the owner (``owner_url``).
+    """
 
     name: str
     root: Path
     pg: PgSchemas | None
+
+    @property
+    def as_app_role(self) -> bool:
+        return self.name == "postgres-app"
 
     async def fresh_url(self, directory: Path | None = None) -> str:
         if self.pg is not None:
@@ -82,7 +102,12 @@ class Backend:
             data_dir = self.root / uuid.uuid4().hex
             data_dir.mkdir()
         url = url or await self.fresh_url(data_dir)
-        async with open_storage(url, data_dir=data_dir, master_key=master_key) as storage:
+        owner_url = None
+        if self.as_app_role and self.pg is not None:
+            owner_url, url = url, self.pg.app_url(url)
+        async with open_storage(
+            url, data_dir=data_dir, master_key=master_key, owner_url=owner_url
+        ) as storage:
             yield storage
 
 

@@ -20,6 +20,7 @@ from storage.crypto import (
     generate_master_key,
     row_id,
 )
+from storage.scope import Scope, set_scope
 from tests.storage.support import Backend, message, new_account, stored, stream
 
 # --- the primitives ----------------------------------------------------------------------------
@@ -101,15 +102,19 @@ async def test_ciphertext_copied_to_another_row_or_account_fails(storage: Storag
     )
     m = tables.messages
     async with storage.engine.begin() as connection:
+        # Row-level security (the app role): each account's rows under its own scope.
+        await set_scope(connection, Scope(account=alice.id))
         secret = (
             await connection.execute(
                 select(m.c.text).where(m.c.msg_id == "a1", m.c.account_id == alice.id)
             )
         ).scalar_one()
         # Into another account's row, and into another row of the same account.
+        await set_scope(connection, Scope(account=bob.id))
         await connection.execute(
             update(m).where(m.c.account_id == bob.id, m.c.msg_id == "b1").values(text=secret)
         )
+        await set_scope(connection, Scope(account=alice.id))
         await connection.execute(
             update(m).where(m.c.account_id == alice.id, m.c.msg_id == "a2").values(text=secret)
         )
@@ -130,9 +135,11 @@ async def test_state_blob_moved_between_accounts_fails(storage: Storage) -> None
     await storage.state.put(bob.id, bob.active_persona, "profile", b"bob")
     s = tables.state
     async with storage.engine.begin() as connection:
+        await set_scope(connection, Scope(account=alice.id))  # row-level security
         blob = (
             await connection.execute(select(s.c.value).where(s.c.account_id == alice.id))
         ).scalar_one()
+        await set_scope(connection, Scope(account=bob.id))
         await connection.execute(update(s).where(s.c.account_id == bob.id).values(value=blob))
     with pytest.raises(DecryptionError):
         await storage.state.get(bob.id, bob.active_persona, "profile")
@@ -265,6 +272,7 @@ async def test_data_keys_are_cached_and_wrapped(storage: Storage) -> None:
     assert storage.keys.cached(account.id) is not None
     k = tables.account_keys
     async with storage.engine.connect() as connection:
+        await set_scope(connection, Scope(account=account.id))  # row-level security
         wrapped = (
             await connection.execute(select(k.c.wrapped_key).where(k.c.account_id == account.id))
         ).scalar_one()

@@ -116,7 +116,7 @@ async def test_migrated_schema_matches_tables_py(backend: Backend, tmp_path: Pat
         assert await current_revision(engine) is None
         await migrate(engine)
         await migrate(engine)  # idempotent
-        assert await current_revision(engine) == head_revision() == "0001"
+        assert await current_revision(engine) == head_revision() is not None
         async with engine.connect() as connection:
             diffs = await connection.run_sync(
                 lambda sync: compare_metadata(

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from core.models import Draft, DraftOption, DraftStatus, UserRef, utc_now
 from storage import DecryptionError, Storage, tables
+from storage.scope import Scope, set_scope
 from tests.storage.support import message, new_account, stored, stream
 
 
@@ -24,6 +25,7 @@ async def tamper(storage: Storage, table: object, column: str, **where: str) -> 
     t = tables.metadata.tables[str(table)]
     condition = [t.c[k] == v for k, v in where.items()]
     async with storage.engine.begin() as connection:
+        await set_scope(connection, Scope(account=where["account_id"]))  # row-level security
         blob = (await connection.execute(select(t.c[column]).where(*condition))).scalar_one()
         await connection.execute(update(t).where(*condition).values({column: flip(blob)}))
 
