@@ -461,7 +461,7 @@ class SqlVectorStore:
         v = tables.vectors
         wanted = builtins.list(dict.fromkeys(ids))
         found: dict[str, bytes] = {}
-        async with self._ctx.read() as session:
+        async with self._ctx.read(account_id) as session:
             cipher = None
             for start in range(0, len(wanted), BATCH_ROWS):
                 rows = (
