@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import time
@@ -100,7 +100,7 @@ def onboarding_answers(settings: Mapping[str, object]) -> OnboardingAnswers:
 
 
 def build_priority_model(
-    history: Sequence[StoredMessage], owner_names: tuple[str, ...], settings: Mapping[str, object]
+    history: Iterable[StoredMessage], owner_names: tuple[str, ...], settings: Mapping[str, object]
 ) -> PriorityModel:
     """The persona's triage model: the learned prioritiser, starting from the shipped global prior
     (learned across many owners of a public chat corpus, with the onboarding answers held firm),

@@ -216,6 +216,10 @@ class Settings(BaseSettings):
     blas_threads: int = Field(default=1, ge=0)
     """Threads of numpy's BLAS per process (threadpoolctl); ``0`` leaves the library's default.
     One avoids contention with the encoder and other workers on small machines."""
+    workers_fork: bool = True
+    """``run --workers N``: fork the workers from one process that loaded the libraries and the
+    encoder first, so they share that memory (copy-on-write); ``false``: each worker starts as
+    its own ``python -m bot run`` and loads its own copy."""
     delivery_concurrency: int = Field(default=8, ge=1, le=256)
     """Platform deliveries worked on at once per process on PostgreSQL (each holds a lock
     connection)."""

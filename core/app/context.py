@@ -3,7 +3,7 @@ protocols of the per-persona models the wiring supplies."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -78,8 +78,9 @@ class UndoablePriority(Protocol):
 
 
 PriorityFactory = Callable[
-    [Sequence[StoredMessage], tuple[str, ...], Mapping[str, object]], PriorityModel
+    [Iterable[StoredMessage], tuple[str, ...], Mapping[str, object]], PriorityModel
 ]
+"""Builds a persona's triage model from its history, streamed once in ``sent_at`` order."""
 StyleFactory = Callable[[Sequence[str]], StyleScorer]
 
 

@@ -227,7 +227,9 @@ class Drafting:
         solicited: bool = True,
     ) -> DraftResult:
         model = await self._models.get(account, persona)
-        foreign = await asyncio.to_thread(foreign_language, incoming.text, model.languages)
+        foreign = await asyncio.to_thread(
+            lambda: foreign_language(incoming.text, model.known_languages())
+        )
         if foreign is not None:
             # An English answer to a message in a language the owner never writes in would not
             # be theirs: say so instead.
