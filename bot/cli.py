@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.logs import configure_logging
+from bot.memory import return_freed_buffers
 from bot.progress import Progress, ProgressEmbedder
 from bot.settings import Settings, load_settings
 
@@ -156,6 +157,7 @@ def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``minime`` console script."""
+    return_freed_buffers()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -80,13 +80,31 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "shares",
             "stats",
             "help",
+            "schedule",
         ),
     ),
     CommandSpec(
         name="post",
-        usage="post <x|linkedin|bluesky> <topic>",
-        summary="a post in your voice (a thread where the platform needs it)",
+        usage="post <x|linkedin|bluesky> <topic> [options]",
+        summary="a post in your voice to publish or schedule",
         free_text=True,
+    ),
+    CommandSpec(
+        name="posts",
+        usage="posts [words|scheduled|cancel <n>|export csv|stats]",
+        summary="your posts, scheduled ones, export, stats",
+        free_text=True,
+    ),
+    CommandSpec(
+        name="connect",
+        usage="connect [<network> <credentials>]",
+        summary="a network to publish to (encrypted)",
+        free_text=True,
+    ),
+    CommandSpec(
+        name="disconnect",
+        usage="disconnect <network>",
+        summary="forget its credentials",
     ),
     CommandSpec(
         name="ask",

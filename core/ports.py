@@ -58,6 +58,15 @@ class Embedder(Protocol):
         ...
 
 
+@runtime_checkable
+class Precomputing(Protocol):
+    """An embedder that keeps the vectors of fixed texts (shipped data) computed once per model."""
+
+    def precomputed(self, name: str, texts: Sequence[str]) -> Vector:
+        """The vectors of ``texts`` (rows in order), the same as ``encode`` would give."""
+        ...
+
+
 class VectorIndex(Protocol):
     """Nearest neighbours over unit vectors, by row number (``core.drafting.index`` has the
     exact numpy one, sized for 100k rows per persona; an ANN library can stand in for more)."""
@@ -187,6 +196,12 @@ class VectorStore(Protocol):
 
     async def load(self, account_id: AccountId, persona_id: PersonaId) -> tuple[list[str], Vector]:
         """All stored ids and their vectors (rows in the same order)."""
+        ...
+
+    async def get(
+        self, account_id: AccountId, persona_id: PersonaId, ids: Sequence[str]
+    ) -> tuple[list[str], Vector]:
+        """The stored vectors among ``ids``: the ids found and their vectors (rows in order)."""
         ...
 
 

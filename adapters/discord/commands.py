@@ -132,17 +132,51 @@ class CloneGroup(app_commands.Group):
             "shares",
             "stats",
             "help",
+            "schedule",
         ] = "list",
         name: str | None = None,
     ) -> None:
         await self.adapter.on_command(interaction)
 
-    @app_commands.command(name="post", description="A post in your voice")
+    @app_commands.command(name="post", description="A post in your voice, to publish or schedule")
+    @app_commands.describe(
+        parts="A thread of this many parts (1-9)",
+        persona="Which persona writes it (default: the one in use)",
+        at='When Schedule puts it out: "fri 09:00", "tomorrow 8:30", "in 2h"',
+        variants="Two takes in different styles of yours",
+    )
     async def post(
         self,
         interaction: discord.Interaction,
         platform: Literal["x", "linkedin", "bluesky"],
         topic: str,
+        parts: int | None = None,
+        persona: str | None = None,
+        at: str | None = None,
+        variants: Literal[1, 2] | None = None,
+    ) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="posts", description="Your posts: history, scheduled, export, stats")
+    @app_commands.describe(query="words to find, or: scheduled · cancel <n> · export csv · stats")
+    async def posts(self, interaction: discord.Interaction, query: str | None = None) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="connect", description="Connect Bluesky, X or LinkedIn to publish")
+    @app_commands.describe(
+        credentials="Bluesky: <handle> <app-password> · X, LinkedIn: <access-token>"
+    )
+    async def connect(
+        self,
+        interaction: discord.Interaction,
+        network: Literal["bluesky", "x", "linkedin"] | None = None,
+        credentials: str | None = None,
+    ) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="disconnect", description="Remove a network's stored credentials")
+    async def disconnect(
+        self, interaction: discord.Interaction, network: Literal["bluesky", "x", "linkedin"]
     ) -> None:
         await self.adapter.on_command(interaction)
 

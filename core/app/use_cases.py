@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.app.actions import Actions
 from core.app.ask import Ask
 from core.app.commands import CommandRequest, CommandTable, Handler
+from core.app.connections import Connections
 from core.app.consult import Consults
 from core.app.context import AppContext, PriorityFactory, ProfileCard, StyleFactory
 from core.app.drafting import Drafting
@@ -23,6 +24,9 @@ from core.app.persona_extras import PersonaExtras
 from core.app.persona_identity import PersonaIdentity
 from core.app.persona_stats import PersonaStatsView
 from core.app.personas import Personas
+from core.app.post_actions import PostActions
+from core.app.post_history import PostHistory
+from core.app.post_windows import PostWindows
 from core.app.posts import Posts
 from core.app.privacy import Privacy
 from core.app.profile import Profiles
@@ -40,6 +44,7 @@ from core.drafting.retrieval import RetrievalDrafter
 from core.models import Reply
 from core.ports import ExportReader, Notifier
 from core.privacy import RateLimiter
+from core.publishing import Network
 from core.teams import mention_id
 
 
@@ -65,6 +70,8 @@ class Wiring:
     example_owner: str | None = None
     quality_writers: ExtraWriters | None = None
     """Other writers' messages for the attribution test of ``quality`` (the shipped background)."""
+    networks: Mapping[str, Network] = field(default_factory=dict)
+    """The publishing networks by key (``bluesky``, ``x``, ``linkedin``); none: not offered."""
 
 
 class UseCases:
@@ -97,8 +104,18 @@ class UseCases:
             teams=self.teams,
         )
         self.consults = Consults(ctx, self.drafting, self.inbox)
+        self.posts = Posts(ctx, self.models, llm=wiring.llm)
+        self.post_actions = PostActions(ctx, self.models, self.posts, networks=wiring.networks)
+        self.post_history = PostHistory(ctx, self.post_actions, networks=wiring.networks)
+        self.connections = Connections(ctx, networks=wiring.networks)
         self.actions = Actions(
-            ctx, self.models, self.drafting, self.inbox, teams=self.teams, consults=self.consults
+            ctx,
+            self.models,
+            self.drafting,
+            self.inbox,
+            self.post_actions,
+            teams=self.teams,
+            consults=self.consults,
         )
         self.schedules = Schedules(ctx, self.inbox)
         self.onboarding = Onboarding(ctx, self.models, self.schedules)
@@ -125,7 +142,7 @@ class UseCases:
         self.privacy = Privacy(
             ctx, self.models, self.inbox, self.profiles, teams=self.teams, consults=self.consults
         )
-        self.posts = Posts(ctx, self.models, llm=wiring.llm)
+        self.post_windows = PostWindows(ctx)
         self.ask = Ask(ctx, self.models, self.drafting)
         self.linking = Linking(ctx)
         self.quality = Quality(ctx, extra_writers=wiring.quality_writers)
@@ -173,8 +190,15 @@ class UseCases:
             "draft": lambda r: self.incoming.draft_command(r.command, r.text),
             "profile": self._profile,
             "inbox": lambda r: self.inbox.command(r.account, r.args),
-            "persona": lambda r: self.personas.command(r.account, r.args, r.command),
-            "post": lambda r: self.posts.command(r.account, r.args, r.text),
+            "persona": lambda r: (
+                self.post_windows.command(r.account, r.args[1:])
+                if r.args[0] == "schedule"
+                else self.personas.command(r.account, r.args, r.command)
+            ),
+            "post": lambda r: self.posts.command(r.command, r.account, r.text),
+            "posts": lambda r: self.post_history.command(r.command.user, r.account, r.args),
+            "connect": lambda r: self.connections.connect(r.command, r.account, r.args),
+            "disconnect": lambda r: self.connections.disconnect(r.account, r.args),
             "ask": self._ask,
             "quality": self._quality,
             "filter": lambda r: self.filters.command(r.account, r.args),
