@@ -280,6 +280,8 @@ def is_question(text: str) -> bool:
 
 
 def _latin_share(text: str) -> float:
+    if text.isascii():  # the common case, without a Unicode name per letter
+        return 1.0
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return 1.0
