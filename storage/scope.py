@@ -146,9 +146,10 @@ class _Guard:
         )
 
 
-Purpose = Literal["master-key", "expire-deliveries"]
+Purpose = Literal["master-key", "expire-deliveries", "resume-deliveries"]
 """Maintenance that crosses accounts on rows without content: checking and re-wrapping the
-data keys under the master key, and expiring delivery records."""
+data keys under the master key, expiring delivery records, and finding accepted deliveries
+whose worker died (by key and lease; each is then read under its own key)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -157,8 +157,6 @@ class Cluster:
         argv = [sys.executable, "-m", "bot", "run"]
         if self.workers > 1:
             argv += ["--workers", str(self.workers)]
-        else:  # one plain process, as `minime run` is (with the scale-out ack wait)
-            env.setdefault("MINIME_SLACK__ACK_WAIT_S", "2.0")
         self.process = await asyncio.create_subprocess_exec(
             *argv,
             env=env,
