@@ -91,12 +91,17 @@ class DurableDeliveries:
         self.platform = platform
         self.lease = timedelta(seconds=lease_s)
         self._slots = asyncio.Semaphore(concurrency)
-        self._tasks = tasks or BackgroundTasks()
+        self._tasks = tasks if tasks is not None else BackgroundTasks()
         self.resumed = 0
 
-    def use_tasks(self, tasks: BackgroundTasks) -> None:
-        """Run the work as ``tasks`` (the adapter's own, so its shutdown ends it)."""
+    def use_tasks(self, tasks: BackgroundTasks) -> DurableDeliveries:
+        """Run the work as ``tasks`` (the adapter's own, so its shutdown ends it); ``self``."""
         self._tasks = tasks
+        return self
+
+    async def drain(self) -> None:
+        """Wait for the work started so far (tests, a graceful stop)."""
+        await self._tasks.drain()
 
     async def accept(self, key: str, payload: bytes, *, account_id: str | None = None) -> bool:
         """Store the delivery before it is acknowledged; ``False`` if its key was seen before
@@ -122,9 +127,12 @@ class DurableDeliveries:
                     await work()
                 except asyncio.CancelledError:
                     raise  # stopping: not done; resumed after the lease
-                except BaseException:
+                except Exception as error:  # logged by type only: it may quote the payload
+                    log.warning(
+                        "%s: a delivery's work failed: %s", self.platform, type(error).__name__
+                    )
                     await self._log.finish(key, account_id=account_id)
-                    raise
+                    return
                 await self._log.finish(key, account_id=account_id)
         finally:
             heartbeat.cancel()
@@ -135,7 +143,9 @@ class DurableDeliveries:
         while True:
             await asyncio.sleep(every)
             try:
-                if not await self._log.renew(key, self.lease, account_id=account_id):
+                # Shielded: a renewal cut off half-way would leave its transaction dangling.
+                renewal = self._log.renew(key, self.lease, account_id=account_id)
+                if not await asyncio.shield(renewal):
                     return
             except Exception as error:  # the database blinked: try again next beat
                 log.info("%s: lease renewal failed: %s", self.platform, type(error).__name__)
@@ -144,8 +154,9 @@ class DurableDeliveries:
         """Take over the deliveries whose worker died and run them (in the background);
         how many were taken."""
         taken = await self._log.claim_expired(self.platform, lease=self.lease)
+        if taken:
+            log.info("%s: resuming %d deliveries whose worker stopped", self.platform, len(taken))
         for record in taken:
-            log.info("%s: resuming a delivery whose worker stopped: %s", self.platform, record.key)
             self.start(
                 record.key,
                 _bind(resume, record.key, record.payload),

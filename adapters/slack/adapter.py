@@ -13,7 +13,6 @@ Payloads and tokens are never logged: failures are logged by exception type only
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import logging
 import re
@@ -23,7 +22,6 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -45,12 +43,6 @@ from core.models import Action, CommandInvocation, IncomingMessage, Outgoing, Re
 from core.service import Clone
 
 log = logging.getLogger(__name__)
-
-
-_RESUMING: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "slack_resuming_delivery", default=None
-)
-"""The key of the accepted delivery being resumed: its listener runs the work at once."""
 
 
 # ----------------------------------------------------------------- the adapter
@@ -121,9 +113,7 @@ class SlackAdapter:
         self._retry_handlers = retry_handlers or []
         self._socket_mode = socket_mode
         self._tasks = BackgroundTasks()
-        self._durable = durable
-        if durable is not None:
-            durable.use_tasks(self._tasks)
+        self._durable = durable.use_tasks(self._tasks) if durable is not None else None
         self._stopped = asyncio.Event()
         self._files = SharedFiles(
             clone=clone,
@@ -170,10 +160,9 @@ class SlackAdapter:
         admit: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         """Run ``work`` after the ack, once per delivery; if it fails, tell ``apologise_to``.
-
         ``admit`` (the rate caps) is asked first: a delivery it refuses is dropped before it is
-        recorded, so a flood writes nothing. With durable deliveries the body is stored as
-        accepted before this returns (so before the ack); a delivery being resumed runs here."""
+        recorded (a flood writes nothing). The body is stored as accepted before this returns,
+        so before the ack; a delivery being resumed runs here, at once."""
         key = convert.delivery_key(body)
         url = body.get("response_url")
 
@@ -189,7 +178,7 @@ class SlackAdapter:
                         apologise_to, url, "Sorry, that failed on my side. Please try again."
                     )
 
-        if key is not None and key == _RESUMING.get():
+        if http.resuming(key):
             await guarded()  # resumed (admitted and recorded the first time)
             return
         if key is not None and self._durable is not None:
@@ -209,19 +198,8 @@ class SlackAdapter:
         http.started(self._tasks.spawn(once()))
 
     async def resume(self, key: str, payload: bytes) -> None:
-        """Run an accepted delivery whose worker died, from its stored body: bolt dispatches it
-        again (as Socket Mode does: no signature, which was checked when it arrived) and its
-        listener does the work now."""
-        body = json.loads(payload)
-        token = _RESUMING.set(key)
-        try:
-            response = await self.app.async_dispatch(
-                AsyncBoltRequest(body=body, mode="socket_mode")
-            )
-            if response.status != 200:
-                raise RuntimeError(f"bolt answered {response.status} to a resumed delivery")
-        finally:
-            _RESUMING.reset(token)
+        """Run an accepted delivery whose worker died, from its stored body."""
+        await http.redispatch(self.app, key, payload)
 
     # ------------------------------------------------------------- listeners
 

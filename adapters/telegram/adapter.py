@@ -219,7 +219,6 @@ class TelegramAdapter:
         clock: Clock = utc_now,
     ) -> None:
         self._app = application
-        self._durable = durable
         self._clone = clone
         self._deliveries = deliveries
         self._connections = connections
@@ -227,8 +226,7 @@ class TelegramAdapter:
         self._webhook = webhook
         self._clock = clock
         self._tasks = BackgroundTasks()
-        if durable is not None:
-            durable.use_tasks(self._tasks)
+        self._durable = durable.use_tasks(self._tasks) if durable is not None else None
         self._uploads = ExportUploads(
             bot=application.bot, clone=clone, workdir=workdir, say=self._say
         )
@@ -308,7 +306,7 @@ class TelegramAdapter:
 
         A body that is not an update PTB can read (not JSON, nested too deep, ``"message": "x"``,
         a date out of range…) gets 400, is logged by the kind of error and its size only, and is
-        never queued: no handler sees it.
+        never queued. With ``durable``, an update is stored (accepted) before its 200.
         """
         if self._webhook is None or not self._webhook.accepts(request.headers.get(SECRET_HEADER)):
             return web.Response(status=403)
@@ -324,22 +322,13 @@ class TelegramAdapter:
         elif self._within_caps(update):
             key = self._delivery_key(update)
             if await self._durable.accept(key, raw):  # stored before Telegram hears "200"
-                self._durable.start(key, partial(self._process, update))
+                self._durable.start(key, partial(process_accepted, self._app, update))
         return web.Response(status=200)
-
-    async def _process(self, update: Update) -> None:
-        """An accepted update's work (``_deduplicate`` stands aside: the record is the claim)."""
-        guarded = _GUARDED.set(True)
-        try:
-            await self._app.process_update(update)
-        finally:
-            _GUARDED.reset(guarded)
 
     async def resume(self, key: str, payload: bytes) -> None:
         """Run an accepted update whose worker died, from its stored body."""
-        update = read_update(payload, self._app.bot)
-        if update is not None:
-            await self._process(update)
+        if (update := read_update(payload, self._app.bot)) is not None:
+            await process_accepted(self._app, update)
 
     # ------------------------------------------------------------- handlers
 
@@ -705,6 +694,15 @@ class TelegramAdapter:
 
 
 # ----------------------------------------------------------------- wiring
+
+
+async def process_accepted(app: AnyApplication, update: Update) -> None:
+    """An accepted update's work (``_deduplicate`` stands aside: the record is the claim)."""
+    guarded = _GUARDED.set(True)
+    try:
+        await app.process_update(update)
+    finally:
+        _GUARDED.reset(guarded)
 
 
 @asynccontextmanager

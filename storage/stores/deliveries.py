@@ -155,7 +155,7 @@ class SqlDeliveryLog:
         Each is taken with a compare-and-set on its lease (of any number of workers sweeping at
         once, one wins it) and gets a fresh ``lease``. A record taken :data:`MAX_ATTEMPTS` times
         already, or whose payload cannot be read (the master key that sealed it was retired), is
-        marked done and logged instead (by key only).
+        marked done and logged instead (without its key: a key can name a user).
         """
         d = tables.deliveries
         now = self._ctx.clock()
@@ -198,9 +198,13 @@ class SqlDeliveryLog:
                 try:
                     payload = await self._unseal(session, key, sealed, account_id)
                 except DecryptionError:
-                    log.warning("an accepted delivery is unreadable; dropped: %s", key)
+                    log.warning(
+                        "an accepted delivery is unreadable (sealed by a retired key); dropped"
+                    )
             elif attempts > MAX_ATTEMPTS:
-                log.warning("an accepted delivery failed %d times; given up: %s", attempts - 1, key)
+                log.warning(
+                    "an accepted delivery was taken %d times unfinished; given up", attempts - 1
+                )
             if payload is None:
                 await session.execute(
                     update(d)

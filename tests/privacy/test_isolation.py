@@ -59,6 +59,12 @@ CROSS_ACCOUNT = {
     ("SqlAccountStore", "redeem_link_code"): "the one-time code names the account",
     ("SqlDeliveryLog", "first_seen"): "a delivery key, logged before its account may exist",
     ("SqlDeliveryLog", "prune"): "expiry of de-duplication records",
+    ("SqlDeliveryLog", "accept"): "a delivery stored before its account may be known",
+    ("SqlDeliveryLog", "renew"): "one delivery by its key (its account, if known, scopes it)",
+    ("SqlDeliveryLog", "finish"): "one delivery by its key (its account, if known, scopes it)",
+    ("SqlDeliveryLog", "pending"): "one delivery by its key (its account, if known, scopes it)",
+    ("SqlDeliveryLog", "claim_expired"): "dead workers' deliveries, found by lease, each "
+    "then taken under its own key and account",
 }
 """Public store methods that do not take an account, and why; every other one must."""
 
