@@ -108,6 +108,8 @@ def base_env(schema: PgSchema, data_dir: Path, master_key: str) -> dict[str, str
             "MINIME_MASTER_KEY": master_key,
             "MINIME_EMBEDDER": "hashing",
             "MINIME_LOG_LEVEL": "ERROR",
+            # A killed worker's accepted deliveries are resumed within 5-7.5 s (default 30 s).
+            "MINIME_DELIVERY_LEASE_S": "5",
             "MINIME_SLACK__BOT_TOKEN": BOT_TOKEN,
             "MINIME_SLACK__SIGNING_SECRET": SIGNING_SECRET,
             "HF_HUB_OFFLINE": "1",
@@ -457,7 +459,7 @@ async def count_drafts(schema: PgSchema) -> int:
 
 @contextlib.asynccontextmanager
 async def local_cluster(
-    workers: int, *, owners: int
+    workers: int, *, owners: int, extra_env: dict[str, str] | None = None
 ) -> AsyncIterator[tuple[Cluster, FakeSlack, PgSchema, dict[str, str], Path]]:
     """A fresh schema, trained owners, a fake Slack and ``workers`` workers; all torn down."""
     import tempfile
@@ -469,6 +471,7 @@ async def local_cluster(
             with tempfile.TemporaryDirectory(prefix="minime-scale-") as tmp:
                 data_dir = Path(tmp)
                 env = base_env(schema, data_dir, Fernet.generate_key().decode())
+                env |= extra_env or {}
                 accounts = await prepare_owners(env, owners)
                 cluster = Cluster(workers, env)
                 try:
