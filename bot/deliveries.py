@@ -47,6 +47,15 @@ class CountedAccepted:
             self._counter.inc()
         return fresh
 
+    async def accept_many(
+        self, deliveries: Sequence[tuple[str, bytes]], *, platform: str, lease: timedelta
+    ) -> set[str]:
+        fresh = await self._inner.accept_many(deliveries, platform=platform, lease=lease)
+        repeats = len(deliveries) - len(fresh)
+        if repeats:
+            self._counter.inc(repeats)
+        return fresh
+
     async def renew(self, key: str, lease: timedelta, *, account_id: str | None = None) -> bool:
         return await self._inner.renew(key, lease, account_id=account_id)
 

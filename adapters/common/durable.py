@@ -26,6 +26,9 @@ from adapters.common.background import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
+MAX_BATCH = 200
+"""Deliveries stored by one insert at most."""
+
 Resume = Callable[[str, bytes], Awaitable[None]]
 """Runs a resumed delivery from its key and stored payload (the adapter re-dispatches it)."""
 
@@ -53,6 +56,10 @@ class AcceptedLog(Protocol):
         lease: timedelta,
         account_id: str | None = None,
     ) -> bool: ...
+
+    async def accept_many(
+        self, deliveries: Sequence[tuple[str, bytes]], *, platform: str, lease: timedelta
+    ) -> set[str]: ...
 
     async def renew(self, key: str, lease: timedelta, *, account_id: str | None = None) -> bool: ...
 
@@ -93,6 +100,8 @@ class DurableDeliveries:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks = tasks if tasks is not None else BackgroundTasks()
         self.resumed = 0
+        self._waiting: list[tuple[str, bytes, asyncio.Future[bool]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     def use_tasks(self, tasks: BackgroundTasks) -> DurableDeliveries:
         """Run the work as ``tasks`` (the adapter's own, so its shutdown ends it); ``self``."""
@@ -105,10 +114,43 @@ class DurableDeliveries:
 
     async def accept(self, key: str, payload: bytes, *, account_id: str | None = None) -> bool:
         """Store the delivery before it is acknowledged; ``False`` if its key was seen before
-        (a retry: acknowledge it and do nothing)."""
-        return await self._log.accept(
-            key, payload, platform=self.platform, lease=self.lease, account_id=account_id
-        )
+        (a retry: acknowledge it and do nothing).
+
+        Group commit: deliveries that arrive while an insert is in flight are stored together by
+        the next one (one transaction, one write lock), so a burst costs a few inserts, not one
+        per delivery, and an ack waits for at most two of them."""
+        if account_id is not None:
+            return await self._log.accept(
+                key, payload, platform=self.platform, lease=self.lease, account_id=account_id
+            )
+        stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((key, payload, stored))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.get_running_loop().create_task(self._commit())
+        return await stored
+
+    async def _commit(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                new = await self._log.accept_many(
+                    [(key, payload) for key, payload, _ in batch],
+                    platform=self.platform,
+                    lease=self.lease,
+                )
+            except asyncio.CancelledError:
+                for _, _, stored in batch:
+                    stored.cancel()
+                raise
+            except Exception as error:  # the database is down: those requests fail (no ack)
+                for _, _, stored in batch:
+                    if not stored.done():
+                        stored.set_exception(error)
+                continue
+            for key, _, stored in batch:
+                if not stored.done():
+                    stored.set_result(key in new)
+                new.discard(key)  # a key twice in one batch: the second is a repeat
 
     def start(
         self, key: str, work: Callable[[], Awaitable[None]], *, account_id: str | None = None

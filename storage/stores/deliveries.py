@@ -17,6 +17,7 @@ A delivery's key (Slack ``event_id``, Telegram ``update_id``, …) is the table'
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -110,6 +111,39 @@ class SqlDeliveryLog:
                 .on_conflict_do_nothing(index_elements=["key"])
             )
             return rowcount(result) == 1
+
+    async def accept_many(
+        self, deliveries: Sequence[tuple[str, bytes]], *, platform: str, lease: timedelta
+    ) -> set[str]:
+        """:meth:`accept` for several deliveries whose account is not known, in one insert (a
+        group commit: one transaction, one write lock, however many arrived at once); the keys
+        that were new. A key given twice counts once."""
+        if not deliveries:
+            return set()
+        now = self._ctx.clock()
+        master = self._ctx.keys.master
+        rows = {
+            key: {
+                "key": key,
+                "account_id": None,
+                "seen_at": now,
+                "state": ACCEPTED,
+                "platform": platform,
+                "payload": master.seal(key, payload),
+                "lease_until": now + lease,
+                "attempts": 1,
+            }
+            for key, payload in reversed(deliveries)  # the first of a repeated key wins
+        }
+        d = tables.deliveries
+        async with self._ctx.write(Scope(purpose="accept-deliveries")) as session:
+            result = await session.execute(
+                self._ctx.insert(d)
+                .values(list(rows.values()))
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(d.c.key)
+            )
+            return set(result.scalars())
 
     async def renew(
         self, key: str, lease: timedelta, *, account_id: AccountId | None = None

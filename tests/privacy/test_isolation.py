@@ -60,6 +60,7 @@ CROSS_ACCOUNT = {
     ("SqlDeliveryLog", "first_seen"): "a delivery key, logged before its account may exist",
     ("SqlDeliveryLog", "prune"): "expiry of de-duplication records",
     ("SqlDeliveryLog", "accept"): "a delivery stored before its account may be known",
+    ("SqlDeliveryLog", "accept_many"): "deliveries stored before their accounts are known",
     ("SqlDeliveryLog", "renew"): "one delivery by its key (its account, if known, scopes it)",
     ("SqlDeliveryLog", "finish"): "one delivery by its key (its account, if known, scopes it)",
     ("SqlDeliveryLog", "pending"): "one delivery by its key (its account, if known, scopes it)",

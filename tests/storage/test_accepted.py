@@ -127,3 +127,18 @@ async def test_prune_keeps_accepted_deliveries(storage: Storage) -> None:
     assert await storage.deliveries.pending(accepted)
     [taken] = await storage.deliveries.claim_expired(platform, lease=LEASE)
     assert taken.payload == b"keep me"
+
+
+async def test_a_batch_is_accepted_in_one_insert_and_reports_the_new_keys(
+    storage: Storage,
+) -> None:
+    platform = _platform()
+    seen, fresh = f"b:{uuid.uuid4().hex}", f"b:{uuid.uuid4().hex}"
+    await storage.deliveries.first_seen(seen)
+    new = await storage.deliveries.accept_many(
+        [(seen, b"retry"), (fresh, b"first"), (fresh, b"again")], platform=platform, lease=EXPIRED
+    )
+    assert new == {fresh}
+    assert await storage.deliveries.accept_many([], platform=platform, lease=LEASE) == set()
+    [taken] = await storage.deliveries.claim_expired(platform, lease=LEASE)
+    assert (taken.key, taken.payload) == (fresh, b"first")  # sealed, bound to its own key

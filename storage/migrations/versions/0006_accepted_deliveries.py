@@ -10,8 +10,9 @@
   accepted row whose lease expired belongs to a dead worker and is resumed by a live one;
 - ``attempts``: how many times it was taken (a delivery that keeps killing workers is given up).
 
-On PostgreSQL the row-level security policy also lets the ``resume-deliveries`` purpose see the
-table (the sweep looks for expired leases across accounts; rows are read by key afterwards).
+On PostgreSQL the row-level security policy also lets two purposes see the table's rows:
+``accept-deliveries`` (a batch of deliveries stored in one insert before their account is known)
+and ``resume-deliveries`` (the sweep looks for expired leases; rows are then taken by key).
 
 Revision ID: 0006
 Revises: 0005
@@ -65,7 +66,7 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f'DROP POLICY IF EXISTS {POLICY} ON "deliveries"')
-        op.execute(_policy(("expire-deliveries", "resume-deliveries")))
+        op.execute(_policy(("expire-deliveries", "accept-deliveries", "resume-deliveries")))
 
 
 def downgrade() -> None:

@@ -95,3 +95,24 @@ async def test_a_failed_delivery_is_done_not_retried(storage: Storage) -> None:
 def test_the_lease_must_be_positive(storage: Storage) -> None:
     with pytest.raises(ValueError, match="lease"):
         DurableDeliveries(storage.deliveries, platform="slack", lease_s=0)
+
+
+async def test_a_burst_of_acks_is_stored_in_a_few_inserts(storage: Storage) -> None:
+    batches: list[int] = []
+    accept_many = storage.deliveries.accept_many
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            return getattr(storage.deliveries, name)
+
+        async def accept_many(self, deliveries: list[tuple[str, bytes]], **kw: object) -> set[str]:
+            batches.append(len(deliveries))
+            return await accept_many(deliveries, **kw)  # type: ignore[arg-type]
+
+    durable = DurableDeliveries(Counting(), platform="slack")  # type: ignore[arg-type]
+    keys = [f"burst:{n}" for n in range(50)] + ["burst:7"]  # one retry inside the burst
+    results = await asyncio.gather(*(durable.accept(key, b"body") for key in keys))
+    assert results == [True] * 50 + [False]
+    assert sum(batches) == 51 and len(batches) <= 3, batches  # group commit, not 51 inserts
+    assert not await durable.accept("burst:0", b"body")  # a later retry
+    assert all([await storage.deliveries.pending(f"burst:{n}") for n in range(50)])
