@@ -46,9 +46,31 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="persona",
-        usage="persona list | new <name> | use <name> | delete <name>",
-        summary="several personas (work, personal, a brand)",
-        subcommands=("list", "new", "use", "delete"),
+        usage="persona list | new | use <name> [here] | set | show | stats | share | help",
+        summary="voices with an identity, per place, shared with a team or to ask (`persona help`)",
+        subcommands=(
+            "list",
+            "new",
+            "use",
+            "delete",
+            "set",
+            "show",
+            "rename",
+            "clone",
+            "template",
+            "sample",
+            "invite",
+            "join",
+            "role",
+            "remove",
+            "team",
+            "review",
+            "share",
+            "unshare",
+            "shares",
+            "stats",
+            "help",
+        ),
     ),
     CommandSpec(
         name="post",
@@ -58,8 +80,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="ask",
-        usage="ask <question>",
-        summary='"how would I answer this?"',
+        usage="ask [@someone] <question>",
+        summary='"how would I answer this?"; with @someone, their clone (if they share it)',
         free_text=True,
     ),
     CommandSpec(
@@ -79,9 +101,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         name="privacy",
-        usage="privacy export | erase | pause | resume | disclosure <mode>",
+        usage="privacy [export | erase | pause | resume | disclosure <mode>]",
         summary="your data: take it, destroy it, pause the clone; disclosure none|line|signature",
-        subcommands=("export", "erase", "pause", "resume", "disclosure"),
+        subcommands=("status", "export", "erase", "pause", "resume", "disclosure"),
     ),
     CommandSpec(
         name="link",
@@ -138,6 +160,8 @@ def parse(text: str) -> ParsedCommand:
         if not args:
             if name == "persona":
                 args = ("list",)
+            elif name == "privacy":
+                args = ("status",)  # what is shared, and the controls
             else:
                 raise CommandError(f"Usage: {spec.usage}")
         if args[0].lower() not in spec.subcommands:

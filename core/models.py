@@ -99,6 +99,9 @@ class IncomingMessage:
     context: tuple[Message, ...] = ()
     """Earlier messages of the same conversation or thread, oldest first, most recent last (at
     most :data:`CONTEXT_LIMIT`), as the platform gave them; the core adds what it has seen."""
+    place: str | None = None
+    """Where a persona may be bound (``persona use <name> here``) when that is not the
+    conversation: a Discord server. ``None``: the message's conversation."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +129,9 @@ class CommandInvocation:
     local_files: bool = False
     """Whether file paths in the arguments name files the user may read (the console only:
     on a chat platform a path would name a file on the server)."""
+    place: str | None = None
+    """Where ``persona use <name> here`` binds when that is not ``conversation``: a Discord
+    server."""
 
 
 class Action(enum.StrEnum):

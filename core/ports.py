@@ -8,7 +8,7 @@ Each port is a small ``typing.Protocol``; implementations live in ``storage/`` (
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime, time
 from pathlib import Path
 from typing import Protocol
@@ -33,6 +33,7 @@ from core.models import (
     StoredMessage,
     UserRef,
 )
+from core.teams import Binding, Consult, DraftActivity, Member, Role, Share
 
 Vector = npt.NDArray[np.float32]
 
@@ -298,4 +299,103 @@ class AccountVault(Protocol):
     async def unreadable(self, account_id: AccountId) -> dict[str, int]:
         """Stored rows of the account found unreadable (altered or damaged) and left out of
         every read, by kind; empty when there are none."""
+        ...
+
+
+class IdentityStore(Protocol):
+    """A persona's identity (what its owner says about it) and where it is bound."""
+
+    async def attributes(self, account_id: AccountId, persona_id: PersonaId) -> dict[str, str]:
+        """The persona's attributes (tone, audience, …); empty when none are set."""
+        ...
+
+    async def set_attributes(
+        self, account_id: AccountId, persona_id: PersonaId, attributes: Mapping[str, str]
+    ) -> None:
+        """Replace the persona's attributes (an empty value removes one)."""
+        ...
+
+    async def bind(
+        self, account_id: AccountId, platform: str, place: str, persona_id: PersonaId | None
+    ) -> None:
+        """Bind a persona to a place on a platform (``None``: unbind)."""
+        ...
+
+    async def bindings(self, account_id: AccountId) -> list[Binding]:
+        """Every binding of the account's personas, oldest first."""
+        ...
+
+
+class TeamStore(Protocol):
+    """Roles that other people hold on an account's personas, and one-time invitations."""
+
+    async def set_role(
+        self,
+        account_id: AccountId,
+        persona_id: PersonaId,
+        user: UserRef,
+        role: Role | None,
+        *,
+        owner: UserRef,
+    ) -> None:
+        """Give ``user`` a role on the persona (``None``: remove them), at once; ``owner`` is how
+        the persona's owner is known on ``user``'s platform."""
+        ...
+
+    async def members(self, account_id: AccountId) -> list[Member]:
+        """Everyone holding a role on one of the account's personas."""
+        ...
+
+    async def memberships(self, user: UserRef) -> list[Member]:
+        """The roles ``user`` holds on other accounts' personas (the membership is the key)."""
+        ...
+
+    async def issue_invite(
+        self,
+        account_id: AccountId,
+        persona_id: PersonaId,
+        role: Role,
+        *,
+        owner: UserRef,
+        ttl_s: int,
+    ) -> str:
+        """A one-time code that gives whoever redeems it ``role`` on the persona."""
+        ...
+
+    async def redeem_invite(self, code: str, user: UserRef) -> Member | None:
+        """Give ``user`` the code's role (once, before it expires); ``None`` if unusable."""
+        ...
+
+
+class ShareStore(Protocol):
+    """Who may ask a persona's clone, and the questions they asked (the metering)."""
+
+    async def put(self, share: Share) -> None:
+        """Store ``share``, replacing the persona's share for the same asker."""
+        ...
+
+    async def shares(self, account_id: AccountId) -> list[Share]:
+        """The account's shares, oldest first."""
+        ...
+
+    async def revoke(self, account_id: AccountId, share_ids: Sequence[str]) -> int:
+        """Remove shares at once; how many were removed."""
+        ...
+
+    async def record(self, consult: Consult) -> None:
+        """Store a question (or its new status and answer)."""
+        ...
+
+    async def consults(
+        self, account_id: AccountId, *, since: datetime | None = None
+    ) -> list[Consult]:
+        """Questions asked of the account's clone, oldest first (at or after ``since``)."""
+        ...
+
+
+class ActivityStore(Protocol):
+    """What happened to the drafts of an account, for per-persona analytics."""
+
+    async def activity(self, account_id: AccountId) -> list[DraftActivity]:
+        """Every draft's persona, status, times and approver, oldest first (no text)."""
         ...

@@ -259,7 +259,7 @@ class Clone:
 
     def use_notifier(self, notifier: Notifier | None) -> None:
         """Where results of slow commands (``quality`` on a big history) go when they are done."""
-        self.app.quality.use_notifier(notifier)
+        self.app.use_notifier(notifier)
 
     def use_jobs(self, jobs: Jobs | None) -> None:
         """Wire the scheduler (it is built after the clone, whose methods its jobs call)."""

@@ -46,13 +46,17 @@ from storage.stores import (
     AlreadyExists,
     SqlAccountStore,
     SqlAccountVault,
+    SqlActivityStore,
     SqlDeliveryLog,
     SqlDraftStore,
     SqlFeedbackStore,
+    SqlIdentityStore,
     SqlMessageStore,
     SqlPersonaStore,
     SqlPriorityLabelStore,
+    SqlShareStore,
     SqlStateStore,
+    SqlTeamStore,
     SqlVectorStore,
     StoreContext,
 )
@@ -80,7 +84,7 @@ class Storage:
         sessions: ``async_sessionmaker(expire_on_commit=False)`` on ``engine``.
         keys: the master keys and this process's cache of data keys.
         accounts, personas, messages, vectors, drafts, feedback, labels, deliveries, state,
-            vault: the ``Sql*`` implementations of the ports in ``core/ports.py``.
+            vault, identity, teams, shares, activity: the ``Sql*`` implementations of the ports in ``core/ports.py``.
     """
 
     engine: AsyncEngine
@@ -96,6 +100,10 @@ class Storage:
     deliveries: SqlDeliveryLog
     state: SqlStateStore
     vault: SqlAccountVault
+    identity: SqlIdentityStore
+    teams: SqlTeamStore
+    shares: SqlShareStore
+    activity: SqlActivityStore
 
     @property
     def backend(self) -> str:
@@ -166,6 +174,10 @@ async def open_storage(
             deliveries=SqlDeliveryLog(ctx),
             state=SqlStateStore(ctx),
             vault=SqlAccountVault(ctx),
+            identity=SqlIdentityStore(ctx),
+            teams=SqlTeamStore(ctx),
+            shares=SqlShareStore(ctx),
+            activity=SqlActivityStore(ctx),
         )
     finally:
         await engine.dispose()

@@ -301,6 +301,105 @@ class StateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+class PersonaAttributesRow(Base):
+    """What the owner says about a persona (tone, audience, …): encrypted JSON."""
+
+    __tablename__ = "persona_attributes"
+    __table_args__ = (Index(None, "account_id"),)
+
+    persona_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("personas.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[str] = _account_fk()
+    attributes: Mapped[bytes] = mapped_column(Encrypted, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class PersonaBindingRow(Base):
+    """A persona bound to a place (a Slack channel, a Telegram chat, a Discord server)."""
+
+    __tablename__ = "persona_bindings"
+
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    place: Mapped[str] = mapped_column(String(255), primary_key=True)
+    persona_id: Mapped[str] = _persona_fk()
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class PersonaMemberRow(Base):
+    """A role someone holds on a persona of this account (viewer, reviewer, editor)."""
+
+    __tablename__ = "persona_members"
+    __table_args__ = (Index(None, "member_platform", "member_user_id"), Index(None, "account_id"))
+
+    persona_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("personas.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    member_user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account_id: Mapped[str] = _account_fk()
+    owner_user_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class PersonaInviteRow(Base):
+    """A one-time code giving a role on a persona; only its SHA-256 is stored."""
+
+    __tablename__ = "persona_invites"
+    __table_args__ = (Index(None, "account_id"),)
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = _account_fk()
+    persona_id: Mapped[str] = _persona_fk()
+    owner_user_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PersonaShareRow(Base):
+    """Permission for others to ask a persona's clone; topics are encrypted JSON."""
+
+    __tablename__ = "persona_shares"
+    __table_args__ = (
+        UniqueConstraint("persona_id", "platform", "asker"),
+        Index(None, "account_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    account_id: Mapped[str] = _account_fk()
+    persona_id: Mapped[str] = _persona_fk()
+    platform: Mapped[str] = mapped_column(String(32), nullable=False)
+    asker: Mapped[str] = mapped_column(String(255), nullable=False)
+    topics: Mapped[bytes] = mapped_column(Encrypted, nullable=False)
+    quota: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    auto: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ConsultRow(Base):
+    """A question someone asked the clone under a share; question and answer are encrypted."""
+
+    __tablename__ = "consults"
+    __table_args__ = (Index(None, "account_id", "asked_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    account_id: Mapped[str] = _account_fk()
+    persona_id: Mapped[str] = _persona_fk()
+    share_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    asker_platform: Mapped[str] = mapped_column(String(32), nullable=False)
+    asker_user_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    question: Mapped[bytes] = mapped_column(Encrypted, nullable=False)
+    answer: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    draft_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
 metadata = Base.metadata
 
 # Core ``Table`` handles for the stores, which use Core statements (faster bulk paths, no identity map).
@@ -317,3 +416,9 @@ feedback: Table = metadata.tables["feedback"]
 priority_labels: Table = metadata.tables["priority_labels"]
 deliveries: Table = metadata.tables["deliveries"]
 state: Table = metadata.tables["state"]
+persona_attributes: Table = metadata.tables["persona_attributes"]
+persona_bindings: Table = metadata.tables["persona_bindings"]
+persona_members: Table = metadata.tables["persona_members"]
+persona_invites: Table = metadata.tables["persona_invites"]
+persona_shares: Table = metadata.tables["persona_shares"]
+consults: Table = metadata.tables["consults"]

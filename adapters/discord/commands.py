@@ -62,10 +62,36 @@ class CloneGroup(app_commands.Group):
         await self.adapter.on_command(interaction)
 
     @app_commands.command(name="persona", description="Several personas: work, personal, a brand")
+    @app_commands.describe(
+        action="What to do (help lists every action)",
+        name="The persona and the rest, e.g. `work tone warm and brief` or `work here`",
+    )
     async def persona(
         self,
         interaction: discord.Interaction,
-        action: Literal["list", "new", "use", "delete"] = "list",
+        action: Literal[
+            "list",
+            "new",
+            "use",
+            "delete",
+            "set",
+            "show",
+            "rename",
+            "clone",
+            "template",
+            "sample",
+            "invite",
+            "join",
+            "role",
+            "remove",
+            "team",
+            "review",
+            "share",
+            "unshare",
+            "shares",
+            "stats",
+            "help",
+        ] = "list",
         name: str | None = None,
     ) -> None:
         await self.adapter.on_command(interaction)

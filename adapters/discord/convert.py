@@ -209,6 +209,7 @@ def to_command(
         conversation=channel_id,
         is_private=guild_id is None,
         command_prefix=COMMAND_PREFIX,
+        place=guild_id,  # `persona use <name> here` binds a persona to the whole server
     )
 
 
@@ -266,6 +267,7 @@ def to_incoming(
         mentions_owner=any(m["id"] == owner.user_id for m in mentions),
         addressees=max(1, len(mentions)),
         context=context,
+        place=guild_id or message.get("guild_id"),
     )
 
 

@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from core import prioritising
+from core.app.consult import Consults
 from core.app.context import AppContext
 from core.app.drafting import Drafting
 from core.app.inbox import Inbox
 from core.app.models import ModelCache
 from core.app.rendering import render_draft, with_notes
+from core.app.teams import Teams
 from core.models import (
     Account,
     Action,
@@ -43,12 +45,21 @@ class Actions:
     :class:`~core.models.Outgoing` the adapter posts."""
 
     def __init__(
-        self, ctx: AppContext, models: ModelCache, drafting: Drafting, inbox: Inbox
+        self,
+        ctx: AppContext,
+        models: ModelCache,
+        drafting: Drafting,
+        inbox: Inbox,
+        *,
+        teams: Teams | None = None,
+        consults: Consults | None = None,
     ) -> None:
         self._ctx = ctx
         self._models = models
         self._drafting = drafting
         self._inbox = inbox
+        self._teams = teams
+        self._consults = consults
 
     async def handle_action(self, action: ActionInvocation) -> ActionOutcome:
         """Act on the owner's click. Clicks on someone else's draft are refused, changing nothing."""
@@ -57,6 +68,13 @@ class Actions:
         stores = self._ctx.stores
         account = await stores.accounts.resolve(action.user, create=False)
         draft = None if account is None else await stores.drafts.get(account.id, action.draft_id)
+        if draft is None and self._teams is not None:
+            # A draft of a team persona: the clicker's role is checked now, on every click.
+            shared = await self._teams.team_draft(action.user, action.draft_id, action.action)
+            if isinstance(shared, str):
+                return ActionOutcome(reply=Reply(text=shared))
+            if shared is not None:
+                account, draft = shared
         if account is None or draft is None:
             return ActionOutcome(
                 reply=Reply(text="That draft isn't yours, or it no longer exists.")
@@ -79,6 +97,13 @@ class Actions:
                 account, draft.persona_id, draft.incoming, prioritising.Label.DISMISSED
             )
             await self._rejected(draft, FeedbackKind.DISMISSED, option)
+            declined = (
+                None
+                if self._consults is None
+                else await self._consults.settled(account, draft, None)
+            )
+            if declined is not None:
+                return ActionOutcome(reply=declined)
             return ActionOutcome(
                 reply=Reply(text="Dismissed. I'll offer those less for messages like this one.")
             )
@@ -104,6 +129,14 @@ class Actions:
         )
         if not await self._ctx.stores.drafts.approve(approval):
             return ActionOutcome(reply=Reply(text=_HANDLED))
+        answered = (
+            None if self._consults is None else await self._consults.settled(account, draft, text)
+        )
+        if answered is not None:  # a question asked of the clone: the answer goes to the asker
+            await self._inbox.settle(
+                account, draft.persona_id, draft.incoming, prioritising.Label.SENT
+            )
+            return ActionOutcome(reply=answered)
         outgoing = Outgoing(
             draft_id=draft.id,
             account_id=account.id,
@@ -191,6 +224,9 @@ class Actions:
         stores = self._ctx.stores
         account = await stores.accounts.resolve(user, create=False)
         draft = None if account is None else await stores.drafts.get(account.id, draft_id)
+        if draft is None and self._teams is not None:
+            shared = await self._teams.team_draft(user, draft_id, Action.EDIT)
+            draft = shared[1] if isinstance(shared, tuple) else None
         return draft if draft is not None and draft.status is DraftStatus.PENDING else None
 
     async def send_failed(

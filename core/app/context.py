@@ -21,15 +21,19 @@ from core.models import (
 from core.ports import (
     AccountStore,
     AccountVault,
+    ActivityStore,
     Clock,
     DraftStore,
     Embedder,
     FeedbackStore,
+    IdentityStore,
     Jobs,
     MessageStore,
     PersonaStore,
     PriorityLabelStore,
+    ShareStore,
     StateStore,
+    TeamStore,
     Unreadable,
     VectorStore,
 )
@@ -102,6 +106,10 @@ class Stores:
     feedback: FeedbackStore
     state: StateStore
     vault: AccountVault
+    identity: IdentityStore
+    teams: TeamStore
+    shares: ShareStore
+    activity: ActivityStore
     labels: PriorityLabelStore | None = None
     """Where labels for the prioritiser are kept (``None``: learned in memory only)."""
 

@@ -28,6 +28,7 @@ from core.models import (
     UserRef,
 )
 from core.ports import Vector
+from core.teams import avoided, identity_lines, mentions_topic
 
 FEW_REPLIES = 20
 """Below this many past replies (with the message they answer) drafts are a labelled best effort."""
@@ -142,8 +143,49 @@ class Drafting:
         )
         if result.unasked is not None:
             return result
+        topics = avoided(await self._ctx.stores.identity.attributes(account.id, persona.id))
+        if topics:  # the option gate: a topic the persona avoids is never offered (issue 17)
+            result = await self._avoiding(
+                result, topics, account, persona, incoming, exclude=exclude, context=context
+            )
         result.notes.extend(await self._unreadable_note(account))
         return result
+
+    async def _avoiding(
+        self,
+        result: DraftResult,
+        topics: Sequence[str],
+        account: Account,
+        persona: Persona,
+        incoming: Message,
+        *,
+        exclude: frozenset[str],
+        context: Sequence[Message],
+    ) -> DraftResult:
+        """``result`` without options that mention an avoided topic, refilled (twice at most)
+        from candidates that do not; a note when none is left."""
+        kept = [o for o in result.options if mentions_topic(o.text, topics) is None]
+        dropped = frozenset(o.text for o in result.options) - {o.text for o in kept}
+        for _ in range(2):
+            if not dropped or len(kept) >= len(result.options):
+                break
+            exclude = exclude | dropped | {o.text for o in kept}
+            more = await self._drafts(account, persona, incoming, exclude=exclude, context=context)
+            fresh = [o for o in more.options if mentions_topic(o.text, topics) is None]
+            kept += fresh[: len(result.options) - len(kept)]
+            dropped = frozenset(o.text for o in more.options) - {o.text for o in fresh}
+        best = result.best
+        if best is not None and mentions_topic(best.text, topics) is not None:
+            best = kept[0] if kept else None
+        notes = list(result.notes)
+        if not kept and result.options:
+            notes.append(
+                "Every reply I found touches a topic this persona avoids "
+                f"({', '.join(topics)}); write your own."
+            )
+        return replace(
+            result, options=kept, notes=notes, best=best, offered=result.offered and bool(kept)
+        )
 
     async def best_effort(self, account: Account, persona: Persona) -> list[str]:
         """The caveat shown with drafts made from very few past replies (else nothing)."""
@@ -266,6 +308,8 @@ class Drafting:
             conversation=conversation,
             candidates=[(o.text, o.act) for o in retrieved],
         )
+        attributes = await self._ctx.stores.identity.attributes(account.id, persona.id)
+        context = replace(context, identity=tuple(identity_lines(attributes)))
         known = [
             model.index.reply_vectors[model.index.pairs[p].reply_text]
             for _, p in hits

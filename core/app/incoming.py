@@ -17,7 +17,9 @@ from core.app.conversations import merge_context
 from core.app.drafting import Drafting, draft_id_for
 from core.app.inbox import Inbox
 from core.app.models import ModelCache
+from core.app.persona_identity import persona_for
 from core.app.rendering import priority_line, render_draft, with_notes
+from core.app.teams import Teams
 from core.models import (
     CONTEXT_LIMIT,
     Account,
@@ -67,6 +69,7 @@ class Incoming:
         max_message_chars: int,
         sender_limiter: RateLimiter | None,
         owner_limiter: RateLimiter | None,
+        teams: Teams | None = None,
     ) -> None:
         self._ctx = ctx
         self._models = models
@@ -82,6 +85,7 @@ class Incoming:
             per_minute=OWNER_PER_MINUTE, burst=OWNER_BURST
         )
         self._admitted: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._teams = teams
 
     async def triage(self, incoming: IncomingMessage) -> Priority:
         """See :meth:`core.service.Clone.triage`."""
@@ -138,7 +142,9 @@ class Incoming:
         account = await self._ctx.account(incoming.owner)
         if account.paused:
             return Reply(text=PAUSED) if explicit else None
-        persona = await self._ctx.active_persona(account)
+        # The persona bound to where the message arrived (``persona use <name> here``), if any.
+        place = incoming.place or incoming.message.conversation
+        persona = await persona_for(self._ctx, account, incoming.owner.platform, place)
         model = await self._models.get(account, persona)
         context = incoming.context
         if not explicit:
@@ -184,6 +190,8 @@ class Incoming:
             owner=incoming.owner,
         )
         caveat = await self._drafting.best_effort(account, persona)
+        if self._teams is not None:  # a team persona: its reviewers hear a draft waits
+            await self._teams.draft_waiting(account.id, persona, draft)
         return with_notes(render_draft(draft, priority), [*caveat, *result.notes])
 
     async def draft_command(self, command: CommandInvocation, text: str) -> Reply | None:

@@ -6,27 +6,38 @@ from dataclasses import replace
 
 from core.app.context import AppContext
 from core.app.models import ModelCache
-from core.models import Account, Reply
+from core.app.persona_extras import PersonaExtras
+from core.models import Account, CommandInvocation, Reply
 
 
 class Personas:
     """``persona list | new <name> | use <name> | delete <name>``."""
 
-    def __init__(self, ctx: AppContext, models: ModelCache) -> None:
+    def __init__(self, ctx: AppContext, models: ModelCache, extras: PersonaExtras) -> None:
         self._ctx = ctx
         self._models = models
+        self.extras = extras
 
-    async def command(self, account: Account, args: tuple[str, ...]) -> Reply:
+    async def command(
+        self, account: Account, args: tuple[str, ...], command: CommandInvocation
+    ) -> Reply:
         """Run one ``persona`` subcommand for ``account``."""
         personas = self._ctx.stores.personas
         accounts = self._ctx.stores.accounts
         verb, rest = args[0], " ".join(args[1:]).strip()
+        if self.extras.handles(verb, args):  # identity, places, teams, shares, stats (issue 17)
+            return await self.extras.command(account, command, verb, args[1:])
         existing = await personas.list(account.id)
         by_name = {p.name.lower(): p for p in existing}
         if verb == "list":
             active = (await self._ctx.active_persona(account)).id
             return Reply(
-                text="\n".join(("* " if p.id == active else "  ") + p.name for p in existing)
+                text="\n".join(
+                    [
+                        *(("* " if p.id == active else "  ") + p.name for p in existing),
+                        *await self.extras.list_lines(account, command.user),
+                    ]
+                )
             )
         if not rest:
             return Reply(text=f"Usage: persona {verb} <name>")

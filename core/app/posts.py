@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from core.drafting.posts import PostPlatform, platform_named
 from core.drafting.prompt import PromptContext, build_post_prompt
 from core.drafting.safety import neutralise, new_nonce
 from core.models import Account, Persona, Reply
+from core.teams import avoided, identity_lines, mentions_topic
 
 STARTING_POINTS = 3
 """The owner's own closest posts offered when no post is generated."""
@@ -86,6 +88,11 @@ class Posts:
         if account.paused:
             return Reply(text=PAUSED)
         persona = await self._ctx.active_persona(account)
+        avoid = avoided(await self._ctx.stores.identity.attributes(account.id, persona.id))
+        if mentions_topic(topic, avoid) is not None:
+            return Reply(
+                text=f"Persona '{persona.name}' avoids {', '.join(avoid)}: no post on that."
+            )
         model = await self._models.get(account, persona)
         corpus = await self._corpus(account, persona, model)
         if not corpus.posts:
@@ -203,6 +210,8 @@ class Posts:
             owner=model.owner_name(persona),
             profile=profile.summary() if profile is not None and profile.messages else "",
         )
+        attributes = await self._ctx.stores.identity.attributes(account.id, persona.id)
+        context = replace(context, identity=tuple(identity_lines(attributes)))
         nonce = new_nonce()
         system, user = build_post_prompt(
             context,
@@ -222,6 +231,7 @@ class Posts:
                 n=2,
                 max_tokens=600,
             )
+        texts = [t for t in texts if mentions_topic(t, avoided(attributes)) is None]
         if not texts:
             return []
         scores = await asyncio.to_thread(model.style.score, texts)

@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+from core.app.consult import Consults
 from core.app.context import AppContext
 from core.app.inbox import Inbox
 from core.app.models import ModelCache
 from core.app.profile import Profiles
+from core.app.teams import Teams
 from core.models import Account, CommandInvocation, Reply
 from core.privacy import ANY, Disclosure, disclosure_for, export_zip, with_disclosure
+from core.teams import label
 
 _DISCLOSED = {
     Disclosure.NONE: "posts carry no disclosure",
@@ -24,12 +27,21 @@ class Privacy:
     """``privacy export | erase | pause | resume | disclosure``."""
 
     def __init__(
-        self, ctx: AppContext, models: ModelCache, inbox: Inbox, profiles: Profiles
+        self,
+        ctx: AppContext,
+        models: ModelCache,
+        inbox: Inbox,
+        profiles: Profiles,
+        *,
+        teams: Teams | None = None,
+        consults: Consults | None = None,
     ) -> None:
         self._ctx = ctx
         self._models = models
         self._inbox = inbox
         self._profiles = profiles
+        self._teams = teams
+        self._consults = consults
 
     async def export_data(self, account: Account) -> dict[str, object]:
         """Everything held for ``account`` (``AccountVault.export``), plus each persona's profile
@@ -42,6 +54,8 @@ class Privacy:
     ) -> Reply:
         """Run one ``privacy`` subcommand; export and erase only in a private chat."""
         verb = args[0]
+        if verb == "status":
+            return await self._status(command, account)
         if verb in ("pause", "resume"):
             await self._ctx.stores.accounts.update(replace(account, paused=verb == "pause"))
             return Reply(
@@ -74,9 +88,19 @@ class Privacy:
                 text="This destroys everything I learned about you, for good. To confirm: privacy erase confirm"
             )
         await self._inbox.cancel_jobs(account.id)
+        told = (
+            0
+            if self._consults is None
+            else await self._consults.before_erase(account, command.user)
+        )
         await self._ctx.stores.vault.erase(account.id)
         self._models.forget(account.id)
-        return Reply(text="Erased. Everything I held about you is gone, and its key destroyed.")
+        askers = (
+            f" The {told} people who could ask your clone were told it is gone." if told else ""
+        )
+        return Reply(
+            text="Erased. Everything I held about you is gone, and its key destroyed." + askers
+        )
 
     async def _disclosure(
         self, command: CommandInvocation, account: Account, args: tuple[str, ...]
@@ -100,3 +124,34 @@ class Privacy:
         settings = with_disclosure(account.settings, mode, persona_id=persona.id, platform=scope)
         await self._ctx.stores.accounts.update(replace(account, settings=settings))
         return Reply(text=f"Persona '{persona.name}' on {where}: {_DISCLOSED[mode]}.")
+
+    async def _status(self, command: CommandInvocation, account: Account) -> Reply:
+        """``privacy`` (``privacy status``): what is deliberately shared across accounts."""
+        stores = self._ctx.stores
+        lines = [
+            "Your data is yours: no other account can read it, with these exceptions you chose."
+            if not account.paused
+            else "Your clone is paused."
+        ]
+        names = {p.id: p.name for p in await stores.personas.list(account.id)}
+        members = await stores.teams.members(account.id)
+        lines += [
+            f"  team: {m.user} is a {m.role} of '{names.get(m.persona_id, '?')}'"
+            f" (sees its drafts{' and may approve them' if m.role != 'viewer' else ' stats only'})"
+            for m in members
+        ]
+        for share in await stores.shares.shares(account.id):
+            who = "anyone on " + share.platform if share.asker == "*" else share.asker
+            lines.append(
+                f"  ask: {who} may ask your clone '{names.get(share.persona_id, '?')}'"
+                + (" (auto-answer)" if share.auto else " (you approve each answer)")
+            )
+        if self._teams is not None:
+            lines += [
+                f"  shared with you: '{label(m)}' as {m.role}"
+                for m in await self._teams.shared_with_me(account, command.user)
+            ]
+        if len(lines) == 1:
+            lines.append("  nothing is shared.")
+        lines.append("`privacy export | erase | pause | resume | disclosure <mode>`")
+        return Reply(text="\n".join(lines))

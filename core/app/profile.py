@@ -7,6 +7,7 @@ import asyncio
 from core.app.context import NOT_TRAINED, AppContext, ProfileCard
 from core.models import Account, Persona, Reply, StoredMessage, UserRef
 from core.privacy import ANY, describe_live_learning
+from core.teams import describe
 
 
 class Profiles:
@@ -30,6 +31,9 @@ class Profiles:
         text, png = await asyncio.to_thread(self._card.card, history)
         sources = sorted({m.source for m in history if m.from_owner})
         text += f"\nLearned from: {', '.join(sources)} messages in persona '{persona.name}'."
+        identity = describe(await self._ctx.stores.identity.attributes(account.id, persona.id))
+        if identity:
+            text += "\nAs you describe this persona: " + "; ".join(identity) + "."
         text += "\n" + describe_live_learning(
             account.settings, () if platform == ANY else (platform,)
         )

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from core.app.actions import Actions
 from core.app.ask import Ask
-from core.app.commands import CommandTable, Handler
+from core.app.commands import CommandRequest, CommandTable, Handler
+from core.app.consult import Consults
 from core.app.context import AppContext, PriorityFactory, ProfileCard, StyleFactory
 from core.app.drafting import Drafting
 from core.app.inbox import Inbox
@@ -16,17 +17,23 @@ from core.app.incoming import Incoming
 from core.app.linking import Linking
 from core.app.models import ModelCache
 from core.app.onboarding import Onboarding
+from core.app.persona_extras import PersonaExtras
+from core.app.persona_identity import PersonaIdentity
+from core.app.persona_stats import PersonaStatsView
 from core.app.personas import Personas
 from core.app.posts import Posts
 from core.app.privacy import Privacy
 from core.app.profile import Profiles
 from core.app.quality import ExtraWriters, Quality
 from core.app.schedules import Schedules
+from core.app.teams import Teams
 from core.app.training import Training
 from core.drafting.llm import LLMDrafter, TokenBudget
 from core.drafting.retrieval import RetrievalDrafter
-from core.ports import ExportReader
+from core.models import Reply
+from core.ports import ExportReader, Notifier
 from core.privacy import RateLimiter
+from core.teams import mention_id
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +74,7 @@ class UseCases:
         )
         self.drafting = Drafting(ctx, self.models, drafter=wiring.drafter, llm=wiring.llm)
         self.inbox = Inbox(ctx, self.models, self.drafting)
+        self.teams = Teams(ctx)
         self.incoming = Incoming(
             ctx,
             self.models,
@@ -75,8 +83,12 @@ class UseCases:
             max_message_chars=wiring.max_message_chars,
             sender_limiter=wiring.sender_limiter,
             owner_limiter=wiring.owner_limiter,
+            teams=self.teams,
         )
-        self.actions = Actions(ctx, self.models, self.drafting, self.inbox)
+        self.consults = Consults(ctx, self.drafting, self.inbox)
+        self.actions = Actions(
+            ctx, self.models, self.drafting, self.inbox, teams=self.teams, consults=self.consults
+        )
         self.schedules = Schedules(ctx, self.inbox)
         self.onboarding = Onboarding(ctx, self.models, self.schedules)
         self.training = Training(
@@ -88,9 +100,20 @@ class UseCases:
             example_path=wiring.example_path,
             example_owner=wiring.example_owner,
         )
-        self.personas = Personas(ctx, self.models)
+        self.personas = Personas(
+            ctx,
+            self.models,
+            PersonaExtras(
+                PersonaIdentity(ctx, self.teams, forget=self.models.forget),
+                self.teams,
+                self.consults,
+                PersonaStatsView(ctx, self.teams),
+            ),
+        )
         self.profiles = Profiles(ctx, wiring.profile_card)
-        self.privacy = Privacy(ctx, self.models, self.inbox, self.profiles)
+        self.privacy = Privacy(
+            ctx, self.models, self.inbox, self.profiles, teams=self.teams, consults=self.consults
+        )
         self.posts = Posts(ctx, self.models, llm=wiring.llm)
         self.ask = Ask(ctx, self.models, self.drafting)
         self.linking = Linking(ctx)
@@ -106,12 +129,26 @@ class UseCases:
             "draft": lambda r: self.incoming.draft_command(r.command, r.text),
             "profile": lambda r: self.profiles.command(r.account, platform=r.command.user.platform),
             "inbox": lambda r: self.inbox.command(r.account, r.args),
-            "persona": lambda r: self.personas.command(r.account, r.args),
+            "persona": lambda r: self.personas.command(r.account, r.args, r.command),
             "post": lambda r: self.posts.command(r.account, r.args, r.text),
-            "ask": lambda r: self.ask.command(r.account, r.text),
+            "ask": self._ask,
             "quality": lambda r: self.quality.command(r.command, r.account, r.args),
             "digest": lambda r: self.schedules.command(r.command, r.account, r.args),
             "onboard": lambda r: self.onboarding.command(r.account, r.args),
             "privacy": lambda r: self.privacy.command(r.command, r.account, r.args),
             "link": lambda r: self.linking.command(r.command, r.account, r.args),
         }
+
+    async def _ask(self, request: CommandRequest) -> Reply:
+        """``ask <question>``; ``ask @someone <question>`` asks someone else's clone."""
+        if request.args and mention_id(request.args[0]) is not None:
+            head, _, question = request.text.partition(" ")
+            return await self.consults.ask(request.command.user, head, question)
+        return await self.ask.command(request.account, request.text)
+
+    def use_notifier(self, notifier: Notifier | None) -> None:
+        """Where what the clone says unprompted goes: slow ``quality`` results, team news,
+        answers to questions asked of the clone."""
+        self.quality.use_notifier(notifier)
+        self.teams.notifier = notifier
+        self.consults.notifier = notifier

@@ -59,6 +59,8 @@ class PromptContext:
     candidates: Sequence[tuple[str, str | None]] = ()
     """The owner's own replies the retrieval engine found for this message, with their dialogue
     act (``None`` when unknown)."""
+    identity: Sequence[str] = ()
+    """What the owner set for this persona (tone, audience, background, values, topics to avoid)."""
 
 
 def _rules(owner: str, nonce: str, task: str) -> str:
@@ -92,6 +94,8 @@ def build_reply_prompt(
         f"Task: write the reply {context.owner} would send to the incoming message.",
     )
     parts: list[str] = []
+    if context.identity:
+        parts += ["This persona, as its owner describes it:", *context.identity, ""]
     if context.profile:
         parts += ["How they write (measured on their messages):", context.profile.strip(), ""]
     if context.habits:
@@ -145,6 +149,8 @@ def build_post_prompt(
         f"(at most about {limit} characters; the app splits threads itself).",
     )
     parts: list[str] = []
+    if context.identity:
+        parts += ["This persona, as its owner describes it:", *context.identity, ""]
     if context.profile:
         parts += ["How they write (measured on their messages):", context.profile.strip(), ""]
     if past_posts:

@@ -10,6 +10,8 @@ One module per aggregate, found by name:
   :class:`SqlPriorityLabelStore`)
 - ``state``: opaque per-persona state (:class:`SqlStateStore`)
 - ``deliveries``: delivery de-duplication (:class:`SqlDeliveryLog`)
+- ``teams``: persona attributes and bindings, team roles, shares of the clone and the questions
+  asked (:class:`SqlIdentityStore`, :class:`SqlTeamStore`, :class:`SqlShareStore`)
 - ``vault``: export and erasure of a whole account (:class:`SqlAccountVault`), assembled from
   each aggregate's part (``parts``); ``context`` holds what every store shares.
 
@@ -45,6 +47,12 @@ from storage.stores.messages import (
 )
 from storage.stores.personas import SqlPersonaStore
 from storage.stores.state import SqlStateStore
+from storage.stores.teams import (
+    SqlActivityStore,
+    SqlIdentityStore,
+    SqlShareStore,
+    SqlTeamStore,
+)
 from storage.stores.vault import SqlAccountVault, checkpoint_sqlite
 
 if TYPE_CHECKING:
@@ -59,13 +67,17 @@ __all__ = [
     "AlreadyExists",
     "SqlAccountStore",
     "SqlAccountVault",
+    "SqlActivityStore",
     "SqlDeliveryLog",
     "SqlDraftStore",
     "SqlFeedbackStore",
+    "SqlIdentityStore",
     "SqlMessageStore",
     "SqlPersonaStore",
     "SqlPriorityLabelStore",
+    "SqlShareStore",
     "SqlStateStore",
+    "SqlTeamStore",
     "SqlVectorStore",
     "StoreContext",
     "checkpoint_sqlite",
@@ -86,3 +98,7 @@ if TYPE_CHECKING:
         _deliveries: ports.DeliveryLog = SqlDeliveryLog(ctx)
         _state: ports.StateStore = SqlStateStore(ctx)
         _vault: ports.AccountVault = SqlAccountVault(ctx)
+        _identity: ports.IdentityStore = SqlIdentityStore(ctx)
+        _teams: ports.TeamStore = SqlTeamStore(ctx)
+        _shares: ports.ShareStore = SqlShareStore(ctx)
+        _activity: ports.ActivityStore = SqlActivityStore(ctx)

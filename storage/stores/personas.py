@@ -192,6 +192,12 @@ async def load_personas(
 
 
 _PERSONA_TABLES: Final = (
+    tables.consults,
+    tables.persona_shares,
+    tables.persona_invites,
+    tables.persona_members,
+    tables.persona_bindings,
+    tables.persona_attributes,
     tables.vectors,
     tables.feedback,
     tables.priority_labels,

@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.models import AccountId
 from storage import tables
 from storage.errors import NotFound, StorageError
-from storage.stores import accounts, deliveries, drafts, feedback, messages, personas, state
+from storage.stores import (
+    accounts,
+    deliveries,
+    drafts,
+    feedback,
+    messages,
+    personas,
+    state,
+    teams,
+)
 from storage.stores.accounts import load_account
 from storage.stores.context import StoreContext
 from storage.stores.parts import ExportScope, Section, VaultPart, iso
@@ -31,6 +40,7 @@ PARTS: Final[tuple[VaultPart, ...]] = (
     feedback.VAULT,
     state.VAULT,
     deliveries.VAULT,
+    teams.VAULT,
 )
 """Every aggregate's share of an account."""
 
@@ -47,6 +57,11 @@ EXPORT_SECTIONS: Final = (
     "priority_labels",
     "state",
     "vectors",
+    "persona_identity",
+    "persona_bindings",
+    "persona_team",
+    "persona_shares",
+    "consults",
 )
 """The export's top-level sections, in the order the file has always had them."""
 

@@ -34,7 +34,6 @@ def test_free_text_keeps_the_raw_text() -> None:
     [
         ("/clone frobnicate", "don't know the command 'frobnicate'"),
         ("/clone draft", "Usage: draft"),
-        ("/clone privacy", "Usage: privacy"),
         ("/clone privacy shred", "Usage: privacy"),
     ],
 )
@@ -95,3 +94,7 @@ def test_an_option_in_a_caption_or_comment(text: str, rest_of_line: bool, me: st
     from core.commands import option
 
     assert option(text, "--me", rest_of_line=rest_of_line) == me
+
+
+def test_bare_privacy_shows_what_is_shared() -> None:
+    assert parse("/clone privacy").args == ("status",)

@@ -161,3 +161,28 @@ async def test_quality_in_the_console_prints_the_report_and_saves_its_picture(
     assert "Persona 'default'. Quality of your clone" in out
     assert "Reply relevance" in out and "What would help most:" in out
     assert (tmp_path / "out" / "quality.png").read_bytes().startswith(b"\x89PNG")
+
+
+async def test_persona_identity_stats_and_sharing_in_the_console(tmp_path: Path) -> None:
+    out = await console(
+        tmp_path,
+        "/clone train --sample\n"
+        "/clone persona template default professional\n"
+        "/clone persona set default audience the platform team\n"
+        "/clone persona show\n"
+        "> priya: can you review my PR today?\n"
+        "1\n"
+        "/clone persona stats\n"
+        "/clone persona share ask default with anyone-in-workspace quota 3/day\n"
+        "/clone persona share ask ghost with anyone\n"
+        "/clone persona template default pirate\n"
+        "/clone privacy\n"
+        "/quit\n",
+    )
+    assert "audience: the platform team" in out and "avoid: politics, gossip" in out
+    assert "default: 1 offered · 1 sent" in out
+    assert list((tmp_path / "out").glob("*.png")), "the stats picture is saved"
+    assert "anyone on this workspace may now ask your clone 'default'" in out
+    assert "No persona 'ghost' to share" in out
+    assert "No template 'pirate'" in out
+    assert "may ask your clone 'default' (you approve each answer)" in out

@@ -23,6 +23,7 @@ from core.models import (
 )
 from storage import tables
 from tests.privacy.conftest import canary, incoming
+from tests.storage.teams_support import populate_teams
 
 ALICE = UserRef(platform="slack", user_id="U-ALICE")
 BOB = UserRef(platform="telegram", user_id="4242")
@@ -138,6 +139,7 @@ async def test_erase_leaves_nothing_of_the_account_and_the_other_drafts_on(
             at=utc_now(),
         )
     )
+    await populate_teams(runtime.storage, alice_account.id, persona.id, a_secret)
     seeded = await rows_of(runtime, alice)
     assert all(seeded.values()), seeded  # every table holds something of the account
     bob_before = await rows_of(runtime, bob)

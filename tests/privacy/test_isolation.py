@@ -66,6 +66,8 @@ CROSS_ACCOUNT = {
     ("SqlDeliveryLog", "pending"): "one delivery by its key (its account, if known, scopes it)",
     ("SqlDeliveryLog", "claim_expired"): "dead workers' deliveries, found by lease, each "
     "then taken under its own key and account",
+    ("SqlTeamStore", "memberships"): "the role row names the member; the owner granted it",
+    ("SqlTeamStore", "redeem_invite"): "the one-time invitation code names the account",
 }
 """Public store methods that do not take an account, and why; every other one must."""
 

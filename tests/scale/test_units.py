@@ -1,4 +1,4 @@
-"""Fast checks of the scale-out pieces in one process: settings for workers, metrics, the guard."""
+"""Fast checks of the scale-out pieces in one process: settings for workers, metrics."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from storage import NotFound, Storage, tables
 from storage.scope import Scope, set_scope
 from storage.stores import checkpoint_sqlite
 from tests.storage.support import T0, Backend, message, new_user, stored, stream
+from tests.storage.teams_support import populate_teams
 
 
 def raw_files(db: Path) -> dict[str, bytes]:
@@ -108,6 +109,7 @@ async def populate(storage: Storage, *, canary: str, id_canary: str) -> Account:
         )
     )
     await storage.state.put(account.id, persona, "profile", f"profile {canary}".encode())
+    await populate_teams(storage, account.id, persona, canary)
     await storage.deliveries.first_seen(f"slack:{uuid.uuid4().hex}", account_id=account.id)
     async with storage.engine.begin() as connection:  # no store writes labels yet
         await set_scope(connection, Scope(account=account.id))  # row-level security

@@ -108,7 +108,14 @@ def test_the_completer_offers_exactly_the_grammar() -> None:
         return {c.text for c in found}
 
     assert words("/clone ") == {spec.name for spec in COMMANDS}
-    assert words("/clone privacy ") == {"export", "erase", "pause", "resume", "disclosure"}
+    assert words("/clone privacy ") == {
+        "status",
+        "export",
+        "erase",
+        "pause",
+        "resume",
+        "disclosure",
+    }
     assert words("/clone draft ") == set()
     assert words("/clone train --") == {"--sample", "--example", "--me"}
     assert words("/train o") == {"on", "off"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -27,9 +27,17 @@ class Vault:
         return {}
 
 
+class Identity:
+    """The persona has no attributes (nothing to avoid)."""
+
+    async def attributes(self, account_id: str, persona_id: str) -> dict[str, str]:
+        return {}
+
+
 @dataclass
 class Stores:
     vault: Vault
+    identity: Identity = field(default_factory=Identity)
 
 
 @dataclass
@@ -39,6 +47,7 @@ class Ctx:
 
 
 ACCOUNT = SimpleNamespace(id="a1")
+PERSONA = SimpleNamespace(id="p1", name="default")
 
 
 class Models:
@@ -79,7 +88,9 @@ def message(text: str) -> Message:
 
 
 async def test_options_that_fit_are_offered_with_their_fit() -> None:
-    result = await drafting(0.3).drafts(ACCOUNT, None, message("my wifi keeps dropping, any fix?"))  # type: ignore[arg-type]
+    result = await drafting(0.3).drafts(
+        ACCOUNT, PERSONA, message("my wifi keeps dropping, any fix?")
+    )  # type: ignore[arg-type]
     assert result.offered and result.options and result.notes == []
     assert result.best is not None and "bcmwl" in result.best.text
     assert all(o.fit is not None and o.fit >= 30 for o in result.options)
@@ -87,7 +98,7 @@ async def test_options_that_fit_are_offered_with_their_fit() -> None:
 
 async def test_when_nothing_fits_the_closest_real_exchange_is_shown_as_such() -> None:
     text = "my wifi keeps dropping, any fix?"
-    result = await drafting(1.01).drafts(ACCOUNT, None, message(text))  # type: ignore[arg-type]
+    result = await drafting(1.01).drafts(ACCOUNT, PERSONA, message(text))  # type: ignore[arg-type]
     assert not result.offered and result.notes == [NOTHING_FITS]
     assert len(result.options) == 1 and result.options[0].reasons[0].startswith("closest real")
     assert "my wifi keeps dropping" in result.options[0].reasons[0]
@@ -114,11 +125,11 @@ def test_the_card_shows_both_meters() -> None:
 
 async def test_thanks_get_no_unsolicited_draft_but_one_when_the_owner_asks() -> None:
     text = "thanks for the help yesterday, really appreciated it"
-    unasked = await drafting(0.0).drafts(ACCOUNT, None, message(text), solicited=False)  # type: ignore[arg-type]
+    unasked = await drafting(0.0).drafts(ACCOUNT, PERSONA, message(text), solicited=False)  # type: ignore[arg-type]
     assert unasked.unasked == "thanks" and unasked.options == []
-    asked = await drafting(0.0).drafts(ACCOUNT, None, message(text))  # type: ignore[arg-type]
+    asked = await drafting(0.0).drafts(ACCOUNT, PERSONA, message(text))  # type: ignore[arg-type]
     assert asked.unasked is None and [o.text for o in asked.options] == ["np!"]
     question = await drafting(0.0).drafts(  # type: ignore[arg-type]
-        ACCOUNT, None, message("my wifi keeps dropping, any fix?"), solicited=False
+        ACCOUNT, PERSONA, message("my wifi keeps dropping, any fix?"), solicited=False
     )
     assert question.unasked is None and question.options, "a question is still drafted unasked"
