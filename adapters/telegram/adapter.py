@@ -306,8 +306,7 @@ class TelegramAdapter:
 
         A body that is not an update PTB can read (not JSON, nested too deep, ``"message": "x"``,
         a date out of range…) gets 400, is logged by the kind of error and its size only, and is
-        never queued. With ``durable``, an update is stored (accepted) before its 200.
-        """
+        never queued. With ``durable``, an update is stored (accepted) before its 200."""
         if self._webhook is None or not self._webhook.accepts(request.headers.get(SECRET_HEADER)):
             return web.Response(status=403)
         try:
@@ -351,7 +350,7 @@ class TelegramAdapter:
     def _within_caps(self, update: Update) -> bool:
         """The clone's rate caps, checked before the update is recorded (a flood writes nothing):
         forwarded messages, and contacts' messages in a connected business chat."""
-        event = to_event(update.to_dict(), bot_id=self._bot.id)
+        event = _readable_event(update, self._bot.id)
         if isinstance(event, IncomingMessage):
             return self._clone.admit(event, explicit=True)
         if isinstance(event, BusinessIncoming):
@@ -694,6 +693,15 @@ class TelegramAdapter:
 
 
 # ----------------------------------------------------------------- wiring
+
+
+def _readable_event(update: Update, bot_id: int) -> object:
+    """``to_event`` of an update; ``None`` for one of a shape we cannot read, which the caps let
+    through: its handlers refuse it (the error handler logs it by type)."""
+    try:
+        return to_event(update.to_dict(), bot_id=bot_id)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
 
 
 async def process_accepted(app: AnyApplication, update: Update) -> None:
