@@ -2,7 +2,8 @@
 
     nice .venv/bin/python bench/draft_eval.py [--corpus ../shared/data/ubuntu-irc/messages.jsonl.gz]
         [--authors 10] [--max-items 300] [--vectors ../cache] [--fit-judge ../cache/fit_judge.npz]
-        [--embedder minilm|minilm-torch|hashing] [--precision int8|fp32] [--no-meters] [--json OUT.json]
+        [--embedder minilm|minilm-torch|hashing] [--precision int8|fp32] [--no-meters] [--no-judge]
+        [--fit-weights FILE] [--owners NAME ...] [--json OUT.json]
 
 For each of the ``--authors`` most active human senders (bots excluded), chronological 80/20 split
 per sender (``core.drafting.evaluation.draft_report``), on the same held-out items:
@@ -38,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.corpus_vectors import encoder_tag, load_cached  # noqa: E402
 from bot.bootstrap import default_embedder  # noqa: E402
 from bot.eval_cli import load_messages  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
@@ -48,15 +50,15 @@ from core.evaluation import CachingEmbedder, most_active_senders, train_judge  #
 from core.profiling.background import background_texts  # noqa: E402
 
 
-def preload(embedder: CachingEmbedder, cache: Path) -> int:
-    """Seed the embedding cache with the corpus vectors computed once (``../cache``)."""
-    table = cache / "ubuntu_minilm_texts.npy"
-    if not table.exists():
-        return 0
-    texts = json.loads((cache / "ubuntu_minilm_texts.json").read_text())
-    matrix = np.load(table).astype(np.float32)
-    embedder._cache.update(zip(texts, matrix, strict=True))
-    return len(texts)
+def preload(embedder: CachingEmbedder, cache: Path, tag: str) -> int:
+    """Seed the embedding cache with the corpus vectors of this encoder computed once
+    (``bench/corpus_vectors.py``)."""
+    known = load_cached(cache, tag)
+    embedder._cache.update(known)
+    return len(known)
+
+
+nan = float("nan")
 
 
 def pooled_share(rows: Sequence[dict], key: str) -> str:  # type: ignore[type-arg]
@@ -83,8 +85,14 @@ def main() -> None:
     )
     parser.add_argument("--precision", choices=("int8", "fp32"), default="int8", help="minilm")
     parser.add_argument("--vectors", type=Path, default=ROOT.parent / "cache")
+    parser.add_argument(
+        "--fit-weights", type=Path, help="the ranker to measure (default: the shipped weights)"
+    )
     parser.add_argument("--fit-judge", type=Path, default=ROOT.parent / "cache/fit_judge.npz")
     parser.add_argument("--no-meters", action="store_true")
+    parser.add_argument(
+        "--no-judge", action="store_true", help="skip the authorship judge (no style fidelity)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--owners", nargs="*", help="only these of the --authors owners")
@@ -96,10 +104,14 @@ def main() -> None:
     settings = load_settings(embedder=args.embedder, embedder_precision=args.precision)
     inner = HashingEmbedder() if args.embedder == "hashing" else default_embedder(settings)
     embedder = CachingEmbedder(inner)
-    if args.embedder == "minilm-torch":  # the cached corpus vectors are the torch model's
-        print(f"{preload(embedder, args.vectors)} corpus vectors read from {args.vectors}")
     if args.embedder != "hashing":
-        weights = global_weights()
+        tag = encoder_tag(args.embedder, args.precision)
+        print(
+            f"{preload(embedder, args.vectors, tag)} {tag} corpus vectors read from {args.vectors}"
+        )
+    weights = FitWeights.from_bytes(args.fit_weights.read_bytes()) if args.fit_weights else None
+    if args.embedder != "hashing":
+        weights = weights or global_weights()
         kept_apart = set(weights.meta.get("excluded_writers", []))
         trained_on = [a for a in authors if a not in kept_apart]
         if trained_on:
@@ -107,27 +119,31 @@ def main() -> None:
     fit_judge = (
         FitWeights.from_bytes(args.fit_judge.read_bytes()) if args.fit_judge.exists() else None
     )
-    judge = train_judge(
-        messages, authors, embedder=embedder, background=background_texts(), seed=args.seed
-    )
-    print(f"judge: {len(authors)} writers trained in {time.perf_counter() - started:.0f} s")
+    judge = None
+    if not args.no_judge:
+        judge = train_judge(
+            messages, authors, embedder=embedder, background=background_texts(), seed=args.seed
+        )
+        print(f"judge: {len(authors)} writers trained in {time.perf_counter() - started:.0f} s")
     rows = []
     for owner in [a for a in authors if not args.owners or a in args.owners]:
         report = draft_report(
             messages, owner, embedder=embedder, judge=judge, fit_judge=fit_judge,
             meters=not args.no_meters, max_items=args.max_items, seed=args.seed,
+            fit_weights=weights,
         )  # fmt: skip
         rows.append(report)
         r, b = report["retrieval"], report["baseline"]
         line = (
             f"{owner:<14} ex {report['exemplars']:>4} items {report['items']:>3} | "
-            f"naive MRR {r['mrr']:.3f} fid {r['fidelity']:.2f} | "
-            f"generic MRR {b['mrr']:.3f} fid {b['fidelity']:.2f} | ceiling {report['ceiling']:.2f}"
+            f"naive MRR {r['mrr']:.3f} fid {r.get('fidelity', nan):.2f} | "
+            f"generic MRR {b['mrr']:.3f} fid {b.get('fidelity', nan):.2f} | "
+            f"ceiling {report.get('ceiling', nan):.2f}"
         )
         if "fitted" in report:
             f, d, g = report["fitted"], report["fitted_vs_naive"], report["gate"]
             line += (
-                f" | fitted MRR {f['mrr']:.3f} fid {f['fidelity']:.2f} "
+                f" | fitted MRR {f['mrr']:.3f} fid {f.get('fidelity', nan):.2f} "
                 f"(diff {d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]) "
                 f"no-draft {g['no_draft_rate']:.2f} adapt {report['adapt_seconds']:.1f}s"
             )
@@ -142,16 +158,17 @@ def main() -> None:
     print(
         f"\npooled over {summary['owners']} owners, {summary['items']} held-out replies "
         f"(9 candidates: chance MRR {chance['mrr']:.3f}; authorship-judge chance "
-        f"{rows[0]['judge_chance']:.2f})"
+        f"{rows[0].get('judge_chance', nan):.2f})"
     )
-    for name in ("fitted", "retrieval", "baseline"):
+    for name in ("fitted", "card", "retrieval", "baseline"):
         if name in summary:
             s = summary[name]
             print(
                 f"  {name:<9}  MRR {s['mrr']:.3f}  fidelity {s.get('fidelity', float('nan')):.3f}"
             )
-    print(f"  ceiling (owner's real held-out replies attributed to them): "
-          f"{np.mean([r['ceiling'] for r in rows]):.3f}")  # fmt: skip
+    if judge is not None:
+        print(f"  ceiling (owner's real held-out replies attributed to them): "
+              f"{np.mean([r['ceiling'] for r in rows]):.3f}")  # fmt: skip
     if "fitted_vs_naive" in summary:
         d = summary["fitted_vs_naive"]
         print(
@@ -159,6 +176,20 @@ def main() -> None:
             f"[{d['low']:+.3f}, {d['high']:+.3f}]; fidelity fitted - naive "
             f"{summary.get('fidelity_fitted_minus_naive', float('nan')):+.3f}"
         )
+        if "card_vs_naive" in summary:
+            c = summary["card_vs_naive"]
+            print(
+                f"  card (first option shown; the closest exchange when none) - naive MRR "
+                f"{c['mean']:+.3f} [{c['low']:+.3f}, {c['high']:+.3f}]; fidelity "
+                f"{summary.get('fidelity_card_minus_naive', float('nan')):+.3f}"
+            )
+        if "card_any_vs_naive_any" in summary:
+            c = summary["card_any_vs_naive_any"]
+            print(
+                f"  best option of the card {summary['card_any']['mrr']:.3f} vs best of naive's "
+                f"3 options {summary['naive_any']['mrr']:.3f}: {c['mean']:+.3f} "
+                f"[{c['low']:+.3f}, {c['high']:+.3f}]"
+            )
         counts: Counter[str] = Counter()
         for r in rows:
             counts.update(r["gate"]["options"])

@@ -40,7 +40,7 @@ OWNERS = 10
 async def one_run(workers: int, args: argparse.Namespace, *, kill: bool) -> dict[str, object]:
     started = time.perf_counter()
     ack_wait = {"MINIME_SLACK__ACK_WAIT_S": "2.0"}
-    async with local_cluster(workers, owners=OWNERS, extra_env=ack_wait) as opened:
+    async with local_cluster(workers, owners=OWNERS, env=ack_wait) as opened:
         cluster, fake, schema, accounts, _ = opened
         ready_s = time.perf_counter() - started
         # Warm-up (not measured): every worker builds each owner's model on first use.

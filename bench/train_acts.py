@@ -265,32 +265,8 @@ def with_prior(model: A.ActModel, trained: Counter[str], wanted: Counter[str]) -
     return dataclasses.replace(model, intercept=model.intercept + shift)
 
 
-def affinity(
-    pairs: list[tuple[str, str]], embed: Embeddings | None, model: A.ActModel
-) -> tuple[np.ndarray, str]:
-    """Pointwise mutual information of (act of a message, act of its reply) on real reply pairs,
-    rows and columns in ``ACTS`` order, add-one smoothed and clipped to [-2, 2]."""
-    texts = list(dict.fromkeys(t for pair in pairs for t in pair))
-    if embed is not None and all(t in embed.rows for t in texts):
-        acts = dict(zip(texts, A.classify_acts(texts, embed(texts), model=model), strict=True))
-        source = "model"
-    else:
-        acts = {t: A.rule_act(t) for t in texts}
-        source = "rules"
-    index = {act: i for i, act in enumerate(A.ACTS)}
-    counts = np.ones((len(A.ACTS), len(A.ACTS)))
-    for message, reply in pairs:
-        counts[index[acts[message]], index[acts[reply]]] += 1
-    given = counts / counts.sum(axis=1, keepdims=True)
-    overall = counts.sum(axis=0) / counts.sum()
-    return np.clip(np.log(given / overall), -2.0, 2.0).astype(np.float32), source
-
-
-def save(
-    model: A.ActModel, path: Path, meta: dict[str, Any], pmi: np.ndarray | None = None
-) -> None:
+def save(model: A.ActModel, path: Path, meta: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    extra = {} if pmi is None else {"affinity": pmi}
     np.savez_compressed(
         path,
         labels=np.array(model.labels),
@@ -302,7 +278,6 @@ def save(
         dim=np.array(model.dim),
         rules_first=np.array(model.rules_first),
         meta=np.array(json.dumps(meta)),
-        **extra,
     )
 
 
@@ -318,11 +293,6 @@ def main() -> None:
         "--hand-weight", type=float, nargs="*", help="weights of the hand labels to try"
     )
     parser.add_argument("--eval-only", action="store_true", help="evaluate the shipped weights")
-    parser.add_argument(
-        "--affinity-only",
-        action="store_true",
-        help="recompute the reply-act affinity table of the shipped weights, keep the rest",
-    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     t0 = time.time()
@@ -346,29 +316,6 @@ def main() -> None:
         learned = A.classify_acts(texts, embed(texts), model=model)
         return truth, list(rules), list(learned)
 
-    if args.affinity_only:
-        shipped = A.ActModel.from_npz(str(args.out))
-        with np.load(args.out, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-        pool = [
-            m
-            for m in messages
-            if m["sent_at"][:10] <= cutoff
-            and m["sender"] not in gold_senders
-            and m["sender"] not in BOTS
-        ]
-        pairs = [
-            (by_id[m["reply_to"]]["text"], m["text"])
-            for m in pool
-            if m["reply_to"] in by_id and by_id[m["reply_to"]]["sender"] != m["sender"]
-        ]
-        pmi, source = affinity(pairs, embed, shipped)
-        meta["affinity"] = (
-            f"PMI of (message act, reply act) over {len(pairs)} reply pairs ({source} acts)"
-        )
-        save(shipped, args.out, meta, pmi)
-        print(meta["affinity"])
-        return
     if args.eval_only:
         model = A.shipped_model()
         assert model is not None, "no shipped model"
@@ -457,16 +404,7 @@ def main() -> None:
             "prior_shift": prior,
             "rules_first": rules_first,
         }
-        pairs = [
-            (by_id[m["reply_to"]]["text"], m["text"])
-            for m in pool
-            if m["reply_to"] in by_id and by_id[m["reply_to"]]["sender"] != m["sender"]
-        ]
-        pmi, source = affinity(pairs, embed, model)
-        meta["affinity"] = (
-            f"PMI of (message act, reply act) over {len(pairs)} reply pairs ({source} acts)"
-        )
-        save(model, args.out, meta, pmi)
+        save(model, args.out, meta)
         model = A.ActModel.from_npz(str(args.out))
     truth, rules, learned = evaluate(model, "test")
     report = bootstrap(truth, rules, learned)

@@ -1,8 +1,14 @@
 """Train the global reply-fit model (``core/drafting/fit.py``) and the evaluation's judge model.
 
     nice .venv/bin/python bench/train_fit.py [--corpus ../shared/data/ubuntu-irc/messages.jsonl.gz]
-        [--vectors ../cache] [--exclude-top 16] [--rank 16] [--epochs 6]
+        [--vectors ../cache] [--embedder minilm|minilm-torch] [--precision int8|fp32]
+        [--exclude-top 16] [--rank 16] [--epochs 6] [--in-batch W] [--only ranker|judge]
         [--out core/drafting/data/fit.npz] [--judge-out ../cache/fit_judge.npz]
+
+Vectors: the encoder's named by ``--embedder``/``--precision`` (default: the int8 ONNX encoder the
+bot runs), read from ``bench/corpus_vectors.py``'s cache in ``--vectors`` when it holds them. The
+shipped ``fit.npz`` was trained on the torch encoder's vectors (``--embedder minilm-torch``);
+retrained on int8 vectors it measures the same (docs/benchmarks.md), so it was kept.
 
 Data: every (message → reply) pair of the corpus's human reply links whose reply writer is neither
 a bot nor one of the ``--exclude-top`` most active human senders (the evaluation's owners and the
@@ -23,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 import time
 from collections import defaultdict
@@ -34,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.corpus_vectors import encode_with_progress, encoder_tag, load_cached  # noqa: E402
 from bot.eval_cli import load_messages  # noqa: E402
 from core.drafting.fit import FEATURES, FitWeights, pair_features, roc_auc  # noqa: E402
 from core.evaluation import KNOWN_BOTS, most_active_senders  # noqa: E402
@@ -51,24 +57,24 @@ def writer_group(sender: str) -> str:
     return group + ("/val" if (h // 3) % 10 == 0 else "")
 
 
-def vectors_for(texts: list[str], cache: Path, hashing: bool = False) -> np.ndarray:
-    """Corpus text embeddings from the cache written by ``../cache/embed_corpus.py``, or MiniLM
-    (or, to try the pipeline quickly, the hashing test embedder)."""
+def vectors_for(
+    texts: list[str], cache: Path, tag: str, embedder: str, precision: str, hashing: bool = False
+) -> np.ndarray:
+    """Corpus text embeddings of the encoder the bot runs: from ``bench/corpus_vectors.py``'s
+    cache for ``tag`` when it holds every text, else computed now (or, to try the pipeline
+    quickly, the hashing test embedder)."""
     if hashing:
         from core.engines.embedding import HashingEmbedder
 
         return HashingEmbedder(dim=384).encode(texts)
-    table = cache / "ubuntu_minilm_texts.npy"
-    if table.exists():
-        known = json.loads((cache / "ubuntu_minilm_texts.json").read_text())
-        row = {t: i for i, t in enumerate(known)}
-        matrix = np.load(table).astype(np.float32)
-        missing = [t for t in texts if t not in row]
-        if not missing:
-            return matrix[[row[t] for t in texts]]
-    from core.engines.embedding import SentenceEmbedder
+    known = load_cached(cache, tag)
+    if known and all(t in known for t in texts):
+        return np.stack([known[t] for t in texts])
+    from bot.bootstrap import default_embedder
+    from bot.settings import load_settings
 
-    return SentenceEmbedder().encode(texts)
+    settings = load_settings(embedder=embedder, embedder_precision=precision)
+    return encode_with_progress(default_embedder(settings), texts)
 
 
 def build_examples(
@@ -251,6 +257,7 @@ def train(args, messages, vectors, train_ex, val_ex, name):  # type: ignore[no-u
             "model": name,
             "rank": args.rank,
             "embedder": "all-MiniLM-L6-v2",
+            "encoder": args.tag,
             "corpus": "Ubuntu IRC disentanglement (Kummerfeld et al. 2019), CC-BY-4.0",
             "excluded_top_writers": args.exclude_top,
             "excluded_writers": sorted(args.excluded),
@@ -277,6 +284,8 @@ def main() -> None:
     parser.add_argument("--judge-out", type=Path, default=ROOT.parent / "cache/fit_judge.npz")
     parser.add_argument("--only", choices=("ranker", "judge"))
     parser.add_argument("--in-batch", type=float, default=0.0, help="weight of in-batch negatives")
+    parser.add_argument("--embedder", choices=("minilm", "minilm-torch"), default="minilm")
+    parser.add_argument("--precision", choices=("int8", "fp32"), default="int8")
     parser.add_argument("--hashing", action="store_true", help="dry run on hashed vectors")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -284,7 +293,11 @@ def main() -> None:
     excluded = set(most_active_senders(messages, args.exclude_top)) | set(KNOWN_BOTS)
     args.excluded = excluded
     print(f"excluded reply writers: {sorted(excluded)}")
-    vectors = vectors_for([m.text for m in messages], args.vectors, args.hashing)
+    args.tag = encoder_tag(args.embedder, args.precision)
+    vectors = vectors_for(
+        [m.text for m in messages], args.vectors, args.tag, args.embedder, args.precision,
+        args.hashing,
+    )  # fmt: skip
     rng = np.random.default_rng(args.seed)
     groups = build_examples(messages, excluded, rng)
     for g, ex in sorted(groups.items()):

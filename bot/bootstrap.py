@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import time
@@ -36,6 +36,7 @@ from core.prioritising import (
 from core.prioritising.prior import load_global_prior
 from core.profiling import Profiler
 from core.profiling.background import background_messages, background_texts
+from core.publishing import Network
 from core.samples import EXAMPLE_OWNER, EXAMPLE_PATH, SAMPLE_OWNER, SAMPLE_PERSONA_PATH
 from core.service import Clone, PriorityModel, Stores
 from core.style_card import StyleCard
@@ -98,7 +99,7 @@ def onboarding_answers(settings: Mapping[str, object]) -> OnboardingAnswers:
 
 
 def build_priority_model(
-    history: Sequence[StoredMessage], owner_names: tuple[str, ...], settings: Mapping[str, object]
+    history: Iterable[StoredMessage], owner_names: tuple[str, ...], settings: Mapping[str, object]
 ) -> PriorityModel:
     """The persona's triage model: the learned prioritiser, starting from the shipped global prior
     (learned across many owners of a public chat corpus, with the onboarding answers held firm),
@@ -219,6 +220,22 @@ async def _open_llm(
         yield LLMDrafter(model), budget
 
 
+def publishing_networks(settings: Settings) -> dict[str, Network]:
+    """Bluesky, X and LinkedIn at the configured addresses (none when publishing is off)."""
+    config = settings.networks
+    if not config.enabled:
+        return {}
+    from adapters.networks import BlueskyNetwork, LinkedInNetwork, XNetwork
+
+    return {
+        "bluesky": BlueskyNetwork(config.bluesky_url, timeout_s=config.timeout_s),
+        "x": XNetwork(config.x_url, timeout_s=config.timeout_s),
+        "linkedin": LinkedInNetwork(
+            config.linkedin_url, version=config.linkedin_version, timeout_s=config.timeout_s
+        ),
+    }
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings, *, embedder: Embedder | None = None
@@ -250,6 +267,8 @@ async def open_runtime(
                 state=storage.state,
                 vault=ErasingVault(storage.vault, AccountFiles(settings.data_dir)),
                 labels=storage.labels,
+                posts=storage.posts,
+                connections=storage.connections,
                 identity=storage.identity,
                 teams=storage.teams,
                 shares=storage.shares,
@@ -269,6 +288,7 @@ async def open_runtime(
             example_owner=EXAMPLE_OWNER,
             profile_card=StyleCard(Profiler()),
             max_message_chars=settings.max_message_chars,
+            networks=publishing_networks(settings),
         )
         try:
             yield Runtime(

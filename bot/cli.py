@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.logs import configure_logging
+from bot.memory import return_freed_buffers
 from bot.progress import Progress, ProgressEmbedder
 from bot.settings import Settings, load_settings
 
@@ -156,6 +157,7 @@ def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``minime`` console script."""
+    return_freed_buffers()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -508,6 +510,10 @@ async def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
         if persona is None:
             raise UsageError(f"no persona '{args.persona}' for '{args.user}'")
         report = await runtime.clone.app.quality.report(account, persona, progress=progress)
+        # Kept in the persona's quality history, like a run asked for in chat.
+        await runtime.clone.app.quality_history.record(
+            account, persona, report, trigger="on demand"
+        )
     report["seconds"] = round(time.perf_counter() - started, 1)
     png = quality.picture(report)
     target = None

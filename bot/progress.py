@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from core.ports import Embedder, Vector
+from core.ports import Embedder, Precomputing, Vector
 
 Update = Callable[[int], None]
 
@@ -162,6 +162,12 @@ class ProgressEmbedder:
         self.dim = inner.dim
         # Trained verifiers are cached by the embedder's kind: the wrapper is the inner one.
         self.kind = getattr(inner, "kind", type(inner).__name__)
+
+    def precomputed(self, name: str, texts: Sequence[str]) -> Vector:
+        """The inner embedder's kept vectors of fixed texts (encoded with progress if none)."""
+        if isinstance(self._inner, Precomputing):
+            return self._inner.precomputed(name, texts)
+        return self.encode(texts)
 
     def encode(self, texts: Sequence[str]) -> Vector:
         """Embeddings of ``texts`` (shape ``(len(texts), dim)``)."""

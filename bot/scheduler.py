@@ -1,4 +1,4 @@
-"""The scheduler: daily digests and follow-up reminders with APScheduler 3.11.
+"""The scheduler: daily digests, follow-up reminders and scheduled posts with APScheduler 3.11.
 
 * **Persistent jobs**: an ``SQLAlchemyJobStore`` (it needs a *sync* driver: ``sqlite:///`` next to
   the database file, or ``postgresql+psycopg://`` on the same PostgreSQL database and schema).
@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.scheduler_lock import LeaderElection
-from core.models import AccountId, Reply, UserRef
+from core.models import AccountId, PersonaId, Reply, UserRef
 from core.ports import Notifier
 from core.service import Clone
 
@@ -88,6 +88,26 @@ async def run_followup(account_id: str, item_id: str) -> None:
     """Job: remind about one waiting message if it is still waiting (at most once)."""
     context = _CONTEXT.get()
     await context.deliver(await context.clone.follow_up(account_id, item_id))
+
+
+async def run_post(account_id: str, post_id: str) -> None:
+    """Job: publish one scheduled post (once: the core publishes only a post still scheduled,
+    under its publishing lease) and tell the owner how it went."""
+    context = _CONTEXT.get()
+    if context.still_leading is not None and not await context.still_leading():
+        log.warning("scheduler: no longer leading; a scheduled post was left for the leader")
+        return
+    made = await context.clone.app.post_actions.publish_scheduled(account_id, post_id)
+    await context.deliver(made)
+
+
+async def run_quality(account_id: str, persona_id: str) -> None:
+    """Job: measure one persona's quality (off the event loop, one at a time in this process),
+    keep it in the history, arm the next weekly run; tell the owner only about a drop."""
+    context = _CONTEXT.get()
+    await context.deliver(
+        await context.clone.app.quality_history.run_scheduled(account_id, persona_id)
+    )
 
 
 class Notifiers:
@@ -169,6 +189,33 @@ class SchedulerJobs:
 
     async def clear_followup(self, account_id: AccountId, item_id: str) -> None:
         self._remove(f"followup:{account_id}:{item_id}")
+
+    async def set_post(self, account_id: AccountId, post_id: str, at: datetime) -> None:
+        # No grace limit: a post whose slot passed while no scheduler ran goes out once, late.
+        self._scheduler.add_job(
+            run_post,
+            DateTrigger(run_date=at),
+            args=[account_id, post_id],
+            id=f"post:{account_id}:{post_id}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    async def clear_post(self, account_id: AccountId, post_id: str) -> None:
+        self._remove(f"post:{account_id}:{post_id}")
+
+    async def set_quality(self, account_id: AccountId, persona_id: PersonaId, at: datetime) -> None:
+        """The persona's next scheduled quality run (one job per persona; ids only)."""
+        self._scheduler.add_job(
+            run_quality,
+            DateTrigger(run_date=at),
+            args=[account_id, persona_id],
+            id=f"quality:{account_id}:{persona_id}",
+            replace_existing=True,
+        )
+
+    async def clear_quality(self, account_id: AccountId, persona_id: PersonaId) -> None:
+        self._remove(f"quality:{account_id}:{persona_id}")
 
     def _remove(self, job_id: str) -> None:
         with contextlib.suppress(JobLookupError):

@@ -1,7 +1,7 @@
 """Exactly one scheduler among many processes: a PostgreSQL advisory lock, handed over on death.
 
 Every process that would run the scheduler (digests, reminders, profile refresh) enters a
-:class:`LeaderElection`; one becomes leader by taking ``pg_try_advisory_lock(<name>)`` on a
+:class:`LeaderElection`; one becomes leader by taking ``pg_try_advisory_lock(<schema:name>)`` on a
 connection of its own and keeps that connection open for as long as it leads. The others try
 again every ``poll_s``. When the leader's process dies (``kill -9`` included) its connection
 closes, PostgreSQL releases the lock, and a follower takes over within ``poll_s`` (plus the time
@@ -42,11 +42,16 @@ log = logging.getLogger(__name__)
 
 _TRY = text("SELECT pg_try_advisory_lock(:key)")
 _PING = text("SELECT 1")
+_SCHEMA = text("SELECT current_schema()")
 
 
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit advisory lock key for ``name``."""
-    digest = hashlib.sha256(f"minime:{name}".encode()).digest()
+def lock_key(name: str, schema: str = "") -> int:
+    """A stable signed 64-bit advisory lock key for ``name`` in the database schema ``schema``.
+
+    Advisory locks are database-wide; the schema is part of the key so two deployments that
+    share one database in separate schemas each elect their own leader.
+    """
+    digest = hashlib.sha256(f"minime:{schema}:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -69,7 +74,8 @@ class LeaderElection:
         check_s: float = 2.0,
     ) -> None:
         self._engine = engine
-        self._key = lock_key(name)
+        self._name = name
+        self._key: int | None = None  # known once connected: it depends on the schema
         self._poll_s = poll_s
         self._check_s = check_s
         self._connection: AsyncConnection | None = None
@@ -79,6 +85,11 @@ class LeaderElection:
         self.lost = asyncio.Event()
         """Set when leadership, once held, was lost (the connection to the database died)."""
         self.identity = f"{socket.gethostname()}:{os.getpid()}"
+
+    @property
+    def key(self) -> int | None:
+        """The advisory lock key (``None`` until the first attempt on PostgreSQL)."""
+        return self._key
 
     @property
     def leading(self) -> bool:
@@ -152,6 +163,9 @@ class LeaderElection:
     async def _try(self) -> bool:
         if self._connection is None:
             self._connection = await self._engine.connect()
+        if self._key is None:
+            schema = (await self._connection.execute(_SCHEMA)).scalar_one()
+            self._key = lock_key(self._name, schema or "")
         won = (await self._connection.execute(_TRY, {"key": self._key})).scalar_one()
         await self._connection.commit()
         return bool(won)

@@ -123,6 +123,26 @@ class DiscordSettings(BaseModel):
         return self.bot_token is not None
 
 
+class NetworkSettings(BaseModel):
+    """Where posts are published (docs/posts.md); each owner connects their own
+    account in chat with ``connect``."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    bluesky_url: str = "https://bsky.social"
+    """The Bluesky PDS (XRPC) to sign in to and post through (a self-hosted PDS works too)."""
+    x_url: str = "https://api.x.com"
+    """X's API v2 base URL."""
+    linkedin_url: str = "https://api.linkedin.com"
+    """LinkedIn's REST API base URL."""
+    linkedin_version: str = "202405"
+    """The ``LinkedIn-Version`` header (``YYYYMM``) of the posts API."""
+    timeout_s: float = 20.0
+    """Seconds one request to a network may take."""
+    enabled: bool = True
+    """Offer publishing at all (``connect``, Publish, Schedule); off: posts stay drafts."""
+
+
 class Settings(BaseSettings):
     """Everything minime reads from its environment."""
 
@@ -196,6 +216,10 @@ class Settings(BaseSettings):
     blas_threads: int = Field(default=1, ge=0)
     """Threads of numpy's BLAS per process (threadpoolctl); ``0`` leaves the library's default.
     One avoids contention with the encoder and other workers on small machines."""
+    workers_fork: bool = True
+    """``run --workers N``: fork the workers from one process that loaded the libraries and the
+    encoder first, so they share that memory (copy-on-write); ``false``: each worker starts as
+    its own ``python -m bot run`` and loads its own copy."""
     delivery_concurrency: int = Field(default=8, ge=1, le=256)
     """Accepted platform deliveries (Slack, Telegram webhooks) worked on at once per process;
     the rest wait their turn, stored and leased."""
@@ -206,6 +230,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    networks: NetworkSettings = Field(default_factory=NetworkSettings)
 
     @field_validator("data_dir", "model_cache_dir", mode="after")
     @classmethod

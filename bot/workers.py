@@ -4,8 +4,14 @@ How the load is spread: every worker binds the same ``host:port`` with ``SO_REUS
 and the kernel hands each new connection to one of them. No proxy sits in the path and no worker
 is special for HTTP: when one dies, its listening socket closes with it and new connections go
 to the others (a request that was in flight on it fails, and Slack or Telegram retries it; one
-that was acknowledged was stored first, and a live worker resumes it: ``bot/deliveries.py``). The supervisor (this process) restarts a worker that exits, with
-a back-off, and passes SIGTERM/SIGINT on to all of them.
+that was acknowledged was stored first, and a live worker resumes it: ``bot/deliveries.py``).
+The supervisor (this process) restarts a worker that exits, with a back-off, and passes
+SIGTERM/SIGINT on to all of them.
+
+Memory: by default this process loads the libraries, the sentence encoder and the shipped
+models first (``bot/preload.py``) and forks each worker from it, so those pages exist once on
+the host whatever N is (copy-on-write; a restarted worker is forked again from the same
+pages); ``MINIME_WORKERS_FORK=false`` starts each worker as its own process instead.
 
 Shared state lives in PostgreSQL only (delivery de-duplication, drafts and approvals, the
 scheduler's leader lock), so ``--workers`` refuses SQLite. What must run once — the Discord
@@ -18,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -26,6 +34,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from bot.settings import Settings
@@ -69,10 +78,53 @@ def worker_env(base: Mapping[str, str], index: int, settings: Settings) -> dict[
     return env
 
 
+class _Forked:
+    """A worker forked by the fork server, with the part of ``asyncio.subprocess.Process``'s
+    interface the supervisor uses."""
+
+    def __init__(self, process: BaseProcess) -> None:
+        self._process = process
+
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None
+        return self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    async def wait(self) -> int:
+        await asyncio.to_thread(self._process.join)
+        return self._process.exitcode or 0
+
+    def send_signal(self, sig: int) -> None:
+        os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self._process.kill()
+
+
+def _serve(argv: list[str], env: dict[str, str]) -> None:
+    """A forked worker: the environment of ``worker_env``, then ``minime run`` as if started.
+
+    It was forked from a thread of the supervisor (the forking thread is the child's only and
+    main thread, with no event loop): the supervisor's signal wiring is dropped first.
+    """
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.environ.clear()
+    os.environ.update(env)
+    from bot.cli import main
+
+    sys.exit(main(argv))
+
+
 @dataclass
 class _Worker:
     index: int
-    process: asyncio.subprocess.Process | None = None
+    process: asyncio.subprocess.Process | _Forked | None = None
     restarts: list[float] = field(default_factory=list)
 
 
@@ -99,6 +151,8 @@ class Supervisor:
         self._workers = [_Worker(i) for i in range(workers)]
         self._env = dict(os.environ if env is None else env)
         self._stopping = asyncio.Event()
+        self._fork = multiprocessing.get_context("fork") if settings.workers_fork else None
+        self._preloaded = False
 
     def stop(self) -> None:
         """Ask every worker to stop (SIGTERM) and stop restarting them."""
@@ -118,7 +172,19 @@ class Supervisor:
 
     async def _spawn(self, worker: _Worker) -> None:
         env = worker_env(self._env, worker.index, self._settings)
-        worker.process = await asyncio.create_subprocess_exec(*self._argv, env=env)
+        if self._fork is None:
+            worker.process = await asyncio.create_subprocess_exec(*self._argv, env=env)
+        else:
+            if not self._preloaded:  # once, off the event loop: then every fork shares it
+                await asyncio.to_thread(importlib.import_module, "bot.preload")
+                self._preloaded = True
+            # ``python -m bot [--data-dir D] run`` → the arguments after ``-m bot``
+            process = self._fork.Process(
+                target=_serve, args=(self._argv[3:], env), name=f"minime-worker-{worker.index}"
+            )
+            # Forked from a worker thread: the child starts with no running event loop.
+            await asyncio.to_thread(process.start)
+            worker.process = _Forked(process)
         log.warning("worker %d started (pid %d)", worker.index, worker.process.pid)
 
     async def _keep(self, worker: _Worker) -> None:

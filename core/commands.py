@@ -38,11 +38,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary="drafts a reply to a pasted or forwarded message",
         free_text=True,
     ),
-    CommandSpec(name="profile", usage="profile", summary="your style card: how you write"),
+    CommandSpec(
+        name="profile",
+        usage="profile [correct <n> <text|wrong>]",
+        summary="your style card: how you write, value and decide",
+    ),
     CommandSpec(
         name="inbox",
-        usage="inbox [undo]",
-        summary="what is waiting, most important first, with reasons; undo your latest tap",
+        usage="inbox [undo | <conversation>]",
+        summary="what is waiting, by conversation, with reasons",
+    ),
+    CommandSpec(
+        name="filter",
+        usage="filter [add <topic|sender|kind> <pattern> | remove <n>]",
+        summary="collapse kinds of messages in inbox and digest",
+        subcommands=("add", "list", "remove"),
     ),
     CommandSpec(
         name="persona",
@@ -70,24 +80,47 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "shares",
             "stats",
             "help",
+            "schedule",
         ),
     ),
     CommandSpec(
         name="post",
-        usage="post <x|linkedin|bluesky> <topic>",
-        summary="a post in your voice (a thread where the platform needs it)",
+        usage="post <x|linkedin|bluesky> <topic> [options]",
+        summary="a post in your voice to publish or schedule",
         free_text=True,
     ),
     CommandSpec(
+        name="posts",
+        usage="posts [words|scheduled|cancel <n>|export csv|stats]",
+        summary="your posts, scheduled ones, export, stats",
+        free_text=True,
+    ),
+    CommandSpec(
+        name="connect",
+        usage="connect [<network> <credentials>]",
+        summary="a network to publish to (encrypted)",
+        free_text=True,
+    ),
+    CommandSpec(
+        name="disconnect",
+        usage="disconnect <network>",
+        summary="forget its credentials",
+    ),
+    CommandSpec(
         name="ask",
-        usage="ask [@someone] <question>",
-        summary='"how would I answer this?"; with @someone, their clone (if they share it)',
+        usage="ask [@someone] <question | plan: steps>",
+        summary='"how would I answer this?" (@someone: their clone), or a plan',
         free_text=True,
     ),
     CommandSpec(
         name="quality",
-        usage="quality [persona]",
-        summary="how close the clone is to you, measured on your own held-out messages",
+        usage="quality [persona] | history",
+        summary="how close the clone is to you, and its trend",
+    ),
+    CommandSpec(
+        name="models",
+        usage="models [rollback] [persona]",
+        summary="model versions; roll back to the previous",
     ),
     CommandSpec(
         name="digest",
@@ -158,7 +191,7 @@ def parse(text: str) -> ParsedCommand:
     args: tuple[str, ...] = tuple(rest.split()) if spec.free_text else shell_words(rest)
     if spec.subcommands:
         if not args:
-            if name == "persona":
+            if name in ("persona", "filter"):
                 args = ("list",)
             elif name == "privacy":
                 args = ("status",)  # what is shared, and the controls

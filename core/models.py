@@ -135,7 +135,10 @@ class CommandInvocation:
 
 
 class Action(enum.StrEnum):
-    """What an owner can do with a draft, or with a message waiting in the inbox.
+    """What an owner can do with a draft, a post, or a message waiting in the inbox.
+
+    On a post (its id starts with ``p``: :func:`core.publishing.is_post_id`) ``EDIT``,
+    ``REGENERATE`` and ``DISMISS`` act on the post, and ``PUBLISH``/``SCHEDULE`` are its own.
 
     For ``IMPORTANT``, ``NOT_IMPORTANT`` and ``DRAFT`` the button's ``draft_id`` names the waiting
     message (an inbox item id, 32 hex characters like a draft id), not a draft.
@@ -151,6 +154,10 @@ class Action(enum.StrEnum):
     """One-tap feedback: this message could have waited."""
     DRAFT = "draft"
     """Make drafts for a waiting message now (from the inbox or a digest)."""
+    PUBLISH = "publish"
+    """Publish a post to its network now (the button's ``draft_id`` names the post)."""
+    SCHEDULE = "schedule"
+    """Schedule a post for its persona's next posting slot (or the time it was asked for)."""
 
 
 WAITING_ACTIONS = frozenset({Action.IMPORTANT, Action.NOT_IMPORTANT, Action.DRAFT})
@@ -193,6 +200,8 @@ class Reply:
     draft: Draft | None = None
     """The draft the buttons act on, for adapters that render it richly (a score meter)."""
     priority: Priority | None = None
+    prefill: str | None = None
+    """What Edit starts from when the reply is not a draft (a post: its parts as one text)."""
 
 
 class DraftStatus(enum.StrEnum):

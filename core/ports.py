@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime, time
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +55,15 @@ class Embedder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> Vector:
         """Return one L2-normalised row per text (shape ``(len(texts), dim)``)."""
+        ...
+
+
+@runtime_checkable
+class Precomputing(Protocol):
+    """An embedder that keeps the vectors of fixed texts (shipped data) computed once per model."""
+
+    def precomputed(self, name: str, texts: Sequence[str]) -> Vector:
+        """The vectors of ``texts`` (rows in order), the same as ``encode`` would give."""
         ...
 
 
@@ -189,6 +198,12 @@ class VectorStore(Protocol):
         """All stored ids and their vectors (rows in the same order)."""
         ...
 
+    async def get(
+        self, account_id: AccountId, persona_id: PersonaId, ids: Sequence[str]
+    ) -> tuple[list[str], Vector]:
+        """The stored vectors among ``ids``: the ids found and their vectors (rows in order)."""
+        ...
+
 
 class DraftStore(Protocol):
     """Drafts and the approvals that let exactly one of them go out."""
@@ -270,6 +285,18 @@ class Jobs(Protocol):
         ...
 
     async def clear_followup(self, account_id: AccountId, item_id: str) -> None: ...
+
+
+@runtime_checkable
+class QualityJobs(Protocol):
+    """Scheduled quality runs, one job per persona (``bot/scheduler.py``; ids only). A scheduler
+    may offer it beside :class:`Jobs`; without it, quality runs only on demand."""
+
+    async def set_quality(self, account_id: AccountId, persona_id: PersonaId, at: datetime) -> None:
+        """(Re)schedule the persona's next quality run at ``at``."""
+        ...
+
+    async def clear_quality(self, account_id: AccountId, persona_id: PersonaId) -> None: ...
 
 
 class StateStore(Protocol):

@@ -11,7 +11,7 @@ post, which then reports back with :meth:`Clone.confirm_sent` or :meth:`Clone.se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from core import waiting
@@ -54,6 +54,7 @@ from core.models import (
 )
 from core.ports import Clock, Embedder, ExportReader, Jobs, Notifier
 from core.privacy import RateLimiter
+from core.publishing import Network
 
 __all__ = [
     "PRIORITISER_STATE",
@@ -95,6 +96,7 @@ class Clone:
         example_path: Path | None = None,
         example_owner: str | None = None,
         quality_writers: Callable[[], Sequence[Message]] | None = None,
+        networks: Mapping[str, Network] | None = None,
     ) -> None:
         self.ctx = AppContext(stores=stores, embedder=embedder, clock=clock, jobs=jobs)
         """The ports every use case shares (``ctx.clock`` is the clone's "now")."""
@@ -117,6 +119,7 @@ class Clone:
                 sender_limiter=sender_limiter,
                 owner_limiter=owner_limiter,
                 quality_writers=quality_writers,
+                networks=networks or {},
             ),
         )
 
@@ -142,12 +145,10 @@ class Clone:
     async def handle_incoming(
         self, incoming: IncomingMessage, *, explicit: bool = False, delivery: str | None = None
     ) -> Reply | None:
-        """Triage a message and offer drafts when it needs a reply (always when ``explicit``).
-
-        ``explicit`` is for messages the owner pasted or forwarded to the clone. Returns ``None``
-        when the account is paused or nothing needs showing. ``delivery`` (the platform's delivery
-        key) makes drafting idempotent: the draft's id derives from it, so a delivery retried after
-        its first worker died mid-way shows that worker's draft again instead of making a second.
+        """Triage a message and offer drafts when it needs a reply (always when ``explicit``,
+        for messages the owner pasted or forwarded). ``None`` when paused or nothing needs
+        showing. ``delivery`` (the platform's delivery key) makes drafting idempotent: a retried
+        delivery shows the first worker's draft again instead of making a second.
 
         Hostile input gets a bounded answer before any database work: a message over
         ``max_message_chars`` is left alone (a notice when ``explicit``), and beyond the rate cap

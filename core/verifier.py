@@ -77,7 +77,7 @@ def _sigmoid(x: FloatArray) -> FloatArray:
 class _Dense:
     function: FloatArray
     style: FloatArray
-    embed: FloatArray
+    embed: npt.NDArray[np.float32]
 
 
 def _dense_features(texts: Sequence[str], embedder: Embedder) -> _Dense:
@@ -92,7 +92,7 @@ def _dense_features(texts: Sequence[str], embedder: Embedder) -> _Dense:
                 if index is not None:
                     fw[row, index] += 1.0
             fw[row] /= len(f.tokens)
-    embed = np.asarray(embedder.encode(list(texts)), dtype=np.float64)
+    embed = np.asarray(embedder.encode(list(texts)), dtype=np.float32)  # float64 where used
     if embed.shape != (len(texts), embedder.dim):
         raise ValueError(
             f"embedder returned shape {embed.shape}, expected ({len(texts)}, {embedder.dim})"
@@ -266,6 +266,7 @@ class StyleVerifier:
         arrays["char_idf"] = char.idf
         arrays["word_idf"] = word.idf
         x = _assemble(char_x, word_x, dense, arrays)
+        del char_x, word_x, dense  # x holds all of it now
 
         raw = np.zeros(len(texts))
         folds = _stratified_folds(y, 3, rng)
@@ -351,28 +352,57 @@ class StyleVerifier:
 # ------------------------------------------------------------------------------ internals
 
 
-def _scaled_dense(dense: _Dense, a: dict[str, FloatArray]) -> FloatArray:
+def _scaled_dense(dense: _Dense, a: dict[str, FloatArray], rows: slice = slice(None)) -> FloatArray:
+    """The dense blocks standardised and weighted, side by side (of ``rows`` only)."""
     fw = (
-        (dense.function - a["fw_mean"])
+        (dense.function[rows] - a["fw_mean"])
         / a["fw_std"]
         * (_W_FUNCTION / math.sqrt(dense.function.shape[1]))
     )
     style = (
-        (dense.style - a["style_mean"])
+        (dense.style[rows] - a["style_mean"])
         / a["style_std"]
         * (_W_STYLE / math.sqrt(dense.style.shape[1]))
     )
-    embed = dense.embed * _W_EMBED
+    embed = dense.embed[rows].astype(np.float64) * _W_EMBED
     out: FloatArray = np.hstack([fw, style, embed])
     return out
 
 
 def _assemble(char: Any, word: Any, dense: _Dense, a: dict[str, FloatArray]) -> Any:
+    """``[char * w | word * w | scaled dense]`` as one CSR matrix, written in place.
+
+    The same matrix ``scipy.sparse.hstack`` gives, without its intermediate copies (the dense
+    block as COO, then CSR, then stacked): on 5,000 training texts that transient was ~130 MB.
+    """
     from scipy import sparse
 
-    return sparse.hstack(
-        [char * _W_CHAR, word * _W_WORD, sparse.csr_matrix(_scaled_dense(dense, a))], format="csr"
-    )
+    char, word = char.tocsr(), word.tocsr()
+    rows = dense.function.shape[0]
+    width = dense.function.shape[1] + dense.style.shape[1] + dense.embed.shape[1]
+    char_counts, word_counts = np.diff(char.indptr), np.diff(word.indptr)
+    total = int(char.nnz + word.nnz + rows * width)
+    index = np.int32 if total < np.iinfo(np.int32).max else np.int64
+    indptr = np.zeros(rows + 1, dtype=index)
+    np.cumsum(char_counts + word_counts + width, out=indptr[1:])
+    data = np.empty(total, dtype=np.float64)
+    indices = np.empty(total, dtype=index)
+    starts = indptr[:-1]
+    at = np.repeat(starts - char.indptr[:-1], char_counts) + np.arange(char.nnz)
+    data[at] = char.data * _W_CHAR
+    indices[at] = char.indices
+    at = np.repeat(starts + char_counts - word.indptr[:-1], word_counts) + np.arange(word.nnz)
+    data[at] = word.data * _W_WORD
+    indices[at] = word.indices + char.shape[1]
+    offset = char.shape[1] + word.shape[1]
+    columns = np.arange(offset, offset + width, dtype=index)
+    for low in range(0, rows, 1024):
+        high = min(rows, low + 1024)
+        first = starts[low:high] + char_counts[low:high] + word_counts[low:high]
+        at = first[:, None] + np.arange(width)
+        data[at] = _scaled_dense(dense, a, slice(low, high))
+        indices[at] = columns
+    return sparse.csr_matrix((data, indices, indptr), shape=(rows, offset + width))
 
 
 def _logistic(x: Any, y: FloatArray) -> tuple[FloatArray, float]:

@@ -47,12 +47,14 @@ from storage.stores import (
     SqlAccountStore,
     SqlAccountVault,
     SqlActivityStore,
+    SqlConnectionStore,
     SqlDeliveryLog,
     SqlDraftStore,
     SqlFeedbackStore,
     SqlIdentityStore,
     SqlMessageStore,
     SqlPersonaStore,
+    SqlPostStore,
     SqlPriorityLabelStore,
     SqlShareStore,
     SqlStateStore,
@@ -100,6 +102,8 @@ class Storage:
     deliveries: SqlDeliveryLog
     state: SqlStateStore
     vault: SqlAccountVault
+    posts: SqlPostStore
+    connections: SqlConnectionStore
     identity: SqlIdentityStore
     teams: SqlTeamStore
     shares: SqlShareStore
@@ -174,6 +178,8 @@ async def open_storage(
             deliveries=SqlDeliveryLog(ctx),
             state=SqlStateStore(ctx),
             vault=SqlAccountVault(ctx),
+            posts=SqlPostStore(ctx),
+            connections=SqlConnectionStore(ctx),
             identity=SqlIdentityStore(ctx),
             teams=SqlTeamStore(ctx),
             shares=SqlShareStore(ctx),

@@ -400,6 +400,42 @@ class ConsultRow(Base):
     asked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+class PostRow(Base):
+    """A post in the owner's voice for one network: its topic, parts, steps and engagement are
+    encrypted JSON; status, times and the publishing lease are plain (queries and the
+    compare-and-set need them)."""
+
+    __tablename__ = "posts"
+    __table_args__ = (Index(None, "account_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    account_id: Mapped[str] = _account_fk()
+    persona_id: Mapped[str] = _persona_fk()
+    network: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    owner_platform: Mapped[str] = mapped_column(String(32), nullable=False)
+    owner_user_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    body: Mapped[bytes] = mapped_column(Encrypted, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ConnectionRow(Base):
+    """The owner's credentials for one publishing network, encrypted (never exported)."""
+
+    __tablename__ = "connections"
+
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    identifier: Mapped[bytes] = mapped_column(Encrypted, nullable=False)
+    secret: Mapped[bytes] = mapped_column(Encrypted, nullable=False)
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
 metadata = Base.metadata
 
 # Core ``Table`` handles for the stores, which use Core statements (faster bulk paths, no identity map).
@@ -422,3 +458,5 @@ persona_members: Table = metadata.tables["persona_members"]
 persona_invites: Table = metadata.tables["persona_invites"]
 persona_shares: Table = metadata.tables["persona_shares"]
 consults: Table = metadata.tables["consults"]
+posts: Table = metadata.tables["posts"]
+connections: Table = metadata.tables["connections"]

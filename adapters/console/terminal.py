@@ -30,7 +30,7 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from core.commands import COMMANDS, ROOT
+from core.commands import COMMANDS, ROOT, CommandError, parse
 
 CONSOLE_WORDS: dict[str, str] = {"/quit": "leave the console"}
 """The console's own words, next to the shared grammar's commands."""
@@ -109,13 +109,30 @@ def _key_bindings() -> KeyBindings:
     return bindings
 
 
+def holds_secret(line: str) -> bool:
+    """Whether a typed line carries credentials (``connect …``): never written to the history."""
+    try:
+        return parse(line).name == "connect"
+    except CommandError:
+        return False
+
+
+class PrivateHistory(FileHistory):
+    """The history file, without the lines that carry credentials."""
+
+    def store_string(self, string: str) -> None:
+        if not holds_secret(string):
+            super().store_string(string)
+
+
 def private_history(path: Path) -> FileHistory:
-    """The history file, created readable by its owner only (it holds what was typed)."""
+    """The history file, created readable by its owner only (it holds what was typed, but
+    never a ``connect`` line with its credentials)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.close(fd)
     path.chmod(0o600)
-    return FileHistory(str(path))
+    return PrivateHistory(str(path))
 
 
 class TerminalReader:

@@ -69,6 +69,8 @@ class DraftCards:
             options = (
                 {n: o.text for n, o in enumerate(reply.draft.options)}
                 if reply is not None and reply.draft is not None
+                else {0: reply.prefill}
+                if reply is not None and reply.prefill
                 else {}
             )
             view = DraftView(

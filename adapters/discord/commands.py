@@ -53,12 +53,53 @@ class CloneGroup(app_commands.Group):
     async def draft(self, interaction: discord.Interaction, message: str) -> None:
         await self.adapter.on_command(interaction)
 
-    @app_commands.command(name="profile", description="Your style card: how you write")
-    async def profile(self, interaction: discord.Interaction) -> None:
+    @app_commands.command(
+        name="profile", description="Your style card: how you write, what you value, how you decide"
+    )
+    @app_commands.describe(
+        statement="Correct statement number N of your profile",
+        correction="What is true instead, or: wrong",
+    )
+    async def profile(
+        self,
+        interaction: discord.Interaction,
+        statement: int | None = None,
+        correction: str | None = None,
+    ) -> None:
         await self.adapter.on_command(interaction)
 
-    @app_commands.command(name="inbox", description="What is waiting, most important first")
-    async def inbox(self, interaction: discord.Interaction) -> None:
+    @app_commands.command(name="inbox", description="What is waiting, by conversation")
+    @app_commands.describe(conversation="Expand one: its name, number, a sender, or muted")
+    async def inbox(
+        self, interaction: discord.Interaction, conversation: str | None = None
+    ) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="filter", description="Collapse or flag kinds of messages")
+    @app_commands.describe(
+        kind="What to match: a topic word, a sender, or a kind of message (fyi, question…)",
+        pattern="The word, phrase, name or kind",
+        flag="Mark matching messages instead of collapsing them",
+        number="For remove: the filter's number in the list",
+    )
+    async def filter(
+        self,
+        interaction: discord.Interaction,
+        action: Literal["add", "list", "remove"] = "list",
+        kind: Literal["topic", "sender", "kind"] | None = None,
+        pattern: str | None = None,
+        flag: bool = False,
+        number: int | None = None,
+    ) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="models", description="Model versions; roll back to the previous")
+    async def models(
+        self,
+        interaction: discord.Interaction,
+        action: Literal["list", "rollback"] = "list",
+        persona: str | None = None,
+    ) -> None:
         await self.adapter.on_command(interaction)
 
     @app_commands.command(name="persona", description="Several personas: work, personal, a brand")
@@ -91,27 +132,69 @@ class CloneGroup(app_commands.Group):
             "shares",
             "stats",
             "help",
+            "schedule",
         ] = "list",
         name: str | None = None,
     ) -> None:
         await self.adapter.on_command(interaction)
 
-    @app_commands.command(name="post", description="A post in your voice")
+    @app_commands.command(name="post", description="A post in your voice, to publish or schedule")
+    @app_commands.describe(
+        parts="A thread of this many parts (1-9)",
+        persona="Which persona writes it (default: the one in use)",
+        at='When Schedule puts it out: "fri 09:00", "tomorrow 8:30", "in 2h"',
+        variants="Two takes in different styles of yours",
+    )
     async def post(
         self,
         interaction: discord.Interaction,
         platform: Literal["x", "linkedin", "bluesky"],
         topic: str,
+        parts: int | None = None,
+        persona: str | None = None,
+        at: str | None = None,
+        variants: Literal[1, 2] | None = None,
     ) -> None:
         await self.adapter.on_command(interaction)
 
-    @app_commands.command(name="ask", description='"How would I answer this?"')
+    @app_commands.command(name="posts", description="Your posts: history, scheduled, export, stats")
+    @app_commands.describe(query="words to find, or: scheduled · cancel <n> · export csv · stats")
+    async def posts(self, interaction: discord.Interaction, query: str | None = None) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="connect", description="Connect Bluesky, X or LinkedIn to publish")
+    @app_commands.describe(
+        credentials="Bluesky: <handle> <app-password> · X, LinkedIn: <access-token>"
+    )
+    async def connect(
+        self,
+        interaction: discord.Interaction,
+        network: Literal["bluesky", "x", "linkedin"] | None = None,
+        credentials: str | None = None,
+    ) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(name="disconnect", description="Remove a network's stored credentials")
+    async def disconnect(
+        self, interaction: discord.Interaction, network: Literal["bluesky", "x", "linkedin"]
+    ) -> None:
+        await self.adapter.on_command(interaction)
+
+    @app_commands.command(
+        name="ask",
+        description='"How would I answer this?" Or: plan: 1. … 2. … (my reaction per step)',
+    )
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         await self.adapter.on_command(interaction)
 
     @app_commands.command(name="quality", description="How close the clone is to you")
-    @app_commands.describe(persona="Which persona (default: the one in use)")
-    async def quality(self, interaction: discord.Interaction, persona: str | None = None) -> None:
+    @app_commands.describe(
+        persona="Which persona (default: the one in use)",
+        history="The kept runs and their trend instead of measuring now",
+    )
+    async def quality(
+        self, interaction: discord.Interaction, persona: str | None = None, history: bool = False
+    ) -> None:
         await self.adapter.on_command(interaction)
 
     @app_commands.command(name="digest", description="A daily summary of what matters")

@@ -32,7 +32,7 @@ SEND_MODE_SETTING = "discord_send_mode"
 
 # custom_id of a draft button: ``minime:<action>:<draft id>:<option>`` (≤ 100 characters).
 ACTION_ID = re.compile(
-    r"^minime:(?P<action>send|edit|regenerate|dismiss|important|not_important|draft):(?P<draft>[0-9A-Za-z_-]{1,64}):(?P<option>\d{1,2})$"
+    r"^minime:(?P<action>send|edit|regenerate|dismiss|important|not_important|draft|publish|schedule):(?P<draft>[0-9A-Za-z_-]{1,64}):(?P<option>\d{1,2})$"
 )
 # custom_id of the Edit modal: ``minime-edit:<draft id>:<option>``.
 EDIT_ID = re.compile(r"^minime-edit:(?P<draft>[0-9A-Za-z_-]{1,64}):(?P<option>\d{1,2})$")
@@ -170,7 +170,17 @@ def command_text(name: str, values: Mapping[str, str | int | float | bool]) -> s
     if name == "persona":
         return f"{value('action') or 'list'} {value('name')}".strip()
     if name == "post":
-        return f"{value('platform')} {value('topic')}".strip()
+        words = [value("platform"), value("topic")]
+        for option in ("parts", "persona", "at", "variants"):
+            if value(option):
+                words.append(f"--{option} {shlex.quote(value(option))}")
+        return " ".join(w for w in words if w)
+    if name == "posts":
+        return value("query")
+    if name == "connect":
+        return f"{value('network')} {value('credentials')}".strip()
+    if name == "disconnect":
+        return value("network")
     if name == "privacy":
         confirm = " confirm" if values.get("confirm") is True else ""
         return f"{value('action')}{confirm}".strip()
@@ -184,6 +194,23 @@ def command_text(name: str, values: Mapping[str, str | int | float | bool]) -> s
         return value("answer")
     if name == "link":
         return value("code")
+    if name == "profile":
+        if values.get("statement") is None:
+            return ""
+        return f"correct {value('statement')} {value('correction')}".strip()
+    if name == "inbox":
+        return value("conversation")
+    if name == "filter":
+        action = value("action") or "list"
+        if action == "add":
+            flag = " --flag" if values.get("flag") is True else ""
+            return f"add {value('kind')} {shlex.quote(value('pattern'))}{flag}".strip()
+        return f"{action} {value('number')}".strip()
+    if name == "models":
+        return f"{value('action') or 'list'} {value('persona')}".strip()
+    if name == "quality":
+        history = "history " if values.get("history") is True else ""
+        return f"{history}{value('persona')}".strip()
     return ""
 
 

@@ -30,6 +30,8 @@ _STYLES: dict[Action, ButtonStyle] = {
     Action.IMPORTANT: "primary",
     Action.NOT_IMPORTANT: "secondary",
     Action.DRAFT: "success",
+    Action.PUBLISH: "success",
+    Action.SCHEDULE: "primary",
 }
 
 
@@ -250,4 +252,6 @@ def status_line(action: Action) -> str:
         Action.IMPORTANT: "★ Marked important.",
         Action.NOT_IMPORTANT: "Marked not important.",
         Action.DRAFT: "Drafts below.",
+        Action.PUBLISH: "Publishing…",
+        Action.SCHEDULE: "Scheduled.",
     }[action]

@@ -526,8 +526,9 @@ class SlackAdapter:
                     blocks=render.reply_blocks(outcome.reply),
                     replace_original=True,
                 )
-            elif outcome.reply.draft is not None:
-                # Regenerated drafts, or drafts made on demand from the inbox (Draft).
+            elif outcome.reply.draft is not None or outcome.reply.buttons:
+                # Regenerated drafts, drafts made on demand from the inbox (Draft), or a post's
+                # card after Publish/Schedule, with the buttons it still offers.
                 await self._show(outcome.reply, user, response_url=url)
             else:
                 await self._tell(user, url, outcome.reply.text)
@@ -542,6 +543,8 @@ class SlackAdapter:
         outcome = await self._clone.handle_action(action)
         if outcome.outgoing is not None:
             await self._deliver(outcome.outgoing, action.user.user_id, url)
+        elif outcome.reply is not None and outcome.reply.buttons:
+            await self._show(outcome.reply, action.user.user_id, response_url=url)
         elif outcome.reply is not None:
             await self._tell(action.user.user_id, url, outcome.reply.text)
         elif outcome.needs_text:

@@ -43,7 +43,7 @@ EDIT_BLOCK = "edit"
 EDIT_INPUT = "text"
 ACTION_PREFIX = "minime_"
 ACTION_PATTERN = re.compile(
-    r"^minime_(send|edit|regenerate|dismiss|important|not_important|draft)(?:_\d+)?$"
+    r"^minime_(send|edit|regenerate|dismiss|important|not_important|draft|publish|schedule)(?:_\d+)?$"
 )
 COMMAND_ACTION = "minime_cmd"
 """App Home buttons that run a command of the grammar (``value`` is the command text)."""

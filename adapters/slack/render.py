@@ -72,7 +72,14 @@ def _sections(text: str) -> list[Block]:
 
 
 def _action_id(button: Button, index: int) -> str:
-    if button.action in (Action.SEND, Action.IMPORTANT, Action.NOT_IMPORTANT, Action.DRAFT):
+    if button.action in (
+        Action.SEND,
+        Action.IMPORTANT,
+        Action.NOT_IMPORTANT,
+        Action.DRAFT,
+        Action.PUBLISH,
+        Action.SCHEDULE,
+    ):
         # Several of these can share one message (the inbox): action ids must differ.
         return f"minime_{button.action.value}_{index}"
     return f"minime_{button.action.value}"
@@ -85,7 +92,7 @@ def button_element(button: Button, index: int) -> Block:
         "action_id": _action_id(button, index),
         "value": encode_value(button.draft_id, button.option),
     }
-    if button.action is Action.SEND and index == 0:
+    if button.action in (Action.SEND, Action.PUBLISH) and index == 0:
         element["style"] = "primary"
     if button.action is Action.DISMISS:
         element["style"] = "danger"

@@ -11,7 +11,8 @@ Layout (at most 64 bytes, Telegram's limit)::
 
     s0:3f2a…c9:1kq7mx:Vd3kQ0pZ1aB
     │└ option (base 36)
-    └ action: s(end) e(dit) r(egenerate) d(ismiss)
+    └ action: s(end) e(dit) r(egenerate) d(ismiss) i(mportant) n(ot important) w (draft)
+              p(ublish) c (schedule)
 """
 
 from __future__ import annotations
@@ -39,12 +40,14 @@ _CODES: dict[Action, str] = {
     Action.IMPORTANT: "i",
     Action.NOT_IMPORTANT: "n",
     Action.DRAFT: "w",
+    Action.PUBLISH: "p",
+    Action.SCHEDULE: "c",
 }
 _ACTIONS = {code: action for action, code in _CODES.items()}
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _DRAFT_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _DATA = re.compile(
-    r"^(?P<a>[serdinw])(?P<o>[0-9a-z]):(?P<draft>[A-Za-z0-9_-]{1,40}):(?P<t>[0-9a-z]{1,8}):(?P<mac>[A-Za-z0-9_-]{11})$"
+    r"^(?P<a>[serdinwpc])(?P<o>[0-9a-z]):(?P<draft>[A-Za-z0-9_-]{1,40}):(?P<t>[0-9a-z]{1,8}):(?P<mac>[A-Za-z0-9_-]{11})$"
 )
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 

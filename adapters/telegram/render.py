@@ -33,6 +33,8 @@ _ICONS = {
     Action.IMPORTANT: "⭐",
     Action.NOT_IMPORTANT: "🔕",
     Action.DRAFT: "📝",
+    Action.PUBLISH: "🚀",
+    Action.SCHEDULE: "🗓",
 }
 _CODE = re.compile(r"`([^`\n]+)`")
 

@@ -14,6 +14,7 @@ from core.app.context import AppContext
 from core.app.drafting import Drafting
 from core.app.inbox import Inbox
 from core.app.models import ModelCache
+from core.app.post_actions import PostActions
 from core.app.rendering import render_draft, with_notes
 from core.app.teams import Teams
 from core.models import (
@@ -35,6 +36,7 @@ from core.models import (
     StoredMessage,
     UserRef,
 )
+from core.publishing import is_post_id
 
 _HANDLED = "That draft was already handled."
 
@@ -50,11 +52,13 @@ class Actions:
         models: ModelCache,
         drafting: Drafting,
         inbox: Inbox,
+        posts: PostActions,
         *,
         teams: Teams | None = None,
         consults: Consults | None = None,
     ) -> None:
         self._ctx = ctx
+        self._posts = posts
         self._models = models
         self._drafting = drafting
         self._inbox = inbox
@@ -65,6 +69,8 @@ class Actions:
         """Act on the owner's click. Clicks on someone else's draft are refused, changing nothing."""
         if action.action in (Action.IMPORTANT, Action.NOT_IMPORTANT, Action.DRAFT):
             return await self._inbox.handle_action(action)
+        if is_post_id(action.draft_id) or action.action in (Action.PUBLISH, Action.SCHEDULE):
+            return await self._posts.handle(action)
         stores = self._ctx.stores
         account = await stores.accounts.resolve(action.user, create=False)
         draft = None if account is None else await stores.drafts.get(account.id, action.draft_id)
@@ -220,7 +226,10 @@ class Actions:
         await self._inbox.settle(account, draft.persona_id, draft.incoming, prioritising.Label.SENT)
 
     async def pending_draft(self, user: UserRef, draft_id: str) -> Draft | None:
-        """The user's own draft while it waits for a decision (to prefill an Edit); else ``None``."""
+        """The user's own draft while it waits for a decision (to prefill an Edit); else ``None``.
+        A post id gives the post as a one-option draft (its parts between ``---`` lines)."""
+        if is_post_id(draft_id):
+            return await self._posts.pending(user, draft_id)
         stores = self._ctx.stores
         account = await stores.accounts.resolve(user, create=False)
         draft = None if account is None else await stores.drafts.get(account.id, draft_id)

@@ -28,7 +28,8 @@ class CommandRequest:
     text: str
 
 
-Handler = Callable[[CommandRequest], Awaitable[Reply | None]]
+Handler = Callable[[CommandRequest], Awaitable[Reply | list[Reply] | None]]
+"""A command's handler: one reply, several (the takes of ``post --variants 2``), or none."""
 
 
 class CommandTable:
@@ -85,4 +86,6 @@ class CommandTable:
             command=command, account=account, args=parsed.args, text=parsed.text
         )
         reply = await self._handlers[parsed.name](request)
+        if isinstance(reply, list):
+            return reply
         return [reply] if reply else []

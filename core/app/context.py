@@ -3,7 +3,7 @@ protocols of the per-persona models the wiring supplies."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -37,6 +37,7 @@ from core.ports import (
     Unreadable,
     VectorStore,
 )
+from core.publishing import ConnectionStore, PostStore
 
 NOT_TRAINED = "Train me first: `train --sample` or `train <export>`."
 NO_REPLIES = f"I have no replies of yours to learn from yet. {NOT_TRAINED}"
@@ -77,8 +78,9 @@ class UndoablePriority(Protocol):
 
 
 PriorityFactory = Callable[
-    [Sequence[StoredMessage], tuple[str, ...], Mapping[str, object]], PriorityModel
+    [Iterable[StoredMessage], tuple[str, ...], Mapping[str, object]], PriorityModel
 ]
+"""Builds a persona's triage model from its history, streamed once in ``sent_at`` order."""
 StyleFactory = Callable[[Sequence[str]], StyleScorer]
 
 
@@ -106,6 +108,8 @@ class Stores:
     feedback: FeedbackStore
     state: StateStore
     vault: AccountVault
+    posts: PostStore
+    connections: ConnectionStore
     identity: IdentityStore
     teams: TeamStore
     shares: ShareStore

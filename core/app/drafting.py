@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from core.app.context import AppContext
 from core.app.models import ModelCache, PersonaModel
-from core.drafting.acts import classify_act, needs_reply_by_act
+from core.drafting.acts import classify_act, classify_acts, needs_reply_by_act
 from core.drafting.context import MAX_EXEMPLARS, conversation_query, reply_context
 from core.drafting.language import foreign_language, foreign_language_note
 from core.drafting.llm import BudgetExceeded, LLMDrafter, ModelError, merge_options
@@ -27,7 +27,7 @@ from core.models import (
     Persona,
     UserRef,
 )
-from core.ports import Vector
+from core.ports import Embedder, Vector
 from core.teams import avoided, identity_lines, mentions_topic
 
 FEW_REPLIES = 20
@@ -78,6 +78,12 @@ class DraftResult:
     a joke): no options, on purpose (the owner can still ask with ``draft``)."""
 
 
+DraftGuard = Callable[[Account, Persona, Message, DraftResult], Awaitable[DraftResult]]
+"""Looks at a drafting result before it is shown, and may leave options out or reorder them."""
+PromptNotes = Callable[[Account, Persona, Message], Awaitable[list[str]]]
+"""Lines about the owner for the language model's prompt (the owner's own words, not data)."""
+
+
 class Drafting:
     """Candidate replies for one message, and the pending drafts that offer them."""
 
@@ -94,6 +100,10 @@ class Drafting:
         self._drafter = drafter
         self._llm = llm
         self._told_unreadable: dict[str, int] = {}
+        self.prompt_notes: list[PromptNotes] = []
+        """What the language model is told besides the profile (the owner's corrections)."""
+        self.guards: list[DraftGuard] = []
+        """Checks every result passes before it is shown (the owner's values: ``core/app/values.py``)."""
 
     @property
     def has_llm(self) -> bool:
@@ -148,6 +158,8 @@ class Drafting:
             result = await self._avoiding(
                 result, topics, account, persona, incoming, exclude=exclude, context=context
             )
+        for guard in self.guards:
+            result = await guard(account, persona, incoming, result)
         result.notes.extend(await self._unreadable_note(account))
         return result
 
@@ -215,7 +227,9 @@ class Drafting:
         solicited: bool = True,
     ) -> DraftResult:
         model = await self._models.get(account, persona)
-        foreign = await asyncio.to_thread(foreign_language, incoming.text, model.languages)
+        foreign = await asyncio.to_thread(
+            lambda: foreign_language(incoming.text, model.known_languages())
+        )
         if foreign is not None:
             # An English answer to a message in a language the owner never writes in would not
             # be theirs: say so instead.
@@ -275,6 +289,13 @@ class Drafting:
             generated = await self._llm_reply(
                 account, persona, model, incoming, query, exclude, context, retrieved
             )
+            if generated and model.fit is not None:
+                gated = await asyncio.to_thread(
+                    gate_generated, generated, model, incoming.text, query, self._ctx.embedder
+                )
+                if not gated:
+                    notes.append(LLM_DID_NOT_FIT)
+                generated = gated
         except BudgetExceeded as error:
             notes.append(
                 f"Language model skipped: {error}. These drafts come from your own past replies."
@@ -283,6 +304,9 @@ class Drafting:
             notes.append(
                 f"The language model failed ({error}); these drafts come from your own past replies."
             )
+        if not generated and fitted and not fitted[0].offered:
+            nothing = _nothing_fits(fitted[0])
+            return replace(nothing, notes=[*notes, *nothing.notes])
         return DraftResult(options=merge_options(generated, retrieved), notes=notes)
 
     async def _llm_reply(
@@ -310,6 +334,9 @@ class Drafting:
         )
         attributes = await self._ctx.stores.identity.attributes(account.id, persona.id)
         context = replace(context, identity=tuple(identity_lines(attributes)))
+        notes = [n for hook in self.prompt_notes for n in await hook(account, persona, incoming)]
+        if notes:
+            context = replace(context, habits=[*context.habits, *notes])
         known = [
             model.index.reply_vectors[model.index.pairs[p].reply_text]
             for _, p in hits
@@ -353,6 +380,38 @@ class Drafting:
         )
         await self._ctx.stores.drafts.create(draft)
         return draft
+
+
+LLM_DID_NOT_FIT = (
+    "The language model's drafts did not answer this message well enough to show; these come "
+    "from your own past replies."
+)
+
+
+def gate_generated(
+    generated: Sequence[DraftOption],
+    model: PersonaModel,
+    text: str,
+    query: Vector,
+    embedder: Embedder,
+) -> list[DraftOption]:
+    """The language model's options that pass the owner's reply-fit gate, as retrieval's do,
+    each with its "fits" meter and dialogue act (an option that does not answer the message
+    is not shown, whoever wrote it)."""
+    fit = model.fit
+    if fit is None or not generated:
+        return list(generated)
+    texts = [o.text for o in generated]
+    vectors = (model.encoder or embedder).encode(texts)
+    probability = fit.probabilities(
+        text, query, texts, vectors, model.index.precedents(query, texts)
+    )
+    acts = classify_acts(texts, vectors)
+    return [
+        replace(option, fit=round(100 * float(p)), act=act)
+        for option, p, act in zip(generated, probability, acts, strict=True)
+        if fit.passes(float(p))
+    ]
 
 
 def _nothing_fits(result: FittedDraft) -> DraftResult:

@@ -12,6 +12,7 @@ from core.app.context import NO_REPLIES, AppContext
 from core.app.drafting import Drafting
 from core.app.models import ModelCache
 from core.app.rendering import clip, render_draft, waiting_buttons
+from core.app.summaries import InboxView
 from core.models import (
     Account,
     AccountId,
@@ -29,6 +30,8 @@ from core.models import (
     Reply,
     UserRef,
 )
+from core.ports import QualityJobs
+from core.understanding import summaries
 
 INBOX_SHOWN = 10
 TAP_REASON = "ranked "
@@ -48,6 +51,14 @@ _LABEL_VALUES: dict[prioritising.Label, float] = {
 """How important each kind of label says the message was (the stored ``label`` value)."""
 
 
+def _listing_head(groups: list[summaries.Group]) -> str:
+    count = sum(len(g.items) for g in groups)
+    if not count:
+        return "Nothing is waiting but what your filters collapsed:"
+    where = f" in {len(groups)} conversations" if len(groups) != count else ""
+    return f"{count} waiting{where}, most important first:"
+
+
 class Inbox:
     """Each persona's waiting list (kept in the StateStore) and what the owner does with it."""
 
@@ -56,6 +67,8 @@ class Inbox:
         self._models = models
         self._drafting = drafting
         self._locks: dict[tuple[AccountId, PersonaId], asyncio.Lock] = {}
+        self.view: InboxView | None = None
+        """Groups, summaries and filters (``core/app/summaries.py``); plain items without it."""
 
     def lock(self, account_id: AccountId, persona_id: PersonaId) -> asyncio.Lock:
         """Held while a persona's waiting list is read, changed and saved."""
@@ -212,6 +225,8 @@ class Inbox:
         await jobs.clear_digest(account_id)
         stores = self._ctx.stores
         for persona in await stores.personas.list(account_id):
+            if isinstance(jobs, QualityJobs):
+                await jobs.clear_quality(account_id, persona.id)
             state = await self._ctx.derived_state(account_id, persona.id, waiting.INBOX_STATE)
             for item in waiting.Inbox.from_bytes(state).ranked():
                 await jobs.clear_followup(account_id, item.id)
@@ -220,9 +235,9 @@ class Inbox:
         """``inbox``: waiting messages, most important first, with reasons and buttons; then
         drafts still waiting for a decision. ``inbox undo`` takes back the latest tap."""
         persona = await self._ctx.active_persona(account)
+        if args and (args[0].lower() != "undo" or len(args) > 1):
+            return await self._expand(account, persona, " ".join(args))
         if args:
-            if args[0].lower() != "undo" or len(args) > 1:
-                return Reply(text="Usage: inbox [undo]")
             undone = await self._models.undo_priority_tap(account, persona)
             if undone is None:
                 return Reply(
@@ -237,13 +252,20 @@ class Inbox:
             return Reply(text="Nothing is waiting for you.")
         lines: list[str] = []
         buttons: list[Button] = []
-        if items:
+        if items and self.view is not None:
+            listing = await self.view.listing(account, persona.id, items)
+            shown, buttons = await self.view.lines(account, persona.id, listing, limit=INBOX_SHOWN)
+            lines += [_listing_head(listing.groups), *shown]
+        elif items:
             lines.append(f"{len(items)} waiting, most important first:")
             for number, item in enumerate(items[:INBOX_SHOWN], start=1):
                 lines.append(waiting.item_line(number, item))
                 buttons += waiting_buttons(item, number)
-            if any(r.startswith(TAP_REASON) for i in items[:INBOX_SHOWN] for r in i.reasons):
-                lines.append(UNDO_HINT)
+        if any(r.startswith(TAP_REASON) for i in items[:INBOX_SHOWN] for r in i.reasons):
+            lines.append(UNDO_HINT)
+        collapsed = 0
+        if pending and self.view is not None:
+            pending, collapsed = await self.view.visible_drafts(account, persona.id, pending)
         if pending:
             # Without waiting messages the drafts are the inbox (as before the waiting list).
             lines.append(
@@ -259,6 +281,25 @@ class Inbox:
                 buttons.append(
                     Button(label=f"{send} {number}", action=Action.SEND, draft_id=draft.id)
                 )
+        if collapsed:
+            lines.append(
+                f"{collapsed} draft{'s' if collapsed != 1 else ''} for messages your filters "
+                "collapsed (`inbox muted` shows the messages)."
+            )
+        return Reply(text="\n".join(lines), buttons=tuple(buttons))
+
+    async def _expand(self, account: Account, persona: Persona, name: str) -> Reply:
+        """``inbox <conversation>``: every waiting message of one conversation."""
+        if self.view is None:
+            return Reply(text="Usage: inbox [undo | <conversation>]")
+        items = await self.ranked(account, persona.id)
+        expanded = await self.view.expand(account, persona.id, items, name)
+        if expanded is None:
+            return Reply(
+                text=f"Nothing waits in a conversation called '{clip(name, 40)}'. "
+                "Usage: inbox [undo | <conversation>] (`inbox 2` expands the second)."
+            )
+        lines, buttons = expanded
         return Reply(text="\n".join(lines), buttons=tuple(buttons))
 
     async def find(

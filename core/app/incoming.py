@@ -9,7 +9,7 @@ import asyncio
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from core.app.context import NO_REPLIES, PAUSED, AppContext
@@ -56,6 +56,14 @@ MAX_ADMITTED = 10_000
 """Messages admitted by ``admit`` and not yet handled that are remembered (oldest go first)."""
 
 
+PriorityAdjust = Callable[[IncomingMessage, Priority], Priority]
+"""Moves a triage result (the owner's corrections); pure, so it may run in a worker thread."""
+
+
+def _unchanged(_: IncomingMessage, priority: Priority) -> Priority:
+    return priority
+
+
 class Incoming:
     """Messages that reach the clone: triaged, kept waiting when they matter, drafted for."""
 
@@ -86,19 +94,29 @@ class Incoming:
         )
         self._admitted: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._teams = teams
+        self.adjust: Callable[[Account, Persona], Awaitable[PriorityAdjust]] | None = None
+        """The owner's corrections applied to every triage (``core/app/values.py``)."""
 
     async def triage(self, incoming: IncomingMessage) -> Priority:
         """See :meth:`core.service.Clone.triage`."""
         account = await self._ctx.account(incoming.owner)
-        model = await self._models.get(account, await self._ctx.active_persona(account))
-        return model.priority.prioritise(incoming)
+        persona = await self._ctx.active_persona(account)
+        model = await self._models.get(account, persona)
+        adjust = await self._adjuster(account, persona)
+        return adjust(incoming, model.priority.prioritise(incoming))
 
     async def triage_batch(
         self, account: Account, persona: Persona, batch: Sequence[IncomingMessage]
     ) -> list[Priority]:
         """See :meth:`core.service.Clone.triage_batch`."""
         priority = (await self._models.get(account, persona)).priority
-        return await asyncio.to_thread(lambda: [priority.prioritise(m) for m in batch])
+        adjust = await self._adjuster(account, persona)
+        return await asyncio.to_thread(lambda: [adjust(m, priority.prioritise(m)) for m in batch])
+
+    async def _adjuster(self, account: Account, persona: Persona) -> PriorityAdjust:
+        if self.adjust is None:
+            return _unchanged
+        return await self.adjust(account, persona)
 
     def admit(self, incoming: IncomingMessage, *, explicit: bool = False) -> bool:
         """See :meth:`core.service.Clone.admit`."""
@@ -154,7 +172,9 @@ class Incoming:
             context = merge_context(context, recent.before(account.id, incoming.message))
             recent.add(account.id, incoming.message)
             incoming = replace(incoming, context=context)
-        priority = model.priority.prioritise(incoming)
+        priority = (await self._adjuster(account, persona))(
+            incoming, model.priority.prioritise(incoming)
+        )
         if not explicit:
             await self._inbox.keep_waiting(account, persona, incoming, priority)
         # An attachment-only message may wait in the inbox, but it has no text to answer.

@@ -27,6 +27,7 @@ from core.app.context import (
     UndoablePriority,
 )
 from core.app.conversations import RecentMessages
+from core.app.history import OwnerHistory, Text, owner_history, replay
 from core.drafting import composer
 from core.drafting.fit import FitWeights, ReplyFit, global_weights
 from core.drafting.language import owner_languages
@@ -36,11 +37,14 @@ from core.drafting.retrieval import ExemplarIndex, Negative, StyleScorer, fit_fo
 from core.drafting.safety import hosts_in
 from core.drafting.state import pack_state, stale, unpack_state
 from core.drafting.style import (
+    MAX_VERIFIER_OTHERS,
+    MAX_VERIFIER_OWNER,
     MIN_VERIFIER_SAMPLES,
     KnownVectors,
     forget_trained,
     train_style_cached,
 )
+from core.engines.embedding import precomputed
 from core.models import (
     Account,
     AccountId,
@@ -48,7 +52,6 @@ from core.models import (
     IncomingMessage,
     Persona,
     PersonaId,
-    StoredMessage,
     UserRef,
 )
 from core.ports import Embedder, Vector
@@ -88,8 +91,11 @@ class PersonaModel:
     allowed_hosts: frozenset[str] = frozenset()
     """Link hosts the owner uses: generated links to them stay clickable."""
     owner_texts: int = 0
-    languages: frozenset[str] = frozenset()
-    """The languages the owner writes in (from their latest messages); empty when unknown."""
+    languages: frozenset[str] | None = None
+    """The languages the owner writes in (from their latest messages); empty when unknown,
+    ``None`` until :meth:`known_languages` tells them."""
+    language_sample: tuple[str, ...] = ()
+    """The owner's latest messages, kept until their languages are told."""
     profile: object | None = None
     """The persona's StyleProfile, built on first LLM use (None until then)."""
     posts: composer.PostCorpus | None = None
@@ -97,6 +103,14 @@ class PersonaModel:
     fit: ReplyFit | None = None
     """The reply-fit model adapted to the owner (None: the embedder does not match the shipped
     weights, and drafting falls back to similar-message retrieval)."""
+
+    def known_languages(self) -> frozenset[str]:
+        """The languages the owner writes in, told on first use (about a second: the detector's
+        model loads then, not while an import trains; :meth:`ModelCache.warm` asks early)."""
+        if self.languages is None:
+            self.languages = owner_languages(self.language_sample)
+            self.language_sample = ()
+        return self.languages
 
     def owner_name(self, persona: Persona) -> str:
         """How prompts name the owner."""
@@ -219,7 +233,8 @@ class ModelCache:
             if account is None:
                 continue
             persona = await self._ctx.active_persona(account)
-            await self.get(account, persona)
+            model = await self.get(account, persona)
+            await asyncio.to_thread(model.known_languages)
             loaded.append(persona)
         return loaded
 
@@ -240,22 +255,23 @@ class ModelCache:
     async def _build(self, account: Account, persona: Persona) -> PersonaModel:
         stores = self._ctx.stores
         index = await self._index(account, persona)
-        history = [m async for m in stores.messages.iter(account.id, persona.id)]
-        owner_texts = [m.message.text for m in history if m.from_owner]
-        # Before the style scorer: its verifier may start training in the background, and a
-        # verifier finished before this model is cached would not be swapped in.
-        languages = await asyncio.to_thread(owner_languages, owner_texts[-LANGUAGE_SAMPLE:])
+        # The history is streamed, never held whole: the owner's messages are read once, and
+        # every message is replayed page by page into the prioritiser (core.app.history).
+        owner = await owner_history(stores.messages, account.id, persona.id)
+        owner_texts = [t.text for t in owner.texts]
         encoder = KnownVectors(self._ctx.embedder, index.reply_vectors)
-        style = await self._style(account, persona, history, encoder, index)
-        owner_names = tuple(
-            dict.fromkeys(
-                (*persona.owner_names, *(m.message.sender for m in history if m.from_owner))
-            )
+        owner_names = tuple(dict.fromkeys((*persona.owner_names, *owner.names)))
+        settings = dict(account.settings)
+        replayed = await replay(
+            stores.messages,
+            account.id,
+            persona.id,
+            lambda history: self._priority_factory(history, owner_names, settings),
+            sample=MAX_VERIFIER_OTHERS,
         )
-        priority = await asyncio.to_thread(
-            self._priority_factory, history, owner_names, dict(account.settings)
-        )
-        await self._restore_priority(account, persona, priority, len(history))
+        style = await self._style(account, persona, owner, replayed.others, encoder, index)
+        priority = replayed.result
+        await self._restore_priority(account, persona, priority, replayed.size)
         return PersonaModel(
             index=index,
             style=style,
@@ -266,7 +282,7 @@ class ModelCache:
             allowed_hosts=hosts_in(owner_texts),
             owner_texts=len(owner_texts),
             fit=await self._fit(account, persona, index),
-            languages=languages,
+            language_sample=tuple(owner_texts[-LANGUAGE_SAMPLE:]),
         )
 
     async def _fit(
@@ -318,7 +334,8 @@ class ModelCache:
         self,
         account: Account,
         persona: Persona,
-        history: Sequence[StoredMessage],
+        owner: OwnerHistory,
+        others: list[Text],
         encoder: Embedder,
         index: ExemplarIndex,
     ) -> StyleScorer:
@@ -329,8 +346,10 @@ class ModelCache:
         under kind ``verifier``). A stored verifier stays in use until the owner's texts grew by a
         quarter (:func:`core.drafting.state.stale`); then it keeps scoring while its successor
         trains. Imports and first drafts never wait for training; :meth:`settle` does.
+        ``others`` is a sample of other senders' messages (the verifier's negatives).
         """
-        owner_texts = [m.message.text for m in history if m.from_owner and m.message.text.strip()]
+        owned = [t for t in owner.texts if t.text.strip()]
+        owner_texts = [t.text for t in owned]
         surface = await asyncio.to_thread(self._style_factory, owner_texts)
         if self._verifier_background is None or len(owner_texts) < MIN_VERIFIER_SAMPLES:
             return surface
@@ -347,15 +366,14 @@ class ModelCache:
                 log.warning("stored style verifier unreadable; retraining")
                 stored = None
         if stored is None or stale(stored[0], len(owner_texts)):
-            others = [m.message.text for m in history if not m.from_owner]
-            self._train_later((account.id, persona.id), owner_texts, others, encoder, index)
+            self._train_later((account.id, persona.id), owned, others, encoder, index)
         return scorer
 
     def _train_later(
         self,
         key: Key,
-        owner_texts: list[str],
-        others: list[str],
+        owner: list[Text],
+        others: list[Text],
         encoder: Embedder,
         index: ExemplarIndex,
     ) -> None:
@@ -364,28 +382,38 @@ class ModelCache:
             return
         background = self._verifier_background
         stores = self._ctx.stores
+        embedder = self._ctx.embedder
         account_id, persona_id = key
+        newest = owner[-MAX_VERIFIER_OWNER:]
 
         async def train() -> None:
             assert background is not None
-            scorer = await asyncio.to_thread(
+            # Every text embedded once: the owner's and the sampled others' vectors come from
+            # the vector store when an earlier build embedded them (else they are embedded now
+            # and kept there), the owner's replies from the index, the shipped background's
+            # from the vectors precomputed beside the encoder's model.
+            texts = list(background())
+            known = await self._training_vectors(account_id, persona_id, newest + others, encoder)
+            shipped = await asyncio.to_thread(precomputed, embedder, "background", texts)
+            known.update(zip(texts, shipped, strict=True))
+            trained = await asyncio.to_thread(
                 train_style_cached,
-                owner_texts,
-                others,
-                list(background()),
-                embedder=encoder,
+                [t.text for t in newest],
+                [t.text for t in others],
+                texts,
+                embedder=KnownVectors(encoder, known, remember=0),
                 account_id=account_id,
             )
-            if not isinstance(scorer, StyleVerifier):
+            if not isinstance(trained, StyleVerifier):
                 return
             if await stores.personas.get(account_id, persona_id) is None:
                 return  # erased or deleted while training
+            data = trained.to_bytes()
             await stores.state.put(
-                account_id,
-                persona_id,
-                VERIFIER_STATE,
-                pack_state(len(owner_texts), scorer.to_bytes()),
+                account_id, persona_id, VERIFIER_STATE, pack_state(len(owner), data)
             )
+            # It scores with the persona's encoder (the training vectors are not kept).
+            scorer = StyleVerifier.from_bytes(data, embedder=encoder)
             styled = await asyncio.to_thread(metered, scorer, index)
             model = self._models.get(key)
             if model is not None:
@@ -396,6 +424,23 @@ class ModelCache:
         task = asyncio.get_running_loop().create_task(train())
         self.training[key] = task
         task.add_done_callback(_log_training_failure)
+
+    async def _training_vectors(
+        self, account_id: AccountId, persona_id: PersonaId, items: list[Text], encoder: Embedder
+    ) -> dict[str, Vector]:
+        """Vectors of ``items`` by text: stored ones read back, the rest embedded in one call
+        and stored (by message id) for the next training."""
+        vectors = self._ctx.stores.vectors
+        by_id = {t.id: t.text for t in items}
+        found_ids, found = await vectors.get(account_id, persona_id, list(by_id))
+        known = {by_id[i]: found[row] for row, i in enumerate(found_ids)}
+        missing = [i for i in by_id if by_id[i] not in known]
+        if missing:
+            fresh = await asyncio.to_thread(encoder.encode, [by_id[i] for i in missing])
+            if await self._ctx.stores.personas.get(account_id, persona_id) is not None:
+                await vectors.put(account_id, persona_id, missing, fresh)
+            known.update(zip((by_id[i] for i in missing), fresh, strict=True))
+        return known
 
     async def _negatives(self, account: Account, persona: Persona) -> list[Negative]:
         """The options of drafts the owner dismissed or regenerated away, with the message each

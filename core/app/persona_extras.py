@@ -37,6 +37,7 @@ USAGE: tuple[tuple[str, str], ...] = (
     ),
     ("shares | unshare <name> [@someone]", "who may ask, how much they asked; revoke"),
     ("stats [name]", "drafts offered / sent / edited / dismissed, meters, reply time, a picture"),
+    ("schedule <name> mon-fri 08:00-18:00 | off", "when the persona's scheduled posts go out"),
 )
 
 

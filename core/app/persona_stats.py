@@ -12,14 +12,23 @@ import asyncio
 import io
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.app.context import AppContext
 from core.app.teams import Teams
-from core.models import Account, CommandInvocation, DraftStatus, FeedbackKind, Persona, Reply
+from core.models import (
+    Account,
+    AccountId,
+    CommandInvocation,
+    DraftStatus,
+    FeedbackKind,
+    Persona,
+    Reply,
+)
 from core.teams import DraftActivity, Role
+from core.understanding.pictures import stacked
 
 METER_DRAFTS = 300
 """The most recent drafts per persona whose options are read for the meters."""
@@ -69,12 +78,18 @@ def _week(at: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
+QualityTrend = Callable[[AccountId, Persona], Awaitable[tuple[list[str], bytes | None]]]
+"""A persona's latest quality and its trend picture (nothing before its first run)."""
+
+
 class PersonaStatsView:
     """Builds the figures of one or every persona and draws them."""
 
     def __init__(self, ctx: AppContext, teams: Teams) -> None:
         self._ctx = ctx
         self._teams = teams
+        self.quality: QualityTrend | None = None
+        """Each persona's quality over time (``core/app/quality_history.py``)."""
 
     async def command(
         self, account: Account, command: CommandInvocation, args: Sequence[str]
@@ -91,7 +106,12 @@ class PersonaStatsView:
         if not any(s.offered for s in stats):
             return Reply(text="No drafts yet, so no stats: forward or paste a message to get some.")
         text = "\n".join(["Per-persona drafts (all time):", *(s.line() for s in stats)])
-        png = await asyncio.to_thread(draw, stats)
+        png: bytes | None = await asyncio.to_thread(draw, stats)
+        if self.quality is not None:  # quality over time (issue 18)
+            for persona in personas:
+                lines, trend = await self.quality(owner_id, persona)
+                text = "\n".join([text, *lines])
+                png = await asyncio.to_thread(stacked, png, trend)
         return Reply(text=text, image=png, image_name="persona-stats.png")
 
     async def figures(self, account_id: str, personas: Sequence[Persona]) -> list[PersonaStats]:

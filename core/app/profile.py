@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 
 from core.app.context import NOT_TRAINED, AppContext, ProfileCard
 from core.models import Account, Persona, Reply, StoredMessage, UserRef
 from core.privacy import ANY, describe_live_learning
 from core.teams import describe
+
+ProfileSection = Callable[[Account, Persona, Sequence[StoredMessage]], Awaitable[dict[str, object]]]
+"""Adds keys to ``profile --json`` from a persona's history."""
 
 
 class Profiles:
@@ -16,6 +20,8 @@ class Profiles:
     def __init__(self, ctx: AppContext, profile_card: ProfileCard | None) -> None:
         self._ctx = ctx
         self._card = profile_card
+        self.sections: list[ProfileSection] = []
+        """More of ``profile --json`` (values and decisions: ``core/app/values.py``)."""
 
     async def _history(self, account: Account, persona: Persona) -> list[StoredMessage]:
         return [m async for m in self._ctx.stores.messages.iter(account.id, persona.id)]
@@ -47,7 +53,16 @@ class Profiles:
         if self._card is None or not any(m.from_owner for m in history):
             return {"persona": persona.name, "messages": 0}
         profile = await asyncio.to_thread(self._card.profile, history)
-        return {"persona": persona.name, **profile.to_json()}
+        extra = await self._sections(account, persona, history)
+        return {"persona": persona.name, **profile.to_json(), **extra}
+
+    async def _sections(
+        self, account: Account, persona: Persona, history: Sequence[StoredMessage]
+    ) -> dict[str, object]:
+        extra: dict[str, object] = {}
+        for section in self.sections:
+            extra.update(await section(account, persona, history))
+        return extra
 
     async def all_profiles(self, account: Account) -> dict[str, object]:
         """Each persona's profile as the profiler measures it, by persona name."""
@@ -56,5 +71,8 @@ class Profiles:
             history = await self._history(account, persona)
             if self._card is not None and any(m.from_owner for m in history):
                 profile = await asyncio.to_thread(self._card.profile, history)
-                profiles[persona.name] = profile.to_json()
+                profiles[persona.name] = {
+                    **profile.to_json(),
+                    **await self._sections(account, persona, history),
+                }
         return profiles

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +26,8 @@ BACKGROUND_FROM = 1500
 """Histories of at least this many messages are measured in the background (when possible)."""
 
 ExtraWriters = Callable[[], Sequence[Message]]
+AfterQuality = Callable[[Account, Persona, dict[str, Any], Reply, UserRef], Awaitable[Reply]]
+"""Told of each on-demand report and its reply; returns the reply to show."""
 
 
 def owner_messages(history: Sequence[StoredMessage]) -> tuple[list[Message], str | None]:
@@ -57,6 +59,8 @@ class Quality:
         self._options = options or quality.QualityOptions()
         self._notifier: Notifier | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.after: AfterQuality | None = None
+        """Keeps each run and adds its trend (``core/app/quality_history.py``)."""
 
     def use_notifier(self, notifier: Notifier | None) -> None:
         """Where results measured in the background go (wired after the adapters start)."""
@@ -116,11 +120,18 @@ class Quality:
                 text=f"Measuring persona '{persona.name}' on {count:,} messages (a minute or "
                 "two): I'll send the result here when it's done."
             )
-        return self.render(await self.report(account, persona))
+        return await self._rendered(command.user, account, persona)
+
+    async def _rendered(self, user: UserRef, account: Account, persona: Persona) -> Reply:
+        report = await self.report(account, persona)
+        reply = self.render(report)
+        if self.after is not None:
+            reply = await self.after(account, persona, report, reply, user)
+        return reply
 
     async def _measure_later(self, user: UserRef, account: Account, persona: Persona) -> None:
         try:
-            reply = self.render(await self.report(account, persona))
+            reply = await self._rendered(user, account, persona)
         except Exception:
             log.exception("quality: the measurement failed")
             reply = Reply(text="Sorry: measuring the quality failed. Try again later.")

@@ -39,6 +39,19 @@ class Schedules:
             return None
         persona = await self._ctx.active_persona(account)
         items = await self._inbox.ranked(account, persona.id)
+        view = self._inbox.view
+        if view is not None and items:
+            listing = await view.listing(account, persona.id, items)
+            lines, shown = await view.lines(account, persona.id, listing, limit=DIGEST_SHOWN)
+            replies = sum(i.needs_reply for g in listing.groups for i in g.items)
+            waiting_now = sum(len(g.items) for g in listing.groups)
+            head = (
+                f"Digest: {waiting_now} waiting in {len(listing.groups)} conversations, "
+                f"{replies} need a reply. Most important first:"
+                if listing.groups
+                else "Digest: nothing is waiting but what your filters collapsed."
+            )
+            return to, Reply(text="\n".join([head, *lines]), buttons=tuple(shown))
         buttons: list[Button] = []
         for number, item in enumerate(items[:DIGEST_SHOWN], start=1):
             buttons += waiting_buttons(item, number)

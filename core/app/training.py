@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from itertools import islice
@@ -18,6 +18,7 @@ from core.models import (
     CommandInvocation,
     ImportSummary,
     Message,
+    Persona,
     PersonaId,
     Reply,
     StoredMessage,
@@ -49,6 +50,10 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
+ImportHook = Callable[[UserRef, Account, Persona, ImportSummary], Awaitable[None]]
+"""Called after an import with who imported, where, and what it added."""
+
+
 class Training:
     """Imports for the active persona (all or nothing), each followed by a rebuild of its models."""
 
@@ -70,6 +75,8 @@ class Training:
         self._sample_owner = sample_owner
         self._example_path = example_path
         self._example_owner = example_owner
+        self.imported: list[ImportHook] = []
+        """Told of each import once its models are refreshed (the quality schedule)."""
 
     async def import_file(
         self,
@@ -193,7 +200,10 @@ class Training:
             )
         self._models.forget(account.id, persona.id)
         # Build the index now (embeddings of new exemplars), not on the first draft.
-        await self._models.get(account, await self._ctx.active_persona(account))
+        persona = await self._ctx.active_persona(account)
+        await self._models.get(account, persona)
+        for hook in self.imported:
+            await hook(user, account, persona, summary)
         return summary
 
     async def command(

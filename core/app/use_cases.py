@@ -2,37 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.app.actions import Actions
 from core.app.ask import Ask
 from core.app.commands import CommandRequest, CommandTable, Handler
+from core.app.connections import Connections
 from core.app.consult import Consults
 from core.app.context import AppContext, PriorityFactory, ProfileCard, StyleFactory
 from core.app.drafting import Drafting
+from core.app.filters import Filters
 from core.app.inbox import Inbox
 from core.app.incoming import Incoming
 from core.app.linking import Linking
+from core.app.model_versions import VersionedState
 from core.app.models import ModelCache
 from core.app.onboarding import Onboarding
 from core.app.persona_extras import PersonaExtras
 from core.app.persona_identity import PersonaIdentity
 from core.app.persona_stats import PersonaStatsView
 from core.app.personas import Personas
+from core.app.post_actions import PostActions
+from core.app.post_history import PostHistory
+from core.app.post_windows import PostWindows
 from core.app.posts import Posts
 from core.app.privacy import Privacy
 from core.app.profile import Profiles
 from core.app.quality import ExtraWriters, Quality
+from core.app.quality_history import QualityHistory
+from core.app.reactions import Reactions
 from core.app.schedules import Schedules
+from core.app.summaries import InboxView
 from core.app.teams import Teams
 from core.app.training import Training
+from core.app.values import CORRECT_USAGE, Values
+from core.app.versions import ModelVersions
 from core.drafting.llm import LLMDrafter, TokenBudget
 from core.drafting.retrieval import RetrievalDrafter
 from core.models import Reply
 from core.ports import ExportReader, Notifier
 from core.privacy import RateLimiter
+from core.publishing import Network
 from core.teams import mention_id
 
 
@@ -58,12 +70,18 @@ class Wiring:
     example_owner: str | None = None
     quality_writers: ExtraWriters | None = None
     """Other writers' messages for the attribution test of ``quality`` (the shipped background)."""
+    networks: Mapping[str, Network] = field(default_factory=dict)
+    """The publishing networks by key (``bluesky``, ``x``, ``linkedin``); none: not offered."""
 
 
 class UseCases:
     """The clone's rooms, each given its ports and the rooms it calls."""
 
     def __init__(self, ctx: AppContext, wiring: Wiring) -> None:
+        # Every retrained model keeps its previous version (``models rollback``).
+        ctx.stores = replace(
+            ctx.stores, state=VersionedState(ctx.stores.state, lambda: ctx.clock())
+        )
         self.models = ModelCache(
             ctx,
             priority_factory=wiring.priority_factory,
@@ -86,8 +104,18 @@ class UseCases:
             teams=self.teams,
         )
         self.consults = Consults(ctx, self.drafting, self.inbox)
+        self.posts = Posts(ctx, self.models, llm=wiring.llm)
+        self.post_actions = PostActions(ctx, self.models, self.posts, networks=wiring.networks)
+        self.post_history = PostHistory(ctx, self.post_actions, networks=wiring.networks)
+        self.connections = Connections(ctx, networks=wiring.networks)
         self.actions = Actions(
-            ctx, self.models, self.drafting, self.inbox, teams=self.teams, consults=self.consults
+            ctx,
+            self.models,
+            self.drafting,
+            self.inbox,
+            self.post_actions,
+            teams=self.teams,
+            consults=self.consults,
         )
         self.schedules = Schedules(ctx, self.inbox)
         self.onboarding = Onboarding(ctx, self.models, self.schedules)
@@ -114,25 +142,67 @@ class UseCases:
         self.privacy = Privacy(
             ctx, self.models, self.inbox, self.profiles, teams=self.teams, consults=self.consults
         )
-        self.posts = Posts(ctx, self.models, llm=wiring.llm)
+        self.post_windows = PostWindows(ctx)
         self.ask = Ask(ctx, self.models, self.drafting)
         self.linking = Linking(ctx)
         self.quality = Quality(ctx, extra_writers=wiring.quality_writers)
+        self._understanding(ctx, wiring)
         self.commands = CommandTable(
             ctx, self.handlers(), max_message_chars=wiring.max_message_chars
         )
+
+    def _understanding(self, ctx: AppContext, wiring: Wiring) -> None:
+        """Values, filters, summaries, quality over time and model versions (issue 18), and
+        the hooks through which they reach triage, drafting, the inbox, imports and quality."""
+        self._ctx = ctx
+        self.values = Values(ctx)
+        self.profiles.sections.append(self.values.json_section)
+        self.filters = Filters(ctx)
+        self.inbox.view = InboxView(ctx, self.models, llm=wiring.llm)
+        self.incoming.adjust = self.values.adjuster
+        self.drafting.guards.append(self.values.guard)
+        self.drafting.prompt_notes.append(self.values.prompt_notes)
+        self.quality_history = QualityHistory(ctx, self.quality)
+        self.quality.after = self.quality_history.annotate
+        self.personas.extras.stats.quality = self.quality_history.trend
+        self.training.imported.append(self.quality_history.after_import)
+        self.versions = ModelVersions(ctx, self.models, self.quality)
+        self.reactions = Reactions(ctx, self.models, self.ask, self.values, llm=wiring.llm)
+
+    async def _profile(self, r: CommandRequest) -> Reply:
+        if r.args and r.args[0].lower() == "correct":
+            persona = await self._ctx.active_persona(r.account)
+            return await self.values.correct(r.account, persona, r.args[1:])
+        if r.args:
+            return Reply(text=CORRECT_USAGE)
+        base = await self.profiles.command(r.account, platform=r.command.user.platform)
+        return await self.values.profile(r.account, base)
+
+    async def _quality(self, r: CommandRequest) -> Reply:
+        if r.args and r.args[0].lower() == "history":
+            return await self.quality_history.history_command(r.account, r.args[1:])
+        return await self.quality.command(r.command, r.account, r.args)
 
     def handlers(self) -> dict[str, Handler]:
         """The handler of each command of the grammar but ``help`` (the table's own)."""
         return {
             "train": lambda r: self.training.command(r.command, r.account, r.args),
             "draft": lambda r: self.incoming.draft_command(r.command, r.text),
-            "profile": lambda r: self.profiles.command(r.account, platform=r.command.user.platform),
+            "profile": self._profile,
             "inbox": lambda r: self.inbox.command(r.account, r.args),
-            "persona": lambda r: self.personas.command(r.account, r.args, r.command),
-            "post": lambda r: self.posts.command(r.account, r.args, r.text),
+            "persona": lambda r: (
+                self.post_windows.command(r.account, r.args[1:])
+                if r.args[0] == "schedule"
+                else self.personas.command(r.account, r.args, r.command)
+            ),
+            "post": lambda r: self.posts.command(r.command, r.account, r.text),
+            "posts": lambda r: self.post_history.command(r.command.user, r.account, r.args),
+            "connect": lambda r: self.connections.connect(r.command, r.account, r.args),
+            "disconnect": lambda r: self.connections.disconnect(r.account, r.args),
             "ask": self._ask,
-            "quality": lambda r: self.quality.command(r.command, r.account, r.args),
+            "quality": self._quality,
+            "filter": lambda r: self.filters.command(r.account, r.args),
+            "models": lambda r: self.versions.command(r.account, r.args),
             "digest": lambda r: self.schedules.command(r.command, r.account, r.args),
             "onboard": lambda r: self.onboarding.command(r.account, r.args),
             "privacy": lambda r: self.privacy.command(r.command, r.account, r.args),
@@ -144,7 +214,7 @@ class UseCases:
         if request.args and mention_id(request.args[0]) is not None:
             head, _, question = request.text.partition(" ")
             return await self.consults.ask(request.command.user, head, question)
-        return await self.ask.command(request.account, request.text)
+        return await self.reactions.command(request.account, request.text)
 
     def use_notifier(self, notifier: Notifier | None) -> None:
         """Where what the clone says unprompted goes: slow ``quality`` results, team news,

@@ -40,7 +40,6 @@ Use in drafting (the drafter already holds the message's embedding and the candi
     act = classify_act(text, query_vector)             # the incoming message
     if not needs_reply_by_act(act) and not asked: ...  # thanks, fyi, jokes: no unsolicited draft
     reply_acts = classify_acts(candidates, candidate_vectors)
-    reply_affinity(act, reply_acts[i])                 # a fit feature (PMI from real reply pairs)
     for slot in slots_for(act, text):                  # the kinds of answer to offer, in order
         ...  # a retrieved reply whose intent is in slot.intents / act in slot.acts fills it,
         ...  # else phrasebook.for_slot(slot): the owner's own phrase, or None (leave it out)
@@ -235,8 +234,31 @@ def bounded(text: str) -> str:
 def _clean(text: str) -> str:
     """Lowercase-friendly text without the leading address (``bob: …``, ``@bob …``)."""
     text = _APOS.sub("'", bounded(text).strip())
-    stripped = _ADDRESSED.sub("", text, count=1)
+    match = _ADDRESSED.match(text)
+    if match is None or not match.group(0).strip()[:-1].strip():
+        return text
+    head = match.group(0)
+    if head.rstrip().endswith(",") and not head.lstrip().startswith("@") and _is_cue(head):
+        return text  # "sorry, can't today" / "ok, will do": an opening word, not a name
+    stripped = text[match.end() :]
     return stripped if stripped.strip() else text
+
+
+_DISCOURSE = re.compile(
+    r"^\W*(?:so|well|also|btw|but|and|actually|anyway|anyways|please|pls|unfortunately|sadly|"
+    r"honestly|now|then|first|still|wait|look|listen|seriously|really|plus|basically|maybe|"
+    r"perhaps|probably|however|though|guys|folks|all|everyone|man|dude)\W*$",
+    re.I,
+)
+
+
+def _is_cue(word: str) -> bool:
+    """Whether a comma-ended opening word is one the act rules read (a greeting, thanks, an
+    apology, an acknowledgement, a reaction) or a discourse marker, rather than a nick."""
+    return any(
+        rule.search(word)
+        for rule in (_THANKS, _GREETING, _APOLOGY, _ACKNOWLEDGE, _OPINION, _LAUGH, _DISCOURSE)
+    )
 
 
 def ends_with_question(text: str) -> bool:
@@ -432,9 +454,6 @@ class ActModel:
     rules_first: bool = True
     """Keep the rules' act where they are confident (:func:`confident_rule_act`) and ask the
     model only for the rest; ``False``: the model decides every English text."""
-    affinity: Vector | None = None
-    """(len(ACTS), len(ACTS)): how much more often than usual a reply of act *j* answers a
-    message of act *i* in real chat (pointwise mutual information, clipped to [-2, 2])."""
 
     @classmethod
     def from_npz(cls, path: str) -> ActModel:
@@ -455,9 +474,6 @@ class ActModel:
                 scale=data["scale"].astype(np.float32),
                 dim=int(data["dim"]),
                 rules_first=bool(data["rules_first"]) if "rules_first" in data.files else True,
-                affinity=(
-                    data["affinity"].astype(np.float32) if "affinity" in data.files else None
-                ),
             )
 
     def inputs(self, texts: list[str], vectors: Vector) -> Vector:
@@ -542,20 +558,6 @@ def classify_act(text: str, vector: Vector | None = None, *, model: ActModel | N
     return classify_acts([text], row, model=model)[0]
 
 
-def reply_affinity(message: Act, reply: Act, *, model: ActModel | None = None) -> float:
-    """How typical a reply of act ``reply`` is for a message of act ``message`` in real chat.
-
-    Positive when such replies answer such messages more often than replies do in general
-    ("np" after thanks, a statement after an open question), negative when rarer (thanks after an
-    open question); 0.0 when unknown. Learned from reply pairs by ``bench/train_acts.py``; a fit
-    feature, not a gate.
-    """
-    model = model or shipped_model()
-    if model is None or model.affinity is None:
-        return 0.0
-    return float(model.affinity[ACTS.index(message), ACTS.index(reply)])
-
-
 def needs_reply_by_act(act: Act) -> bool:
     """Whether a message of this act calls for an unsolicited draft (thanks, fyi, jokes do not)."""
     return act in ASKS
@@ -602,11 +604,20 @@ _TIME = re.compile(
     r"\b(?:today|tonight|tomorrow|tmrw|tmr|yesterday|now|asap|eod|eow|soon|later|noon|midnight|"
     r"morning|afternoon|evening|weekend|this week|next week|this month|next month|monday|tuesday|"
     r"wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thurs|fri|sat|sun|"
-    r"jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*|"
+    # months, not the words that start like one ("deck", "market", "octave")
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
     r"\d{1,2}(?::\d{2})?\s*(?:am|pm|h)|\d{1,2}:\d{2}|in (?:an? )?(?:hour|minute|min|sec|bit|few)\w*|"
     r"by (?:then|the end)|end of (?:day|week|month)|before|until|after|at \d{1,2})\b",
     re.I,
 )
+_CLOCK = re.compile(
+    r"\b(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|h)|\d{1,2}:\d{2}|noon|midday|midnight|morning|"
+    r"afternoon|evening|tonight|asap|now|at \d{1,2}|in (?:an? )?(?:hour|minute|min|sec|bit|few)\w*|"
+    r"after (?:work|lunch|this)|before (?:lunch|work))\b",
+    re.I,
+)
+"""A time of day: what an event needs beyond its day ("lunch tomorrow?" leaves the hour open)."""
 _PLACE = re.compile(
     r"\b(?:at|in|@)\s+(?:the\s+)?[A-Z][\w'-]*|\b(?:downstairs|upstairs|office|room|kitchen|"
     r"cafe|café|canteen|lobby|place|home|online|zoom|meet\.|teams|slack|huddle|bar|pub|"
@@ -625,7 +636,7 @@ def open_details(text: str, *, tasks: bool = True) -> frozenset[Detail]:
     """What a request or invitation leaves open that the owner could sensibly ask about.
 
     ``place`` only for something that happens somewhere (a meeting, lunch) with no place given;
-    ``time`` for an event or task with no time given; ``which`` when the object is named only
+    ``time`` for an event with no hour given ("lunch tomorrow?") or a task with no time at all; ``which`` when the object is named only
     vaguely ("my PR", "the doc"). Empty when the message says it all: "need the Q3 budget
     numbers by Friday 5pm, can you send them over?" leaves nothing to ask. With ``tasks=False``
     (offers, "want me to look?") a missing time counts only for events.
@@ -636,7 +647,7 @@ def open_details(text: str, *, tasks: bool = True) -> frozenset[Detail]:
     task = bool(_TASK.search(cleaned))
     if event and not _PLACE.search(cleaned):
         out.add("place")
-    if (event or (task and tasks)) and not _TIME.search(cleaned):
+    if (event and not _CLOCK.search(cleaned)) or (task and tasks and not _TIME.search(cleaned)):
         out.add("time")
     if _VAGUE_OBJECT.search(cleaned):
         out.add("which")

@@ -248,6 +248,7 @@ def _fitted(
     adapt_s = time.perf_counter() - started
     drafter = RetrievalDrafter()
     best: list[str] = []
+    card: list[str] = []
     shown: list[list[str]] = []
     ranked: list[tuple[DraftOption, ...]] = []
     cards: list[tuple[list[int], list[int]]] = []
@@ -262,6 +263,9 @@ def _fitted(
             encode=embedder.encode,
         )
         best.append(result.best.text if result.best else "")
+        # What chat shows first: the card's first option, else the closest real exchange.
+        top = result.options[0] if result.options else result.fallback
+        card.append(top.text if top else "")
         ranked.append(result.ranked)
         shown.append([o.text for o in result.options])
         cards.append(
@@ -272,6 +276,7 @@ def _fitted(
     return {
         "fit": fit,
         "best": best,
+        "card": card,
         "shown": shown,
         "ranked": ranked,
         "adapt_seconds": adapt_s,
@@ -408,12 +413,14 @@ def draft_report(
     generic_index = _index(split.others_train, embedder, "others")
     queries = embedder.encode([i.parent.text for i in split.own_test])
     drafts: dict[str, list[str]] = {"retrieval": [], "baseline": []}
+    naive_cards: list[list[str]] = []
     for item, query in zip(split.own_test, queries, strict=True):
         options = RetrievalDrafter().draft(
             own_index, text=item.parent.text, sender=item.parent.sender, query=query,
             style=_FlatScore(),
         )  # fmt: skip
         drafts["retrieval"].append(options[0].text if options else "")
+        naive_cards.append([o.text for o in options])
         hits = generic_index.nearest(query, frozenset(), k=1) if len(generic_index) else []
         drafts["baseline"].append(generic_index.pairs[hits[0][1]].reply_text if hits else "")
     report: dict[str, Any] = {"owner": owner, "exemplars": len(split.own_train)}
@@ -424,11 +431,14 @@ def draft_report(
     if weights is not None:
         fitted = _fitted(split, own_index, queries, embedder, weights, style, seed)
         drafts["fitted"] = fitted["best"]
+        drafts["card"] = fitted["card"]
         report["gate"] = fitted["gate"]
         report["adapt_seconds"] = fitted["adapt_seconds"]
     sets = _candidate_sets(messages, owner, split.own_test, rng)
     _score(report, split, drafts, sets, embedder, judge, seed)
     if fitted is not None:
+        cards = [s or [c] for s, c in zip(fitted["shown"], fitted["card"], strict=True)]
+        _score_cards(report, {"card_any": cards, "naive_any": naive_cards}, sets, embedder, seed)
         if meters:
             report["meters"]["fit_meter_auc"] = _fit_meter_auc(
                 fitted["fit"], own_index, embedder, split.own_test, sets
@@ -489,17 +499,43 @@ def _score(
             report["ceiling"] = fid["ceiling"]
             report["judge_chance"] = fid["chance"]
         report[name] = entry
-    if "fitted" in report:
-        report["fitted_vs_naive"] = paired_bootstrap(
-            report["fitted"]["reciprocal_ranks"], report["retrieval"]["reciprocal_ranks"], seed=seed
-        )
+    for name in ("fitted", "card"):
+        if name in report:
+            report[f"{name}_vs_naive"] = paired_bootstrap(
+                report[name]["reciprocal_ranks"], report["retrieval"]["reciprocal_ranks"], seed=seed
+            )
+
+
+def _score_cards(
+    report: dict[str, Any],
+    cards: dict[str, list[list[str]]],
+    sets: list[list[str]],
+    embedder: Embedder,
+    seed: int,
+) -> None:
+    """Relevance of a whole card: per item, the best reciprocal rank among its options (the
+    owner picks one); fit-first's shown card against naive retrieval's three options."""
+    for name, per_item in cards.items():
+        rr = []
+        for options, candidates in zip(per_item, sets, strict=True):
+            texts = [t for t in options if t.strip()] or [" "]
+            matrix = embedder.encode(candidates)
+            rr.append(max(1 / _rank(v, matrix) for v in embedder.encode(texts)))
+        report[name] = {
+            "mrr": float(np.mean(rr)),
+            "options": float(np.mean([len([t for t in o if t.strip()]) for o in per_item])),
+            "reciprocal_ranks": rr,
+        }
+    report["card_any_vs_naive_any"] = paired_bootstrap(
+        report["card_any"]["reciprocal_ranks"], report["naive_any"]["reciprocal_ranks"], seed=seed
+    )
 
 
 def summarise(reports: Sequence[dict[str, Any]], *, seed: int = 0) -> dict[str, Any]:
     """Pool per-owner reports: MRR of each engine over all items, fitted vs naive with a paired
     bootstrap 95% CI over items, acceptance shares and gate figures over all items."""
     out: dict[str, Any] = {"owners": len(reports), "items": sum(r["items"] for r in reports)}
-    for name in ("retrieval", "fitted", "baseline"):
+    for name in ("retrieval", "fitted", "card", "card_any", "naive_any", "baseline"):
         rr = [x for r in reports if name in r for x in r[name]["reciprocal_ranks"]]
         if rr:
             out[name] = {"mrr": float(np.mean(rr))}
@@ -514,4 +550,15 @@ def summarise(reports: Sequence[dict[str, Any]], *, seed: int = 0) -> dict[str, 
                  if "fidelity" in r["fitted"]]  # fmt: skip
         if style:
             out["fidelity_fitted_minus_naive"] = float(np.mean(style))
+    for name, base in (("card", "retrieval"), ("card_any", "naive_any")):
+        if all(name in r for r in reports):
+            out[f"{name}_vs_{'naive' if base == 'retrieval' else base}"] = paired_bootstrap(
+                [x for r in reports for x in r[name]["reciprocal_ranks"]],
+                [x for r in reports for x in r[base]["reciprocal_ranks"]],
+                seed=seed,
+            )
+        style = [r[name]["fidelity"] - r[base]["fidelity"] for r in reports
+                 if "fidelity" in r.get(name, {}) and "fidelity" in r.get(base, {})]  # fmt: skip
+        if style:
+            out[f"fidelity_{name}_minus_naive"] = float(np.mean(style))
     return out

@@ -23,6 +23,7 @@ Two layers:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -177,6 +178,16 @@ class FitWeights:
     @property
     def dim(self) -> int:
         return int(self.a.shape[0])
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies these weights: an owner's adaptation is only valid over the weights it
+        was learned on (a new shipped model means adapting again)."""
+        digest = hashlib.blake2b(digest_size=8)
+        for part in (self.a, self.b, self.u):
+            digest.update(np.ascontiguousarray(part, dtype=np.float32).tobytes())
+        digest.update(np.asarray(self.w, dtype=np.float64).tobytes())
+        return digest.hexdigest()
 
     def query(self, message_vec: Vector) -> npt.NDArray[np.float32]:
         """The vector ``q`` with ``R @ q`` = the embedding part of the score of every reply row."""
@@ -494,15 +505,23 @@ class ReplyFit:
             "threshold": self.threshold,
             "stats": self.stats,
             "version": self.weights.meta.get("version", 0),
+            "weights": self.weights.fingerprint,
         }
         return json.dumps(payload).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes, *, weights: FitWeights | None = None) -> ReplyFit:
-        """A model written by :meth:`to_bytes`, over ``weights`` (default: the shipped ones)."""
+        """A model written by :meth:`to_bytes`, over ``weights`` (default: the shipped ones).
+
+        Raises:
+            ValueError: It was adapted over other global weights (adapt again).
+        """
         payload = json.loads(data.decode())
+        weights = weights or global_weights()
+        if payload.get("weights") != weights.fingerprint:
+            raise ValueError("adapted over other reply-fit weights")
         return cls(
-            weights=weights or global_weights(),
+            weights=weights,
             coef=np.asarray(payload["coef"], dtype=np.float64),
             intercept=float(payload["intercept"]),
             platt=(float(payload["platt"][0]), float(payload["platt"][1])),

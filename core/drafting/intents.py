@@ -22,12 +22,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from core.drafting.acts import QUESTION_MARKS, Detail, Slot, bounded, rule_act
+from core.drafting.acts import QUESTION_MARKS, Act, Detail, Slot, bounded, rule_act
 from core.profiling.intents import INTENTS, Intent, classify_intent
 
 MAX_WORDS = 12
 """Replies longer than this are too specific to reuse as a stock answer."""
 PER_INTENT = 3
+ANSWERED_SAMPLE = 20
+"""Messages per stock phrase whose act is read to learn what the phrase answers."""
 
 _NORMALISE = re.compile(r"[^\w\s']+")
 # "bob: sure" or "@bob, sure" (not "sure, happy to": a bare word and a comma is no address)
@@ -120,7 +122,9 @@ def role_of(reply: str, incoming: str | None = None) -> Role | None:
             return "greet"
         if incoming is not None:
             before = rule_act(incoming)
-            if before in ("thanks", "apology"):
+            # After thanks, a short reply acknowledges only if it is itself a backchannel
+            # ("np", "anytime", "glad it helped"), not more help ("uninstall network-manager").
+            if before in ("thanks", "apology") and rule_act(text) in _ACKNOWLEDGING:
                 return "acknowledge"
             if before == "opinion" and rule_act(text) in ("opinion", "acknowledgement"):
                 return None if answers_request(text) else "react"
@@ -129,6 +133,26 @@ def role_of(reply: str, incoming: str | None = None) -> Role | None:
         if _REACT.search(text) and not answers_request(text):
             return "react"
     return None
+
+
+def _asks_beyond(text: str, leaves_open: frozenset[Detail]) -> bool:
+    """Whether a reply asks back about something the message does not leave open."""
+    about = asks_about(text)
+    return any(c in text for c in QUESTION_MARKS) and bool(about) and not about & leaves_open
+
+
+def _answers_instead(text: str, role: Role) -> bool:
+    """Whether a phrase mined for ``role`` rather says yes, no or later to a request ("ty! on
+    it" after an answer): not the owner's way to acknowledge thanks or an apology, nor to react.
+    ("no worries" acknowledges by its own words, whatever else it may mean.)"""
+    if role not in ("acknowledge", "react") or not answers_request(text):
+        return False
+    own = _ACKNOWLEDGE if role == "acknowledge" else _REACT
+    return not own.search(text)
+
+
+_ACKNOWLEDGING: Final = frozenset({"acknowledgement", "thanks", "opinion", "greeting", "apology"})
+"""Acts of a reply that can acknowledge thanks or an apology."""
 
 
 def answers_request(text: str) -> bool:
@@ -165,6 +189,15 @@ class Phrase:
     text: str
     intent: Intent
     count: int
+    answers: tuple[Act, ...] = ()
+    """The acts of the messages it answered, most frequent first: "on it" answers requests,
+    "see you there" invitations, "ty! on it" an answer to the owner's own question. Empty when
+    unknown (no pairs)."""
+
+    def suits(self, act: Act | None) -> bool:
+        """Whether the owner would use this phrase for a message of ``act``: they did before,
+        or nothing is known of what it answered."""
+        return act is None or not self.answers or act in self.answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +222,22 @@ class StockPhrase:
 def _ranked(forms: Counter[str], limit: int) -> list[tuple[str, int]]:
     # Most used first; among equals the shorter (more generic) phrasing.
     return sorted(forms.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[:limit]
+
+
+def _kept(
+    forms: Counter[str], answered: dict[str, Counter[Act]], limit: int
+) -> list[tuple[str, int]]:
+    """The ``limit`` most used phrasings, and beside them the most used one for each kind of
+    message they answered (a "yes" to an invitation is kept even when "on it" to tasks is more
+    frequent), most used first."""
+    kept = _ranked(forms, limit)
+    keys = {key for key, _ in kept}
+    for act in sorted({a for key in forms for a in answered.get(key, ())}):
+        best = _ranked(Counter({k: n for k, n in forms.items() if act in answered.get(k, ())}), 1)
+        if best and best[0][0] not in keys:
+            kept.append(best[0])
+            keys.add(best[0][0])
+    return sorted(kept, key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
 
 
 @dataclass(slots=True)
@@ -220,6 +269,7 @@ class Phrasebook:
         """
         pairs = list(pairs)
         forms: dict[Intent, Counter[str]] = defaultdict(Counter)
+        answered: dict[str, Counter[Act]] = defaultdict(Counter)
         role_forms: dict[Role, Counter[str]] = defaultdict(Counter)
         spellings: dict[str, Counter[str]] = defaultdict(Counter)
 
@@ -242,20 +292,30 @@ class Phrasebook:
                 role_forms[role][key] += 1
             if intent is not None or role is not None:
                 spellings[key][text] += 1
+        # What each candidate phrase answered: read from a bounded sample (the acts of its
+        # first messages), for the phrasings that could be kept.
+        intent_keys = {key for counter in forms.values() for key, _ in _ranked(counter, 25)}
         for incoming, reply in pairs:
             text = usable(reply)
             if text is None:
                 continue
+            key = normalise(text) or text
+            if key in intent_keys and answered[key].total() < ANSWERED_SAMPLE:
+                answered[key][rule_act(incoming)] += 1
             role = role_of(text, incoming)
             if role is None:
                 continue
-            key = normalise(text) or text
             role_forms[role][key] += 1
             spellings[key][text] += 1
         phrases: dict[Intent, list[Phrase]] = {
             intent: [
-                Phrase(text=spellings[key].most_common(1)[0][0], intent=intent, count=count)
-                for key, count in _ranked(forms[intent], per_intent)
+                Phrase(
+                    text=spellings[key].most_common(1)[0][0],
+                    intent=intent,
+                    count=count,
+                    answers=tuple(act for act, _ in answered[key].most_common()),
+                )
+                for key, count in _kept(forms[intent], answered, per_intent)
             ]
             for intent in INTENTS
         }
@@ -268,20 +328,32 @@ class Phrasebook:
         }
         return cls(phrases=phrases, roles=roles)
 
-    def for_slot(self, slot: Slot, *, avoid: Iterable[str] = ()) -> StockPhrase | None:
+    def for_slot(
+        self,
+        slot: Slot,
+        *,
+        avoid: Iterable[str] = (),
+        act: Act | None = None,
+        leaves_open: frozenset[Detail] | None = None,
+    ) -> StockPhrase | None:
         """The owner's own phrase for a slot of :func:`core.drafting.acts.slots_for`, or ``None``.
 
         ``yes`` / ``not now`` use the intents (the more used of decline and defer for not now);
         ``ask_details`` only a question asking about one of ``slot.details`` (nothing when the
         message leaves nothing open); ``acknowledge`` / ``react`` / ``hold`` / ``greet`` the
         owner's wording for that role. ``answer`` has no stock phrase: only a real reply fits.
+        With ``act`` (of the incoming message), a phrase the owner only ever used for another
+        kind of message is not used ("on it" accepts a task, not a lunch invitation); with
+        ``leaves_open`` (what the message leaves open), a "yes" or "not now" that also asks
+        something asks only about that ("yep, which branch?" is no yes to "send the Q3 numbers
+        by Friday").
         """
         skip = {normalise(a) for a in avoid}
         if slot.kind == "ask_details":
             if not slot.details:
                 return None
             for phrase in self.phrases.get("ask_details", []):
-                if normalise(phrase.text) in skip:
+                if normalise(phrase.text) in skip or not phrase.suits(act):
                     continue
                 if asks_about(phrase.text) & slot.details:
                     return StockPhrase(text=phrase.text, role="ask_details", count=phrase.count)
@@ -289,7 +361,7 @@ class Phrasebook:
         if slot.kind in ("acknowledge", "react", "hold", "greet"):
             role: Role = slot.kind
             for found in self.roles.get(role, []):
-                if normalise(found.text) not in skip:
+                if normalise(found.text) not in skip and not _answers_instead(found.text, role):
                     return StockPhrase(text=found.text, role=role, count=found.count)
             if role == "hold":
                 defer = self.best("defer", avoid=avoid)
@@ -301,6 +373,8 @@ class Phrasebook:
             for intent in sorted(slot.intents, key=lambda i: -self.usage(i))
             for phrase in self.phrases.get(intent, [])
             if normalise(phrase.text) not in skip
+            and phrase.suits(act)
+            and not (leaves_open is not None and _asks_beyond(phrase.text, leaves_open))
         ]
         if slot.kind == "not_now":
             # "let me check" is the hold of a question; "not now" says no or later first.

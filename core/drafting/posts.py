@@ -125,3 +125,29 @@ def split_thread(
         return parts
     total = len(parts)
     return [f"{part} {_marker(i, total, numbering)}" for i, part in enumerate(parts, start=1)]
+
+
+def split_parts(
+    text: str, parts: int, *, limit: int, numbering: Numbering = DEFAULT_NUMBERING
+) -> list[str] | None:
+    """``text`` as exactly ``parts`` thread parts of similar length (fewer when it has fewer
+    sentences and words than that), numbered the owner's way; ``None`` when it does not fit
+    in ``parts`` parts of ``limit`` characters.
+    """
+    text = " ".join(text.split(" ")).strip()
+    if parts <= 1:
+        return [text] if len(text) <= limit else None
+    reserve = len(_marker(parts, parts, numbering)) + (1 if numbering != "none" else 0)
+    room = limit - reserve
+    width = max(len(text) // parts, 1)
+    while width <= room:
+        chunks = _chunks(text, width)
+        if len(chunks) <= parts:
+            break
+        width += max(room // 50, 1)
+    else:
+        return None
+    total = len(chunks)
+    if numbering == "none" or total == 1:
+        return chunks
+    return [f"{part} {_marker(i, total, numbering)}" for i, part in enumerate(chunks, start=1)]

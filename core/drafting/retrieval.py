@@ -66,6 +66,8 @@ ROLE_LABEL: dict[Role, str] = {
 }
 FILL_UP: frozenset[Act] = frozenset({"open_question", "yes_no_question", "problem"})
 """Messages whose card is filled up with further answers that fit (beyond the act's slots)."""
+SOCIAL: frozenset[Act] = frozenset({"thanks", "apology", "greeting"})
+"""Messages answered only in kind (an acknowledgement, a greeting), never by a reply of content."""
 _ANSWER_SLOT = slots_for("open_question")[0]
 UNGATED_STOCK_NEVER: frozenset[Act] = frozenset({"information", "acknowledgement"})
 """Messages that ask for no particular kind of answer: a stock phrase is offered for them only
@@ -87,7 +89,12 @@ FIT_SEARCH = 24
 STYLE_SHORTLIST = 5
 """Candidates, best fit first, that the style meter scores to break ties within a fit band."""
 CONSENSUS = True
-CONSENSUS_SHARPNESS = 4.0
+CONSENSUS_SHARPNESS = 0.0
+"""How much the agreement term weighs candidates by their fit (``p ** sharpness``). At 0 each
+candidate's fit is multiplied by its mean similarity to all the owner's candidates (the answer
+most of them agree with). Chosen on writers never scored nor trained on (``bench/draft_eval.py
+--authors 16 --owners`` the 11th-16th most active): best-candidate MRR over naive retrieval
++0.017 / +0.021 / +0.027 / +0.035 / +0.038 / +0.040 at sharpness 8 / 4 / 2 / 1 / 0.5 / 0."""
 ADDRESS_HABIT = 0.5
 """Owners who start at least this share of replies with "name:" get it on every option."""
 CODES_FROM = 20_000
@@ -417,9 +424,11 @@ class RetrievalDrafter:
             avoid=avoid,
         )
         chosen = [position[k] for k in (normalise(s.text) for s in shaped) if k in position]
-        if message_act in FILL_UP or not chosen:
+        if message_act in FILL_UP or (not chosen and message_act not in SOCIAL):
             # A question can have several answers; and when no slot could be filled, the
-            # answers that pass the gate are still better than nothing (most different first).
+            # answers that pass the gate are still better than nothing (most different first),
+            # but for thanks, an apology or a greeting: their kind of answer or none (more help
+            # after "thanks, that fixed it" is no acknowledgement).
             options = [c for c in candidates if not chosen or _answers(c)]
             for candidate in options:
                 if len(chosen) >= self._max_options:
@@ -515,6 +524,11 @@ def _order(
         weights = probability**CONSENSUS_SHARPNESS * main
         agreement = (matrix @ matrix.T) @ weights / max(float(weights.sum()), 1e-9)
         rank_by = probability * agreement
+        # On the fit scale (the best candidate reads its own fit), so that FIT_BAND means fit
+        # points whatever the level of agreement (dev owners: +0.044 vs +0.038 unscaled).
+        top = int(np.argmax(np.where(main > 0, rank_by, -np.inf)))
+        if rank_by[top] > 0:
+            rank_by = rank_by * (probability[top] / rank_by[top])
     order = sorted(
         range(len(picks)),
         key=lambda i: (

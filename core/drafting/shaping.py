@@ -18,10 +18,10 @@ The drafter ranks, gates and scores; this decides the *kinds* of answers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from core.drafting.acts import Act, Slot, slots_for
+from core.drafting.acts import Act, Slot, open_details, slots_for
 from core.drafting.intents import Phrasebook, asks_about, holds, normalise, role_of
 from core.profiling.intents import Intent
 
@@ -100,9 +100,16 @@ def shape(
         (c for c in candidates if c.fit >= threshold), key=lambda c: (-c.fit, len(c.text))
     )
     out: list[Shaped] = []
+    leaves_open = open_details(text, tasks=act != "invitation")
     for slot in slots_for(act, text):
         if len(out) >= max_options:
             break
+        if slot.kind == "ask_details":
+            # "sure - which pr?" already asks which one: a second question back would repeat it.
+            open_ = slot.details - {d for o in out for d in asks_about(o.text)}
+            if not open_:
+                continue
+            slot = replace(slot, details=open_)
         # "let me check" is the hold of a question; "not now" says no or later first.
         pool = sorted(ranked, key=lambda c: holds(c.text)) if slot.kind == "not_now" else ranked
         found = next(
@@ -115,7 +122,7 @@ def shape(
             continue
         if slot.kind == "answer":
             continue
-        stock = phrasebook.for_slot(slot, avoid=used)
+        stock = phrasebook.for_slot(slot, avoid=used, act=act, leaves_open=leaves_open)
         if stock is not None:
             out.append(
                 Shaped(slot=slot, text=stock.text, fit=None, source="phrasebook", count=stock.count)

@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     directory = encoder_dir(cache_dir, args.precision)
     if is_built(directory) and not args.force:
         print(f"{directory}: already built")
+        _precompute(directory)
         return 0
     if args.force:
         shutil.rmtree(directory, ignore_errors=True)
@@ -220,7 +221,19 @@ def main(argv: list[str] | None = None) -> int:
         build(directory, precision=args.precision)
     size = (directory / "model.onnx").stat().st_size / 1e6
     print(f"{directory}: built in {time.monotonic() - started:.0f} s ({size:.0f} MB)")
+    _precompute(directory)
     return 0
+
+
+def _precompute(directory: Path) -> None:
+    """The shipped background writers' vectors, kept beside the model (the style verifier of
+    every persona trains against them; computed here once instead of at each training)."""
+    from core.engines.embedding import OnnxEmbedder
+    from core.profiling.background import background_texts
+
+    texts = background_texts()
+    OnnxEmbedder(locate=lambda: directory).precomputed("background", texts)
+    print(f"{directory}: vectors of the {len(texts):,} background messages kept")
 
 
 if __name__ == "__main__":

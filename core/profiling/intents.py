@@ -25,10 +25,24 @@ def _rx(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
+_CANT_PROBLEM = (
+    r"wait|find|get|seem|see|hear|connect|install|boot|log|login|access|open|mount|figure|"
+    r"believe|remember|recall|reproduce|agree|complain|stop|load|read|run|start|understand|"
+    r"imagine|reach|download|update|upgrade|compile|use|tell|think|sleep|decide|stand|help it"
+)
+"""What follows a subject-less "can't" that reports a problem or a feeling, not a refusal."""
+
 _DECLINE = _rx(
     r"\b(?:i|we)\s+(?:can'?t|cannot|can not|won'?t be able|will not be able|am not able|"
     r"'m not able|m not able|couldn'?t|won'?t make it|don'?t think i can)\b(?!\s+wait)",
     r"\bcan'?t make it\b",
+    # Chat drops the subject: "sorry, can't today", "can't make 5pm", "ahh can't this weekend".
+    # A "can't" opening the reply (or after sorry/ah/no, a comma or a dash) declines, unless it
+    # reports a problem ("can't find the file") or asks ("can't you restart it?").
+    r"(?:^|[,;.!\u2013\u2014-]\s*|\b(?:sorry|sry|soz|ah+|oh+|argh|nah|no|unfortunately|sadly|"
+    r"afraid|tbh)\b[,.!]*\s*)(?:can'?t|cannot|can not|couldn'?t|won'?t be able to)\b"
+    rf"(?!\s+(?:you|u|we|they|he|she|it|i|{_CANT_PROBLEM})\b)",
+    r"\bno can do\b",
     r"\b(?:no|nope|nah),?\s+(?:thanks|thank you|thx|sorry|i can'?t|can'?t|not really|i don'?t think so)\b",
     r"^\s*(?:no|nope|nah)\s*[.!]*\s*$",
     r"\bi'?ll (?:have to )?pass\b",

@@ -46,6 +46,7 @@ from storage.stores.messages import (
     message_json,
 )
 from storage.stores.personas import SqlPersonaStore
+from storage.stores.posts import SqlConnectionStore, SqlPostStore
 from storage.stores.state import SqlStateStore
 from storage.stores.teams import (
     SqlActivityStore,
@@ -56,7 +57,7 @@ from storage.stores.teams import (
 from storage.stores.vault import SqlAccountVault, checkpoint_sqlite
 
 if TYPE_CHECKING:
-    from core import ports
+    from core import ports, publishing
 
 __all__ = [
     "ANALYZE_AFTER_ROWS",
@@ -68,12 +69,14 @@ __all__ = [
     "SqlAccountStore",
     "SqlAccountVault",
     "SqlActivityStore",
+    "SqlConnectionStore",
     "SqlDeliveryLog",
     "SqlDraftStore",
     "SqlFeedbackStore",
     "SqlIdentityStore",
     "SqlMessageStore",
     "SqlPersonaStore",
+    "SqlPostStore",
     "SqlPriorityLabelStore",
     "SqlShareStore",
     "SqlStateStore",
@@ -98,6 +101,8 @@ if TYPE_CHECKING:
         _deliveries: ports.DeliveryLog = SqlDeliveryLog(ctx)
         _state: ports.StateStore = SqlStateStore(ctx)
         _vault: ports.AccountVault = SqlAccountVault(ctx)
+        _posts: publishing.PostStore = SqlPostStore(ctx)
+        _connections: publishing.ConnectionStore = SqlConnectionStore(ctx)
         _identity: ports.IdentityStore = SqlIdentityStore(ctx)
         _teams: ports.TeamStore = SqlTeamStore(ctx)
         _shares: ports.ShareStore = SqlShareStore(ctx)

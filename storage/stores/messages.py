@@ -454,6 +454,48 @@ class SqlVectorStore:
         matrix = np.frombuffer(b"".join(raw), dtype=_VECTOR_DTYPE).reshape(len(raw), -1)
         return ids, matrix.astype(np.float32, copy=True)
 
+    async def get(
+        self, account_id: AccountId, persona_id: PersonaId, ids: Sequence[str]
+    ) -> tuple[builtins.list[str], Vector]:
+        """The stored vectors among ``ids`` (found ids in the order asked, one row each)."""
+        v = tables.vectors
+        wanted = builtins.list(dict.fromkeys(ids))
+        found: dict[str, bytes] = {}
+        async with self._ctx.read(account_id) as session:
+            cipher = None
+            for start in range(0, len(wanted), BATCH_ROWS):
+                rows = (
+                    await session.execute(
+                        select(v.c.msg_id, v.c.vector).where(
+                            v.c.account_id == account_id,
+                            v.c.persona_id == persona_id,
+                            v.c.msg_id.in_(wanted[start : start + BATCH_ROWS]),
+                        )
+                    )
+                ).all()
+                if rows and cipher is None:
+                    cipher = await self._ctx.cipher(session, account_id)
+                for row in rows:
+                    assert cipher is not None
+                    value = self._ctx.readable(
+                        account_id,
+                        "vector",
+                        f"{persona_id}/{row.msg_id}",
+                        partial(cipher.decrypt, _vector_row(persona_id, row.msg_id), row.vector),
+                    )
+                    if value is not None:
+                        found[row.msg_id] = value
+        order = [i for i in wanted if i in found]
+        sizes = {len(found[i]) for i in order}
+        if len(sizes) > 1:
+            raise StorageError(
+                f"Persona {persona_id} holds vectors of different sizes; re-embed its messages."
+            )
+        if not order:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(found[i] for i in order), dtype=_VECTOR_DTYPE)
+        return order, matrix.reshape(len(order), -1).astype(np.float32, copy=True)
+
 
 # --- the messages' part of the vault -----------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import Final
 
@@ -73,6 +74,20 @@ class SqlStateStore:
 # --- the state's part of the vault -------------------------------------------------------------
 
 
+READABLE_KINDS: Final = frozenset({"quality-history", "model-versions", "corrections", "filters"})
+"""State the owner reads as such in an export (JSON documents they made or that describe them),
+given decoded under ``value`` beside the bytes."""
+
+
+def _readable(kind: str, value: bytes) -> dict[str, object]:
+    if kind not in READABLE_KINDS:
+        return {}
+    try:
+        return {"value": json.loads(value)}
+    except ValueError:
+        return {}
+
+
 async def _export_state(scope: ExportScope) -> list[dict[str, object]]:
     s = tables.state
     return [
@@ -80,6 +95,7 @@ async def _export_state(scope: ExportScope) -> list[dict[str, object]]:
             "persona": scope.names[r.persona_id],
             "kind": r.kind,
             "value_base64": b64(value),
+            **_readable(r.kind, value),
             "updated_at": iso(r.updated_at),
         }
         for r in await scope.rows(s, s.c.persona_id, s.c.kind)

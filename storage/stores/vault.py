@@ -24,6 +24,7 @@ from storage.stores import (
     feedback,
     messages,
     personas,
+    posts,
     state,
     teams,
 )
@@ -40,6 +41,7 @@ PARTS: Final[tuple[VaultPart, ...]] = (
     feedback.VAULT,
     state.VAULT,
     deliveries.VAULT,
+    posts.VAULT,
     teams.VAULT,
 )
 """Every aggregate's share of an account."""
@@ -62,6 +64,8 @@ EXPORT_SECTIONS: Final = (
     "persona_team",
     "persona_shares",
     "consults",
+    "posts",
+    "connections",
 )
 """The export's top-level sections, in the order the file has always had them."""
 

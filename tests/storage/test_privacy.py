@@ -24,6 +24,7 @@ from core.models import (
     FeedbackKind,
     UserRef,
 )
+from core.publishing import Actor, Credentials, Post, PostEvent, PostPart, PostStatus, new_post_id
 from storage import NotFound, Storage, tables
 from storage.scope import Scope, set_scope
 from storage.stores import checkpoint_sqlite
@@ -111,6 +112,30 @@ async def populate(storage: Storage, *, canary: str, id_canary: str) -> Account:
     await storage.state.put(account.id, persona, "profile", f"profile {canary}".encode())
     await populate_teams(storage, account.id, persona, canary)
     await storage.deliveries.first_seen(f"slack:{uuid.uuid4().hex}", account_id=account.id)
+    await storage.posts.create(
+        Post(
+            id=new_post_id(),
+            account_id=account.id,
+            persona_id=persona,
+            network="bluesky",
+            topic=f"topic {canary}",
+            parts=(PostPart(text=f"post {canary}", style_score=70),),
+            status=PostStatus.DRAFT,
+            created_at=T0,
+            owner=user,
+            engine="own",
+            events=(PostEvent(status=PostStatus.DRAFT, actor=Actor.owner(user), at=T0),),
+        )
+    )
+    await storage.connections.put(
+        account.id,
+        Credentials(
+            network="bluesky",
+            identifier=f"handle {canary}",
+            secret=f"SECRETPW{canary}",
+            connected_at=T0,
+        ),
+    )
     async with storage.engine.begin() as connection:  # no store writes labels yet
         await set_scope(connection, Scope(account=account.id))  # row-level security
         await connection.execute(
@@ -235,8 +260,12 @@ async def test_export_holds_everything_decrypted(storage: Storage) -> None:
     [state] = sections["state"]
     assert state["kind"] == "profile"
     assert base64.b64decode(state["value_base64"]) == f"profile {canary}".encode()
-    for name in ("approvals", "feedback", "priority_labels", "vectors", "drafts"):
+    for name in ("approvals", "feedback", "priority_labels", "vectors", "drafts", "posts"):
         assert len(sections[name]) == 1, name
+    assert f"post {canary}" in text and f"topic {canary}" in text
+    # Connections are listed, their credentials never exported.
+    assert sections["connections"] == [{"network": "bluesky", "connected_at": T0.isoformat()}]
+    assert "SECRETPW" not in text and f"handle {canary}" not in text
 
 
 async def test_erased_identity_starts_afresh(storage: Storage) -> None:

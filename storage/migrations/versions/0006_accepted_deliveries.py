@@ -15,7 +15,7 @@ On PostgreSQL the row-level security policy also lets two purposes see the table
 and ``resume-deliveries`` (the sweep looks for expired leases; rows are then taken by key).
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0002
 Create Date: 2026-12-05
 """
 
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -136,3 +136,14 @@ def test_argument_words_are_spelled_as_the_grammar_spells_them() -> None:
         spelled = set(re.split(r"[\s|<>\[\]]+", SPECS[name].usage))
         for word in words:
             assert word in spelled, (name, word)
+
+
+async def test_a_connect_line_with_credentials_never_reaches_the_history_file(
+    pipe: PipeInput, tmp_path: Path
+) -> None:
+    path = tmp_path / "data" / "console-history"
+    line = "/clone connect bluesky me.bsky.social abcd-efgh-ijkl-mnop"
+    assert await read(reader(pipe, path), f"{line}{ENTER}", pipe) == line
+    assert await read(reader(pipe, path), f"/clone posts{ENTER}", pipe) == "/clone posts"
+    kept = path.read_text(encoding="utf-8")
+    assert "/clone posts" in kept and "abcd-efgh-ijkl-mnop" not in kept

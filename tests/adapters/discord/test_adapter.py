@@ -300,11 +300,14 @@ async def test_dms_are_a_private_console(trained: Bot) -> None:
     command = {**message, "id": "1300000000000000401", "content": "clone help"}
     bot.client._connection.parse_message_create(command)  # type: ignore[arg-type]
     await bot.fake.until(lambda: len(bot.fake.find("POST", dm)) > 1)
-    assert "/clone draft" in (bot.fake.find("POST", dm)[1].content or "")
+    await bot.fake.quiet()
+    shown = bot.fake.find("POST", dm)
+    # The help is one message, or a few when the command list outgrows Discord's 2,000.
+    assert "/clone draft" in "".join(c.content or "" for c in shown[1:]) and len(shown) <= 3
     # The same delivery twice is handled once.
     bot.client._connection.parse_message_create(command)  # type: ignore[arg-type]
     await bot.fake.quiet()
-    assert len(bot.fake.find("POST", dm)) == 2
+    assert len(bot.fake.find("POST", dm)) == len(shown)
 
 
 async def test_a_storm_of_403s_stops_the_bot(bot: Bot) -> None:

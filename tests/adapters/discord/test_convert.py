@@ -62,11 +62,28 @@ def test_every_option_maps_to_text_the_core_parses() -> None:
         "link": ({"code": "ABC123"}, "ABC123"),
         "persona": ({"action": "use", "name": "work"}, "use work"),
         "privacy": ({"action": "pause", "confirm": False}, "pause"),
+        "profile": ({"statement": 3, "correction": "wrong"}, "correct 3 wrong"),
+        "inbox": ({"conversation": "dm:kenji"}, "dm:kenji"),
+        "filter": (
+            {"action": "add", "kind": "topic", "pattern": "team offsite", "flag": True},
+            "add topic 'team offsite' --flag",
+        ),
+        "models": ({"action": "rollback", "persona": "work"}, "rollback work"),
+        "quality": ({"persona": "work", "history": True}, "history work"),
     }
     for name, (values, text) in cases.items():
         assert command_text(name, values) == text
         parse(f"{name} {text}")
     assert command_text("train", {"source": "off", "me": "ana.k"}) == "off --me=ana.k"
+    assert command_text("filter", {"action": "remove", "number": 2}) == "remove 2"
+    assert command_text("filter", {}) == "list"
+    assert command_text("profile", {}) == ""
+    assert parse("filter add topic 'team offsite' --flag").args == (
+        "add",
+        "topic",
+        "team offsite",
+        "--flag",
+    )
 
 
 def test_train_attachments_come_from_the_resolved_data() -> None:

@@ -77,8 +77,9 @@ async def test_the_bot_logs_in_syncs_and_answers_over_the_configured_rest_base_a
     await wire.until(lambda: wire.find("POST", f"/webhooks/{APPLICATION_ID}/wire-t"))
     (callback,) = wire.find("POST", "/interactions/1300000000000000901/wire-t/callback")
     assert callback.body["type"] == 5  # deferred at once
-    (followup,) = wire.find("POST", f"/webhooks/{APPLICATION_ID}/wire-t")
-    assert "/clone draft" in str(followup.body)
+    await asyncio.sleep(0.2)  # the help may take two followups (over 2,000 characters)
+    followups = wire.find("POST", f"/webhooks/{APPLICATION_ID}/wire-t")
+    assert 1 <= len(followups) <= 2 and "/clone draft" in str([f.body for f in followups])
 
 
 async def _posts(wire: WireDiscord) -> list[Any]:

@@ -83,4 +83,5 @@ async def test_a_not_important_tap_on_a_vip_is_shown_bounded_and_undone(runtime:
     assert restored.score == pytest.approx(before.score, abs=1e-6)
     assert not any(r.startswith("ranked ") for r in restored.reasons)
     assert "nothing to undo" in (await say(runtime, "/clone inbox undo")).lower()
-    assert "Usage: inbox [undo]" in await say(runtime, "/clone inbox later")
+    # Any other word names a conversation to expand; none is called "later".
+    assert "Usage: inbox [undo | <conversation>]" in await say(runtime, "/clone inbox later")

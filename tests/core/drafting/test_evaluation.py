@@ -67,3 +67,26 @@ def test_minime_eval_reports_drafting_next_to_the_verifier(tmp_path: Path) -> No
     assert "fidelity" in drafting["baseline"]
     text = format_report(report)
     assert "Drafts of the retrieval engine for sam" in text and "generic baseline" in text
+
+
+def test_the_shaped_card_is_scored_beside_the_best_candidate_and_naive_retrieval() -> None:
+    from core.drafting.evaluation import summarise
+    from tests.core.drafting.test_fit import toy_weights
+
+    messages = corpus()
+    embedder = CachingEmbedder(HashingEmbedder())
+    report = draft_report(messages, "sam", embedder=embedder, fit_weights=toy_weights(256))
+    n = report["items"]
+    for name in ("fitted", "card", "card_any", "naive_any"):
+        assert len(report[name]["reciprocal_ranks"]) == n
+    # the best option of a card is at least as relevant as its first one, item by item
+    for first, best in zip(
+        report["card"]["reciprocal_ranks"], report["card_any"]["reciprocal_ranks"], strict=True
+    ):
+        assert best >= first
+    assert 1 <= report["card_any"]["options"] <= 3
+    assert report["card"]["mrr"] > report["chance"]["mrr"]
+    pooled = summarise([report])
+    assert pooled["card_vs_naive"]["low"] <= pooled["card_vs_naive"]["mean"]
+    assert pooled["card_vs_naive"]["mean"] <= pooled["card_vs_naive"]["high"]
+    assert "card_any_vs_naive_any" in pooled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -108,6 +109,10 @@ def test_adaptation_calibrates_discriminates_and_round_trips() -> None:
         again.probabilities(message, vec, candidates, vectors(candidates)), probability
     )
     assert again.threshold == fit.threshold and again.stats == fit.stats
+    # An adaptation is only read back over the weights it was learned on.
+    other = replace(fit.weights, a=fit.weights.a + 0.5)
+    with pytest.raises(ValueError, match="other reply-fit weights"):
+        ReplyFit.from_bytes(fit.to_bytes(), weights=other)
 
 
 def test_few_pairs_keep_the_global_calibration() -> None:

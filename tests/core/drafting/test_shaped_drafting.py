@@ -108,3 +108,30 @@ def test_every_option_carries_its_act() -> None:
     for text in ("can you review my PR?", "what is the wifi password?", "thanks a lot"):
         result = draft(text)
         assert result.options and all(o.act is not None for o in result.options), text
+
+
+def test_thanks_gets_an_acknowledgement_or_nothing_never_more_help() -> None:
+    # An owner who never acknowledged thanks: their answers to questions, however well they
+    # pass the gate, are not offered after "thanks, that fixed it".
+    pairs = [p for p in PAIRS if "thank" not in p.incoming_text]
+    index = ExemplarIndex.build(
+        pairs,
+        EMBEDDER.encode([p.incoming_text for p in pairs]),
+        reply_vectors=EMBEDDER.encode([p.reply_text for p in pairs]),
+    )
+    weights = toy_weights()
+    fit = ReplyFit(weights=weights, coef=ReplyFit.unadapted(weights).coef, threshold=0.0)
+    text = "thanks, that fixed it"
+    result = RetrievalDrafter().draft_fitted(
+        index,
+        text=text,
+        sender="bob",
+        query=EMBEDDER.encode([text])[0],
+        fit=fit,
+        style=SurfaceStyleScorer.fit([p.reply_text for p in pairs]),
+        encode=EMBEDDER.encode,
+    )
+    assert result.options == () and not result.offered
+    assert result.closest is not None  # chat shows the closest real exchange, said so
+    # a question still gets the answers that pass the gate
+    assert texts(draft("what is the wifi password?"))
