@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 # ----------------------------------------------------------------- the adapter
 
 
+_SORRY = "Sorry, that failed on my side. Please try again."
+
+
 def _why(error: Exception) -> str:
     """Slack's reason for refusing a post, with what the owner can do about it."""
     reason = error.response.get("error") if isinstance(error, SlackApiError) else None
@@ -169,14 +172,10 @@ class SlackAdapter:
         async def guarded() -> None:
             try:
                 await work()
-            except asyncio.CancelledError:
-                raise
             except Exception as error:  # one bad delivery must not take the adapter down
                 log.warning("slack: background work failed: %s", type(error).__name__)
                 if apologise_to:
-                    await self._tell(
-                        apologise_to, url, "Sorry, that failed on my side. Please try again."
-                    )
+                    await self._tell(apologise_to, url, _SORRY)
 
         if http.resuming(key):
             await guarded()  # resumed (admitted and recorded the first time)
