@@ -31,7 +31,7 @@ from core.app.history import OwnerHistory, Text, owner_history, replay
 from core.drafting import composer
 from core.drafting.fit import FitWeights, ReplyFit, global_weights
 from core.drafting.language import owner_languages
-from core.drafting.llm import TokenBudget
+from core.drafting.llm import LLMDrafter, ModelError, TokenBudget
 from core.drafting.meters import StyleMeter
 from core.drafting.retrieval import ExemplarIndex, Negative, StyleScorer, fit_for
 from core.drafting.safety import hosts_in
@@ -611,3 +611,34 @@ class ModelCache:
             await self._ctx.stores.state.put(
                 account.id, home.id, BUDGET_STATE, self._llm_budget.dump(account.id)
             )
+
+
+async def one_completion(
+    models: ModelCache,
+    llm: LLMDrafter,
+    account: Account,
+    model: PersonaModel,
+    *,
+    system: str,
+    user: str,
+    nonce: str,
+    max_tokens: int,
+    purpose: str,
+) -> str | None:
+    """One short completion under the account's daily token budget, or ``None`` when the model
+    fails or answers nothing (logged with ``purpose``, never with the text)."""
+    try:
+        async with models.spending(account):
+            texts = await llm.generate(
+                account_id=account.id,
+                system=system,
+                user=user,
+                nonce=nonce,
+                allowed_hosts=model.allowed_hosts,
+                n=1,
+                max_tokens=max_tokens,
+            )
+    except ModelError as error:
+        log.info("%s: the language model failed (%s)", purpose, error)
+        return None
+    return texts[0] if texts else None
