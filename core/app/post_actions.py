@@ -1,9 +1,10 @@
-"""The owner's clicks on a post (Publish · Edit · Regenerate · Schedule · Dismiss), publishing
-itself, and the scheduler's run of a scheduled post.
+"""Clicks on a post (Publish · Edit · Regenerate · Schedule · Dismiss) by its owner or by a
+reviewer (or editor) of its persona, publishing itself, and the scheduler's run of a scheduled post.
 
-Nothing goes out without the owner's click: Publish and Schedule record the approval (``draft →
-approved``, by whom, when) before anything reaches a network, and the scheduler only publishes a
-post the owner scheduled. Publishing holds the post's lease (one publisher across workers),
+Nothing goes out without the click of the owner or of someone they made a reviewer (checked against
+the roles as they are now, as for drafts; recorded as ``reviewer``; publishing with the owner's
+connection): Publish and Schedule record the approval (``draft → approved``, by whom, when)
+before anything reaches a network, and the scheduler only publishes a post someone scheduled. Publishing holds the post's lease (one publisher across workers),
 records each part's remote id before the next part goes out, and looks a part up by its stable
 key before posting it, so a retry, a redelivered click or a restart mid-thread resumes after the
 last part that went out, never posting one twice.
@@ -15,6 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from core.app.context import PAUSED, AppContext
 from core.app.models import ModelCache
@@ -52,6 +54,9 @@ from core.publishing import (
 )
 from core.scheduling import schedule_of
 
+if TYPE_CHECKING:
+    from core.app.teams import Teams
+
 LEASE = timedelta(minutes=10)
 """How long one publisher holds a post; a worker that died mid-thread frees it after this."""
 NOT_YOURS = "That post isn't yours, or it no longer exists."
@@ -83,8 +88,10 @@ class PostActions:
         posts: Posts,
         *,
         networks: Mapping[str, Network],
+        teams: Teams | None = None,
     ) -> None:
         self._ctx = ctx
+        self._teams = teams
         self._models = models
         self._posts = posts
         self._networks = dict(networks)
@@ -100,18 +107,32 @@ class PostActions:
         post = None if account is None else await stores.posts.get(account.id, post_id)
         return None if account is None or post is None else (account, post)
 
+    async def _ours(
+        self, user: UserRef, post_id: str, action: Action
+    ) -> tuple[Account, Post, Actor] | str | None:
+        """The clicker's own post (they act as its owner), else a post of a persona shared
+        with them whose role allows ``action`` now (they act as its reviewer, on the owner's
+        account); a refusal to show; ``None`` when it is neither."""
+        found = await self._mine(user, post_id)
+        if found is not None:
+            return (*found, Actor.owner(user))
+        shared = None if self._teams is None else await self._teams.team_post(user, post_id, action)
+        return shared if not isinstance(shared, tuple) else (*shared, Actor.reviewer(user))
+
     async def handle(self, action: ActionInvocation) -> ActionOutcome:
-        """Act on the owner's click on one of their posts; another account's post is refused
-        (its id is looked up only among the clicking account's posts), changing nothing."""
-        found = await self._mine(action.user, action.draft_id)
+        """Act on a click on a post by its owner or by a reviewer (or editor) of its persona;
+        anyone else's click is refused (the id is looked up only among the clicker's posts and
+        those of personas where their role allows the click now), changing nothing."""
+        found = await self._ours(action.user, action.draft_id, action.action)
+        if isinstance(found, str):
+            return ActionOutcome(reply=Reply(text=found))
         if found is None:
             return ActionOutcome(reply=Reply(text=NOT_YOURS))
-        account, post = found
+        account, post, actor = found
         if post.status in (PostStatus.PUBLISHED, PostStatus.DISMISSED):
             return ActionOutcome(
                 reply=Reply(text=f"That post was already handled ({post.status.value}).")
             )
-        actor = Actor.owner(action.user)
         if action.action is Action.PUBLISH:
             return ActionOutcome(reply=await self.publish(account, post, actor))
         if action.action is Action.SCHEDULE:
@@ -136,12 +157,12 @@ class PostActions:
         return schedule_of(account.settings).timezone
 
     async def pending(self, user: UserRef, post_id: str) -> Draft | None:
-        """The owner's post while it can still be edited, as a one-option draft (so each
-        platform's Edit prefills it as it does a reply); else ``None``."""
-        found = await self._mine(user, post_id)
-        if found is None:
+        """The post while its owner (or a reviewer of its persona) can still edit it, as a
+        one-option draft (so each platform's Edit prefills it as it does a reply); else ``None``."""
+        found = await self._ours(user, post_id, Action.EDIT)
+        if not isinstance(found, tuple):
             return None
-        _, post = found
+        _, post, _ = found
         if post.status in (PostStatus.PUBLISHED, PostStatus.DISMISSED) or post.published_parts:
             return None
         platform = platform_of(post)

@@ -2,17 +2,19 @@
 
 The owner invites by mention (someone on the same platform who has used minime there) or with a
 one-time code; only the owner changes roles. A reviewer approves, edits or dismisses the
-persona's drafts (each approval records who clicked); a viewer sees its analytics; an editor
+persona's drafts and publishes, schedules or dismisses its posts (each step records who clicked); a viewer sees its analytics; an editor
 also changes its attributes. Removing someone takes effect at once: every click is checked
 against the roles as they are now, so their old buttons stop working.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from core.app.context import AppContext
+from core.app.post_cards import render_post
 from core.app.rendering import render_draft
 from core.models import (
     Account,
@@ -26,7 +28,11 @@ from core.models import (
     UserRef,
 )
 from core.ports import Notifier
+from core.publishing import Post, PostStatus
+from core.scheduling import schedule_of
 from core.teams import GRANTABLE, Member, Role, label, mention_id
+
+T = TypeVar("T", Draft, Post)
 
 INVITE_TTL_S = 7 * 24 * 3600
 """An invitation code works once, for a week."""
@@ -36,6 +42,8 @@ _NEEDED = {
     Action.EDIT: Role.REVIEWER,
     Action.DISMISS: Role.REVIEWER,
     Action.REGENERATE: Role.REVIEWER,
+    Action.PUBLISH: Role.REVIEWER,
+    Action.SCHEDULE: Role.REVIEWER,
 }
 
 
@@ -101,15 +109,43 @@ class Teams:
     ) -> tuple[Account, Draft] | str | None:
         """A draft of a team persona ``user`` may act on now: the owner's account and the
         draft; a refusal to show; ``None`` when ``user`` holds no role on its persona."""
+
+        async def find(member: Member) -> Draft | None:
+            draft = await self._ctx.stores.drafts.get(member.account_id, draft_id)
+            return draft if draft is not None and draft.persona_id == member.persona_id else None
+
+        return await self._shared(user, action, "drafts", find)
+
+    async def team_post(
+        self, user: UserRef, post_id: str, action: Action
+    ) -> tuple[Account, Post] | str | None:
+        """A post of a team persona ``user`` may act on now (the same role check as drafts):
+        the owner's account and the post; a refusal; ``None`` when ``user`` holds no role."""
+
+        async def find(member: Member) -> Post | None:
+            post = await self._ctx.stores.posts.get(member.account_id, post_id)
+            return post if post is not None and post.persona_id == member.persona_id else None
+
+        return await self._shared(user, action, "posts", find)
+
+    async def _shared(
+        self,
+        user: UserRef,
+        action: Action,
+        what: str,
+        find: Callable[[Member], Awaitable[T | None]],
+    ) -> tuple[Account, T] | str | None:
+        """Who may click ``action`` on an item of a persona shared with ``user``, checked
+        against the roles as they are now (a removed member finds nothing)."""
         needed = _NEEDED.get(action)
         for member in await self._ctx.stores.teams.memberships(user):
-            draft = await self._ctx.stores.drafts.get(member.account_id, draft_id)
-            if draft is None or draft.persona_id != member.persona_id:
+            item = await find(member)
+            if item is None:
                 continue
             if needed is None or not member.role.allows(needed):
-                return f"As {_a(member.role)} of '{label(member)}' you can't act on its drafts."
+                return f"As {_a(member.role)} of '{label(member)}' you can't act on its {what}."
             owner = await self._ctx.stores.accounts.get(member.account_id)
-            return None if owner is None else (owner, draft)
+            return None if owner is None else (owner, item)
         return None
 
     async def invite(
@@ -254,7 +290,7 @@ class Teams:
             if d.persona_id == target.persona.id and d.status is DraftStatus.PENDING
         ]
         if not pending:
-            return Reply(text=f"No drafts of '{target.persona.name}' wait for review.")
+            return await self._review_post(target, " ".join(args))
         pending.sort(key=lambda d: d.created_at)
         card = render_draft(pending[0], None)
         more = f" ({len(pending) - 1} more after this one)" if len(pending) > 1 else ""
@@ -263,6 +299,20 @@ class Teams:
             buttons=card.buttons,
             draft=card.draft,
         )
+
+    async def _review_post(self, target: Target, shown: str) -> Reply:
+        """The persona's oldest post draft with its buttons, when no reply draft waits."""
+        posts = [
+            p
+            async for p in self._ctx.stores.posts.list(target.account_id)
+            if p.persona_id == target.persona.id and p.status is PostStatus.DRAFT
+        ]
+        owner = await self._ctx.stores.accounts.get(target.account_id)
+        if not posts or owner is None:
+            return Reply(text=f"No drafts of '{target.persona.name}' wait for review.")
+        card = render_post(posts[-1], zone=schedule_of(owner.settings).timezone)
+        more = f" ({len(posts) - 1} more after this one)" if len(posts) > 1 else ""
+        return replace(card, text=f"Post of '{shown}' for review{more}:\n{card.text}")
 
     async def draft_waiting(self, account_id: AccountId, persona: Persona, draft: Draft) -> None:
         """Tell the persona's reviewers (and editors) that one of its drafts waits."""

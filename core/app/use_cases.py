@@ -105,7 +105,9 @@ class UseCases:
         )
         self.consults = Consults(ctx, self.drafting, self.inbox)
         self.posts = Posts(ctx, self.models, llm=wiring.llm)
-        self.post_actions = PostActions(ctx, self.models, self.posts, networks=wiring.networks)
+        self.post_actions = PostActions(
+            ctx, self.models, self.posts, networks=wiring.networks, teams=self.teams
+        )
         self.post_history = PostHistory(ctx, self.post_actions, networks=wiring.networks)
         self.connections = Connections(ctx, networks=wiring.networks)
         self.actions = Actions(

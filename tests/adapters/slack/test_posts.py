@@ -87,3 +87,41 @@ async def test_post_card_publish_once_edit_modal_and_refusal(
         await slack.interact(click(found["Publish"], slack))
         await slack.settle()
         assert len(bluesky.records) - before == published
+
+
+async def test_a_reviewer_publishes_the_owners_post_a_viewer_cannot(
+    slack_app: HarnessFactory, networks: FakeNetworks
+) -> None:
+    bluesky = networks.bluesky
+    viewer = "UVIEWER1"
+    async with slack_app(user_token=True) as slack:
+        await slash(slack, f"connect bluesky {bluesky.handle} {bluesky.app_password}")
+        await slash(slack, "persona list", user=viewer)  # they use minime on this workspace
+        invited = await slash(slack, f"persona invite default <@{OTHER}|rev> reviewer")
+        assert "is now a reviewer" in json.dumps(invited)
+        assert "is now a viewer" in json.dumps(
+            await slash(slack, f"persona invite default <@{viewer}> viewer")
+        )
+        card = await slash(slack, "post bluesky search filters that remember you")
+        publish = buttons(card["blocks"])["Publish"]
+        post_id = str(publish["value"]).split(":")[0]
+        account = await slack.runtime.clone.account(UserRef(platform="slack", user_id=OWNER))
+        before = len(bluesky.records)
+
+        await slack.interact(click(publish, slack, user=viewer))
+        await slack.settle()
+        assert len(bluesky.records) == before  # a viewer's click changed nothing
+        said = json.dumps(slack.fake.landed("response_url")[-1].args)
+        assert "As a viewer of" in said and "can't act on its posts" in said
+
+        await slack.interact(click(publish, slack, user=OTHER))
+        await slack.settle()
+        assert len(bluesky.records) > before  # with the owner's connection
+        post = await slack.runtime.storage.posts.get(account.id, post_id)
+        assert post is not None
+        assert [(e.status.value, e.actor.kind, e.actor.id) for e in post.events[1:]] == [
+            ("approved", "reviewer", f"slack:{OTHER}"),
+            ("published", "reviewer", f"slack:{OTHER}"),
+        ]
+        await slash(slack, f"persona remove default <@{OTHER}>")
+        await slash(slack, f"persona remove default <@{viewer}>")

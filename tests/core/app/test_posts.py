@@ -331,3 +331,51 @@ async def test_persona_posting_window(tmp_path: Path) -> None:
         assert "mon-fri 08:00-18:00" in await text_of(rt, "persona schedule default")
         assert "any time" in await text_of(rt, "persona schedule default off")
         assert "No persona 'work'" in await text_of(rt, "persona schedule work mon-fri 08:00-18:00")
+
+
+async def test_a_reviewer_publishes_a_team_personas_post_a_viewer_or_removed_one_cannot(
+    tmp_path: Path,
+) -> None:
+    reviewer = UserRef(platform="local", user_id="rev")
+    viewer = UserRef(platform="local", user_id="vic")
+    async with fake_networks() as fakes, runtime(tmp_path, fakes) as rt:
+        await rt.clone.import_sample(OWNER)
+        await connect_all(rt, fakes)  # the owner's credentials; the reviewer connects nothing
+        for user in (reviewer, viewer):
+            await rt.clone.account(user)
+        assert "now a reviewer" in await text_of(rt, "persona invite default @rev reviewer")
+        assert "now a viewer" in await text_of(rt, "persona invite default @vic viewer")
+        [card] = await say(rt, "post bluesky the launch checklist and search filters")
+
+        for action in (Action.PUBLISH, Action.SCHEDULE, Action.EDIT, Action.DISMISS):
+            refused = await click(rt, card, action, user=viewer, text="hacked")
+            assert refused.text == "As a viewer of 'owner/default' you can't act on its posts."
+        assert fakes.bluesky.publish_calls == 0
+        assert (await stored(rt, card)).status is PostStatus.DRAFT
+        assert await rt.clone.pending_draft(viewer, card.buttons[0].draft_id) is None
+
+        [review] = await say(rt, "persona review owner/default", reviewer)
+        assert review.text.startswith("Post of 'owner/default' for review")
+        assert review.buttons[0].draft_id == card.buttons[0].draft_id
+        prefill = await rt.clone.pending_draft(reviewer, card.buttons[0].draft_id)
+        assert prefill is not None and prefill.options[0].text == (await stored(rt, card)).text
+        edited = await click(rt, review, Action.EDIT, reviewer, "Launch checklist, shipped.")
+        done = await click(rt, edited, Action.PUBLISH, reviewer)
+        assert done.text.startswith("✓ Published to Bluesky")
+        assert [r["text"] for r in fakes.bluesky.records.values()] == ["Launch checklist, shipped."]
+        post = await stored(rt, card)
+        steps = [(e.status.value, e.actor.kind, e.actor.id) for e in post.events]
+        assert steps == [
+            ("draft", "owner", "local:owner"),
+            ("approved", "reviewer", "local:rev"),
+            ("published", "reviewer", "local:rev"),
+        ]
+
+        [second] = await say(rt, "post bluesky the search filters")
+        assert "Removed" in await text_of(rt, "persona remove default @rev")
+        for action in (Action.PUBLISH, Action.DISMISS):
+            old_button = await click(rt, second, action, user=reviewer)
+            assert old_button.text == "That post isn't yours, or it no longer exists."
+        assert await rt.clone.pending_draft(reviewer, second.buttons[0].draft_id) is None
+        assert (await stored(rt, second)).status is PostStatus.DRAFT
+        assert fakes.bluesky.publish_calls == 1
