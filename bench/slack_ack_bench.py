@@ -6,7 +6,10 @@ serves ``POST /slack/events`` on a loopback aiohttp server; a local fake Slack W
 thread (as a slow model would), so every delivery's drafting takes that long. Each round sends
 ``--n`` signed deliveries at once and times each HTTP round trip (what Slack waits for: the ack).
 
-    python bench/slack_ack_bench.py [--n 50] [--delay 10] [--rounds 3]
+    python bench/slack_ack_bench.py [--n 50] [--delay 10] [--rounds 3] [--postgres]
+
+``--postgres`` runs on a fresh schema of the local PostgreSQL (``MINIME_TEST_PG_URL``) instead of
+SQLite.
 
 Rounds: DM messages (``message.im`` events, each drafted) and ``/clone draft …`` commands.
 Slack gives up on an ack after 3 s.
@@ -138,13 +141,22 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def main_async(n: int, delay: float, rounds: int) -> int:
+async def main_async(n: int, delay: float, rounds: int, postgres: bool = False) -> int:
+    if postgres:
+        from tests.scale.cluster import PgSchema
+
+        async with PgSchema() as schema:
+            return await _run(n, delay, rounds, {"MINIME_DATABASE_URL": schema.url})
+    return await _run(n, delay, rounds, {})
+
+
+async def _run(n: int, delay: float, rounds: int, env: dict[str, str]) -> int:
     fake = FakeSlack()
     await fake.start()
     RESPONSE_URL["url"] = fake.response_url("bench")
     embedder = SlowEmbedder(delay)
     with tempfile.TemporaryDirectory(prefix="minime-bench-") as data:
-        settings = load_settings({}, data_dir=Path(data))
+        settings = load_settings(env, data_dir=Path(data))
         async with open_runtime(settings, embedder=embedder) as runtime:
             owner = UserRef(platform="slack", user_id=OWNER)
             await runtime.clone.import_sample(owner)
@@ -199,8 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--delay", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     args = parser.parse_args(argv)
-    return asyncio.run(main_async(args.n, args.delay, args.rounds))
+    return asyncio.run(main_async(args.n, args.delay, args.rounds, args.postgres))
 
 
 if __name__ == "__main__":

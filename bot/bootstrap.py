@@ -18,7 +18,6 @@ from pathlib import Path
 
 from adapters.importers import open_import
 from bot.account_files import AccountFiles, ErasingVault
-from bot.deliveries import DeliveryGuard, delivery_guard
 from bot.metrics import InstrumentedDrafts, Metrics
 from bot.settings import Settings
 from core.drafting.llm import LLMDrafter, TokenBudget
@@ -125,8 +124,6 @@ class Runtime:
     clone: Clone
     embedder: Embedder
     metrics: Metrics = field(default_factory=Metrics)
-    guard: DeliveryGuard | None = None
-    """Deliveries once among live workers (PostgreSQL); ``None`` on SQLite."""
 
 
 _shared_embedders: dict[tuple[str, str, Path], OnnxEmbedder | SentenceEmbedder] = {}
@@ -258,12 +255,6 @@ async def open_runtime(
         limit_blas_threads(settings.blas_threads)
         engine = embedder or configured_embedder(settings)
         metrics = Metrics()
-        guard = delivery_guard(
-            storage.engine,
-            storage.deliveries,
-            concurrency=settings.delivery_concurrency,
-            metrics=metrics,
-        )
         llm, budget = await stack.enter_async_context(_open_llm(settings))
         clone = Clone(
             stores=Stores(
@@ -306,7 +297,6 @@ async def open_runtime(
                 clone=clone,
                 embedder=engine,
                 metrics=metrics,
-                guard=guard,
             )
         finally:
             await clone.aclose()  # background training stops before storage closes

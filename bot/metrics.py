@@ -6,7 +6,7 @@ import time, and tests open several runtimes in one process). What is counted, a
 - ``minime_events_received_total{platform}``: deliveries POSTed to a platform route (the
   middleware below), retries included.
 - ``minime_deliveries_deduplicated_total{platform}``: deliveries recognised as already handled
-  (:class:`CountingDeliveryLog`, and the delivery guard on PostgreSQL).
+  (:class:`CountingDeliveryLog`, and the accepted-delivery records: `bot/deliveries.py`).
 - ``minime_drafts_made_total`` and ``minime_draft_latency_seconds``: drafts stored, and the time
   from the HTTP delivery's arrival to its draft being stored (:class:`InstrumentedDrafts`).
 - ``minime_llm_errors_total{kind}``: failed calls to the LLM endpoint (for the LLM wiring).

@@ -68,8 +68,8 @@ class SlackSettings(BaseModel):
     api_base_url: str | None = None
     """The Web API's address (``http://127.0.0.1:8099/api/``): a local fake in load tests."""
     ack_wait_s: float = 0.0
-    """HTTP mode: hold the ack up to this long while the delivery's work finishes, so a worker
-    killed mid-work leaves it un-acked and Slack retries it on another (scale-out: 2.0)."""
+    """HTTP mode: hold the ack up to this long while the delivery's work finishes (the
+    delivery is stored before the ack either way, so nothing depends on it)."""
 
     @property
     def enabled(self) -> bool:
@@ -221,8 +221,11 @@ class Settings(BaseSettings):
     encoder first, so they share that memory (copy-on-write); ``false``: each worker starts as
     its own ``python -m bot run`` and loads its own copy."""
     delivery_concurrency: int = Field(default=8, ge=1, le=256)
-    """Platform deliveries worked on at once per process on PostgreSQL (each holds a lock
-    connection)."""
+    """Accepted platform deliveries (Slack, Telegram webhooks) worked on at once per process;
+    the rest wait their turn, stored and leased."""
+    delivery_lease_s: float = Field(default=30.0, gt=0, le=3600)
+    """How long an accepted delivery stays its worker's without a heartbeat: a killed worker's
+    deliveries are resumed by a live one this long (up to 1.5 times) after it died."""
     llm: LLMSettings = Field(default_factory=LLMSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)

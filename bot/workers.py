@@ -3,9 +3,10 @@
 How the load is spread: every worker binds the same ``host:port`` with ``SO_REUSEPORT`` (Linux),
 and the kernel hands each new connection to one of them. No proxy sits in the path and no worker
 is special for HTTP: when one dies, its listening socket closes with it and new connections go
-to the others (a request that was in flight on it fails, and Slack or Telegram retries it; see
-``MINIME_SLACK__ACK_WAIT_S``). The supervisor (this process) restarts a worker that exits, with
-a back-off, and passes SIGTERM/SIGINT on to all of them.
+to the others (a request that was in flight on it fails, and Slack or Telegram retries it; one
+that was acknowledged was stored first, and a live worker resumes it: ``bot/deliveries.py``).
+The supervisor (this process) restarts a worker that exits, with a back-off, and passes
+SIGTERM/SIGINT on to all of them.
 
 Memory: by default this process loads the libraries, the sentence encoder and the shipped
 models first (``bot/preload.py``) and forks each worker from it, so those pages exist once on
@@ -41,7 +42,6 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 WORKER_INDEX_ENV = "MINIME_WORKER_INDEX"
-DEFAULT_ACK_WAIT_S = "2.0"
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 STOP_GRACE_S = 10.0
 
@@ -68,7 +68,6 @@ def worker_env(base: Mapping[str, str], index: int, settings: Settings) -> dict[
     env = dict(base)
     env[WORKER_INDEX_ENV] = str(index)
     env["MINIME_HTTP_REUSE_PORT"] = "true"
-    env.setdefault("MINIME_SLACK__ACK_WAIT_S", DEFAULT_ACK_WAIT_S)
     env["MINIME_HTTP_HOST"] = settings.http_host
     env["MINIME_HTTP_PORT"] = str(settings.http_port)
     if index > 0:

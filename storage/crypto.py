@@ -137,6 +137,26 @@ class MasterKeys:
                 "(it holds data encrypted under a different master key)."
             ) from None
 
+    def seal(self, context: str, data: bytes) -> bytes:
+        """Encrypt ``data`` that belongs to no account yet (an accepted delivery), bound to
+        ``context`` (its key): :meth:`unseal` checks the same context comes back."""
+        return self._fernet.encrypt(context.encode() + b"\0" + data)
+
+    def unseal(self, context: str, blob: bytes) -> bytes:
+        """Open a value sealed by :meth:`seal` for ``context``, with any of the master keys.
+
+        Raises:
+            DecryptionError: altered, sealed for another context, or under a key no longer held.
+        """
+        try:
+            opened = self._fernet.decrypt(blob)
+        except InvalidToken:
+            raise DecryptionError("A sealed value failed authentication.") from None
+        prefix = context.encode() + b"\0"
+        if not opened.startswith(prefix):
+            raise DecryptionError("A sealed value belongs to another record.")
+        return opened[len(prefix) :]
+
     def rotated(self, new_key: str) -> MasterKeys:
         """These keys with ``new_key`` put first (the MultiFernet used to rotate)."""
         return MasterKeys((new_key, *self._keys), source=self.source)

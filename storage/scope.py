@@ -146,9 +146,11 @@ class _Guard:
         )
 
 
-Purpose = Literal["master-key", "expire-deliveries"]
+Purpose = Literal["master-key", "expire-deliveries", "accept-deliveries", "resume-deliveries"]
 """Maintenance that crosses accounts on rows without content: checking and re-wrapping the
-data keys under the master key, and expiring delivery records."""
+data keys under the master key, expiring delivery records, storing a batch of accepted
+deliveries in one insert (their bodies sealed; no account known yet), and finding accepted
+deliveries whose worker died (by key and lease; each is then read under its own key)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

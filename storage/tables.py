@@ -263,17 +263,27 @@ class PriorityLabelRow(Base):
 
 
 class DeliveryRow(Base):
-    """A platform delivery already handled (de-duplication across retries and processes).
+    """A platform delivery: accepted (its encrypted payload kept until its work is done) or done
+    (de-duplication across retries and processes).
 
     ``account_id`` has no foreign key: a delivery may be logged before its account exists.
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index(None, "account_id"), Index(None, "seen_at"))
+    __table_args__ = (
+        Index(None, "account_id"),
+        Index(None, "seen_at"),
+        Index(None, "lease_until"),
+    )
 
     key: Mapped[str] = mapped_column(String, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, server_default="done")
+    platform: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    payload: Mapped[bytes | None] = mapped_column(Encrypted, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
 class StateRow(Base):

@@ -1,10 +1,11 @@
 """The Slack adapter: bolt ``AsyncApp`` listeners, signature checks, posting, files, App Home.
 
 Every listener acknowledges at once and hands the slow work (triage, drafting, imports, posts) to
-a background task it tracks; :meth:`SlackAdapter.aclose` cancels what is still running. A task
-first claims its delivery in the persisted delivery log (``event_id`` for events, the click's own
-``action_ts`` for buttons, ``trigger_id`` for commands), so a retried delivery — HTTP or Socket
-Mode — never repeats a side effect, even across processes.
+a background task it tracks; :meth:`SlackAdapter.aclose` cancels what is still running. Before the
+ack, a delivery with a key (``event_id`` for events, the click's own ``action_ts`` for buttons,
+``trigger_id`` for commands) is stored as accepted (``adapters.common.durable``): a retried
+delivery — HTTP or Socket Mode — is turned away, even across processes, and one whose worker died
+is resumed by a live one from the stored body (:meth:`SlackAdapter.resume`).
 
 Payloads and tokens are never logged: failures are logged by exception type only.
 """
@@ -12,6 +13,7 @@ Payloads and tokens are never logged: failures are logged by exception type only
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -25,7 +27,14 @@ from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.common import BackgroundTasks, NotSent, addressed_to, deliver, option_to_edit
+from adapters.common import (
+    BackgroundTasks,
+    DurableDeliveries,
+    NotSent,
+    addressed_to,
+    deliver,
+    option_to_edit,
+)
 from adapters.slack import convert, home, http, render
 from adapters.slack.convert import Payload
 from adapters.slack.files import SEND_ERRORS, DeliveryLog, SharedFiles
@@ -36,11 +45,10 @@ from core.service import Clone
 log = logging.getLogger(__name__)
 
 
-Once = Callable[[str, Callable[[], Awaitable[None]]], Awaitable[bool]]
-"""Runs a delivery's work once among live processes (``bot.deliveries.DeliveryGuard.run``)."""
-
-
 # ----------------------------------------------------------------- the adapter
+
+
+_SORRY = "Sorry, that failed on my side. Please try again."
 
 
 def _why(error: Exception) -> str:
@@ -96,7 +104,7 @@ class SlackAdapter:
         options: SlackOptions,
         retry_handlers: list[AsyncRetryHandler] | None = None,
         socket_mode: Callable[[], Awaitable[None]] | None = None,
-        once: Once | None = None,
+        durable: DurableDeliveries | None = None,
     ) -> None:
         self.app = app
         self._clone = clone
@@ -107,8 +115,8 @@ class SlackAdapter:
         self._options = options
         self._retry_handlers = retry_handlers or []
         self._socket_mode = socket_mode
-        self._once = once
         self._tasks = BackgroundTasks()
+        self._durable = durable.use_tasks(self._tasks) if durable is not None else None
         self._stopped = asyncio.Event()
         self._files = SharedFiles(
             clone=clone,
@@ -146,7 +154,7 @@ class SlackAdapter:
         self._stopped.set()
         await self._tasks.cancel(grace_s=grace_s)
 
-    def _later(
+    async def _later(
         self,
         body: Payload,
         work: Callable[[], Awaitable[None]],
@@ -155,32 +163,42 @@ class SlackAdapter:
         admit: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         """Run ``work`` after the ack, once per delivery; if it fails, tell ``apologise_to``.
-
         ``admit`` (the rate caps) is asked first: a delivery it refuses is dropped before it is
-        recorded, so a flood writes nothing."""
+        recorded (a flood writes nothing). The body is stored as accepted before this returns,
+        so before the ack; a delivery being resumed runs here, at once."""
         key = convert.delivery_key(body)
         url = body.get("response_url")
 
-        async def once() -> None:
+        async def guarded() -> None:
             try:
-                if admit is not None and not await admit():
-                    return
-                if key is not None and self._once is not None:
-                    await self._once(key, work)  # claimed while running; done only when done
-                    return
-                if key is not None and not await self._deliveries.first_seen(key):
-                    return
                 await work()
-            except asyncio.CancelledError:
-                raise
             except Exception as error:  # one bad delivery must not take the adapter down
                 log.warning("slack: background work failed: %s", type(error).__name__)
                 if apologise_to:
-                    await self._tell(
-                        apologise_to, url, "Sorry, that failed on my side. Please try again."
-                    )
+                    await self._tell(apologise_to, url, _SORRY)
+
+        if http.resuming(key):
+            await guarded()  # resumed (admitted and recorded the first time)
+            return
+        if key is not None and self._durable is not None:
+            if admit is not None and not await admit():
+                return
+            if await self._durable.accept(key, json.dumps(body).encode()):
+                http.started(self._durable.start(key, guarded))
+            return
+
+        async def once() -> None:
+            if admit is not None and not await admit():
+                return
+            if key is not None and not await self._deliveries.first_seen(key):
+                return
+            await guarded()
 
         http.started(self._tasks.spawn(once()))
+
+    async def resume(self, key: str, payload: bytes) -> None:
+        """Run an accepted delivery whose worker died, from its stored body."""
+        await http.redispatch(self.app, key, payload)
 
     # ------------------------------------------------------------- listeners
 
@@ -191,33 +209,33 @@ class SlackAdapter:
         @app.command(convert.COMMAND)
         async def on_command(ack: Any, body: Payload) -> None:
             await ack()
-            self._later(body, lambda: self._command(body), apologise_to=body.get("user_id"))
+            await self._later(body, lambda: self._command(body), apologise_to=body.get("user_id"))
 
         @app.shortcut(convert.SHORTCUT_CALLBACK)
         async def on_shortcut(ack: Any, body: Payload) -> None:
             await ack()
-            self._later(body, lambda: self._shortcut(body), apologise_to=_clicker(body))
+            await self._later(body, lambda: self._shortcut(body), apologise_to=_clicker(body))
 
         @app.action(convert.ACTION_PATTERN)
         async def on_action(ack: Any, body: Payload) -> None:
             await ack()
-            self._later(body, lambda: self._action(body), apologise_to=_clicker(body))
+            await self._later(body, lambda: self._action(body), apologise_to=_clicker(body))
 
         @app.action(re.compile(f"^{convert.COMMAND_ACTION}"))
         async def on_home_command(ack: Any, body: Payload) -> None:
             await ack()
-            self._later(body, lambda: self._home_command(body))
+            await self._later(body, lambda: self._home_command(body))
 
         @app.view(convert.EDIT_CALLBACK)
         async def on_edit(ack: Any, body: Payload) -> None:
             await ack()  # closes the modal
-            self._later(body, lambda: self._edit_submitted(body), apologise_to=_clicker(body))
+            await self._later(body, lambda: self._edit_submitted(body), apologise_to=_clicker(body))
 
         @app.event("app_mention")
         async def on_mention(body: Payload, context: Any) -> None:
             bot_user = context.get("bot_user_id")
             key = convert.delivery_key(body)
-            self._later(
+            await self._later(
                 body,
                 lambda: self._mention(body["event"], bot_user, key),
                 admit=lambda: self._within_caps(body["event"], bot_user, mention=True),
@@ -227,7 +245,7 @@ class SlackAdapter:
         async def on_message(body: Payload, context: Any) -> None:
             bot_user = context.get("bot_user_id")
             key = convert.delivery_key(body)
-            self._later(
+            await self._later(
                 body,
                 lambda: self._message(body["event"], bot_user, key),
                 admit=lambda: self._within_caps(body["event"], bot_user, mention=False),
@@ -237,7 +255,9 @@ class SlackAdapter:
         async def on_home(body: Payload) -> None:
             event = body["event"]
             if event.get("tab") == "home" and event.get("user"):
-                self._later(body, lambda: home.publish_home(self._clone, self._bot, event["user"]))
+                await self._later(
+                    body, lambda: home.publish_home(self._clone, self._bot, event["user"])
+                )
 
     async def _within_caps(
         self, event: convert.MessageEvent, bot_user: str | None, *, mention: bool

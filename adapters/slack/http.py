@@ -9,6 +9,7 @@ import asyncio
 import contextvars
 import hashlib
 import hmac
+import json
 import logging
 import re
 import time
@@ -31,6 +32,34 @@ _STARTED: contextvars.ContextVar[list[asyncio.Task[None]] | None] = contextvars.
     "slack_started_work", default=None
 )
 """The work tasks one HTTP delivery started (``events_handler`` may hold its ack for them)."""
+
+
+_RESUMING: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "slack_resuming_delivery", default=None
+)
+"""The key of the accepted delivery being resumed: its listener runs the work at once."""
+
+
+def resuming(key: str | None) -> bool:
+    """Whether the delivery ``key`` is being resumed (:func:`redispatch`) in this context."""
+    return key is not None and key == _RESUMING.get()
+
+
+async def redispatch(app: AsyncApp, key: str, payload: bytes) -> None:
+    """Dispatch an accepted delivery again from its stored body, as Socket Mode does (no
+    signature: it was checked when the delivery arrived); its listener does the work now.
+
+    Raises:
+        RuntimeError: bolt did not take it (logged by the caller, the record marked done).
+    """
+    token = _RESUMING.set(key)
+    try:
+        request = AsyncBoltRequest(body=json.loads(payload), mode="socket_mode")
+        response = await app.async_dispatch(request)
+    finally:
+        _RESUMING.reset(token)
+    if response.status != 200:
+        raise RuntimeError(f"bolt answered {response.status} to a resumed delivery")
 
 
 def started(task: asyncio.Task[None]) -> None:

@@ -15,10 +15,11 @@ import contextlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from telegram.ext import (
 
 from adapters.common import (
     BackgroundTasks,
+    DurableDeliveries,
     NotSent,
     addressed_to,
     deliver,
@@ -105,13 +107,6 @@ from core.privacy import apply_disclosure, disclosure_for
 from core.service import Clone
 
 log = logging.getLogger(__name__)
-
-Once = Callable[[str, Callable[[], Awaitable[None]]], Awaitable[bool]]
-"""Runs a delivery's work once among live processes (``bot.deliveries.DeliveryGuard.run``)."""
-
-WEBHOOK_WORK_WAIT_S = 50.0
-"""How long a webhook answer waits for its update's work (several workers); Telegram gives up on
-a webhook request after about a minute and redelivers."""
 
 _GUARDED: ContextVar[bool] = ContextVar("telegram_update_guarded", default=False)
 
@@ -220,11 +215,10 @@ class TelegramAdapter:
         codec: CallbackCodec,
         workdir: Path,
         webhook: Webhook | None = None,
-        once: Once | None = None,
+        durable: DurableDeliveries | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._app = application
-        self._once = once
         self._clone = clone
         self._deliveries = deliveries
         self._connections = connections
@@ -232,6 +226,7 @@ class TelegramAdapter:
         self._webhook = webhook
         self._clock = clock
         self._tasks = BackgroundTasks()
+        self._durable = durable.use_tasks(self._tasks) if durable is not None else None
         self._uploads = ExportUploads(
             bot=application.bot, clone=clone, workdir=workdir, say=self._say
         )
@@ -311,8 +306,7 @@ class TelegramAdapter:
 
         A body that is not an update PTB can read (not JSON, nested too deep, ``"message": "x"``,
         a date out of range…) gets 400, is logged by the kind of error and its size only, and is
-        never queued: no handler sees it.
-        """
+        never queued. With ``durable``, an update is stored (accepted) before its 200."""
         if self._webhook is None or not self._webhook.accepts(request.headers.get(SECRET_HEADER)):
             return web.Response(status=403)
         try:
@@ -322,12 +316,18 @@ class TelegramAdapter:
         update = read_update(raw, self._app.bot)
         if update is None:
             return web.Response(status=400)
-        if self._once is None:
+        if self._durable is None:
             await self._app.update_queue.put(update)
         elif self._within_caps(update):
             key = self._delivery_key(update)
-            await work_once(self._app, update, key, once=self._once, tasks=self._tasks)
+            if await self._durable.accept(key, raw):  # stored before Telegram hears "200"
+                self._durable.start(key, partial(process_accepted, self._app, update))
         return web.Response(status=200)
+
+    async def resume(self, key: str, payload: bytes) -> None:
+        """Run an accepted update whose worker died, from its stored body."""
+        if (update := read_update(payload, self._app.bot)) is not None:
+            await process_accepted(self._app, update)
 
     # ------------------------------------------------------------- handlers
 
@@ -350,7 +350,7 @@ class TelegramAdapter:
     def _within_caps(self, update: Update) -> bool:
         """The clone's rate caps, checked before the update is recorded (a flood writes nothing):
         forwarded messages, and contacts' messages in a connected business chat."""
-        event = to_event(update.to_dict(), bot_id=self._bot.id)
+        event = _readable_event(update, self._bot.id)
         if isinstance(event, IncomingMessage):
             return self._clone.admit(event, explicit=True)
         if isinstance(event, BusinessIncoming):
@@ -695,26 +695,22 @@ class TelegramAdapter:
 # ----------------------------------------------------------------- wiring
 
 
-async def work_once(
-    app: AnyApplication, update: Update, key: str, *, once: Once, tasks: BackgroundTasks
-) -> None:
-    """Several workers on PostgreSQL: the update's work runs under its delivery's lock and is
-    recorded when done, *before* Telegram gets its 200. A worker killed meanwhile never answered,
-    so Telegram redelivers the update (to a live worker, which does the work: the lock died with
-    the connection); drafts are keyed by the update, so none is made twice. Work longer than
-    :data:`WEBHOOK_WORK_WAIT_S` is answered first and goes on."""
+def _readable_event(update: Update, bot_id: int) -> object:
+    """``to_event`` of an update; ``None`` for one of a shape we cannot read, which the caps let
+    through: its handlers refuse it (the error handler logs it by type)."""
+    try:
+        return to_event(update.to_dict(), bot_id=bot_id)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
 
-    async def work() -> None:
-        guarded = _GUARDED.set(True)  # _deduplicate: the lock did it, and records at the end
-        try:
-            await app.process_update(update)
-        finally:
-            _GUARDED.reset(guarded)
 
-    async def guarded() -> None:
-        await once(key, work)
-
-    await asyncio.wait([tasks.spawn(guarded())], timeout=WEBHOOK_WORK_WAIT_S)
+async def process_accepted(app: AnyApplication, update: Update) -> None:
+    """An accepted update's work (``_deduplicate`` stands aside: the record is the claim)."""
+    guarded = _GUARDED.set(True)
+    try:
+        await app.process_update(update)
+    finally:
+        _GUARDED.reset(guarded)
 
 
 @asynccontextmanager
@@ -726,7 +722,7 @@ async def open_telegram(
     accounts: AccountStore,
     workdir: Path,
     webhook: Webhook | None = None,
-    once: Once | None = None,
+    durable: DurableDeliveries | None = None,
     base_url: str | None = None,
     base_file_url: str | None = None,
     per_chat_interval: float = 1.0,
@@ -750,7 +746,7 @@ async def open_telegram(
         codec=CallbackCodec(derive_key(token), ttl=button_ttl),
         workdir=workdir,
         webhook=webhook,
-        once=once if webhook is not None else None,
+        durable=durable if webhook is not None else None,
         clock=clock,
     )
     async with application:

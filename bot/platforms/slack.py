@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.adapter import SlackAdapter, SlackOptions, events_handler
 from bot.bootstrap import Runtime
+from bot.deliveries import durable_deliveries, sweeping
 from bot.metrics import CountingDeliveryLog
 from bot.settings import SlackSettings
 
@@ -90,6 +91,7 @@ async def open_adapter(
         hosts = (*hosts, urlparse(base_url).hostname or "")
     session = aiohttp.ClientSession()
     handler = None
+    durable = durable_deliveries(runtime, "slack")  # stored before the ack, resumed if we die
     try:
         if socket:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -115,7 +117,7 @@ async def open_adapter(
             ),
             retry_handlers=retry_handlers(),
             socket_mode=handler.connect_async if handler is not None else None,
-            once=runtime.guard.run if runtime.guard is not None else None,
+            durable=durable,
         )
         adapter.register()
         runtime.metrics.track_backlog(lambda: adapter.backlog)
@@ -124,7 +126,8 @@ async def open_adapter(
                 EVENTS_PATH, events_handler(app, secret, ack_wait_s=slack.ack_wait_s)
             )
         try:
-            yield adapter
+            async with sweeping(durable, adapter.resume):
+                yield adapter
         finally:
             if handler is not None:  # stop taking deliveries first, then finish the work
                 await handler.close_async()  # type: ignore[no-untyped-call]

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from adapters.telegram.adapter import WEBHOOK_PATH, TelegramAdapter, Webhook, open_telegram
 from bot.bootstrap import Runtime
+from bot.deliveries import durable_deliveries, sweeping
 from bot.metrics import CountingDeliveryLog
 
 
@@ -27,6 +28,7 @@ async def open_adapter(runtime: Runtime, http: web.Application) -> AsyncIterator
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
         webhook = Webhook(url=settings.webhook_url, secret=secret)
+    durable = durable_deliveries(runtime, "telegram") if webhook is not None else None
     async with open_telegram(
         token=settings.bot_token.get_secret_value(),
         clone=runtime.clone,
@@ -34,11 +36,14 @@ async def open_adapter(runtime: Runtime, http: web.Application) -> AsyncIterator
         accounts=runtime.storage.accounts,
         workdir=runtime.settings.data_dir / "telegram",
         webhook=webhook,
-        # Several workers on PostgreSQL: each update's work once, recorded when done.
-        once=runtime.guard.run if runtime.guard is not None else None,
+        # Webhooks: each update stored before its 200, resumed if its worker dies.
+        durable=durable,
         base_url=settings.api_base_url,
         base_file_url=settings.api_file_url,
     ) as adapter:
-        if webhook is not None:
-            http.router.add_post(WEBHOOK_PATH, adapter.handle_webhook)
-        yield adapter
+        if durable is None:
+            yield adapter
+            return
+        http.router.add_post(WEBHOOK_PATH, adapter.handle_webhook)
+        async with sweeping(durable, adapter.resume):
+            yield adapter

@@ -298,4 +298,4 @@ class Actions:
             )
 
         await self._ctx.stores.messages.add_stream(draft.account_id, both())
-        self._models.forget(draft.account_id, persona.id)
+        self._models.forget(draft.account_id, persona.id, learned=True)

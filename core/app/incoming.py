@@ -275,5 +275,5 @@ class Incoming:
 
         new = await self._ctx.stores.messages.add_stream(account.id, stream())
         if new:
-            self._models.forget(account.id, persona.id)
+            self._models.forget(account.id, persona.id, learned=True)
         return True

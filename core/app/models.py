@@ -31,7 +31,7 @@ from core.app.history import OwnerHistory, Text, owner_history, replay
 from core.drafting import composer
 from core.drafting.fit import FitWeights, ReplyFit, global_weights
 from core.drafting.language import owner_languages
-from core.drafting.llm import TokenBudget
+from core.drafting.llm import LLMDrafter, ModelError, TokenBudget
 from core.drafting.meters import StyleMeter
 from core.drafting.retrieval import ExemplarIndex, Negative, StyleScorer, fit_for
 from core.drafting.safety import hosts_in
@@ -171,6 +171,9 @@ class ModelCache:
         self._llm_budget = llm_budget
         self._profile_card = profile_card
         self._models: dict[Key, PersonaModel] = {}
+        self._previous: dict[Key, ExemplarIndex] = {}
+        """Indexes of personas forgotten for new messages: the rebuild extends them in place
+        when only new pairs came (a graph over 100k+ pairs takes minutes to build again)."""
         self._history_sizes: dict[Key, int] = {}
         self.training: dict[Key, asyncio.Task[None]] = {}
         """Background verifier training per persona (one at a time each)."""
@@ -207,12 +210,23 @@ class ModelCache:
                 self._models[key] = cached
             return cached
 
-    def forget(self, account_id: AccountId, persona_id: PersonaId | None = None) -> None:
-        """Drop cached models so the next use rebuilds them from the stores."""
-        for key in list(self._models) + list(self._trained_styles):
+    def forget(
+        self, account_id: AccountId, persona_id: PersonaId | None = None, *, learned: bool = False
+    ) -> None:
+        """Drop cached models so the next use rebuilds them from the stores.
+
+        ``learned``: the persona only gained new messages (the owner's live replies), so its
+        exemplar index is kept aside and extended in place by the rebuild when the stored pairs
+        still start with the ones it holds; anything else (an import, an erase, a deletion)
+        drops it with the rest.
+        """
+        for key in {*self._models, *self._trained_styles, *self._previous}:
             if key[0] == account_id and (persona_id is None or key[1] == persona_id):
-                self._models.pop(key, None)
+                model = self._models.pop(key, None)
                 self._trained_styles.pop(key, None)
+                self._previous.pop(key, None)
+                if model is not None and learned and persona_id is not None:
+                    self._previous[key] = model.index
         if persona_id is None:
             forget_trained(account_id)
             self.recent.forget(account_id)
@@ -328,6 +342,11 @@ class ModelCache:
         rows = [row_of[p.incoming_id] for p in pairs]
         matrix = vectors[rows] if rows else vectors[:0]
         replies = vectors[[row_of[p.reply_id] for p in pairs]] if rows else None
+        previous = self._previous.pop((account.id, persona.id), None)
+        if previous is not None and await asyncio.to_thread(
+            previous.extend, pairs, matrix, replies
+        ):
+            return previous
         return await asyncio.to_thread(ExemplarIndex.build, pairs, matrix, reply_vectors=replies)
 
     async def _style(
@@ -592,3 +611,34 @@ class ModelCache:
             await self._ctx.stores.state.put(
                 account.id, home.id, BUDGET_STATE, self._llm_budget.dump(account.id)
             )
+
+
+async def one_completion(
+    models: ModelCache,
+    llm: LLMDrafter,
+    account: Account,
+    model: PersonaModel,
+    *,
+    system: str,
+    user: str,
+    nonce: str,
+    max_tokens: int,
+    purpose: str,
+) -> str | None:
+    """One short completion under the account's daily token budget, or ``None`` when the model
+    fails or answers nothing (logged with ``purpose``, never with the text)."""
+    try:
+        async with models.spending(account):
+            texts = await llm.generate(
+                account_id=account.id,
+                system=system,
+                user=user,
+                nonce=nonce,
+                allowed_hosts=model.allowed_hosts,
+                n=1,
+                max_tokens=max_tokens,
+            )
+    except ModelError as error:
+        log.info("%s: the language model failed (%s)", purpose, error)
+        return None
+    return texts[0] if texts else None

@@ -15,11 +15,11 @@ import logging
 
 from core.app.ask import Ask
 from core.app.context import NO_REPLIES, PAUSED, AppContext
-from core.app.models import ModelCache, PersonaModel
+from core.app.models import ModelCache, PersonaModel, one_completion
 from core.app.rendering import clip
 from core.app.values import Values
 from core.drafting.exemplars import tokens
-from core.drafting.llm import LLMDrafter, ModelError
+from core.drafting.llm import LLMDrafter
 from core.drafting.prompt import DATA_RULE
 from core.drafting.safety import fence, new_nonce
 from core.models import Account, Persona, Reply
@@ -130,21 +130,18 @@ class Reactions:
             for _, p in hits
         )
         user = fence("REAL REACTIONS", examples, nonce) + "\n" + fence("STEP", step, nonce)
-        try:
-            async with self._models.spending(account):
-                texts = await self._llm.generate(
-                    account_id=account.id,
-                    system=system,
-                    user=user,
-                    nonce=nonce,
-                    allowed_hosts=model.allowed_hosts,
-                    n=1,
-                    max_tokens=80,
-                )
-        except ModelError as error:
-            log.info("ask: the language model failed (%s)", error)
-            return None
-        return clip(texts[0], 160) if texts else None
+        text = await one_completion(
+            self._models,
+            self._llm,
+            account,
+            model,
+            system=system,
+            user=user,
+            nonce=nonce,
+            max_tokens=80,
+            purpose="ask",
+        )
+        return clip(text, 160) if text else None
 
 
 def _patterns(step: str, statements: list[v.Statement], avoided: list[str]) -> list[str]:

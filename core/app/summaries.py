@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from core import waiting
 from core.app.context import AppContext
-from core.app.models import ModelCache
+from core.app.models import ModelCache, one_completion
 from core.app.rendering import waiting_buttons
-from core.drafting.llm import LLMDrafter, ModelError
+from core.drafting.llm import LLMDrafter
 from core.drafting.safety import new_nonce
 from core.models import Account, Button, Draft, Persona, PersonaId
 from core.understanding import filters as filtering
@@ -81,21 +81,18 @@ class InboxView:
         model = await self._models.get(account, persona)
         nonce = new_nonce()
         system, user = s.summary_prompt(group, model.owner_name(persona), nonce)
-        try:
-            async with self._models.spending(account):
-                texts = await self._llm.generate(
-                    account_id=account.id,
-                    system=system,
-                    user=user,
-                    nonce=nonce,
-                    allowed_hosts=model.allowed_hosts,
-                    n=1,
-                    max_tokens=60,
-                )
-        except ModelError as error:
-            log.info("summary: the language model failed (%s); extractive instead", error)
-            return s.extractive(group)
-        line = s.clean_abstract(texts[0]) if texts else None
+        text = await one_completion(
+            self._models,
+            self._llm,
+            account,
+            model,
+            system=system,
+            user=user,
+            nonce=nonce,
+            max_tokens=60,
+            purpose="summary",
+        )
+        line = s.clean_abstract(text) if text else None
         return line or s.extractive(group)
 
     async def lines(

@@ -56,6 +56,7 @@ from typing import Final, Literal, get_args
 
 import numpy as np
 
+from core.memo import memo_text
 from core.ports import Vector
 from core.profiling.intents import Intent
 
@@ -279,6 +280,8 @@ def is_question(text: str) -> bool:
 
 
 def _latin_share(text: str) -> float:
+    if text.isascii():  # the common case, without a Unicode name per letter
+        return 1.0
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return 1.0
@@ -317,10 +320,15 @@ SURFACE_FEATURES: Final[tuple[str, ...]] = (
 
 def surface_features(text: str) -> list[float]:
     """The few surface cues the learned model reads beside the embedding (see SURFACE_FEATURES)."""
+    return list(_surface(text))
+
+
+@memo_text()
+def _surface(text: str) -> tuple[float, ...]:
     cleaned = _clean(text)
     lowered = cleaned.lower()
     words = _WORD.findall(lowered)
-    return [
+    return (
         float(ends_with_question(cleaned)),
         float(has_question_mark(cleaned)),
         float(bool(_WH.search(lowered) or _WH_CJK.search(cleaned))),
@@ -341,9 +349,10 @@ def surface_features(text: str) -> list[float]:
         float(len(words) <= 3),
         float(bool(_URL.search(lowered))),
         float(not is_latin(cleaned)),
-    ]
+    )
 
 
+@memo_text()
 def rule_act(text: str) -> Act:
     """The act by ordered rules: the fallback without embeddings, and the baseline.
 
@@ -397,6 +406,7 @@ def rule_act(text: str) -> Act:
 _FIRST_PERSON = re.compile(r"\b(?:i|my|me|i'm|im|i've|ive|mine)\b")
 
 
+@memo_text()
 def confident_rule_act(text: str) -> Act | None:
     """The rules' act where a clear cue makes it nearly certain, else ``None``.
 

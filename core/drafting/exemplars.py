@@ -1,23 +1,30 @@
 """A persona's exemplars: its (incoming → owner's reply) pairs, searchable by meaning and by words.
 
-The incoming side's embeddings sit in an exact numpy index, the reply side's by text (so scoring
-retrieved options costs no encoder pass), with an inverted index of content words and the owner's
-phrasebook. :mod:`core.drafting.retrieval` drafts from it.
+The pairs sit by column (:class:`~core.drafting.columns.PairColumns`: texts in one buffer, no
+object per pair); the incoming side's embeddings in :class:`~core.drafting.vectors.ExemplarVectors`
+(exact float32 below 20k pairs, an int8 HNSW graph with exact re-scoring above); the reply side's
+once per distinct reply text in a second such store, found by text through
+:class:`ReplyVectors` (so scoring retrieved options costs no encoder pass, and searching all
+replies by fit is one graph search); an inverted index of content words; the owner's phrasebook.
+:mod:`core.drafting.retrieval` drafts from it.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from core.drafting.fit import STOPWORDS, FitWeights, ReplyCodes, reply_key
-from core.drafting.index import NumpyVectorIndex
+from core.drafting.columns import PairColumns
+from core.drafting.fit import STOPWORDS, FitWeights, ReplyCodes, ReplyFit, reply_key
 from core.drafting.intents import Phrasebook
+from core.drafting.vectors import APPROXIMATE_FROM, ExemplarVectors, HashLookup, text_key
 from core.models import ReplyPair
 from core.ports import Vector
 
@@ -28,6 +35,9 @@ LEXICAL_WEIGHT = 0.2
 SHORTLIST = 48
 MAX_POSTING = 400
 """Words in more exemplars than this (or 2% of them) are too common to find candidates by."""
+MINE_PAIRS = 50_000
+"""The owner's phrasebook is mined from their newest pairs of this many (its phrases are habits:
+a bigger history adds minutes of mining, at 1M pairs, and no habit a recent 50k does not show)."""
 
 
 def tokens(text: str) -> frozenset[str]:
@@ -43,138 +53,372 @@ class Negative:
     text: str
 
 
-@dataclass(slots=True)
-class ExemplarIndex:
-    """A persona's reply pairs, searchable by meaning and by words (exact top-k)."""
+class ReplyVectors(Mapping[str, Vector]):
+    """Embeddings of the owner's distinct reply texts, by text.
 
-    pairs: list[ReplyPair] = field(default_factory=list)
-    vectors: NumpyVectorIndex = field(default_factory=lambda: NumpyVectorIndex(1))
-    token_sets: list[frozenset[str]] = field(default_factory=list)
-    postings: dict[str, list[int]] = field(default_factory=dict)
-    reply_vectors: dict[str, Vector] = field(default_factory=dict)
-    """Embeddings of reply texts (by text), when known: the verifier and reranking reuse them."""
-    phrasebook: Phrasebook = field(default_factory=Phrasebook)
-    _replies: tuple[list[str], Vector, list[int]] | None = None
-    """Distinct reply texts with known vectors, their matrix, and a pair of each (built lazily)."""
-    _answered: dict[str, list[int]] | None = None
-    """Pair positions by reply (:func:`core.drafting.fit.reply_key`), built lazily."""
-    _addressing: tuple[int, float] | None = None
-    _codes: tuple[FitWeights, ReplyCodes] | None = None
+    One row per distinct text in an :class:`~core.drafting.vectors.ExemplarVectors` (searchable by
+    fit), found through a hash of the text checked against the stored text; texts embedded later
+    (stock phrases at draft time) are kept beside them, at most ``EXTRA`` of them.
+    """
+
+    EXTRA = 4096
+    RECENT = 8192
+
+    def __init__(self, *, text_of: Callable[[int], str], **options: Any) -> None:
+        self.store = ExemplarVectors(**options)
+        self._text_of = text_of
+        """The reply text of a reply row (through the newest pair answered with it)."""
+        self._by_text = HashLookup()
+        self._extra: dict[str, Vector] = {}
+        self._recent: dict[str, int] = {}
+        """Rows of texts looked up lately (-1: none), forgotten when rows are added."""
+
+    def row(self, text: str) -> int | None:
+        """The reply row holding ``text``'s vector, if any."""
+        cached = self._recent.get(text, -2)
+        if cached != -2:
+            return None if cached < 0 else cached
+        found = -1
+        for row in self._by_text.find(text_key(text)):
+            if self._text_of(row) == text:
+                found = row
+                break
+        if len(self._recent) >= self.RECENT:
+            self._recent.clear()  # drafts look the same few texts up again and again
+        self._recent[text] = found
+        return None if found < 0 else found
+
+    def add(self, texts: Sequence[str], vectors: Vector) -> int:
+        """New rows for ``texts`` (not yet held); return the first row's number."""
+        first = self.store.add(vectors)
+        keys = [text_key(t) for t in texts]
+        if len(texts) == 1:
+            self._by_text.add(keys[0], first)
+        else:
+            self._by_text.extend(keys, range(first, first + len(texts)))
+        self._recent.clear()
+        return first
+
+    def many(self, texts: Sequence[str]) -> dict[str, Vector]:
+        """The vectors of those ``texts`` that have one, read in one go."""
+        rows: dict[str, int] = {}
+        out: dict[str, Vector] = {}
+        for text in texts:
+            row = self.row(text)
+            if row is not None:
+                rows[text] = row
+            elif text in self._extra:
+                out[text] = self._extra[text]
+        if rows:
+            out.update(zip(rows, self.store.rows(list(rows.values())), strict=True))
+        return out
+
+    def __getitem__(self, text: str) -> Vector:
+        row = self.row(text)
+        if row is not None:
+            vector: Vector = self.store.rows([row])[0]
+            return vector
+        return self._extra[text]
+
+    def __setitem__(self, text: str, vector: Vector) -> None:
+        if self.row(text) is None:
+            if len(self._extra) >= self.EXTRA:
+                self._extra.pop(next(iter(self._extra)))
+            self._extra[text] = np.asarray(vector, dtype=np.float32)
+
+    def __contains__(self, text: object) -> bool:
+        return isinstance(text, str) and (text in self._extra or self.row(text) is not None)
+
+    def __len__(self) -> int:
+        return len(self.store) + len(self._extra)
+
+    def __iter__(self) -> Iterator[str]:
+        for row in range(len(self.store)):
+            yield self._text_of(row)
+        yield from self._extra
+
+    @property
+    def nbytes(self) -> int:
+        return self.store.nbytes + self._by_text.nbytes
+
+
+class ExemplarIndex:
+    """A persona's reply pairs, searchable by meaning and by words.
+
+    Args:
+        dim: Embedding dimension.
+        approximate_from: Pairs (and distinct replies) from which searches go through an HNSW
+            graph instead of an exact scan (:data:`core.drafting.vectors.APPROXIMATE_FROM`).
+        background: Build graphs in a background thread (exact searches meanwhile).
+        threads: Threads a graph is built with (0: all cores; one leaves a core to drafting).
+    """
+
+    def __init__(
+        self,
+        dim: int = 1,
+        *,
+        approximate_from: int = APPROXIMATE_FROM,
+        background: bool = True,
+        threads: int = 1,
+    ) -> None:
+        self._options: dict[str, Any] = {
+            "dim": dim,
+            "approximate_from": approximate_from,
+            "background": background,
+            "threads": threads,
+        }
+        self.pairs = PairColumns()
+        self.vectors = ExemplarVectors(**self._options)
+        self.reply_vectors = ReplyVectors(text_of=self._reply_text_of, **self._options)
+        """Embeddings of reply texts (by text), when known: the verifier and reranking reuse them."""
+        self.postings: dict[str, array[int]] = {}
+        self.phrasebook = Phrasebook()
+        self._reply_row = array("i")
+        """Per pair, the reply row of its text (-1: no vector known)."""
+        self._reply_pair = array("i")
+        """Per reply row, the newest pair answered with that text."""
+        self._removed: set[int] = set()
+        self._addressed = 0
+        self._answered: HashLookup | None = None
+        """Pair positions by reply (:func:`core.drafting.fit.reply_key`), built lazily."""
+        self._codes: tuple[FitWeights, ReplyCodes] | None = None
+        self._replies: tuple[list[str], Vector, list[int]] | None = None
 
     @classmethod
     def build(
         cls,
-        pairs: Sequence[ReplyPair],
+        pairs: Iterable[ReplyPair],
         vectors: Vector,
         *,
         reply_vectors: Vector | None = None,
         owner_replies: Iterable[str] | None = None,
+        approximate_from: int = APPROXIMATE_FROM,
+        background: bool = True,
+        threads: int = 1,
     ) -> ExemplarIndex:
         """Index ``pairs`` with one incoming-side vector each (rows in order).
 
         Args:
-            pairs: The persona's reply pairs.
+            pairs: The persona's reply pairs (any iterable: they are stored by column).
             vectors: Embedding of each pair's incoming text.
             reply_vectors: Embedding of each pair's reply text, if computed.
             owner_replies: Texts to mine the phrasebook from (default: the pairs' replies).
+            approximate_from, background, threads: See :class:`ExemplarIndex`.
         """
-        if len(pairs) != vectors.shape[0]:
-            raise ValueError("one vector per pair is required")
         dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
-        index = cls(vectors=NumpyVectorIndex(dim, capacity=max(1, len(pairs))))
-        if len(pairs):
+        index = cls(dim, approximate_from=approximate_from, background=background, threads=threads)
+        fresh_texts: list[str] = []
+        fresh_rows: list[int] = []
+        row_of: dict[str, int] = {}
+        for position, pair in enumerate(pairs):
+            index._remember(position, pair)
+            reply = pair.reply_text
+            if reply_vectors is None or not reply.strip():
+                index._reply_row.append(-1)
+                continue
+            row = row_of.get(reply)
+            if row is None:
+                row = row_of[reply] = len(fresh_texts)
+                fresh_texts.append(reply)
+                fresh_rows.append(position)
+                index._reply_pair.append(position)
+            else:
+                index._reply_pair[row] = position
+            index._reply_row.append(row)
+        del row_of
+        if len(index.pairs) != vectors.shape[0]:
+            raise ValueError("one vector per pair is required")
+        if len(index.pairs):
             index.vectors.add(vectors)
-        for row, pair in enumerate(pairs):
-            index._remember(row, pair)
-        if reply_vectors is not None:
-            for pair, vector in zip(pairs, reply_vectors, strict=True):
-                index.reply_vectors[pair.reply_text] = vector
+        if reply_vectors is not None and fresh_rows:
+            index.reply_vectors.add(fresh_texts, np.asarray(reply_vectors)[fresh_rows])
+        newest = range(max(0, len(index.pairs) - MINE_PAIRS), len(index.pairs))
         index.phrasebook = Phrasebook.mine(
-            owner_replies if owner_replies is not None else (p.reply_text for p in pairs),
-            pairs=[(p.incoming_text, p.reply_text) for p in pairs],
+            owner_replies
+            if owner_replies is not None
+            else (index.pairs.reply_text(p) for p in newest),
+            pairs=((index.pairs.incoming_text(p), index.pairs.reply_text(p)) for p in newest),
         )
         return index
 
-    def _remember(self, row: int, pair: ReplyPair) -> None:
+    def _reply_text_of(self, row: int) -> str:
+        return self.pairs.reply_text(self._reply_pair[row])
+
+    def _remember(self, position: int, pair: ReplyPair) -> None:
         self.pairs.append(pair)
-        words = tokens(pair.incoming_text)
-        self.token_sets.append(words)
-        for word in words:
-            self.postings.setdefault(word, []).append(row)
+        for word in tokens(pair.incoming_text):
+            rows = self.postings.get(word)
+            if rows is None:
+                rows = self.postings[word] = array("I")
+            rows.append(position)
+        if _NICK.match(pair.reply_text):
+            self._addressed += 1
 
     def add(self, pair: ReplyPair, vector: Vector, reply_vector: Vector | None = None) -> None:
-        """Add one exemplar (a sent draft) without rebuilding."""
-        if not self.pairs and self.vectors.dim != vector.shape[-1]:
-            self.vectors = NumpyVectorIndex(vector.shape[-1])
-        row = self.vectors.add(vector.reshape(1, -1))
-        self._remember(row, pair)
-        self._answered = None
-        if reply_vector is not None:
-            self.reply_vectors[pair.reply_text] = reply_vector
-            self._replies = None
+        """Add one exemplar (a new reply of the owner's) without rebuilding."""
+        if not len(self.pairs) and self.vectors.dim != vector.shape[-1]:
+            self._options["dim"] = vector.shape[-1]
+            self.vectors = ExemplarVectors(**self._options)
+            self.reply_vectors = ReplyVectors(text_of=self._reply_text_of, **self._options)
+        position = len(self.pairs)
+        self._remember(position, pair)
+        self.vectors.add(np.asarray(vector).reshape(1, -1))
+        row = -1
+        if reply_vector is not None and pair.reply_text.strip():
+            known = self.reply_vectors.row(pair.reply_text)
+            if known is None:
+                row = self.reply_vectors.add([pair.reply_text], reply_vector.reshape(1, -1))
+                self._reply_pair.append(position)
+            else:
+                row = known
+                self._reply_pair[row] = position
+            self._codes = self._replies = None
+        self._reply_row.append(row)
+        if self._answered is not None:
+            self._answered.add(text_key(reply_key(pair.reply_text)), position)
+
+    def extend(
+        self, pairs: Sequence[ReplyPair], vectors: Vector, reply_vectors: Vector | None = None
+    ) -> bool:
+        """Catch up with the persona's pairs as the store now lists them (oldest first): when
+        they start with exactly the pairs held, add the rest (new replies of the owner's) and
+        return True; otherwise (pairs removed, edited or imported in between) change nothing and
+        return False, and the caller builds a new index."""
+        held = len(self.pairs)
+        if self._removed or len(pairs) < held or len(vectors) != len(pairs):
+            return False
+        if reply_vectors is None and held and len(self.reply_vectors.store):
+            return False
+        if any(self.pairs[p] != pairs[p] for p in range(held - 1, -1, -1)):
+            return False
+        for position in range(held, len(pairs)):
+            reply = reply_vectors[position] if reply_vectors is not None else None
+            self.add(pairs[position], vectors[position], reply)
+        return True
+
+    def remove(self, positions: Iterable[int]) -> None:
+        """Leave the pairs at ``positions`` out of every search (an erased or retracted
+        exemplar); a reply text stays searchable while a live pair still answers with it."""
+        gone = {int(p) for p in positions if 0 <= p < len(self.pairs)} - self._removed
+        if not gone:
+            return
+        self._removed |= gone
+        self.vectors.remove(sorted(gone))
+        orphaned = []
+        for position in gone:
+            row = self._reply_row[position]
+            if row >= 0 and self._reply_pair[row] == position:
+                alive = [
+                    p
+                    for p in self._pairs_answered(self.pairs.reply_text(position))
+                    if p not in self._removed and self._reply_row[p] == row
+                ]
+                if alive:
+                    self._reply_pair[row] = alive[-1]
+                else:
+                    orphaned.append(row)
+        if orphaned:
+            self.reply_vectors.store.remove(orphaned)
+        self._codes = self._replies = None
+
+    def _pairs_answered(self, reply: str) -> list[int]:
+        if self._answered is None:
+            lookup = HashLookup()
+            lookup.extend(
+                [text_key(reply_key(t)) for t in self.pairs.reply_texts()], range(len(self.pairs))
+            )
+            self._answered = lookup
+        return self._answered.find(text_key(reply_key(reply)))
 
     def __len__(self) -> int:
-        return len(self.pairs)
+        return len(self.pairs) - len(self._removed)
 
     @property
     def matrix(self) -> Vector:
-        """The incoming-side embeddings, one row per pair."""
+        """The incoming-side embeddings, one row per pair (float32; a copy above the size where
+        they are stored as int8)."""
         return self.vectors.matrix
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the pairs, vectors, graphs and postings (not the phrasebook)."""
+        postings = sum(56 + 4 * len(rows) for rows in self.postings.values())
+        return (
+            self.pairs.nbytes
+            + self.vectors.nbytes
+            + self.reply_vectors.nbytes
+            + postings
+            + 4 * (len(self._reply_row) + len(self._reply_pair))
+        )
+
+    def wait(self) -> None:
+        """Block until graphs being built in the background are in use (benchmarks, tests)."""
+        self.vectors.wait()
+        self.reply_vectors.store.wait()
 
     def precedents(self, query: Vector, replies: Sequence[str]) -> npt.NDArray[np.float64]:
         """Per reply, the highest similarity of ``query`` to a past message the owner answered
         with that reply (whatever the address), 0 when they never used it."""
-        if self._answered is None:
-            self._answered = {}
-            for position, pair in enumerate(self.pairs):
-                self._answered.setdefault(reply_key(pair.reply_text), []).append(position)
         out = np.zeros(len(replies), dtype=np.float64)
-        for k, reply in enumerate(replies):
-            rows = self._answered.get(reply_key(reply))
-            if rows:
-                out[k] = max(self.vectors.similarity(query, rows))
+        groups = [
+            [p for p in self._pairs_answered(reply) if p not in self._removed] for reply in replies
+        ]
+        rows = [p for group in groups for p in group]
+        if not rows:
+            return out
+        values = self.vectors.similarity(query, rows)  # one read of the stored rows
+        start = 0
+        for k, group in enumerate(groups):
+            if group:
+                out[k] = max(values[start : start + len(group)])
+                start += len(group)
         return out
 
     def address_share(self) -> float:
         """How many of the owner's replies start by addressing someone ("bob: …")."""
-        if not self.pairs:
-            return 0.0
-        if self._addressing is None or self._addressing[0] != len(self.pairs):
-            count = sum(1 for p in self.pairs if _NICK.match(p.reply_text))
-            self._addressing = (len(self.pairs), count / len(self.pairs))
-        return self._addressing[1]
+        return self._addressed / len(self.pairs) if len(self.pairs) else 0.0
 
     def codes(self, weights: FitWeights) -> ReplyCodes:
         """Compact codes of :meth:`replies` for searching by fit (built once per weights)."""
-        matrix = self.replies()[1]
         cached = self._codes
-        if cached is None or cached[0] is not weights or cached[1].matrix.shape[0] != len(matrix):
-            cached = (weights, ReplyCodes.of(weights, matrix))
+        if cached is None or cached[0] is not weights:
+            cached = (weights, ReplyCodes.of(weights, self.replies()[1]))
             self._codes = cached
         return cached[1]
 
     def replies(self) -> tuple[list[str], Vector, list[int]]:
         """The distinct reply texts whose embedding is known, as ``(texts, matrix, pair
-        position of each)``: what direct search by fit runs over (built once, kept)."""
+        position of each)``: built once (O(replies)), for exact search by fit and training."""
         if self._replies is None:
-            texts: list[str] = []
-            positions: list[int] = []
-            seen: set[str] = set()
-            for position in range(len(self.pairs) - 1, -1, -1):  # newest pair of each text
-                reply = self.pairs[position].reply_text
-                if reply in seen or reply not in self.reply_vectors or not reply.strip():
-                    continue
-                seen.add(reply)
-                texts.append(reply)
-                positions.append(position)
-            dim = self.vectors.dim
-            matrix = (
-                np.stack([self.reply_vectors[t] for t in texts]).astype(np.float32)
-                if texts
-                else np.zeros((0, dim), dtype=np.float32)
-            )
-            self._replies = (texts, matrix, positions)
+            store = self.reply_vectors.store
+            live = [r for r in range(len(store)) if self._reply_pair[r] not in self._removed]
+            texts = [self._reply_text_of(row) for row in live]
+            # all rows live: the stored matrix itself (a view while exact), not a copy
+            matrix = store.matrix if len(live) == len(store) else store.rows(live)
+            self._replies = (texts, matrix, [self._reply_pair[r] for r in live])
         return self._replies
+
+    def by_fit(
+        self, fit: ReplyFit, query: Vector, k: int, *, codes_from: int = 20_000
+    ) -> list[int]:
+        """Pair positions of the ``k`` distinct replies with the best embedding part of the
+        fit to the message embedded as ``query``, best first (the newest pair of each text).
+
+        Exact (one matrix-vector product, over compact codes above ``codes_from`` replies) while
+        the replies are few; through the reply graph above that (exactly over the stored rows
+        while it builds, without copying them). The graph searches by cosine with
+        ``B Aᵀ m + α m + u`` normalised: for unit reply vectors that is the fit's order.
+        """
+        store = self.reply_vectors.store
+        if len(store) < self._options["approximate_from"] or not self._options["approximate_from"]:
+            texts, matrix, positions = self.replies()
+            codes = self.codes(fit.weights) if len(texts) > codes_from else None
+            return [positions[row] for row in fit.search(query, matrix, k, codes)]
+        direction = fit.weights.query(query)
+        norm = float(np.linalg.norm(direction))
+        if not norm:
+            return []
+        return [self._reply_pair[row] for row, _ in store.search(direction / norm, k)]
 
     def _lexical(self, query_tokens: frozenset[str], width: int) -> list[int]:
         """Rows sharing the query's rarer words, by summed idf (common words are skipped)."""
@@ -188,7 +432,8 @@ class ExemplarIndex:
             idf = math.log(1 + n / len(rows))
             for row in rows:
                 weights[row] = weights.get(row, 0.0) + idf
-        return sorted(weights, key=lambda row: -weights[row])[:width]
+        ranked = sorted(weights, key=lambda row: -weights[row])
+        return [row for row in ranked if row not in self._removed][:width]
 
     def nearest(
         self, query: Vector, query_tokens: frozenset[str], k: int, *, distinct: bool = False
@@ -198,20 +443,26 @@ class ExemplarIndex:
         Candidates come from both the cosine top list and the word index; each is scored
         ``(1 - LEXICAL_WEIGHT) * cosine + LEXICAL_WEIGHT * jaccard(words)``. With ``distinct``,
         only the most similar pair of each reply text competes (owners repeat themselves:
-        "thanks!" answers hundreds of messages), found in a deeper but still exact cosine list.
+        "thanks!" answers hundreds of messages), found in a deeper cosine list.
         """
-        if not self.pairs:
+        if not len(self):
             return []
         width = max(k * 4, SHORTLIST)
         if distinct:
-            semantic, replies = [], set()
-            for row, value in self.vectors.search(query, width * 8):
-                reply = self.pairs[row].reply_text
-                if reply not in replies:
-                    replies.add(reply)
-                    semantic.append((row, value))
-                    if len(semantic) == width:
-                        break
+            for depth in (width * 2, width * 8):  # deeper only when replies repeat a lot
+                semantic, replies = [], set[int | str]()
+                found = self.vectors.search(query, depth)
+                for row, value in found:
+                    # the reply's row among distinct texts when known (no text to decode)
+                    known = self._reply_row[row]
+                    reply = known if known >= 0 else self.pairs.reply_text(row)
+                    if reply not in replies:
+                        replies.add(reply)
+                        semantic.append((row, value))
+                        if len(semantic) == width:
+                            break
+                if len(semantic) == width or len(found) < depth:
+                    break
         else:
             semantic = self.vectors.search(query, width)
         cosine = dict(semantic)
@@ -221,7 +472,7 @@ class ExemplarIndex:
         scored = [
             (
                 (1 - LEXICAL_WEIGHT) * value
-                + LEXICAL_WEIGHT * _jaccard(query_tokens, self.token_sets[row]),
+                + LEXICAL_WEIGHT * _jaccard(query_tokens, tokens(self.pairs.incoming_text(row))),
                 row,
             )
             for row, value in cosine.items()

@@ -482,9 +482,7 @@ def _candidates(
     """The owner's replies to the most similar past messages, their replies found directly by
     fit, and their stock phrases (of intents and of roles): re-addressed to ``sender``, without
     repeats or texts already rejected for this message."""
-    replies = index.replies()[1]
-    codes = index.codes(fit.weights) if len(replies) > CODES_FROM else None
-    found = _gather(index, hits, fit.search(query, replies, FIT_SEARCH, codes))
+    found = _gather(index, hits, index.by_fit(fit, query, FIT_SEARCH, codes_from=CODES_FROM))
     for phrases in index.phrasebook.phrases.values():
         for phrase in phrases:
             times = "once" if phrase.count == 1 else f"{phrase.count} times"
@@ -563,8 +561,8 @@ def fit_for(index: ExemplarIndex, weights: FitWeights | None = None, *, seed: in
 def _gather(
     index: ExemplarIndex, hits: Sequence[tuple[float, int]], fitted: Sequence[int]
 ) -> list[_Pick]:
-    """Candidates from similar past messages and from direct search by fit (``source_id`` holds
-    the pair position until the caller re-addresses the reply)."""
+    """Candidates from similar past messages and from direct search by fit (pair positions;
+    ``source_id`` holds the position until the caller re-addresses the reply)."""
     out: list[_Pick] = []
     for similarity, position in hits:
         pair = index.pairs[position]
@@ -573,11 +571,10 @@ def _gather(
             f"({round(max(0.0, similarity) * 100)}% alike)"
         )
         out.append(_Pick(pair.reply_text, similarity, reason, str(position), None, pair.reply_text))
-    positions = index.replies()[2]
-    for row in fitted:
-        pair = index.pairs[positions[row]]
+    for position in fitted:
+        pair = index.pairs[position]
         reason = f"you wrote this to {pair.incoming_sender}; it answers what was asked"
-        out.append(_Pick(pair.reply_text, 0.0, reason, str(positions[row]), None, pair.reply_text))
+        out.append(_Pick(pair.reply_text, 0.0, reason, str(position), None, pair.reply_text))
     return out
 
 
@@ -585,11 +582,13 @@ def _vectors(
     index: ExemplarIndex, texts: Sequence[str], encode: Callable[[Sequence[str]], Vector] | None
 ) -> dict[str, Vector]:
     """Known reply vectors of ``texts``; the others encoded in one batch (and remembered)."""
-    missing = list(dict.fromkeys(t for t in texts if t not in index.reply_vectors))
+    known = index.reply_vectors.many(texts)
+    missing = list(dict.fromkeys(t for t in texts if t not in known))
     if missing and encode is not None:
         for text, vector in zip(missing, encode(missing), strict=True):
             index.reply_vectors[text] = vector
-    return {t: index.reply_vectors[t] for t in texts if t in index.reply_vectors}
+            known[text] = vector
+    return known
 
 
 def _distinct(text: str, chosen: Sequence[DraftOption], diversity: float) -> bool:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
+from core.memo import memo_text
+
 Intent = Literal["accept", "decline", "defer", "thank", "ask_details"]
 
 INTENTS: Final[tuple[Intent, ...]] = ("accept", "decline", "defer", "thank", "ask_details")
@@ -94,6 +96,7 @@ _ASK = _rx(
 )
 
 
+@memo_text()
 def classify_intent(text: str) -> Intent | None:
     """The single clearest intent of a short reply.
 

@@ -8,6 +8,7 @@ the vault assembles them. A table that no part owns stops this module from loadi
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, cast
 
@@ -97,6 +98,9 @@ def erase_order(parts: Sequence[VaultPart]) -> tuple[Table, ...]:
     return tuple(reversed(tables.metadata.sorted_tables))
 
 
+log = logging.getLogger(__name__)
+
+
 _SECTIONS: Final[Mapping[str, Section]] = export_sections(PARTS)
 _ERASE_ORDER: Final = erase_order(PARTS)
 
@@ -151,7 +155,10 @@ class SqlAccountVault:
         The wrapped data key goes with the ``account_keys`` row, so any copy of the ciphertexts
         left elsewhere (a backup) can no longer be decrypted with the master key. On SQLite the
         WAL is then checkpointed and truncated: with ``secure_delete=ON`` the freed pages are
-        zeroed, so the erased ciphertexts leave both files.
+        zeroed, so the erased ciphertexts leave both files. Zeroing misses one thing: when a
+        b-tree page splits, SQLite may leave stale copies of index keys (plain message ids) in
+        the unused space of pages that stay in use; a ``VACUUM`` rebuilds every table and index
+        from the live rows, so after it nothing of the account is anywhere in the file.
         """
         async with self._ctx.write(account_id) as session:
             for table in _ERASE_ORDER:
@@ -161,6 +168,28 @@ class SqlAccountVault:
         self._ctx.quarantine.forget(account_id)
         if self._ctx.dialect == "sqlite":
             await checkpoint_sqlite(self._ctx.engine)
+            await vacuum_sqlite(self._ctx.engine)
+            await checkpoint_sqlite(self._ctx.engine)
+
+
+async def vacuum_sqlite(engine: AsyncEngine, *, attempts: int = 20) -> bool:
+    """``VACUUM``: rebuild the database file from its live rows, retried while it is busy.
+
+    Returns ``True`` once it ran (it needs a moment with no other writer).
+    """
+    for attempt in range(attempts):
+        try:
+            async with engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                driver = cast(Any, raw.driver_connection)
+                await driver.execute("VACUUM")
+            return True
+        except Exception as error:  # "database is locked" while another writer works
+            if "locked" not in str(error) and "busy" not in str(error).lower():
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+    log.warning("erase: VACUUM stayed busy; freed pages were zeroed but not compacted")
+    return False
 
 
 async def checkpoint_sqlite(engine: AsyncEngine, *, attempts: int = 20) -> bool:

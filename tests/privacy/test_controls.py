@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -182,3 +183,34 @@ async def test_disclosure_command(runtime: Runtime) -> None:
     assert "Disclosure on discord" in await say(
         runtime, "privacy disclosure", user=discord, is_private=False
     )
+
+
+async def test_live_replies_extend_the_exemplar_index_in_place(runtime: Runtime) -> None:
+    clone = runtime.clone
+    await clone.import_sample(OWNER)
+    assert "on slack is on" in await say(runtime, "train on")
+    account = await clone.account(OWNER)
+    persona = await clone.active_persona(account)
+    before = await clone.models.get(account, persona)
+    size = len(before.index)
+    question = Message(
+        id="their-9",
+        conversation="C1",
+        thread=None,
+        sender="kim",
+        text="is the quokka deployment green yet?",
+        sent_at=utc_now(),
+    )
+    reply = replace(
+        own("quokka is green, shipped at noon", 9), reply_to=question.id, sent_at=utc_now()
+    )
+    assert await clone.observe_owner_message(OWNER, reply, replying_to=question)
+    after = await clone.models.get(account, persona)
+    assert after is not before and after.index is before.index  # extended, not rebuilt
+    assert len(after.index) == size + 1
+    assert after.index.pairs[size].reply_text == reply.text
+    # An erase (or an import) drops it: nothing of the account is kept aside.
+    clone.models.forget(account.id, persona.id, learned=True)
+    clone.models.forget(account.id)
+    rebuilt = await clone.models.get(account, persona)
+    assert rebuilt.index is not before.index and len(rebuilt.index) == size + 1

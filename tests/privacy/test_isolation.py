@@ -59,6 +59,13 @@ CROSS_ACCOUNT = {
     ("SqlAccountStore", "redeem_link_code"): "the one-time code names the account",
     ("SqlDeliveryLog", "first_seen"): "a delivery key, logged before its account may exist",
     ("SqlDeliveryLog", "prune"): "expiry of de-duplication records",
+    ("SqlDeliveryLog", "accept"): "a delivery stored before its account may be known",
+    ("SqlDeliveryLog", "accept_many"): "deliveries stored before their accounts are known",
+    ("SqlDeliveryLog", "renew"): "one delivery by its key (its account, if known, scopes it)",
+    ("SqlDeliveryLog", "finish"): "one delivery by its key (its account, if known, scopes it)",
+    ("SqlDeliveryLog", "pending"): "one delivery by its key (its account, if known, scopes it)",
+    ("SqlDeliveryLog", "claim_expired"): "dead workers' deliveries, found by lease, each "
+    "then taken under its own key and account",
     ("SqlTeamStore", "memberships"): "the role row names the member; the owner granted it",
     ("SqlTeamStore", "redeem_invite"): "the one-time invitation code names the account",
 }

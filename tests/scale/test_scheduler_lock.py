@@ -135,9 +135,10 @@ async def test_deployments_in_separate_schemas_each_elect_their_own_leader() -> 
         engines = [open_engine(one.url), open_engine(other.url), open_engine(one.url)]
         elections = [LeaderElection(engine, name="shared", poll_s=0.05) for engine in engines]
         try:
-            for election in elections:
-                await election.__aenter__()
+            await elections[0].__aenter__()
             await asyncio.wait_for(elections[0].wait_until_leader(), 5)
+            for election in elections[1:]:
+                await election.__aenter__()
             await asyncio.wait_for(elections[1].wait_until_leader(), 5)
             await asyncio.sleep(0.3)
             assert not elections[2].leading  # same schema as the first: a follower

@@ -59,9 +59,17 @@ def test_master_keys_hide_secrets_and_validate() -> None:
         MasterKeys.parse("not-a-key", source=KeySource("env"))
     with pytest.raises(MasterKeyError):
         MasterKeys.parse(" , ", source=KeySource("env"))
+    sealed = keys.seal("slack:event:Ev1", b"a delivery")
+    assert b"a delivery" not in sealed and keys.unseal("slack:event:Ev1", sealed) == b"a delivery"
+    with pytest.raises(DecryptionError, match="another record"):
+        keys.unseal("slack:event:Ev2", sealed)  # bound to its delivery key
+    with pytest.raises(DecryptionError):
+        keys.unseal("slack:event:Ev1", sealed[:-1] + bytes([sealed[-1] ^ 1]))
     other = MasterKeys([generate_master_key()], source=KeySource("file", Path("/d/master.key")))
     with pytest.raises(WrongMasterKey, match=re.escape("/d/master.key")):
         other.unwrap(keys.wrap(b"k" * 32))
+    with pytest.raises(DecryptionError):
+        other.unseal("slack:event:Ev1", sealed)  # a retired master key: unreadable
 
 
 def test_key_file_is_created_private_and_atomically(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,18 @@ from bot.platforms import telegram as wiring
 from bot.runner import health_app
 from bot.settings import load_settings
 from core.engines.embedding import HashingEmbedder
-from tests.adapters.telegram.conftest import OWNER_ID, TOKEN, payload
+from tests.adapters.telegram.conftest import BOT_USER, OWNER_ID, TOKEN, payload
 from tests.adapters.telegram.fake_bot_api import FakeBotApi
 
 SECRET = "s3cr3t-Token_for-the-webhook-0123456789"
 
 
 @asynccontextmanager
-async def _runtime(data_dir: Path, fake: FakeBotApi, **telegram: str) -> AsyncIterator[Runtime]:
+async def _runtime(
+    data_dir: Path, fake: FakeBotApi, *, lease_s: str = "30", **telegram: str
+) -> AsyncIterator[Runtime]:
     env = {
+        "MINIME_DELIVERY_LEASE_S": lease_s,
         "MINIME_TELEGRAM__BOT_TOKEN": TOKEN,
         "MINIME_TELEGRAM__API_BASE_URL": fake.base_url,
         "MINIME_TELEGRAM__API_FILE_URL": fake.file_url,
@@ -101,6 +105,36 @@ async def test_webhook_requires_the_secret_in_constant_time(
             await _stop(task)
     assert len(fake_api.ok("sendMessage")) == 1
     assert fake_api.ok("getUpdates") == []
+
+
+async def test_a_webhook_update_whose_worker_died_is_resumed_once(
+    data_dir: Path, fake_api: FakeBotApi
+) -> None:
+    url = "https://minime.example.com/telegram/webhook"
+    update = payload("forward_user.json")
+    key = f"telegram:{BOT_USER['id']}:{update['update_id']}"
+    async with _runtime(
+        data_dir, fake_api, lease_s="0.3", webhook_url=url, webhook_secret=SECRET
+    ) as runtime:
+        # Answered 200 by a worker that was then killed: stored, leased by nobody alive.
+        raw = json.dumps(update).encode()
+        await runtime.storage.deliveries.accept(
+            key, raw, platform="telegram", lease=timedelta(seconds=-1)
+        )
+        http = health_app(runtime)
+        async with wiring.open_adapter(runtime, http) as adapter:
+            task = asyncio.create_task(adapter.run())
+            await _wait_for(lambda: fake_api.ok("sendMessage"))  # the sweep at start took it
+            async with TestClient(TestServer(http)) as client:  # Telegram's redelivery
+                response = await client.post(
+                    WEBHOOK_PATH, data=raw, headers={SECRET_HEADER: SECRET}
+                )
+                assert response.status == 200
+            await asyncio.sleep(0.8)  # two more sweeps: nothing left to take
+            await _stop(task)
+        assert not await runtime.storage.deliveries.pending(key)
+    (offer,) = fake_api.ok("sendMessage")
+    assert offer["chat_id"] == OWNER_ID
 
 
 @pytest.mark.parametrize(
