@@ -130,6 +130,10 @@ class OnnxEmbedder:
                 options.intra_op_num_threads = self._threads
                 options.inter_op_num_threads = 1
                 options.log_severity_level = 3
+                # No arena or planned buffers kept between runs: each of N workers would hold
+                # its own; drafting time is unchanged (docs/benchmarks.md, "Workers' memory").
+                options.enable_cpu_mem_arena = False
+                options.enable_mem_pattern = False
                 session = onnxruntime.InferenceSession(
                     str(directory / "model.onnx"),
                     sess_options=options,
