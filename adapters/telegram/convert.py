@@ -342,6 +342,8 @@ def _business_message(message: MessagePayload) -> BusinessIncoming | None:
     text = (message.get("text") or message.get("caption") or "").strip()
     if not connection_id or "id" not in chat or not text:
         return None
+    if not isinstance(connection_id, str):  # a key of the connection cache: never a list
+        raise TypeError("business_connection_id is not a string")
     if message.get("sender_business_bot") or sender.get("is_bot"):
         return None  # sent by a bot (this one) on the owner's behalf
     quoted = message.get("reply_to_message") or {}

@@ -140,3 +140,13 @@ async def test_fuzzed_updates_never_get_a_5xx(
     if isinstance(body, dict):
         body["update_id"] = data.draw(st.integers(1, 2**31))
     assert await post(webhook, json.dumps(body).encode()) < 500
+
+
+@pytest.mark.parametrize("connection_id", [[None], {"id": "x"}, 5])
+async def test_a_business_connection_id_that_is_not_a_string_is_refused_not_a_5xx(
+    webhook: TestClient[Any, Any], connection_id: object
+) -> None:
+    # Found by the fuzz above: a list reached the connection cache as its key (TypeError → 500).
+    body = payload("business_message.json")
+    body["business_message"] = {**body["business_message"], "business_connection_id": connection_id}
+    assert await post(webhook, json.dumps(body).encode()) < 500
