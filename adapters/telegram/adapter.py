@@ -318,7 +318,18 @@ class TelegramAdapter:
             return web.Response(status=400)
         if self._durable is None:
             await self._app.update_queue.put(update)
-        elif self._within_caps(update):
+            return web.Response(status=200)
+        try:
+            within = self._within_caps(update)
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
+            # A field of a shape no real update has: refused like any malformed body.
+            log.info(
+                "telegram: refused a malformed update (%s, %d bytes)",
+                type(error).__name__,
+                len(raw),
+            )
+            return web.Response(status=400)
+        if within:
             key = self._delivery_key(update)
             if await self._durable.accept(key, raw):  # stored before Telegram hears "200"
                 self._durable.start(key, partial(process_accepted, self._app, update))
@@ -348,19 +359,7 @@ class TelegramAdapter:
             raise ApplicationHandlerStop
 
     def _within_caps(self, update: Update) -> bool:
-        """The clone's rate caps, checked before the update is recorded (a flood writes nothing):
-        forwarded messages, and contacts' messages in a connected business chat."""
-        event = _readable_event(update, self._bot.id)
-        if isinstance(event, IncomingMessage):
-            return self._clone.admit(event, explicit=True)
-        if isinstance(event, BusinessIncoming):
-            link = self._connections.cached(event.connection_id)
-            if link is None or not link.enabled:
-                return True  # looked up (and capped) when handled
-            if event.sender_id is not None and str(event.sender_id) == link.owner.user_id:
-                return True  # the owner's own message: not triaged
-            return self._clone.admit(to_business_incoming(event, owner=link.owner))
-        return True
+        return within_caps(update, self._bot.id, self._clone, self._connections)
 
     async def _dispatch(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         event = to_event(update.to_dict(), bot_id=self._bot.id)
@@ -693,6 +692,24 @@ class TelegramAdapter:
 
 
 # ----------------------------------------------------------------- wiring
+
+
+def within_caps(
+    update: Update, bot_id: int, clone: Clone, connections: BusinessConnections
+) -> bool:
+    """The clone's rate caps, checked before the update is recorded (a flood writes nothing):
+    forwarded messages, and contacts' messages in a connected business chat."""
+    event = _readable_event(update, bot_id)
+    if isinstance(event, IncomingMessage):
+        return clone.admit(event, explicit=True)
+    if isinstance(event, BusinessIncoming):
+        link = connections.cached(event.connection_id)
+        if link is None or not link.enabled:
+            return True  # looked up (and capped) when handled
+        if event.sender_id is not None and str(event.sender_id) == link.owner.user_id:
+            return True  # the owner's own message: not triaged
+        return clone.admit(to_business_incoming(event, owner=link.owner))
+    return True
 
 
 def _readable_event(update: Update, bot_id: int) -> object:
