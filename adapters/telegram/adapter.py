@@ -323,10 +323,9 @@ class TelegramAdapter:
             within = self._within_caps(update)
         except (TypeError, ValueError, KeyError, AttributeError) as error:
             # A field of a shape no real update has: refused like any malformed body.
+            size = len(raw)
             log.info(
-                "telegram: refused a malformed update (%s, %d bytes)",
-                type(error).__name__,
-                len(raw),
+                "telegram: refused a malformed update (%s, %d bytes)", type(error).__name__, size
             )
             return web.Response(status=400)
         if within:
