@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -13,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.adapters.slack.conftest import HarnessFactory, payload
+from tests.json_mutations import json_mutations
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -88,34 +88,6 @@ async def test_well_formed_deliveries_still_pass(slack_app: HarnessFactory) -> N
         await slack.settle()
 
 
-def _mutations(value: Any) -> st.SearchStrategy[Any]:
-    """``value`` with one subtree replaced by an arbitrary JSON value (or a key removed)."""
-    leaves = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
-    anything = st.recursive(
-        leaves,
-        lambda inner: (
-            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-        ),
-        max_leaves=8,
-    )
-    if isinstance(value, dict) and value:
-        key = st.sampled_from(sorted(value))
-        return st.one_of(
-            anything,
-            key.flatmap(lambda k: _mutations(value[k]).map(lambda v: {**value, k: v})),
-            key.map(lambda k: {n: v for n, v in value.items() if n != k}),
-        )
-    if isinstance(value, list) and value:
-        index = st.integers(0, len(value) - 1)
-        return st.one_of(
-            anything,
-            index.flatmap(
-                lambda i: _mutations(value[i]).map(lambda v: [*value[:i], v, *value[i + 1 :]])
-            ),
-        )
-    return anything
-
-
 RECORDED = [
     "event_message_im",
     "event_app_mention",
@@ -137,7 +109,7 @@ async def test_fuzzed_deliveries_never_get_a_5xx(
     slack_app: HarnessFactory, data: st.DataObject
 ) -> None:
     name = data.draw(st.sampled_from(RECORDED))
-    body = data.draw(_mutations(payload(name)))
+    body = data.draw(json_mutations(payload(name)))
     if name.startswith("event"):
         raw, kind = json.dumps(body).encode(), JSON
     else:
