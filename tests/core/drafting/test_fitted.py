@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from core.drafting.fit import ReplyFit
 from core.drafting.retrieval import ExemplarIndex, RetrievalDrafter
 from core.drafting.style import SurfaceStyleScorer
 from core.engines.embedding import HashingEmbedder
-from core.models import ReplyPair
 from tests.core.drafting.test_fit import toy_weights
+from tests.core.drafting.test_retrieval import pair
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 EMBEDDER = HashingEmbedder(dim=128)
-
-
-def pair(n: int, incoming: str, reply: str, sender: str = "alice") -> ReplyPair:
-    return ReplyPair(
-        persona_id="p",
-        incoming_id=f"in{n}",
-        incoming_text=incoming,
-        incoming_sender=sender,
-        reply_id=f"re{n}",
-        reply_text=reply,
-        replied_at=T0,
-    )
 
 
 PAIRS = [
