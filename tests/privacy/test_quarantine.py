@@ -21,6 +21,10 @@ async def test_drafting_and_export_survive_a_tampered_message_and_profile(runtim
         incoming(ALICE, "can you review my PR today?"), explicit=True
     )
     assert first is not None and first.draft is not None  # the profile state now exists
+    # The style verifier trains in the background after the first draft and writes its state:
+    # let it finish before tampering behind the stores' back (a second SQLite writer would
+    # otherwise meet "database is locked"), as a restart would find it finished.
+    await clone.settle()
     m, s = tables.messages, tables.state
     async with runtime.storage.engine.begin() as connection:
         pk, text = (
