@@ -635,7 +635,7 @@ _PLACE = re.compile(
     r"restaurant|there|here)\b",
 )
 _VAGUE_OBJECT = re.compile(
-    r"\b(?:my|the|that|this|your|our)\s+(?:pr|mr|doc|docs|document|file|files|branch|ticket|issue|"
+    r"\b(?:my|the|that|this|your|our)\s+(?:pr|mr|pull request|merge request|doc|docs|document|file|files|branch|ticket|issue|"
     r"slides|deck|report|email|spreadsheet|sheet|numbers|link|thing|stuff|change|changes|patch|"
     r"draft|proposal|contract|invoice|form|code|script|one)\b(?!\s*(?:#|\d|for|about|on|from|of|"
     r"called|named|\"|'))",

@@ -70,7 +70,12 @@ _ANSWER_SLOT = slots_for("open_question")[0]
 def plays(slot: Slot, candidate: Candidate) -> bool:
     """Whether ``candidate`` plays the part of ``slot`` (by its intent, act or stock role)."""
     if slot.kind == "ask_details":
+        # a question back, also after a yes ("sure - which pr?"), about what is open
         asks = candidate.intent == "ask_details" or candidate.act in slot.acts
+        asks = asks or (
+            any(c in candidate.text for c in QUESTION_MARKS)
+            and candidate.intent not in ("decline", "defer")
+        )
         return asks and bool(asks_about(candidate.text) & slot.details)
     if slot.kind == "hold":  # putting off a question, not a request ("can't today, thursday?")
         return holds(candidate.text) or role_of(candidate.text) == "hold"

@@ -238,3 +238,12 @@ def test_the_owners_plain_yes_is_kept_beside_one_that_asks_back() -> None:
     message = "dinner at the Blue Door on friday at 7?"  # place and time given: nothing to ask
     yes = [o.text for o in shape("invitation", message, [], book, threshold=0.5)][:1]
     assert yes == ["sure, see you then"]
+
+
+def test_a_yes_that_asks_what_is_open_can_ask_for_details_beside_a_plain_yes() -> None:
+    found = [cand("sgtm, will review by 11am", 0.95), cand("sure - which doc?", 0.9)]
+    assert card("could you proofread my doc today?", found) == [
+        "yes:sgtm, will review by 11am",
+        "not_now:sorry, I can't this time",
+        "ask_details:sure - which doc?",
+    ]
