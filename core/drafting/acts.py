@@ -56,6 +56,7 @@ from typing import Final, Literal, get_args
 
 import numpy as np
 
+from core.drafting.personal import about_you
 from core.memo import memo_text
 from core.ports import Vector
 from core.profiling.intents import Intent
@@ -634,7 +635,7 @@ _PLACE = re.compile(
     r"restaurant|there|here)\b",
 )
 _VAGUE_OBJECT = re.compile(
-    r"\b(?:my|the|that|this|your|our)\s+(?:pr|mr|doc|docs|document|file|files|branch|ticket|issue|"
+    r"\b(?:my|the|that|this|your|our)\s+(?:pr|mr|pull request|merge request|doc|docs|document|file|files|branch|ticket|issue|"
     r"slides|deck|report|email|spreadsheet|sheet|numbers|link|thing|stuff|change|changes|patch|"
     r"draft|proposal|contract|invoice|form|code|script|one)\b(?!\s*(?:#|\d|for|about|on|from|of|"
     r"called|named|\"|'))",
@@ -693,7 +694,9 @@ def slots_for(act: Act, text: str = "") -> tuple[Slot, ...]:
     * request / invitation → yes, not now, and ask-for-details only when ``text`` leaves
       something open (:func:`open_details`) — never a stock "where?" for a code review;
     * open or yes/no question, problem → the owner's answer if one fits, else a holding reply in
-      their words ("let me check"); a problem may also get a question back when details are open;
+      their words ("let me check") — but for a question about the owner's own life or feelings
+      ("how was your weekend?", :func:`~core.drafting.personal.about_you`), only a real answer;
+      a problem may also get a question back when details are open;
     * thanks / apology → the owner's own acknowledgement; opinion or joke → a reaction;
       greeting → a greeting; information → an acknowledgement or a reaction.
 
@@ -718,7 +721,8 @@ def slots_for(act: Act, text: str = "") -> tuple[Slot, ...]:
         )
         return (_YES, _NOT_NOW, *ask)
     if act in ("open_question", "yes_no_question"):
-        return (_ANSWER, _HOLD)
+        # "how was your weekend?" asks about the reader's own life: no "let me check" for it
+        return (_ANSWER,) if about_you(text) else (_ANSWER, _HOLD)
     if act == "problem":
         return (_ANSWER, _HOLD, _ASK_PROBLEM)
     if act in ("thanks", "apology"):

@@ -112,7 +112,7 @@ def role_of(reply: str, incoming: str | None = None) -> Role | None:
     words = text.split()
     if not words or len(words) > MAX_WORDS:
         return None
-    if _HOLD.search(text):
+    if holds(text):
         return "hold"
     asks = any(c in text for c in QUESTION_MARKS)
     if len(words) <= REACTION_WORDS and not asks:
@@ -161,10 +161,75 @@ def answers_request(text: str) -> bool:
     return classify_intent(text) in ("accept", "decline", "defer", "ask_details")
 
 
+_THANKS_FIRST = re.compile(
+    r"^\W*(?:thanks|thank you|thank u|thx|ty|tyvm|tysm|cheers|appreciate(?:d| it))\b", re.I
+)
+_COMMITS_BY = re.compile(
+    r"\b(?:will|i'?ll|gonna)\s+(?:\w+\s+){0,2}?(?:look|review|do|take a look|have a look|send|"
+    r"finish)\b[^?]{0,25}?\bby\b",
+    re.I,
+)
+"""A task taken on with a deadline ("will look by 12pm"): a yes to a request, not a hold."""
+
+
 def holds(text: str) -> bool:
     """Whether a reply puts off answering to find out ("let me check"): the hold of a question,
-    not the "not now" of a request."""
-    return bool(_HOLD.search(text))
+    not the "not now" of a request. A reply opening with thanks answers something else ("ty,
+    will look by 10am" takes on a task); a task taken on by a deadline is no hold either."""
+    return (
+        bool(_HOLD.search(text)) and not _THANKS_FIRST.search(text) and not _COMMITS_BY.search(text)
+    )
+
+
+_WORDS = re.compile(r"\w+")
+_YES_NO_FIRST = re.compile(
+    r"^\W*(?:yes|yep|yup|yeah|yea|ya|sure|nope|no|nah|correct|right)\b\W*", re.I
+)
+
+
+def yes_no_answer(text: str) -> bool:
+    """Whether a reply answers a yes/no question with its "yes" or "no" and the answer ("yep, it
+    went out in 2.6.3"), not a yes that takes something on ("yep, can do by 1pm") nor one asking
+    back ("yep! what time?"). A bare "yes" is no answer of the owner's but a guess at the facts."""
+    opener = _YES_NO_FIRST.match(text)
+    if opener is None or any(c in text for c in QUESTION_MARKS):
+        return False
+    rest = text[opener.end() :]
+    return len(_WORDS.findall(rest)) >= 2 and (
+        classify_intent(rest) is None and not _COMMITS_BY.search(rest)
+    )
+
+
+_ASKED_THING = re.compile(
+    r"\bwhich\s+(?!(?:time|day|date|one|ones|is|are|was|were|do|does|did|you|u|of|i|we|they|"
+    r"it|the|a|an|to|way)\b)([a-z][\w-]*)",
+    re.I,
+)
+_IMPLIED_BY: Final[dict[str, tuple[str, ...]]] = {
+    "pr": ("pull request", "merge request", "mr", "patch", "#"),
+    "branch": ("pr", "pull request", "merge request", "mr", "commit", "merge", "#"),
+    "env": ("environment", "staging", "prod", "production", "deploy", "ship", "release"),
+    "doc": ("document", "design", "spec"),
+    "ticket": ("issue", "task", "bug", "estimate", "#"),
+}
+"""A thing asked about that the message may name otherwise or imply ("which branch?" for a PR,
+"which env?" for a deploy)."""
+
+
+def asks_unmentioned(reply: str, message: str) -> bool:
+    """Whether a reply asks *which* of a thing the message never mentions: "which branch is it
+    on?" to "can you send me the deck?" (a question back about a request or an invitation fits
+    only what they ask for; "which version?" to a problem is another matter: see the callers)."""
+    if not any(c in reply for c in QUESTION_MARKS):
+        return False
+    lowered = message.lower()
+    for match in _ASKED_THING.finditer(reply):
+        noun = match.group(1).lower()
+        stem = noun[:-1] if noun.endswith("s") and len(noun) > 3 else noun
+        names = (stem, *_IMPLIED_BY.get(stem, ()))
+        if not any(re.search(rf"(?<!\w){re.escape(name)}", lowered) for name in names):
+            return True
+    return False
 
 
 def normalise(text: str) -> str:
@@ -233,10 +298,14 @@ def _kept(
     kept = _ranked(forms, limit)
     keys = {key for key, _ in kept}
     for act in sorted({a for key in forms for a in answered.get(key, ())}):
-        best = _ranked(Counter({k: n for k, n in forms.items() if act in answered.get(k, ())}), 1)
-        if best and best[0][0] not in keys:
-            kept.append(best[0])
-            keys.add(best[0][0])
+        used = Counter({k: n for k, n in forms.items() if act in answered.get(k, ())})
+        # ... and the most used that asks nothing back: "yep, which branch is it on?" is a yes
+        # only where a branch is in question; "yep, on it after this meeting" is one anywhere.
+        plain = Counter({k: n for k, n in used.items() if not asks_about(k)})
+        for best in (_ranked(used, 1), _ranked(plain, 1)):
+            if best and best[0][0] not in keys:
+                kept.append(best[0])
+                keys.add(best[0][0])
     return sorted(kept, key=lambda kv: (-kv[1], len(kv[0]), kv[0]))
 
 
@@ -335,6 +404,7 @@ class Phrasebook:
         avoid: Iterable[str] = (),
         act: Act | None = None,
         leaves_open: frozenset[Detail] | None = None,
+        message: str | None = None,
     ) -> StockPhrase | None:
         """The owner's own phrase for a slot of :func:`core.drafting.acts.slots_for`, or ``None``.
 
@@ -346,9 +416,17 @@ class Phrasebook:
         kind of message is not used ("on it" accepts a task, not a lunch invitation); with
         ``leaves_open`` (what the message leaves open), a "yes" or "not now" that also asks
         something asks only about that ("yep, which branch?" is no yes to "send the Q3 numbers
-        by Friday").
+        by Friday"); with ``message``, no phrase asks which of a thing it never mentions
+        ("which env?" to "can you send me the deck?").
         """
         skip = {normalise(a) for a in avoid}
+        if message is not None:
+            skip |= {
+                normalise(p.text)
+                for phrases in self.phrases.values()
+                for p in phrases
+                if asks_unmentioned(p.text, message)
+            }
         if slot.kind == "ask_details":
             if not slot.details:
                 return None
@@ -365,7 +443,7 @@ class Phrasebook:
                     return StockPhrase(text=found.text, role=role, count=found.count)
             if role == "hold":
                 defer = self.best("defer", avoid=avoid)
-                if defer is not None and _HOLD.search(defer.text):
+                if defer is not None and holds(defer.text):
                     return StockPhrase(text=defer.text, role="hold", count=defer.count)
             return None
         ranked = [
@@ -378,7 +456,7 @@ class Phrasebook:
         ]
         if slot.kind == "not_now":
             # "let me check" is the hold of a question; "not now" says no or later first.
-            ranked.sort(key=lambda phrase: bool(_HOLD.search(phrase.text)))
+            ranked.sort(key=lambda phrase: holds(phrase.text))
         if ranked:
             return StockPhrase(text=ranked[0].text, role=ranked[0].intent, count=ranked[0].count)
         return None

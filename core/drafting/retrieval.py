@@ -22,20 +22,20 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from core.drafting.acts import Act, classify_act, classify_acts, slots_for
+from core.drafting.acts import Act, classify_act, classify_acts, rule_act
 from core.drafting.exemplars import _NICK, _jaccard
 from core.drafting.exemplars import ExemplarIndex as ExemplarIndex
 from core.drafting.exemplars import Negative as Negative
 from core.drafting.exemplars import tokens as tokens
 from core.drafting.fit import FitWeights, OwnerPair, ReplyFit
 from core.drafting.intents import ROLES, Phrasebook, Role, is_request, normalise, spread_for
-from core.drafting.shaping import Candidate, Shaped, plays, shape
+from core.drafting.shaping import Candidate, Shaped, answers, shape
 from core.models import DraftOption, ReplyPair
 from core.ports import Vector
 from core.profiling.intents import Intent, classify_intent
@@ -68,7 +68,6 @@ FILL_UP: frozenset[Act] = frozenset({"open_question", "yes_no_question", "proble
 """Messages whose card is filled up with further answers that fit (beyond the act's slots)."""
 SOCIAL: frozenset[Act] = frozenset({"thanks", "apology", "greeting"})
 """Messages answered only in kind (an acknowledgement, a greeting), never by a reply of content."""
-_ANSWER_SLOT = slots_for("open_question")[0]
 UNGATED_STOCK_NEVER: frozenset[Act] = frozenset({"information", "acknowledgement"})
 """Messages that ask for no particular kind of answer: a stock phrase is offered for them only
 when it passes the fit gate like any reply (otherwise the owner's usual phrase for the slot
@@ -157,6 +156,8 @@ class _Pick:
     shaping_only: bool = False
     """A stock phrase of a role (acknowledge, react, hold, greet): offered only to fill a slot of
     the card, never ranked as the best candidate nor counted in the consensus."""
+    answered: list[str] = field(default_factory=list)
+    """For a past reply: the messages it answered among those found (what kind it suits)."""
 
 
 class RetrievalDrafter:
@@ -404,12 +405,16 @@ class RetrievalDrafter:
         """
         keys = [normalise(_NICK.sub("", p.text)) for p in picks]
         position = {key: i for i, key in reversed(list(enumerate(keys)))}
+        stock = {
+            normalise(p.text): p.answers for phrases in phrasebook.phrases.values() for p in phrases
+        }
         candidates = [
             Candidate(
                 text=_NICK.sub("", pick.text),
                 fit=float(len(picks) - i),  # the drafter's order; the gate is applied here
                 act=acts[i],
                 intent=pick.intent or classify_intent(_NICK.sub("", pick.style_text)),
+                answered=_answered(pick, stock),
             )
             for i, pick in enumerate(picks)
             if fit.passes(probabilities[i])
@@ -429,7 +434,13 @@ class RetrievalDrafter:
             # answers that pass the gate are still better than nothing (most different first),
             # but for thanks, an apology or a greeting: their kind of answer or none (more help
             # after "thanks, that fixed it" is no acknowledgement).
-            options = [c for c in candidates if not chosen or _answers(c)]
+            # A question gets answers only (not a decline sharing its words, "can't this
+            # weekend" to "how was your weekend?"), whatever else passes the gate.
+            options = [
+                c
+                for c in candidates
+                if (answers(c, message_act, text) if message_act in FILL_UP else not chosen)
+            ]
             for candidate in options:
                 if len(chosen) >= self._max_options:
                     break
@@ -494,16 +505,19 @@ def _candidates(
             reason = f"your usual way to {ROLE_LABEL[role]} (you wrote it {times})"
             found.append(_Pick(role_phrase.text, 0.0, reason, None, None, role_phrase.text, True))
     picks: list[_Pick] = []
-    seen: set[str] = set()
+    seen: dict[str, _Pick] = {}
     for pick in found:
         if pick.source_id is not None:
             position = int(pick.source_id)
             pair = index.pairs[position]
             pick.text = adapt(pair.reply_text, old_sender=pair.incoming_sender, new_sender=sender)
             pick.source_id = pair.reply_id
+            pick.answered = [pair.incoming_text]
         key = normalise(_NICK.sub("", pick.text))  # "carol: sure" is the phrase "sure"
-        if key and key not in seen and pick.text not in exclude and pick.text.strip():
-            seen.add(key)
+        if key in seen:
+            seen[key].answered.extend(pick.answered)
+        elif key and pick.text not in exclude and pick.text.strip():
+            seen[key] = pick
             picks.append(pick)
     return picks
 
@@ -604,9 +618,12 @@ def _distinct_text(text: str, chosen: Sequence[str], diversity: float) -> bool:
     return True
 
 
-def _answers(candidate: Candidate) -> bool:
-    """Whether a candidate answers a question (a statement, not thanks or a yes to a request)."""
-    return plays(_ANSWER_SLOT, candidate)
+def _answered(pick: _Pick, stock: dict[str, tuple[Act, ...]]) -> frozenset[Act]:
+    """The acts of the messages a candidate is known to have answered: those it was found
+    through, and for one of the owner's stock phrases (``stock``: normalised text → acts) those
+    the phrasebook saw."""
+    known = stock.get(normalise(_NICK.sub("", pick.style_text)), ())
+    return frozenset(known).union(rule_act(text) for text in pick.answered)
 
 
 def _stock(

@@ -70,12 +70,19 @@ _DEFER = _rx(
     r"\bi'?ll (?:let you know|see|try later)\b",
 )
 
+_COMMIT = _rx(
+    # A task taken on by a deadline, with or without its subject: "ty, will look by 12pm",
+    # "i'll review it by 3pm" (but "let me check and get back to you by 3pm" puts it off).
+    r"\b(?:i'?ll|i will|will|gonna)\s+(?:\w+\s+){0,2}?(?:look|review|do|take a look|have a look|"
+    r"send|finish)\b[^?]{0,25}?\bby\b",
+)
+
 _ACCEPT = _rx(
     r"^\s*(?:yes|yep|yup|yeah|yea|ya|sure|ok|okay|k|kk|alright|absolutely|definitely|of course|"
     r"certainly|deal|done|agreed|perfect|great|sounds good|sounds great|works for me|why not)\b",
     r"\b(?:sounds (?:good|great|fine|perfect)|works for me|count me in|i'?m in|i am in|"
     r"will do|on it|no problem|no worries|happy to|glad to|i'?d love to|would love to|"
-    r"let'?s do it|see you (?:there|then)|i can do (?:that|it)|can do|for sure|"
+    r"let'?s do it|see you (?:there|then)|i can do (?:that|it)|can do|for sure|sgtm|"
     r"i'?ll be there|i will be there|that works|fine by me|go ahead|of course)\b",
     r"\bcan'?t wait\b",
 )
@@ -120,6 +127,8 @@ def classify_intent(text: str) -> Intent | None:
         return None
     if _DECLINE.search(lowered):
         return "decline"
+    if _COMMIT.search(lowered):
+        return "accept"
     if _DEFER.search(lowered):
         return "defer"
     if _ACCEPT.search(lowered):

@@ -196,6 +196,7 @@ def test_a_request_that_leaves_something_open_may_ask_only_about_that() -> None:
     assert "time" not in open_details("can you send the numbers by friday?")
     # "deck" is no December
     assert open_details("can you send the deck?") == frozenset({"which", "time"})
+    assert "which" in open_details("could you check my pull request today?")
     assert kinds("invitation", "want me to take a look?") == ["yes", "not_now"]
 
 

@@ -135,3 +135,10 @@ def test_thanks_gets_an_acknowledgement_or_nothing_never_more_help() -> None:
     assert result.closest is not None  # chat shows the closest real exchange, said so
     # a question still gets the answers that pass the gate
     assert texts(draft("what is the wifi password?"))
+
+
+def test_a_question_about_the_owners_life_gets_answers_only_never_a_hold_or_a_no() -> None:
+    result = draft("how was your trip to the coast?")
+    assert "let me check" not in texts(result)
+    assert not {classify_intent(t) for t in texts(result)} & {"accept", "decline", "defer"}
+    assert result.best is not None, "the best candidate is still known for evaluation"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from core.drafting.acts import rule_act
-from core.drafting.intents import Phrasebook
+from core.drafting.acts import Act, rule_act
+from core.drafting.intents import Phrasebook, asks_unmentioned, holds, yes_no_answer
 from core.drafting.shaping import Candidate, shape
 from core.profiling import classify_intent
 
@@ -22,8 +22,10 @@ BOOK = Phrasebook.mine(
 )
 
 
-def cand(text: str, fit: float) -> Candidate:
-    return Candidate(text=text, fit=fit, act=rule_act(text), intent=classify_intent(text))
+def cand(text: str, fit: float, answered: frozenset[Act] = frozenset()) -> Candidate:
+    return Candidate(
+        text=text, fit=fit, act=rule_act(text), intent=classify_intent(text), answered=answered
+    )
 
 
 def card(message: str, candidates: list[Candidate], threshold: float = 0.5) -> list[str]:
@@ -146,4 +148,102 @@ def test_more_help_after_thanks_is_not_the_owners_way_to_acknowledge() -> None:
     )
     assert [o.text for o in shape("thanks", "thanks, that fixed it", [], book, threshold=0.5)] == [
         "np, glad it helped"
+    ]
+
+
+def test_a_question_about_the_owners_life_gets_their_answer_or_nothing() -> None:
+    # a decline sharing the question's words is no answer, and "let me check" would be absurd
+    sharing = [cand("can't this sunday tbh, wiped - next one?", 0.9)]
+    assert card("how was the hike on sunday?", sharing) == []
+    answer = cand("so good, legs are dead though", 0.8)
+    assert card("how was the hike on sunday?", [*sharing, answer]) == [
+        "answer:so good, legs are dead though"
+    ]
+    # a question about facts still gets the owner's holding reply
+    assert card("who owns the payments service now?", sharing) == [
+        "hold:let me check and get back to you"
+    ]
+
+
+def test_an_instruction_answers_a_question() -> None:
+    found = [cand("run it from a terminal with --verbose", 0.8)]
+    assert card("how do I see why the import fails?", found)[0] == (
+        "answer:run it from a terminal with --verbose"
+    )
+
+
+def test_a_reply_opening_with_thanks_or_taking_on_a_task_is_no_hold() -> None:
+    assert holds("let me check with ops") and holds("one sec, looking")
+    assert not holds("thanks, I'll check it later")
+    assert not holds("ty - will look by 4pm")
+    taken_on = [cand("ty - will look by 4pm", 0.9)]
+    assert card("when does the office close on friday?", taken_on) == [
+        "hold:let me check and get back to you"
+    ]
+
+
+def test_a_question_asked_back_is_no_answer() -> None:
+    found = [cand("hm, when?", 0.95), cand("yep! which platform?", 0.9)]
+    assert card("when does the train leave?", found) == ["hold:let me check and get back to you"]
+    answer = cand("6:15 from platform 2", 0.7)
+    assert card("when does the train leave?", [*found, answer])[0] == "answer:6:15 from platform 2"
+
+
+def test_yes_or_no_with_the_answer_answers_a_yes_no_question() -> None:
+    assert yes_no_answer("yep, it's been down since 9") and not yes_no_answer("nope")
+    assert not yes_no_answer("yep, can do by 1pm") and not yes_no_answer("yep! what time?")
+    found = [cand("sure, can do by 1pm", 0.95), cand("yep, it's been down since 9", 0.8)]
+    assert card("is the wiki down again?", found)[0] == "answer:yep, it's been down since 9"
+
+
+def test_no_question_back_about_a_thing_the_request_never_mentions() -> None:
+    assert asks_unmentioned("yep, which branch is it on?", "can you send me the invoice?")
+    assert not asks_unmentioned("yep, which branch is it on?", "can you look at my pull request?")
+    assert not asks_unmentioned("which one?", "can you send me the invoice?")
+    book = Phrasebook.mine(
+        ["yep, which branch is it on?"] * 4 + ["which invoice?"] * 2 + ["sorry, can't today"],
+        pairs=[("can you check my PR?", "yep, which branch is it on?")] * 4
+        + [("can you pay the invoice?", "which invoice?")] * 2
+        + [("can you look at the logs?", "sorry, can't today")],
+    )
+    message = "can you forward me the invoice?"
+    out = [f"{o.slot.kind}:{o.text}" for o in shape("request", message, [], book, threshold=0.5)]
+    assert out == ["not_now:sorry, can't today", "ask_details:which invoice?"]
+
+
+def test_the_owners_no_to_an_invitation_is_no_no_to_a_task() -> None:
+    party = frozenset({"invitation"})
+    found = [cand("ahh can't, got plans - next weekend?", 0.9, party)]
+    message = "could you proofread my cover letter tonight?"
+    assert [c for c in card(message, found) if c.startswith("not_now")] == [
+        "not_now:sorry, I can't this time"
+    ]
+    task = [cand("can't tonight, swamped - tomorrow am?", 0.8, frozenset({"request"}))]
+    assert [c for c in card(message, found + task) if c.startswith("not_now")] == [
+        "not_now:can't tonight, swamped - tomorrow am?"
+    ]
+    # and for an invitation it is the owner's kind of no
+    assert "not_now:ahh can't, got plans - next weekend?" in card(
+        "want to come to the lake on saturday?", found
+    )
+
+
+def test_the_owners_plain_yes_is_kept_beside_one_that_asks_back() -> None:
+    book = Phrasebook.mine(
+        ["yep, which room?"] * 5 + ["sure, see you then"] * 2 + ["ok"] * 9,
+        pairs=[("meeting at 3 tomorrow?", "yep, which room?")] * 5
+        + [("dinner friday?", "sure, see you then")] * 2
+        + [("the build is green", "ok")] * 9,
+    )
+    message = "dinner at the Blue Door on friday at 7?"  # place and time given: nothing to ask
+    yes = [o.text for o in shape("invitation", message, [], book, threshold=0.5)][:1]
+    assert yes == ["sure, see you then"]
+
+
+def test_a_yes_that_asks_what_is_open_can_ask_for_details_beside_a_plain_yes() -> None:
+    found = [cand("sgtm, will review by 11am", 0.95), cand("sure - which doc?", 0.9)]
+    assert card("could you proofread my doc today?", found) == [
+        "yes:sgtm, will review by 11am",
+        "not_now:sorry, I can't this time",
+        "ask_details:sure - which doc?",
     ]
