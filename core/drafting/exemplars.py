@@ -183,6 +183,7 @@ class ExemplarIndex:
         """Pair positions by reply (:func:`core.drafting.fit.reply_key`), built lazily."""
         self._codes: tuple[FitWeights, ReplyCodes] | None = None
         self._replies: tuple[list[str], Vector, list[int]] | None = None
+        self._centroid: tuple[object, npt.NDArray[np.float32]] | None = None
 
     @classmethod
     def build(
@@ -397,6 +398,19 @@ class ExemplarIndex:
             matrix = store.matrix if len(live) == len(store) else store.rows(live)
             self._replies = (texts, matrix, [self._reply_pair[r] for r in live])
         return self._replies
+
+    def reply_centroid(self) -> npt.NDArray[np.float32] | None:
+        """The mean of the distinct replies' vectors (what the owner's replies have in common
+        whatever the message), ``None`` when none is known; built once per :meth:`replies`."""
+        replies = self.replies()
+        cached = self._centroid
+        if cached is None or cached[0] is not replies:
+            matrix = replies[1]
+            if not len(replies[0]):
+                return None
+            mean = np.asarray(matrix, dtype=np.float32).mean(axis=0)
+            cached = self._centroid = (replies, mean)
+        return cached[1]
 
     def by_fit(
         self, fit: ReplyFit, query: Vector, k: int, *, codes_from: int = 20_000

@@ -106,6 +106,17 @@ def test_reply_vectors_by_text_once_per_distinct_reply() -> None:
     assert positions[texts.index(items[1].reply_text)] == max(
         k for k, p in enumerate(items) if p.reply_text == items[1].reply_text
     )
+    # the owner's reply centroid: the mean of the distinct replies, stock phrases not counted
+    centroid = index.reply_centroid()
+    assert centroid is not None
+    assert np.allclose(centroid, EMBEDDER.encode(sorted(distinct)).mean(axis=0), atol=1e-6)
+    assert index.reply_centroid() is centroid, "built once"
+    assert (
+        ExemplarIndex.build(
+            items, EMBEDDER.encode([p.incoming_text for p in items])
+        ).reply_centroid()
+        is None
+    )
 
 
 def test_graph_and_exact_search_agree_on_what_they_return() -> None:
