@@ -110,7 +110,14 @@ def test_reply_vectors_by_text_once_per_distinct_reply() -> None:
     centroid = index.reply_centroid()
     assert centroid is not None
     assert np.allclose(centroid, EMBEDDER.encode(sorted(distinct)).mean(axis=0), atol=1e-6)
-    assert index.reply_centroid() is centroid, "built once"
+    fresh = ReplyPair(**{**_fields(items[0]), "reply_id": "new", "reply_text": "a new answer"})
+    index.add(
+        fresh, EMBEDDER.encode([fresh.incoming_text])[0], EMBEDDER.encode(["a new answer"])[0]
+    )
+    grown = EMBEDDER.encode([*sorted(distinct), "a new answer"]).mean(axis=0)
+    assert np.allclose(index.reply_centroid(), grown, atol=1e-6), "kept up to date"
+    index.remove([len(items)])
+    assert np.allclose(index.reply_centroid(), centroid, atol=1e-6), "summed again after removal"
     assert (
         ExemplarIndex.build(
             items, EMBEDDER.encode([p.incoming_text for p in items])
