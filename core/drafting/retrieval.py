@@ -92,9 +92,10 @@ CONSENSUS = True
 CONSENSUS_SHARPNESS = 0.0
 """How much the agreement term weighs candidates by their fit (``p ** sharpness``). At 0 each
 candidate's fit is multiplied by its mean similarity to all the owner's candidates (the answer
-most of them agree with). Chosen on writers never scored nor trained on (``bench/draft_eval.py
---authors 16 --owners`` the 11th-16th most active): best-candidate MRR over naive retrieval
-+0.017 / +0.021 / +0.027 / +0.035 / +0.038 / +0.040 at sharpness 8 / 4 / 2 / 1 / 0.5 / 0."""
+most of them agree with), less :data:`GENERAL_AGREEMENT` of its similarity to the mean of all
+their replies. Chosen on writers never scored nor trained on (``bench/draft_eval.py --authors 16
+--owners`` the 11th-16th most active): best-candidate MRR over naive retrieval +0.017 / +0.021 /
++0.027 / +0.035 / +0.038 / +0.040 at sharpness 8 / 4 / 2 / 1 / 0.5 / 0 (without the discount)."""
 AGREEMENT_FLOOR = 1e-3
 """A candidate that agrees less with this message's answers than with the owner's at large
 keeps this much agreement (its order among such candidates stays the fit's)."""
@@ -314,7 +315,8 @@ class RetrievalDrafter:
         negatives: Sequence[Negative] = (),
     ) -> FittedDraft:
         """Fit-first drafting: the owner's replies and phrases that answer ``text``, ranked by
-        fit, then style; only those passing the fit gate are offered.
+        fit (within the fit band: the owner's words, then style); only those passing the fit
+        gate are offered.
 
         Candidates are the owner's replies to the most similar past messages, their replies with
         the best fit found directly (one matrix-vector product over all of them), and their stock
@@ -404,10 +406,10 @@ class RetrievalDrafter:
         :func:`~core.drafting.shaping.shape` fills the act's slots (a request: yes / not now /
         ask for details when something is open; thanks: the owner's acknowledgement; a joke: a
         reaction; a question: an answer that passes the gate, else a holding reply) from the
-        candidates that pass the gate, in the drafter's rank order (fit band, then style), or
-        from the owner's stock phrase for the slot. A question or problem is then filled up with
-        further answers that pass the gate and are not paraphrases. Returns positions in
-        ``picks``, in slot order.
+        candidates that pass the gate, in the drafter's rank order (fit band, then words and
+        style), or from the owner's stock phrase for the slot. A question or problem is then
+        filled up with further answers that pass the gate and are not paraphrases. Returns
+        positions in ``picks``, in slot order.
         """
         keys = [normalise(_NICK.sub("", p.text)) for p in picks]
         position = {key: i for i, key in reversed(list(enumerate(keys)))}
