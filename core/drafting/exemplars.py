@@ -35,6 +35,8 @@ LEXICAL_WEIGHT = 0.2
 SHORTLIST = 48
 MAX_POSTING = 400
 """Words in more exemplars than this (or 2% of them) are too common to find candidates by."""
+CENTROID_CHUNK = 4096
+"""Reply rows read at a time when the replies' mean is summed (a graph's rows are copied out)."""
 MINE_PAIRS = 50_000
 """The owner's phrasebook is mined from their newest pairs of this many (its phrases are habits:
 a bigger history adds minutes of mining, at 1M pairs, and no habit a recent 50k does not show)."""
@@ -183,6 +185,10 @@ class ExemplarIndex:
         """Pair positions by reply (:func:`core.drafting.fit.reply_key`), built lazily."""
         self._codes: tuple[FitWeights, ReplyCodes] | None = None
         self._replies: tuple[list[str], Vector, list[int]] | None = None
+        self._reply_sum: npt.NDArray[np.float64] | None = None
+        """Sum of the live distinct replies' vectors (and their count), kept up to date as
+        replies arrive, computed again after a removal."""
+        self._reply_count = 0
 
     @classmethod
     def build(
@@ -260,6 +266,7 @@ class ExemplarIndex:
             self._options["dim"] = vector.shape[-1]
             self.vectors = ExemplarVectors(**self._options)
             self.reply_vectors = ReplyVectors(text_of=self._reply_text_of, **self._options)
+            self._reply_sum = None
         position = len(self.pairs)
         self._remember(position, pair)
         self.vectors.add(np.asarray(vector).reshape(1, -1))
@@ -269,6 +276,9 @@ class ExemplarIndex:
             if known is None:
                 row = self.reply_vectors.add([pair.reply_text], reply_vector.reshape(1, -1))
                 self._reply_pair.append(position)
+                if self._reply_sum is not None:
+                    self._reply_sum += np.asarray(reply_vector, dtype=np.float64).reshape(-1)
+                    self._reply_count += 1
             else:
                 row = known
                 self._reply_pair[row] = position
@@ -319,6 +329,7 @@ class ExemplarIndex:
                     orphaned.append(row)
         if orphaned:
             self.reply_vectors.store.remove(orphaned)
+            self._reply_sum = None
         self._codes = self._replies = None
 
     def _pairs_answered(self, reply: str) -> list[int]:
@@ -397,6 +408,22 @@ class ExemplarIndex:
             matrix = store.matrix if len(live) == len(store) else store.rows(live)
             self._replies = (texts, matrix, [self._reply_pair[r] for r in live])
         return self._replies
+
+    def reply_centroid(self) -> npt.NDArray[np.float32] | None:
+        """The mean of the distinct replies' vectors (what the owner's replies have in common
+        whatever the message), ``None`` when none is known. Summed once, in bounded chunks (no
+        copy of the matrix), then kept up to date as replies arrive."""
+        if self._reply_sum is None:
+            store = self.reply_vectors.store
+            live = [r for r in range(len(store)) if self._reply_pair[r] not in self._removed]
+            total = np.zeros(store.dim, dtype=np.float64)
+            for start in range(0, len(live), CENTROID_CHUNK):
+                total += store.rows(live[start : start + CENTROID_CHUNK]).sum(axis=0)
+            self._reply_sum, self._reply_count = total, len(live)
+        if not self._reply_count:
+            return None
+        mean: npt.NDArray[np.float32] = (self._reply_sum / self._reply_count).astype(np.float32)
+        return mean
 
     def by_fit(
         self, fit: ReplyFit, query: Vector, k: int, *, codes_from: int = 20_000

@@ -11,10 +11,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+_SUBJECT = r"(?:you|u|ya|we|i|it|he|she|they|there|that|this|anyone|anybody|someone|somebody)\b"
 _QUESTION_START = re.compile(
-    r"^\s*(?:what|what's|whats|how|why|when|where|who|whom|whose|which|can|could|would|will|"
+    r"^\s*(?:(?:what|what's|whats|how|why|when|where|who|whom|whose|which|can|could|would|will|"
     r"should|shall|is|are|was|were|do|does|did|have|has|any|anyone|anybody|any1|is there|"
-    r"are there|may|might|wanna|want to)\b",
+    r"are there|may|might|wanna|want to)\b(?!['’](?:t|ve)\b)"
+    # A contracted auxiliary opens a statement ("can't today", "would've been nice") unless a
+    # subject follows it, as in a negative question ("can't you reboot", "didn't it work").
+    r"|(?:can|won|(?:could|would|should|do|does|did|is|are|was|were|have|has)n)['’]?t\s+"
+    + _SUBJECT
+    + r")",
     re.IGNORECASE,
 )
 _REQUEST = re.compile(

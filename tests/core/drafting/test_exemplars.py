@@ -106,6 +106,24 @@ def test_reply_vectors_by_text_once_per_distinct_reply() -> None:
     assert positions[texts.index(items[1].reply_text)] == max(
         k for k, p in enumerate(items) if p.reply_text == items[1].reply_text
     )
+    # the owner's reply centroid: the mean of the distinct replies, stock phrases not counted
+    centroid = index.reply_centroid()
+    assert centroid is not None
+    assert np.allclose(centroid, EMBEDDER.encode(sorted(distinct)).mean(axis=0), atol=1e-6)
+    fresh = ReplyPair(**{**_fields(items[0]), "reply_id": "new", "reply_text": "a new answer"})
+    index.add(
+        fresh, EMBEDDER.encode([fresh.incoming_text])[0], EMBEDDER.encode(["a new answer"])[0]
+    )
+    grown = EMBEDDER.encode([*sorted(distinct), "a new answer"]).mean(axis=0)
+    assert np.allclose(index.reply_centroid(), grown, atol=1e-6), "kept up to date"
+    index.remove([len(items)])
+    assert np.allclose(index.reply_centroid(), centroid, atol=1e-6), "summed again after removal"
+    assert (
+        ExemplarIndex.build(
+            items, EMBEDDER.encode([p.incoming_text for p in items])
+        ).reply_centroid()
+        is None
+    )
 
 
 def test_graph_and_exact_search_agree_on_what_they_return() -> None:

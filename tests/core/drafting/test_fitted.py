@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from core.drafting.fit import ReplyFit
-from core.drafting.retrieval import ExemplarIndex, RetrievalDrafter
+from core.drafting.intents import normalise
+from core.drafting.retrieval import (
+    FIT_BAND,
+    ExemplarIndex,
+    RetrievalDrafter,
+    _order,
+    _Pick,
+    _voiced,
+)
 from core.drafting.style import SurfaceStyleScorer
 from core.engines.embedding import HashingEmbedder
 from tests.core.drafting.test_fit import toy_weights
@@ -97,3 +108,32 @@ def test_an_empty_index_drafts_nothing() -> None:
     empty = ExemplarIndex.build([], EMBEDDER.encode([]))
     result = draft("hello?", ReplyFit.unadapted(toy_weights()), empty)
     assert result.best is None and not result.offered and result.closest is None
+
+
+def _picks(*texts: str) -> list[_Pick]:
+    return [_Pick(t, 0.0, "", str(n), None, t) for n, t in enumerate(texts)]
+
+
+def test_within_the_fit_band_the_reply_with_more_of_the_owners_words_comes_first() -> None:
+    picks = _picks("bob: how?", "bob: that card needs the firmware from linux-firmware")
+    style = {0: 100, 1: 40}  # the meter prefers the generic one: it does not decide here
+    close = np.array([0.80, 0.80 - (FIT_BAND - 1) / 100])
+    assert _voiced(picks, [0, 1], close, style, {}) == [1, 0]
+    apart = np.array([0.80, 0.80 - (FIT_BAND + 1) / 100])
+    assert _voiced(picks, [0, 1], apart, style, {}) == [0, 1], "fit first outside the band"
+    assert _voiced(picks, [0, 1], close, style, {normalise(picks[1].text): 1}) == [0, 1]
+
+
+def test_the_consensus_discounts_what_the_owner_says_to_every_message() -> None:
+    # Every reply of the owner shares a direction (their centroid); the hub is nothing else.
+    dim = 6
+    hub = np.eye(dim)[0]
+    specific = [0.6 * np.eye(dim)[0] + 0.8 * np.eye(dim)[k] for k in range(1, 5)]
+    matrix = np.stack([hub, *specific]).astype(np.float32)
+    picks = _picks("what version?", *(f"answer {k}" for k in range(4)))
+    probability = np.full(len(picks), 0.8)
+    _, plain = _order(picks, probability, matrix, {})
+    assert plain[0] == 0, "plain agreement favours the reply central to all of them"
+    rank_by, discounted = _order(picks, probability, matrix, {}, np.eye(dim)[0])
+    assert discounted[0] != 0 and discounted[-1] == 0
+    assert rank_by[discounted[0]] == pytest.approx(0.8), "on the fit scale"

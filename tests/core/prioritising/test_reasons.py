@@ -151,3 +151,25 @@ def test_undo_takes_the_tap_back(shipped: Prioritiser) -> None:
     assert again.prioritise(probe, ctx).score == pytest.approx(before, abs=1e-9)
     assert again.tap_effect(again.features(probe, ctx)) is None
     assert not again.undo_tap("1")  # only once
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["sorry, can't today", "can't make it tomorrow, swamped", "would've been nice", "can’t today"],
+)
+def test_a_contracted_auxiliary_opens_a_statement_not_a_question(
+    shipped: Prioritiser, text: str
+) -> None:
+    assert not read_content(text).question
+    ctx = OwnerContext(owner_names=["sam"])
+    for p in (shipped, HeuristicPrioritiser()):
+        priority = p.prioritise(incoming("1", "erin", text, is_direct=True), ctx)
+        assert "asks you a direct question" not in priority.reasons
+        assert "asks a question" not in priority.reasons
+
+
+@pytest.mark.parametrize(
+    "text", ["can't you just reboot it", "didn't you get my email", "can you review my PR"]
+)
+def test_a_negative_question_is_still_a_question(text: str) -> None:
+    assert read_content(text).question
