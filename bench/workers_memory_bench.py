@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+from bot.memory import TRIM_EVERY_S
 from tests.scale.cluster import Cluster, _children, local_cluster, plan, replay
 
 
@@ -57,18 +58,19 @@ def _memory(pid: int) -> tuple[int, int]:
     return values.get("Rss", 0), values.get("Pss", 0)
 
 
-async def _settle(root: int, *, every_s: float = 2.0, within_s: float = 90.0) -> None:
-    """Until the tree's PSS stops growing (within 1% over ``every_s``): what a worker loads
-    lazily after its first drafts (the language detector's model, the style verifiers, the
-    meters) lands seconds after the last answer, and a fixed wait caught a single worker
-    anywhere between 255 and 349 MiB."""
-    last, deadline = 0, asyncio.get_running_loop().time() + within_s
+async def _settle(root: int, *, every_s: float = 2.0, within_s: float = 120.0) -> None:
+    """Until the tree's PSS stays within 1% for longer than a server's trimming period
+    (``bot.memory.TRIM_EVERY_S``): what a worker loads lazily after its first drafts (the
+    language detector's model, the style verifiers, the meters) lands seconds after the last
+    answer, and a fixed wait caught a single worker anywhere between 255 and 349 MiB."""
+    samples: list[int] = []
+    window = int(TRIM_EVERY_S / every_s) + 2
+    deadline = asyncio.get_running_loop().time() + within_s
     while asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(every_s)
-        total = sum(_memory(pid)[1] for pid in _tree(root))
-        if last and abs(total - last) <= 0.01 * last:
+        samples = [*samples, sum(_memory(pid)[1] for pid in _tree(root))][-window:]
+        if len(samples) == window and max(samples) - min(samples) <= 0.01 * max(samples):
             return
-        last = total
 
 
 def _name(pid: int, root: int) -> str:
