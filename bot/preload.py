@@ -7,11 +7,10 @@ language detector's model and the shipped model weights are loaded here, once, a
 forked afterwards reads them from the same physical pages (copy-on-write; ``gc.freeze`` keeps
 the garbage collector from writing to every object it would otherwise scan; it stays off while
 loading, so no collection frees objects amid the pages the workers will share). So is what a
-worker imports as it starts: its entry point (``bot.cli``) and the publishing networks' SDKs
-(``atproto`` alone is ~25 MiB of Python objects, which each worker imported after the fork, on
-pages of its own). Nothing here may start a thread that a forked worker would need: ONNX
-Runtime runs on the calling thread (``intra_op_num_threads=1``), the tokenizer without its
-thread pool.
+worker imports as it starts, such as the publishing networks' SDKs (``atproto`` alone is
+~25 MiB of Python objects, which each worker imported after the fork, on pages of its own).
+Nothing here may start a thread that a forked worker would need: ONNX Runtime runs on the
+calling thread (``intra_op_num_threads=1``), the tokenizer without its thread pool.
 
 Importing this module does the loading; a failure is logged and the workers then load what
 they need themselves.
@@ -36,7 +35,6 @@ def preload() -> list[str]:
 
 
 def _load() -> list[str]:
-    import bot.cli  # the entry point each forked worker runs (bot.workers._serve)
     import bot.runner  # aiohttp, SQLAlchemy, the core and its use cases
     from bot.bootstrap import configured_embedder, limit_blas_threads, publishing_networks
     from bot.settings import load_settings
