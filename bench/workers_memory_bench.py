@@ -5,8 +5,9 @@
 For one worker (a plain ``minime run``) and for three in each mode: a fresh schema on the local
 PostgreSQL, owners trained on the sample persona, the Slack HTTP adapter against a local fake
 Web API, the int8 ONNX encoder. Every worker then drafts (``--drafts`` signed DMs per owner per
-worker, so each has loaded the encoder and each owner's models), and the memory of the whole
-process tree is read from ``/proc``:
+worker, so each has loaded the encoder and each owner's models); once the tree's memory stops
+growing (what loads lazily after the first drafts), the memory of the whole process tree is read
+from ``/proc``:
 
 - **RSS**: what ``ps`` shows per process, summed. It counts a page shared by several processes
   once in each, so it overstates a tree of forked workers;
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+from bot.memory import TRIM_EVERY_S
 from tests.scale.cluster import Cluster, _children, local_cluster, plan, replay
 
 
@@ -56,6 +58,21 @@ def _memory(pid: int) -> tuple[int, int]:
     return values.get("Rss", 0), values.get("Pss", 0)
 
 
+async def _settle(root: int, *, every_s: float = 2.0, within_s: float = 120.0) -> None:
+    """Until the tree's PSS stays within 1% for longer than a server's trimming period
+    (``bot.memory.TRIM_EVERY_S``): what a worker loads lazily after its first drafts (the
+    language detector's model, the style verifiers, the meters) lands seconds after the last
+    answer, and a fixed wait caught a single worker anywhere between 255 and 349 MiB."""
+    samples: list[int] = []
+    window = int(TRIM_EVERY_S / every_s) + 2
+    deadline = asyncio.get_running_loop().time() + within_s
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(every_s)
+        samples = [*samples, sum(_memory(pid)[1] for pid in _tree(root))][-window:]
+        if len(samples) == window and max(samples) - min(samples) <= 0.01 * max(samples):
+            return
+
+
 def _name(pid: int, root: int) -> str:
     return "supervisor" if pid == root else "worker"
 
@@ -65,10 +82,12 @@ async def measure(workers: int, mode: str, args: argparse.Namespace) -> dict[str
     async with local_cluster(workers, owners=args.owners, env=env) as (cluster, *_):
         deliveries = plan(args.owners * args.drafts * workers * 2, owners=args.owners,
                           retry_share=0, first=500_000)  # fmt: skip
-        report = await replay(cluster.url, deliveries, concurrency=6, deadline_s=600)
-        await asyncio.sleep(3)  # background verifier/persona work settles
+        report = await replay(
+            cluster.url, deliveries, concurrency=6, deadline_s=600, fresh_connections=True
+        )
         assert isinstance(cluster, Cluster) and cluster.process is not None
         root = cluster.process.pid
+        await _settle(root)
         rows = [
             (pid, _name(pid, root if workers > 1 else -1), *_memory(pid)) for pid in _tree(root)
         ]

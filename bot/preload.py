@@ -5,9 +5,12 @@ libraries (aiohttp, SQLAlchemy, the platform SDKs, numpy, scikit-learn, ONNX Run
 sentence encoder (its int8 weights, tokenizer and the precomputed background vectors), the
 language detector's model and the shipped model weights are loaded here, once, and each worker
 forked afterwards reads them from the same physical pages (copy-on-write; ``gc.freeze`` keeps
-the garbage collector from writing to every object it would otherwise scan). Nothing here may
-start a thread that a forked worker would need: ONNX Runtime runs on the calling thread
-(``intra_op_num_threads=1``), the tokenizer without its thread pool.
+the garbage collector from writing to every object it would otherwise scan; it stays off while
+loading, so no collection frees objects amid the pages the workers will share). So is what a
+worker imports as it starts, such as the publishing networks' SDKs (``atproto`` alone is
+~25 MiB of Python objects, which each worker imported after the fork, on pages of its own).
+Nothing here may start a thread that a forked worker would need: ONNX Runtime runs on the
+calling thread (``intra_op_num_threads=1``), the tokenizer without its thread pool.
 
 Importing this module does the loading; a failure is logged and the workers then load what
 they need themselves.
@@ -22,9 +25,18 @@ log = logging.getLogger(__name__)
 
 
 def preload() -> list[str]:
-    """Load what every worker needs; the names of what was loaded."""
+    """Load what every worker needs, then freeze it; the names of what was loaded."""
+    gc.disable()
+    try:
+        return _load()
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def _load() -> list[str]:
     import bot.runner  # aiohttp, SQLAlchemy, the core and its use cases
-    from bot.bootstrap import configured_embedder, limit_blas_threads
+    from bot.bootstrap import configured_embedder, limit_blas_threads, publishing_networks
     from bot.settings import load_settings
     from core.drafting.fit import global_weights
     from core.drafting.language import default_detector
@@ -35,6 +47,10 @@ def preload() -> list[str]:
     loaded = ["libraries"]
     settings = load_settings()
     limit_blas_threads(settings.blas_threads)
+    if publishing_networks(settings):  # what each worker's runtime builds (and imports) at start
+        loaded.append("networks")
+    if settings.llm.enabled:
+        import adapters.llm  # noqa: F401
     for name, platform in (
         ("slack", settings.slack),
         ("telegram", settings.telegram),
@@ -62,7 +78,6 @@ def preload() -> list[str]:
         import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
 
     loaded.append("models")
-    gc.freeze()
     return loaded
 
 

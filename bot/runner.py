@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from bot.bootstrap import Runtime, open_runtime, warm_in_background
+from bot.memory import returning_freed_memory
 from bot.scheduler import Notifiers, open_scheduler
 from bot.settings import Settings
 from core.models import UserRef
@@ -134,6 +135,7 @@ async def run_adapters(settings: Settings, names: list[str]) -> int:
                 http, settings.http_host, settings.http_port, reuse_port=settings.http_reuse_port
             )
         )
+        await stack.enter_async_context(returning_freed_memory())
         # Ready: now the encoder (and the owners we know of) load in the background.
         await stack.enter_async_context(warm_in_background(runtime, known_owners(settings)))
         tasks = {asyncio.create_task(adapter.run(), name=name): name for name, adapter in adapters}

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from bot.memory import release_free_memory
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,12 @@ def _serve(argv: list[str], env: dict[str, str]) -> None:
     sys.exit(main(argv))
 
 
+def _fork(process: BaseProcess) -> None:
+    """Start a forked worker, with no freed memory left for it to copy (``bot/memory.py``)."""
+    release_free_memory()
+    process.start()
+
+
 @dataclass
 class _Worker:
     index: int
@@ -183,7 +190,7 @@ class Supervisor:
                 target=_serve, args=(self._argv[3:], env), name=f"minime-worker-{worker.index}"
             )
             # Forked from a worker thread: the child starts with no running event loop.
-            await asyncio.to_thread(process.start)
+            await asyncio.to_thread(_fork, process)
             worker.process = _Forked(process)
         log.warning("worker %d started (pid %d)", worker.index, worker.process.pid)
 

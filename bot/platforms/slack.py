@@ -85,6 +85,9 @@ async def open_adapter(
         process_before_response=True,
         # The clone is one owner per workspace install: no OAuth flow, no installation store.
         logger=logging.getLogger("slack_bolt.minime"),
+        # Named, bolt does not walk the stack for its caller's file name (which reads the
+        # source of every module on the stack into ``linecache``: ~2 MiB per process).
+        name="minime-slack",
     )
     hosts: tuple[str, ...] = ("files.slack.com",)
     if base_url:

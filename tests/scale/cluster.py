@@ -339,8 +339,13 @@ async def replay(
     concurrency: int = 16,
     on_progress: Callable[[int], None] | None = None,
     deadline_s: float = 120.0,
+    fresh_connections: bool = False,
 ) -> LoadReport:
-    """Send every delivery (signed, ``concurrency`` in flight), retrying failures like Slack."""
+    """Send every delivery (signed, ``concurrency`` in flight), retrying failures like Slack.
+
+    ``fresh_connections``: one connection per request, as Slack opens them, so the kernel
+    spreads the deliveries over every worker (kept-alive connections stay with the few workers
+    they first reached)."""
     report = LoadReport()
     queue: asyncio.Queue[Delivery] = asyncio.Queue()
     for delivery in deliveries:
@@ -389,7 +394,7 @@ async def replay(
                 on_progress(report.sent)
 
     timeout = aiohttp.ClientTimeout(total=SLACK_TIMEOUT_S)
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=fresh_connections)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
     report.elapsed_s = time.perf_counter() - started
