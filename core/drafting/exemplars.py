@@ -211,6 +211,7 @@ class ExemplarIndex:
             self._reply_text_of,
             lambda rows: self.reply_vectors.store.rows(rows),
             lambda: self.reply_vectors.store.generation,
+            keep=precompute,
         )
         """What drafting reads of each distinct reply, by reply row (filled when
         ``precompute``)."""

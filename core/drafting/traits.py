@@ -49,6 +49,8 @@ NICK = re.compile(r"^\s*(?:@[\w.\-\[\]^`|{}]+\s*[:,]|[\w.\-\[\]^`|{}]+\s*:)\s+")
 INTENTS: Final[tuple[Intent, ...]] = get_args(Intent)
 BATCH = 512
 """Replies classified per step while filling (the act model reads them as one matrix)."""
+PHRASES_KEPT = 1024
+"""Acts of texts without a reply row (stock phrases, asked in every draft) kept at most."""
 _QUESTION, _CODE = 1, 2
 
 
@@ -85,6 +87,7 @@ class ReplyTraits:
         text_of: The reply text of a row.
         vectors_of: The stored vectors of rows, as drafting reads them.
         generation: The state of the stored vectors (it changes when they are rounded).
+        keep: Keep what is computed (see :attr:`keep`).
     """
 
     def __init__(
@@ -92,7 +95,11 @@ class ReplyTraits:
         text_of: Callable[[int], str],
         vectors_of: Callable[[Sequence[int]], Vector],
         generation: Callable[[], int],
+        *,
+        keep: bool = True,
     ) -> None:
+        self.keep = keep
+        """Whether anything is kept (``False``: every read computes, as drafts did before)."""
         self._text_of = text_of
         self._vectors_of = vectors_of
         self._generation = generation
@@ -108,6 +115,8 @@ class ReplyTraits:
         """The generation of the vectors the acts were computed from."""
         self._style: tuple[StyleScorer, _Column, int] | None = None
         """The scorer whose scores the style column holds, the column, its vectors' generation."""
+        self._phrase_acts: dict[tuple[str, bytes], Act] = {}
+        """Acts of texts without a row (stock phrases), by text and vector."""
         self.seconds = 0.0
         """Time spent computing traits and styles (benchmarks)."""
 
@@ -236,9 +245,19 @@ class ReplyTraits:
         rest = [k for k in range(len(texts)) if out[k] is None]
         if rest:
             matrix = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+            # texts without a row (stock phrases: the same in every draft), by text and vector
+            keys = {k: (texts[k], matrix[k].tobytes()) for k in rest if rows[k] is None}
+            for k, key in keys.items():
+                out[k] = self._phrase_acts.get(key)
+            rest = [k for k in rest if out[k] is None]
+        if rest:
             found = classify_acts([texts[k] for k in rest], matrix[rest])
             for k, value in zip(rest, found, strict=True):
                 out[k] = value
+                if k in keys and self.keep:
+                    if len(self._phrase_acts) >= PHRASES_KEPT:
+                        self._phrase_acts.clear()
+                    self._phrase_acts[keys[k]] = value
         return [a for a in out if a is not None]
 
     def intent(self, row: int | None, text: str) -> Intent | None:
