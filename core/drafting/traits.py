@@ -50,7 +50,8 @@ INTENTS: Final[tuple[Intent, ...]] = get_args(Intent)
 BATCH = 512
 """Replies classified per step while filling (the act model reads them as one matrix)."""
 PHRASES_KEPT = 1024
-"""Acts of texts without a reply row (stock phrases, asked in every draft) kept at most."""
+"""Acts (and styles, for the followed scorer) of texts without a reply row (stock phrases, asked
+in every draft) kept at most."""
 _QUESTION, _CODE = 1, 2
 
 
@@ -113,8 +114,9 @@ class ReplyTraits:
         """``text_key(reply_key(reply))``: how the pairs answered with a reply are found."""
         self._made_at = generation()
         """The generation of the vectors the acts were computed from."""
-        self._style: tuple[StyleScorer, _Column, int] | None = None
-        """The scorer whose scores the style column holds, the column, its vectors' generation."""
+        self._style: tuple[StyleScorer, _Column, int, dict[str, int]] | None = None
+        """The scorer whose scores the style column holds, the column, its vectors' generation
+        and its scores of texts without a row (stock phrases)."""
         self._phrase_acts: dict[tuple[str, bytes], Act] = {}
         """Acts of texts without a row (stock phrases), by text and vector."""
         self.seconds = 0.0
@@ -161,7 +163,7 @@ class ReplyTraits:
                     self._act.data[:] = UNKNOWN
                     self._made_at = generation
                     if self._style is not None:
-                        self._style = (self._style[0], _Column(np.uint8), generation)
+                        self._style = (self._style[0], _Column(np.uint8), generation, {})
                         self._style[1].grow(self._size)
                 rows = np.flatnonzero(self._act.data[: self._size] == UNKNOWN)[:BATCH]
             if not len(rows):
@@ -213,7 +215,7 @@ class ReplyTraits:
                 rows = np.flatnonzero(column.data[: self._size] == UNKNOWN)[:BATCH].tolist()
                 if not rows:
                     if publish:
-                        self._style = (scorer, column, generation)
+                        self._style = (scorer, column, generation, {})
                     return
             started = time.perf_counter()
             scores = scorer.score([self._text_of(r) for r in rows])
@@ -297,13 +299,20 @@ class ReplyTraits:
         """``scorer.score(texts)``, read from the style column where it holds ``scorer``'s."""
         out: list[int] = [-1] * len(texts)
         style = self._style
-        if style is not None and style[0] is scorer and style[2] == self._generation():
-            column = style[1].data
+        followed = style is not None and style[0] is scorer and style[2] == self._generation()
+        if style is not None and followed:
+            column, phrases = style[1].data, style[3]
             for k, row in enumerate(rows):
-                if row is not None and row < len(column) and column[row] <= 100:
+                if row is None:  # a stock phrase: kept once scored for this scorer
+                    out[k] = phrases.get(texts[k], -1)
+                elif row < len(column) and column[row] <= 100:
                     out[k] = int(column[row])
         rest = [k for k in range(len(texts)) if out[k] < 0]
         if rest:
             for k, value in zip(rest, scorer.score([texts[k] for k in rest]), strict=True):
                 out[k] = value
+                if style is not None and followed and rows[k] is None and 0 <= value <= 100:
+                    if len(style[3]) >= PHRASES_KEPT:
+                        style[3].clear()
+                    style[3][texts[k]] = value
         return out

@@ -167,8 +167,7 @@ def test_drafts_are_identical_with_and_without_the_replies_traits() -> None:
         )
     style.asked.clear()
     drafts(kept, style)
-    replies = {p.reply_text for p in kept.pairs}
-    assert not replies & set(style.asked), "the owner's replies are scored once, not per draft"
+    assert not style.asked, "the owner's replies and stock phrases are scored once, not per draft"
 
 
 def test_live_replies_get_their_traits_and_drafts_stay_identical() -> None:
@@ -269,3 +268,18 @@ def test_precedents_of_frequent_replies_read_from_kept_rows_are_the_same() -> No
     )
     assert index.precedents(query, replies).tolist() == direct()
     assert index.precedents(query, replies)[0] > first[0]
+
+
+def test_stock_phrases_are_scored_once_for_the_followed_scorer_only() -> None:
+    index = build(pairs(), precompute=True)
+    followed = Counting(SurfaceStyleScorer.fit([r for _, r in EXCHANGES]))
+    other = Counting(SurfaceStyleScorer.fit(["Hello there.", "Good morning, everyone."]))
+    index.follow_style(followed)
+    followed.asked.clear()
+    phrase = ["see you at the thing"]  # no reply row: a stock phrase
+    first = index.traits.styles(followed, [None], phrase)
+    assert index.traits.styles(followed, [None], phrase) == first == followed.inner.score(phrase)
+    assert followed.asked == phrase
+    for _ in range(2):
+        assert index.traits.styles(other, [None], phrase) == other.inner.score(phrase)
+    assert other.asked == phrase * 2, "a scorer not followed scores each time"
