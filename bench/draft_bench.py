@@ -18,7 +18,8 @@ is not measured under the drafts' BLAS contention), in the same run (goal: draft
 encoder pass at 10k and 100k, 4x at 1M). numpy's BLAS is capped as the bot caps it
 (``--blas-threads``, default 1). Wall times on a shared machine move 2-4x with its load, so each
 size also prints the CPU time of the drafting thread (``time.thread_time()`` inside the thread)
-against the encoder pass's CPU time; ``--profile N`` profiles the drafts once more inside the
+against the encoder pass's CPU time, and against the CPU time of the encoder pass inside the draft
+(the same pass, under the very same load: the steadiest yardstick here); ``--profile N`` profiles the drafts once more inside the
 drafting thread (a profiler of the main thread sees none of it) and prints the top N functions.
 The replies' traits (act, intent, surface features: ``core/drafting/traits.py``) are computed with
 the graphs, and the style column by ``ExemplarIndex.follow_style`` as the persona model does.
@@ -242,30 +243,35 @@ async def main() -> None:
             index: ExemplarIndex = index,
             scorer: StyleVerifier = scorer,
             known_here: KnownVectors = known_here,
-        ) -> tuple[int, float]:
-            """The number of options and the CPU time of the drafting thread (in the thread:
-            wall times on a shared machine move with load, a thread's CPU time much less)."""
+        ) -> tuple[int, float, float]:
+            """The number of options, the CPU time of the drafting thread and of the encoder
+            pass within it (in the thread: wall times on a shared machine move with load; the
+            pass inside the draft is the yardstick measured under the very same load)."""
             started = time.thread_time()
             query = embedder.encode([text])[0]
+            encoded = time.thread_time() - started
             if args.naive:
                 found = drafter.draft(index, text=text, sender=sender, query=query, style=scorer)
-                return len(found), time.thread_time() - started
+                return len(found), time.thread_time() - started, encoded
             result = drafter.draft_fitted(
                 index, text=text, sender=sender, query=query, fit=fit, style=scorer,
                 encode=known_here.encode,
             )  # fmt: skip
-            return len(result.options), time.thread_time() - started
+            return len(result.options), time.thread_time() - started, encoded
 
         await asyncio.to_thread(draft, "warm up", "x")
-        latencies, options, cpu = [], [], []
+        latencies, options, cpu, inner, paired = [], [], [], [], []
         for message in incoming:
             t0 = time.perf_counter()
-            count, spent = await asyncio.to_thread(draft, message.text, message.sender)
+            count, spent, encoded = await asyncio.to_thread(draft, message.text, message.sender)
             latencies.append(time.perf_counter() - t0)
             options.append(count)
             cpu.append(spent)
+            inner.append(encoded)
+            paired.append(spent / max(encoded, 1e-6))
         p50, p99 = pct(latencies, 0.5) * 1000, pct(latencies, 0.99) * 1000
         c50, c99 = pct(cpu, 0.5) * 1000, pct(cpu, 0.99) * 1000
+        i50 = pct(inner, 0.5) * 1000
         again = []  # the yardstick once more, after the drafts: how much the load moved
         for message in incoming:
             t0 = time.perf_counter()
@@ -289,7 +295,10 @@ async def main() -> None:
             f"{p50 / e50:.2f}x p99 {p99 / e99:.2f}x (encoder again after the drafts: p50 "
             f"{a50:.1f} ms p99 {a99:.1f} ms, ratios {p50 / a50:.2f}x / {p99 / a99:.2f}x) | "
             f"CPU of the drafting thread p50 {c50:.1f} ms p99 {c99:.1f} ms, ratio to the "
-            f"encoder's CPU p50 {c50 / ec50:.2f}x p99 {c99 / ec99:.2f}x | "
+            f"encoder's CPU p50 {c50 / ec50:.2f}x p99 {c99 / ec99:.2f}x; to the CPU of the "
+            f"draft's own encoder pass (p50 {i50:.1f} ms) p50 {c50 / i50:.2f}x p99 "
+            f"{c99 / i50:.2f}x, per draft p50 {pct(paired, 0.5):.2f}x p99 "
+            f"{pct(paired, 0.99):.2f}x | "
             f"{np.mean(options):.1f} options | search alone p50 {s50:.1f} ms p99 {s99:.1f} ms | "
             f"RSS {rss_after:.0f} MB (peak {peak:.0f}), pairs + index {per_pair:.2f} KB/pair "
             f"(counted {index.nbytes / size / 1000:.2f} KB/pair)",
