@@ -3,6 +3,7 @@
     .venv/bin/python bench/draft_bench.py [--corpus ../shared/data/ubuntu-irc/messages.jsonl.gz]
         [--me actionparsnip] [--sizes 1000 10000 100000] [--drafts 200] [--unique 0]
         [--embedder minilm|minilm-torch] [--blas-threads 1] [--build-threads 0] [--naive]
+        [--profile 40]
     .venv/bin/python bench/draft_bench.py --sizes 1000000      # the 1M-pair mode (~4 GB peak)
 
 What one draft costs once the persona is in memory (``Clone.drafts`` without the LLM): one encoder
@@ -15,7 +16,13 @@ their reply embeddings already known (``--naive``: the retrieval engine without 
 on the same incoming texts, timed on its own before the drafts (not interleaved with them, so it
 is not measured under the drafts' BLAS contention), in the same run (goal: draft p50 under 2x one
 encoder pass at 10k and 100k, 4x at 1M). numpy's BLAS is capped as the bot caps it
-(``--blas-threads``, default 1).
+(``--blas-threads``, default 1). Wall times on a shared machine move 2-4x with its load, so each
+size also prints the CPU time of the drafting thread (``time.thread_time()`` inside the thread)
+against the encoder pass's CPU time, and against the CPU time of the encoder pass inside the draft
+(the same pass, under the very same load: the steadiest yardstick here); ``--profile N`` profiles the drafts once more inside the
+drafting thread (a profiler of the main thread sees none of it) and prints the top N functions.
+The replies' traits (act, intent, surface features: ``core/drafting/traits.py``) are computed with
+the graphs, and the style column by ``ExemplarIndex.follow_style`` as the persona model does.
 
 Every pair in the index is unique: the corpus's real (message → reply) pairs (``--unique`` caps
 them) are embedded once and cached; beyond them each further copy gets its texts tagged with the
@@ -34,11 +41,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
+import io
+import pstats
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,7 +63,7 @@ from bot.settings import load_settings  # noqa: E402
 from core.drafting.fit import OwnerPair, ReplyFit  # noqa: E402
 from core.drafting.retrieval import ExemplarIndex, RetrievalDrafter, tokens  # noqa: E402
 from core.drafting.style import KnownVectors, train_style  # noqa: E402
-from core.models import ReplyPair  # noqa: E402
+from core.models import Message, ReplyPair  # noqa: E402
 from core.profiling.background import background_texts  # noqa: E402
 from core.verifier import StyleVerifier  # noqa: E402
 
@@ -106,6 +116,13 @@ async def main() -> None:
     parser.add_argument("--blas-threads", type=int, default=1, help="0: the library's default")
     parser.add_argument(
         "--build-threads", type=int, default=0, help="threads the graphs build with (0: all)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        help="after the timed drafts, profile them again inside the drafting thread and print "
+        "this many functions by cumulative time",
     )
     args = parser.parse_args()
     rng = random.Random(7)
@@ -164,13 +181,18 @@ async def main() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     # The yardstick: one encoder pass per incoming text, timed alone (nothing else running).
     await asyncio.to_thread(embedder.encode, ["warm up"])
-    encoder_pass = []
+    encoder_pass, encoder_cpu = [], []
     for message in incoming:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         embedder.encode([message.text])
+        encoder_cpu.append(time.thread_time() - c0)
         encoder_pass.append(time.perf_counter() - t0)
     e50, e99 = pct(encoder_pass, 0.5) * 1000, pct(encoder_pass, 0.99) * 1000
-    print(f"one encoder pass ({tag}), alone: p50 {e50:.1f} ms p99 {e99:.1f} ms")
+    ec50, ec99 = pct(encoder_cpu, 0.5) * 1000, pct(encoder_cpu, 0.99) * 1000
+    print(
+        f"one encoder pass ({tag}), alone: p50 {e50:.1f} ms p99 {e99:.1f} ms "
+        f"(CPU of the calling thread: p50 {ec50:.1f} ms p99 {ec99:.1f} ms)"
+    )
     for size in args.sizes:
         gc.collect()
         rss_before, _ = rss_mb()
@@ -210,6 +232,10 @@ async def main() -> None:
         # As the persona model does: the verifier reads the index's reply vectors, known.
         known_here = KnownVectors(embedder, index.reply_vectors)
         scorer = StyleVerifier.from_bytes(verifier.to_bytes(), embedder=known_here)
+        traits_s = index.traits.seconds  # the replies' acts, intents, surface (with the graphs)
+        started = time.perf_counter()
+        index.follow_style(scorer)  # as the persona model does when its verifier swaps in
+        style_s = time.perf_counter() - started
 
         def draft(
             text: str,
@@ -217,24 +243,35 @@ async def main() -> None:
             index: ExemplarIndex = index,
             scorer: StyleVerifier = scorer,
             known_here: KnownVectors = known_here,
-        ) -> int:
+        ) -> tuple[int, float, float]:
+            """The number of options, the CPU time of the drafting thread and of the encoder
+            pass within it (in the thread: wall times on a shared machine move with load; the
+            pass inside the draft is the yardstick measured under the very same load)."""
+            started = time.thread_time()
             query = embedder.encode([text])[0]
+            encoded = time.thread_time() - started
             if args.naive:
                 found = drafter.draft(index, text=text, sender=sender, query=query, style=scorer)
-                return len(found)
+                return len(found), time.thread_time() - started, encoded
             result = drafter.draft_fitted(
                 index, text=text, sender=sender, query=query, fit=fit, style=scorer,
                 encode=known_here.encode,
             )  # fmt: skip
-            return len(result.options)
+            return len(result.options), time.thread_time() - started, encoded
 
         await asyncio.to_thread(draft, "warm up", "x")
-        latencies, options = [], []
+        latencies, options, cpu, inner, paired = [], [], [], [], []
         for message in incoming:
             t0 = time.perf_counter()
-            options.append(await asyncio.to_thread(draft, message.text, message.sender))
+            count, spent, encoded = await asyncio.to_thread(draft, message.text, message.sender)
             latencies.append(time.perf_counter() - t0)
+            options.append(count)
+            cpu.append(spent)
+            inner.append(encoded)
+            paired.append(spent / max(encoded, 1e-6))
         p50, p99 = pct(latencies, 0.5) * 1000, pct(latencies, 0.99) * 1000
+        c50, c99 = pct(cpu, 0.5) * 1000, pct(cpu, 0.99) * 1000
+        i50 = pct(inner, 0.5) * 1000
         again = []  # the yardstick once more, after the drafts: how much the load moved
         for message in incoming:
             t0 = time.perf_counter()
@@ -251,17 +288,46 @@ async def main() -> None:
         per_pair = (rss_after - rss_before) * 1024 * 1024 / size / 1000
         search = "HNSW int8" if index.vectors.approximate else "exact float32"
         print(
-            f"{size:>9,} unique pairs ({search}; built in {build_s:.1f} s + graphs "
-            f"{graph_s:.1f} s; recall@10 similar {recall[0]:.3f}, by fit {recall[1]:.3f}): "
+            f"{size:>9,} unique pairs ({search}; built in {build_s:.1f} s + graphs and "
+            f"replies' traits {graph_s:.1f} s (traits {traits_s:.1f} s, style column "
+            f"{style_s:.1f} s); recall@10 similar {recall[0]:.3f}, by fit {recall[1]:.3f}): "
             f"draft p50 {p50:.1f} ms p99 {p99:.1f} ms | ratio to one encoder pass p50 "
             f"{p50 / e50:.2f}x p99 {p99 / e99:.2f}x (encoder again after the drafts: p50 "
             f"{a50:.1f} ms p99 {a99:.1f} ms, ratios {p50 / a50:.2f}x / {p99 / a99:.2f}x) | "
+            f"CPU of the drafting thread p50 {c50:.1f} ms p99 {c99:.1f} ms, ratio to the "
+            f"encoder's CPU p50 {c50 / ec50:.2f}x p99 {c99 / ec99:.2f}x; to the CPU of the "
+            f"draft's own encoder pass (p50 {i50:.1f} ms) p50 {c50 / i50:.2f}x p99 "
+            f"{c99 / i50:.2f}x, per draft p50 {pct(paired, 0.5):.2f}x p99 "
+            f"{pct(paired, 0.99):.2f}x | "
             f"{np.mean(options):.1f} options | search alone p50 {s50:.1f} ms p99 {s99:.1f} ms | "
             f"RSS {rss_after:.0f} MB (peak {peak:.0f}), pairs + index {per_pair:.2f} KB/pair "
             f"(counted {index.nbytes / size / 1000:.2f} KB/pair)",
             flush=True,
         )
+        if args.profile:
+            await profile(draft, incoming, args.profile)
         del index, draft, scorer, known_here
+
+
+async def profile(
+    draft: Callable[[str, str], tuple[int, float]], incoming: list[Message], top: int
+) -> None:
+    """cProfile of the drafts, enabled inside the drafting thread (``asyncio.to_thread`` runs
+    the draft elsewhere: a profiler of the main thread sees none of it)."""
+    profiler = cProfile.Profile()
+
+    def profiled(text: str, sender: str) -> None:
+        profiler.enable()
+        try:
+            draft(text, sender)
+        finally:
+            profiler.disable()
+
+    for message in incoming:
+        await asyncio.to_thread(profiled, message.text, message.sender)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    print(out.getvalue(), flush=True)
 
 
 def recall_at_10(

@@ -133,6 +133,11 @@ def _log_training_failure(task: asyncio.Task[None]) -> None:
         log.warning("style verifier training failed: %s", type(task.exception()).__name__)
 
 
+def _log_styling_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("scoring the owner's replies failed: %s", type(task.exception()).__name__)
+
+
 def metered(verifier: StyleVerifier, index: ExemplarIndex) -> StyleScorer:
     """The verifier as the "sounds like you" meter: its raw value placed among the owner's own
     replies (their vectors are known), so the options of a card read different values; the raw
@@ -177,6 +182,9 @@ class ModelCache:
         self._history_sizes: dict[Key, int] = {}
         self.training: dict[Key, asyncio.Task[None]] = {}
         """Background verifier training per persona (one at a time each)."""
+        self.styling: dict[Key, asyncio.Task[None]] = {}
+        """Background scoring of each persona's distinct replies by its current style scorer
+        (:meth:`ExemplarIndex.follow_style`: drafts then look the scores up)."""
         self._locks: dict[Key, asyncio.Lock] = {}
         self._trained_styles: dict[Key, StyleScorer] = {}
         """Verifiers whose training ended before their persona's model was built."""
@@ -208,7 +216,23 @@ class ModelCache:
                 if fresh is not None:
                     cached.style = fresh
                 self._models[key] = cached
+                self._follow_style(key, cached)
             return cached
+
+    def _follow_style(self, key: Key, model: PersonaModel) -> None:
+        """Score the persona's distinct replies with its style scorer in the background (again
+        if the scorer was swapped meanwhile); drafts score by themselves until then."""
+
+        async def follow() -> None:
+            while True:
+                style = model.style
+                await asyncio.to_thread(model.index.follow_style, style)
+                if model.style is style:
+                    return
+
+        task = asyncio.get_running_loop().create_task(follow())
+        self.styling[key] = task
+        task.add_done_callback(_log_styling_failure)
 
     def forget(
         self, account_id: AccountId, persona_id: PersonaId | None = None, *, learned: bool = False
@@ -254,15 +278,19 @@ class ModelCache:
 
     async def settle(self) -> None:
         """Wait for background training (verifiers) to finish: for one-shot CLI runs and tests."""
-        while pending := [t for t in self.training.values() if not t.done()]:
+        while pending := [
+            t for t in (*self.training.values(), *self.styling.values()) if not t.done()
+        ]:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def aclose(self) -> None:
         """Stop background training (its results are dropped)."""
-        for task in self.training.values():
+        tasks = [*self.training.values(), *self.styling.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self.training.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self.training.clear()
+        self.styling.clear()
 
     # ----------------------------------------------------------------- building
 
@@ -434,6 +462,9 @@ class ModelCache:
             # It scores with the persona's encoder (the training vectors are not kept).
             scorer = StyleVerifier.from_bytes(data, embedder=encoder)
             styled = await asyncio.to_thread(metered, scorer, index)
+            # The replies' scores by the new meter are ready before it swaps in (drafts look
+            # them up for this very scorer; the old one's are never read for it).
+            await asyncio.to_thread(index.follow_style, styled)
             model = self._models.get(key)
             if model is not None:
                 model.style = styled

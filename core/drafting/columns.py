@@ -22,6 +22,7 @@ _FIELDS = 6
 """persona id, incoming id, incoming text, incoming sender, reply id, reply text."""
 _REPLY_FIELD = 5
 _SENDER_FIELD = 3
+_REPLY_ID_FIELD = 4
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -147,6 +148,10 @@ class PairColumns(Sequence[ReplyPair]):
     def incoming_text(self, position: int) -> str:
         """The incoming text of the pair at ``position``."""
         return self._field(position, 2)
+
+    def reply_id(self, position: int) -> str:
+        """The id of the reply of the pair at ``position``."""
+        return self._field(position, _REPLY_ID_FIELD)
 
     def sender(self, position: int) -> str:
         """Who sent the incoming message of the pair at ``position``."""

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +26,13 @@ import numpy.typing as npt
 from core.drafting.columns import PairColumns
 from core.drafting.fit import STOPWORDS, FitWeights, ReplyCodes, ReplyFit, reply_key
 from core.drafting.intents import Phrasebook
+from core.drafting.traits import NICK as _NICK
+from core.drafting.traits import ReplyTraits, StyleScorer
 from core.drafting.vectors import APPROXIMATE_FROM, ExemplarVectors, HashLookup, text_key
 from core.models import ReplyPair
 from core.ports import Vector
 
 _WORD = re.compile(r"[a-z0-9']+")
-_NICK = re.compile(r"^\s*(?:@[\w.\-\[\]^`|{}]+\s*[:,]|[\w.\-\[\]^`|{}]+\s*:)\s+")
 LEXICAL_WEIGHT = 0.2
 """Share of word overlap in the blended similarity (the rest is cosine of embeddings)."""
 SHORTLIST = 48
@@ -37,6 +40,12 @@ MAX_POSTING = 400
 """Words in more exemplars than this (or 2% of them) are too common to find candidates by."""
 CENTROID_CHUNK = 4096
 """Reply rows read at a time when the replies' mean is summed (a graph's rows are copied out)."""
+GROUP_KEPT_FROM = 8
+GROUP_ROWS_KEPT = 8192
+"""Above the graph's size, the incoming vectors of the pairs answered with one reply are kept
+(at most this many rows, ~12 MB, the most recently used replies) when the reply answered at least
+``GROUP_KEPT_FROM`` messages: the owner's habits ("np", "let me check") are candidates of nearly
+every draft, and their precedents read hundreds of rows from the graph each time."""
 MINE_PAIRS = 50_000
 """The owner's phrasebook is mined from their newest pairs of this many (its phrases are habits:
 a bigger history adds minutes of mining, at 1M pairs, and no habit a recent 50k does not show)."""
@@ -144,6 +153,94 @@ class ReplyVectors(Mapping[str, Vector]):
         return self.store.nbytes + self._by_text.nbytes
 
 
+class GroupRows:
+    """Stored incoming vectors of the pairs answered with a frequent reply, by its answer key
+    (least recently used out first, at most :data:`GROUP_ROWS_KEPT` rows)."""
+
+    def __init__(self) -> None:
+        self._cache: OrderedDict[int, tuple[list[int], Vector]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._generation = 0
+
+    def rows(
+        self, vectors: ExemplarVectors, keys: Sequence[int], groups: list[list[int]]
+    ) -> Vector:
+        """The stored incoming vectors of the pairs of every group, in order (what
+        ``vectors.rows`` reads): the owner's frequent replies, candidates of most drafts, keep
+        theirs while the graph is in use (reading rows from it costs microseconds each)."""
+        if not vectors.approximate:
+            return vectors.rows([p for group in groups for p in group])
+        hits: dict[int, Vector] = {}
+        with self._lock:
+            if self._generation != vectors.generation:
+                self._cache.clear()
+                self._generation = vectors.generation
+            for k, group in enumerate(groups):
+                held = self._cache.get(keys[k]) if len(group) >= GROUP_KEPT_FROM else None
+                if held is not None and held[0] == group:
+                    hits[k] = held[1]
+                    self._cache.move_to_end(keys[k])
+        wanted = [p for k, group in enumerate(groups) if k not in hits for p in group]
+        fetched = vectors.rows(wanted)
+        blocks: list[Vector] = []
+        at = 0
+        for k, group in enumerate(groups):
+            if k in hits:
+                blocks.append(hits[k])
+            elif group:
+                blocks.append(fetched[at : at + len(group)])
+                at += len(group)
+                if len(group) >= GROUP_KEPT_FROM:
+                    self._keep(keys[k], group, blocks[-1])
+        return np.concatenate(blocks)
+
+    def _keep(self, key: int, group: list[int], rows: Vector) -> None:
+        with self._lock:
+            if len(group) > GROUP_ROWS_KEPT:
+                return
+            self._cache[key] = (list(group), np.array(rows))
+            self._cache.move_to_end(key)
+            while sum(len(g) for g, _ in self._cache.values()) > GROUP_ROWS_KEPT:
+                self._cache.popitem(last=False)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+class ReplyMean:
+    """The sum of the live distinct replies' vectors and their count: summed once in bounded
+    chunks (no copy of a graph's matrix), kept up to date as replies arrive, summed again after
+    a removal."""
+
+    def __init__(self) -> None:
+        self._sum: npt.NDArray[np.float64] | None = None
+        self._count = 0
+
+    def forget(self) -> None:
+        self._sum = None
+
+    def add(self, vector: Vector) -> None:
+        if self._sum is not None:
+            self._sum += np.asarray(vector, dtype=np.float64).reshape(-1)
+            self._count += 1
+
+    def mean(
+        self, store: ExemplarVectors, live: Callable[[], list[int]]
+    ) -> npt.NDArray[np.float32] | None:
+        """The mean of the rows ``live()`` names in ``store``, ``None`` when there are none."""
+        if self._sum is None:
+            rows = live()
+            total = np.zeros(store.dim, dtype=np.float64)
+            for start in range(0, len(rows), CENTROID_CHUNK):
+                total += store.rows(rows[start : start + CENTROID_CHUNK]).sum(axis=0)
+            self._sum, self._count = total, len(rows)
+        if not self._count:
+            return None
+        mean: npt.NDArray[np.float32] = (self._sum / self._count).astype(np.float32)
+        return mean
+
+
 class ExemplarIndex:
     """A persona's reply pairs, searchable by meaning and by words.
 
@@ -153,6 +250,9 @@ class ExemplarIndex:
             graph instead of an exact scan (:data:`core.drafting.vectors.APPROXIMATE_FROM`).
         background: Build graphs in a background thread (exact searches meanwhile).
         threads: Threads a graph is built with (0: all cores; one leaves a core to drafting).
+        precompute: Keep each distinct reply's traits (act, intent, surface, style: see
+            :mod:`core.drafting.traits`) once its vector is final, in the background thread
+            with the graphs (False: drafts compute them each time, as they did).
     """
 
     def __init__(
@@ -162,6 +262,7 @@ class ExemplarIndex:
         approximate_from: int = APPROXIMATE_FROM,
         background: bool = True,
         threads: int = 1,
+        precompute: bool = True,
     ) -> None:
         self._options: dict[str, Any] = {
             "dim": dim,
@@ -174,6 +275,13 @@ class ExemplarIndex:
         self.reply_vectors = ReplyVectors(text_of=self._reply_text_of, **self._options)
         """Embeddings of reply texts (by text), when known: the verifier and reranking reuse them."""
         self.postings: dict[str, array[int]] = {}
+        self._word_ids: dict[str, int] = {}
+        """A number for each word of the postings."""
+        self._token_ids = array("I")
+        self._token_ends = array("I")
+        """Each pair's incoming content words as word numbers: ``_token_ids`` from the end of
+        the previous pair's to ``_token_ends[position]`` (the lexical similarity of a candidate
+        without decoding and splitting its text again)."""
         self.phrasebook = Phrasebook()
         self._reply_row = array("i")
         """Per pair, the reply row of its text (-1: no vector known)."""
@@ -185,10 +293,20 @@ class ExemplarIndex:
         """Pair positions by reply (:func:`core.drafting.fit.reply_key`), built lazily."""
         self._codes: tuple[FitWeights, ReplyCodes] | None = None
         self._replies: tuple[list[str], Vector, list[int]] | None = None
-        self._reply_sum: npt.NDArray[np.float64] | None = None
-        """Sum of the live distinct replies' vectors (and their count), kept up to date as
-        replies arrive, computed again after a removal."""
-        self._reply_count = 0
+        self._reply_mean = ReplyMean()
+        self._groups = GroupRows()
+        self.traits = ReplyTraits(
+            self._reply_text_of,
+            lambda rows: self.reply_vectors.store.rows(rows),
+            lambda: self.reply_vectors.store.generation,
+            keep=precompute,
+        )
+        """What drafting reads of each distinct reply, by reply row (filled when
+        ``precompute``)."""
+        self._precompute = precompute
+        self._fill_lock = threading.Lock()
+        self._filling: threading.Thread | None = None
+        self._fill_again = False
 
     @classmethod
     def build(
@@ -201,6 +319,7 @@ class ExemplarIndex:
         approximate_from: int = APPROXIMATE_FROM,
         background: bool = True,
         threads: int = 1,
+        precompute: bool = True,
     ) -> ExemplarIndex:
         """Index ``pairs`` with one incoming-side vector each (rows in order).
 
@@ -209,10 +328,16 @@ class ExemplarIndex:
             vectors: Embedding of each pair's incoming text.
             reply_vectors: Embedding of each pair's reply text, if computed.
             owner_replies: Texts to mine the phrasebook from (default: the pairs' replies).
-            approximate_from, background, threads: See :class:`ExemplarIndex`.
+            approximate_from, background, threads, precompute: See :class:`ExemplarIndex`.
         """
         dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
-        index = cls(dim, approximate_from=approximate_from, background=background, threads=threads)
+        index = cls(
+            dim,
+            approximate_from=approximate_from,
+            background=background,
+            threads=threads,
+            precompute=precompute,
+        )
         fresh_texts: list[str] = []
         fresh_rows: list[int] = []
         row_of: dict[str, int] = {}
@@ -238,6 +363,8 @@ class ExemplarIndex:
             index.vectors.add(vectors)
         if reply_vectors is not None and fresh_rows:
             index.reply_vectors.add(fresh_texts, np.asarray(reply_vectors)[fresh_rows])
+            index.traits.grow(len(fresh_rows))
+            index._fill_traits()
         newest = range(max(0, len(index.pairs) - MINE_PAIRS), len(index.pairs))
         index.phrasebook = Phrasebook.mine(
             owner_replies
@@ -256,7 +383,10 @@ class ExemplarIndex:
             rows = self.postings.get(word)
             if rows is None:
                 rows = self.postings[word] = array("I")
+                self._word_ids[word] = len(self._word_ids)
             rows.append(position)
+            self._token_ids.append(self._word_ids[word])
+        self._token_ends.append(len(self._token_ids))
         if _NICK.match(pair.reply_text):
             self._addressed += 1
 
@@ -266,7 +396,7 @@ class ExemplarIndex:
             self._options["dim"] = vector.shape[-1]
             self.vectors = ExemplarVectors(**self._options)
             self.reply_vectors = ReplyVectors(text_of=self._reply_text_of, **self._options)
-            self._reply_sum = None
+            self._reply_mean.forget()
         position = len(self.pairs)
         self._remember(position, pair)
         self.vectors.add(np.asarray(vector).reshape(1, -1))
@@ -276,9 +406,9 @@ class ExemplarIndex:
             if known is None:
                 row = self.reply_vectors.add([pair.reply_text], reply_vector.reshape(1, -1))
                 self._reply_pair.append(position)
-                if self._reply_sum is not None:
-                    self._reply_sum += np.asarray(reply_vector, dtype=np.float64).reshape(-1)
-                    self._reply_count += 1
+                self._reply_mean.add(reply_vector)
+                self.traits.grow(row + 1)
+                self._fill_traits()
             else:
                 row = known
                 self._reply_pair[row] = position
@@ -286,6 +416,7 @@ class ExemplarIndex:
         self._reply_row.append(row)
         if self._answered is not None:
             self._answered.add(text_key(reply_key(pair.reply_text)), position)
+        self._groups.forget()  # the new pair may answer with a kept reply
 
     def extend(
         self, pairs: Sequence[ReplyPair], vectors: Vector, reply_vectors: Vector | None = None
@@ -329,17 +460,22 @@ class ExemplarIndex:
                     orphaned.append(row)
         if orphaned:
             self.reply_vectors.store.remove(orphaned)
-            self._reply_sum = None
+            self._reply_mean.forget()
         self._codes = self._replies = None
+        self._groups.forget()
 
     def _pairs_answered(self, reply: str) -> list[int]:
+        return self._answers().find(text_key(reply_key(reply)))
+
+    def _answers(self) -> HashLookup:
+        """Pair positions by the key of their reply (``text_key(reply_key(reply))``)."""
         if self._answered is None:
             lookup = HashLookup()
             lookup.extend(
                 [text_key(reply_key(t)) for t in self.pairs.reply_texts()], range(len(self.pairs))
             )
             self._answered = lookup
-        return self._answered.find(text_key(reply_key(reply)))
+        return self._answered
 
     def __len__(self) -> int:
         return len(self.pairs) - len(self._removed)
@@ -360,24 +496,81 @@ class ExemplarIndex:
             + self.reply_vectors.nbytes
             + postings
             + 4 * (len(self._reply_row) + len(self._reply_pair))
+            + 4 * (len(self._token_ids) + len(self._token_ends))
+            + 64 * len(self._word_ids)
+            + self.traits.nbytes
         )
 
     def wait(self) -> None:
-        """Block until graphs being built in the background are in use (benchmarks, tests)."""
+        """Block until graphs being built in the background are in use and the replies' traits
+        are computed (benchmarks, tests)."""
         self.vectors.wait()
         self.reply_vectors.store.wait()
+        while True:
+            with self._fill_lock:
+                filling = self._filling
+            if filling is None:
+                return
+            filling.join()
 
-    def precedents(self, query: Vector, replies: Sequence[str]) -> npt.NDArray[np.float64]:
+    def follow_style(self, scorer: StyleScorer) -> None:
+        """Keep ``scorer``'s score of every distinct reply (computed now: blocking, seconds for
+        100k replies), for drafts that score with that very scorer (:mod:`core.drafting.traits`)."""
+        if self._precompute:
+            self.reply_vectors.store.wait()
+            self.traits.follow(scorer)
+
+    def _fill_traits(self) -> None:
+        """Compute the traits of replies that lack them: once their vectors are final, in a
+        background thread (at once without ``background``)."""
+        if not self._precompute:
+            return
+        if not self._options["background"]:
+            self.traits.fill()
+            return
+        with self._fill_lock:
+            self._fill_again = True
+            if self._filling is None:
+                self._filling = threading.Thread(
+                    target=self._fill_loop, name="reply-traits", daemon=True
+                )
+                self._filling.start()
+
+    def _fill_loop(self) -> None:
+        try:
+            while True:
+                with self._fill_lock:
+                    if not self._fill_again:
+                        self._filling = None
+                        return
+                    self._fill_again = False
+                self.reply_vectors.store.wait()
+                self.traits.fill()
+        except BaseException:
+            with self._fill_lock:
+                self._filling = None
+            raise
+
+    def precedents(
+        self, query: Vector, replies: Sequence[str], keys: Sequence[int] | None = None
+    ) -> npt.NDArray[np.float64]:
         """Per reply, the highest similarity of ``query`` to a past message the owner answered
-        with that reply (whatever the address), 0 when they never used it."""
+        with that reply (whatever the address), 0 when they never used it; ``keys`` are the
+        replies' ``text_key(reply_key(reply))`` when known."""
         out = np.zeros(len(replies), dtype=np.float64)
+        if keys is None:
+            keys = [text_key(reply_key(reply)) for reply in replies]
+        removed = self._removed
         groups = [
-            [p for p in self._pairs_answered(reply) if p not in self._removed] for reply in replies
+            [p for p in found if p not in removed] if removed else found
+            for found in self._answers().find_many(keys)
         ]
-        rows = [p for group in groups for p in group]
-        if not rows:
+        if not any(groups):
             return out
-        values = self.vectors.similarity(query, rows)  # one read of the stored rows
+        q = np.asarray(query, dtype=np.float32).reshape(self.vectors.dim)
+        values = (
+            self._groups.rows(self.vectors, keys, groups) @ q
+        ).tolist()  # one product, as similarity
         start = 0
         for k, group in enumerate(groups):
             if group:
@@ -411,19 +604,12 @@ class ExemplarIndex:
 
     def reply_centroid(self) -> npt.NDArray[np.float32] | None:
         """The mean of the distinct replies' vectors (what the owner's replies have in common
-        whatever the message), ``None`` when none is known. Summed once, in bounded chunks (no
-        copy of the matrix), then kept up to date as replies arrive."""
-        if self._reply_sum is None:
-            store = self.reply_vectors.store
-            live = [r for r in range(len(store)) if self._reply_pair[r] not in self._removed]
-            total = np.zeros(store.dim, dtype=np.float64)
-            for start in range(0, len(live), CENTROID_CHUNK):
-                total += store.rows(live[start : start + CENTROID_CHUNK]).sum(axis=0)
-            self._reply_sum, self._reply_count = total, len(live)
-        if not self._reply_count:
-            return None
-        mean: npt.NDArray[np.float32] = (self._reply_sum / self._reply_count).astype(np.float32)
-        return mean
+        whatever the message), ``None`` when none is known."""
+        store = self.reply_vectors.store
+        return self._reply_mean.mean(
+            store,
+            lambda: [r for r in range(len(store)) if self._reply_pair[r] not in self._removed],
+        )
 
     def by_fit(
         self, fit: ReplyFit, query: Vector, k: int, *, codes_from: int = 20_000
@@ -462,6 +648,16 @@ class ExemplarIndex:
         ranked = sorted(weights, key=lambda row: -weights[row])
         return [row for row in ranked if row not in self._removed][:width]
 
+    def _overlap(self, n_query: int, query_ids: set[int], row: int) -> float:
+        """:func:`_jaccard` of the query's content words (``n_query`` of them, ``query_ids``
+        the numbers of those the postings know) with the incoming words of pair ``row``."""
+        start = self._token_ends[row - 1] if row else 0
+        end = self._token_ends[row]
+        if not n_query or end == start:
+            return 0.0
+        shared = len(query_ids.intersection(self._token_ids[start:end]))
+        return shared / (n_query + (end - start) - shared)
+
     def nearest(
         self, query: Vector, query_tokens: frozenset[str], k: int, *, distinct: bool = False
     ) -> list[tuple[float, int]]:
@@ -496,10 +692,12 @@ class ExemplarIndex:
         extra = [row for row in self._lexical(query_tokens, width) if row not in cosine]
         for row, value in zip(extra, self.vectors.similarity(query, extra), strict=True):
             cosine[row] = value
+        word_ids = self._word_ids
+        query_ids = {word_ids[w] for w in query_tokens if w in word_ids}
         scored = [
             (
                 (1 - LEXICAL_WEIGHT) * value
-                + LEXICAL_WEIGHT * _jaccard(query_tokens, tokens(self.pairs.incoming_text(row))),
+                + LEXICAL_WEIGHT * self._overlap(len(query_tokens), query_ids, row),
                 row,
             )
             for row, value in cosine.items()
@@ -509,6 +707,7 @@ class ExemplarIndex:
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """The Jaccard similarity of two word sets (0 when either is empty)."""
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)

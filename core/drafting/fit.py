@@ -129,8 +129,21 @@ def is_question(text: str) -> bool:
     return bool(_QUESTION.search(text))
 
 
-def pair_features(message: str, replies: Sequence[str]) -> FloatArray:
-    """``f(message, reply)`` for each reply: one row of :data:`FEATURES` per reply."""
+ReplySurface = tuple[int, bool, bool]
+"""What the surface features read of a reply alone: its word count, whether it asks something,
+whether it holds code (:func:`reply_surface`)."""
+
+
+def reply_surface(reply: str) -> ReplySurface:
+    """The reply's side of :func:`pair_features` (the same for every message)."""
+    return len(_WORD.findall(reply)), is_question(reply), bool(_CODE.search(reply))
+
+
+def pair_features(
+    message: str, replies: Sequence[str], surfaces: Sequence[ReplySurface] | None = None
+) -> FloatArray:
+    """``f(message, reply)`` for each reply: one row of :data:`FEATURES` per reply;
+    ``surfaces`` are the replies' :func:`reply_surface` when already known."""
     m_words = content_words(message)
     m_question = 1.0 if is_question(message) else 0.0
     m_len = math.log1p(len(_WORD.findall(message)))
@@ -139,16 +152,17 @@ def pair_features(message: str, replies: Sequence[str]) -> FloatArray:
         r_words = content_words(reply)
         shared = len(m_words & r_words)
         union = len(m_words | r_words)
-        r_question = 1.0 if is_question(reply) else 0.0
+        words, asks, code = reply_surface(reply) if surfaces is None else surfaces[row]
+        r_question = 1.0 if asks else 0.0
         out[row] = (
             math.log1p(shared),
             shared / union if union else 0.0,
-            math.log1p(len(_WORD.findall(reply))),
+            math.log1p(words),
             m_len,
             m_question,
             r_question,
             m_question * r_question,
-            1.0 if _CODE.search(reply) else 0.0,
+            1.0 if code else 0.0,
         )
     return out
 
@@ -195,9 +209,16 @@ class FitWeights:
         q: npt.NDArray[np.float32] = self.b @ (self.a.T @ m) + self.alpha * m + self.u
         return q
 
-    def features(self, message: str, replies: Sequence[str]) -> FloatArray:
-        """Standardised surface features of each reply for ``message``."""
-        out: FloatArray = (pair_features(message, replies) - self.feature_mean) / self.feature_scale
+    def features(
+        self,
+        message: str,
+        replies: Sequence[str],
+        surfaces: Sequence[ReplySurface] | None = None,
+    ) -> FloatArray:
+        """Standardised surface features of each reply for ``message`` (``surfaces``: the
+        replies' :func:`reply_surface`, when known)."""
+        features = pair_features(message, replies, surfaces)
+        out: FloatArray = (features - self.feature_mean) / self.feature_scale
         return out
 
     def raw(
@@ -358,8 +379,9 @@ class ReplyFit:
         replies: Sequence[str],
         reply_vecs: Vector,
         precedent: FloatArray | None,
+        surfaces: Sequence[ReplySurface] | None = None,
     ) -> FloatArray:
-        surface = self.weights.features(message, replies)
+        surface = self.weights.features(message, replies, surfaces)
         raw = self.weights.raw(message, message_vec, replies, reply_vecs, surface)
         seen = np.zeros(len(replies)) if precedent is None else np.asarray(precedent, np.float64)
         return np.column_stack([raw, surface, seen])
@@ -371,15 +393,17 @@ class ReplyFit:
         replies: Sequence[str],
         reply_vecs: Vector,
         precedent: FloatArray | None = None,
+        surfaces: Sequence[ReplySurface] | None = None,
     ) -> FloatArray:
         """The owner-adapted score of each reply (before calibration).
 
         ``precedent`` is, per reply, the owner's own evidence: the highest cosine similarity
-        between ``message`` and the past messages they answered with that reply (0 if none).
+        between ``message`` and the past messages they answered with that reply (0 if none);
+        ``surfaces`` the replies' :func:`reply_surface` when known (it depends on them alone).
         """
         if not len(replies):
             return np.zeros(0)
-        design = self._design(message, message_vec, replies, reply_vecs, precedent)
+        design = self._design(message, message_vec, replies, reply_vecs, precedent, surfaces)
         out: FloatArray = design @ self.coef + self.intercept
         return out
 
@@ -390,10 +414,11 @@ class ReplyFit:
         replies: Sequence[str],
         reply_vecs: Vector,
         precedent: FloatArray | None = None,
+        surfaces: Sequence[ReplySurface] | None = None,
     ) -> FloatArray:
         """Calibrated probability that each reply answers ``message``."""
         slope, intercept = self.platt
-        logits = self.logits(message, message_vec, replies, reply_vecs, precedent)
+        logits = self.logits(message, message_vec, replies, reply_vecs, precedent, surfaces)
         return _sigmoid(slope * logits + intercept)
 
     def scores(

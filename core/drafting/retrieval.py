@@ -28,14 +28,15 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.drafting.acts import Act, classify_act, classify_acts, rule_act
-from core.drafting.exemplars import _NICK, _jaccard
+from core.drafting.acts import Act, classify_act, rule_act
 from core.drafting.exemplars import ExemplarIndex as ExemplarIndex
 from core.drafting.exemplars import Negative as Negative
+from core.drafting.exemplars import _jaccard
 from core.drafting.exemplars import tokens as tokens
 from core.drafting.fit import FitWeights, OwnerPair, ReplyFit
 from core.drafting.intents import ROLES, Phrasebook, Role, is_request, normalise, spread_for
 from core.drafting.shaping import Candidate, Shaped, answers, shape
+from core.drafting.traits import NICK as _NICK
 from core.models import DraftOption, ReplyPair
 from core.ports import Vector
 from core.profiling.intents import Intent, classify_intent
@@ -345,7 +346,13 @@ class RetrievalDrafter:
             return FittedDraft(options=(), best=None, offered=False, closest=closest)
         matrix = np.stack([vectors[p.style_text] for p in picks])
         said = [p.style_text for p in picks]
-        probability = fit.probabilities(text, query, said, matrix, index.precedents(query, said))
+        # What depends on a reply alone is looked up by its reply row (core.drafting.traits).
+        rows = [index.reply_vectors.row(t) for t in said]
+        traits = index.traits
+        precedents = index.precedents(query, said, traits.answer_keys(rows, said))
+        probability = fit.probabilities(
+            text, query, said, matrix, precedents, traits.surfaces(rows, said)
+        )
         if sender and index.address_share() >= ADDRESS_HABIT:
             for pick in picks:  # the owner addresses people: their stock phrases too
                 if not _NICK.match(pick.text):
@@ -353,10 +360,11 @@ class RetrievalDrafter:
         rank_by, order = _order(picks, probability, matrix, penalised, index.reply_centroid())
         if picks[order[0]].shaping_only:  # nothing but stock phrases of roles
             return FittedDraft(options=(), best=None, offered=False, closest=closest)
-        styles = style.score([picks[i].style_text for i in order[:STYLE_SHORTLIST]])
+        shortlist = order[:STYLE_SHORTLIST]
+        styles = traits.styles(style, [rows[i] for i in shortlist], [said[i] for i in shortlist])
         style_of = dict(zip(order, styles, strict=False))
         order = _voiced(picks, order, rank_by, style_of, penalised)
-        acts = classify_acts([picks[i].style_text for i in order], matrix[order])
+        acts = traits.acts([rows[i] for i in order], [said[i] for i in order], matrix[order])
         message_act = classify_act(text, query)
         avoid = frozenset(exclude) | frozenset(penalised)
         chosen = self._shaped(
@@ -365,6 +373,7 @@ class RetrievalDrafter:
             [picks[i] for i in order],
             [float(probability[i]) for i in order],
             acts,
+            lambda k: traits.intent(rows[order[k]], said[order[k]]),
             index.phrasebook,
             fit,
             avoid,
@@ -372,7 +381,7 @@ class RetrievalDrafter:
         # ``chosen`` holds positions in ``order``; ``style_of`` is keyed by pick.
         missing = [order[i] for i in chosen if order[i] not in style_of]
         if missing:
-            scored = style.score([picks[i].style_text for i in missing])
+            scored = traits.styles(style, [rows[i] for i in missing], [said[i] for i in missing])
             style_of.update(zip(missing, scored, strict=True))
         shown = [
             self._option(picks[order[i]], probability[order[i]], style_of[order[i]], acts[i])
@@ -398,6 +407,7 @@ class RetrievalDrafter:
         picks: Sequence[_Pick],
         probabilities: Sequence[float],
         acts: Sequence[Act],
+        intent_of: Callable[[int], Intent | None],
         phrasebook: Phrasebook,
         fit: ReplyFit,
         avoid: frozenset[str],
@@ -422,7 +432,7 @@ class RetrievalDrafter:
                 text=_NICK.sub("", pick.text),
                 fit=float(len(picks) - i),  # the drafter's order; the gate is applied here
                 act=acts[i],
-                intent=pick.intent or classify_intent(_NICK.sub("", pick.style_text)),
+                intent=pick.intent or intent_of(i),  # of the reply without its address
                 answered=_answered(pick, stock),
             )
             for i, pick in enumerate(picks)
@@ -518,10 +528,10 @@ def _candidates(
     for pick in found:
         if pick.source_id is not None:
             position = int(pick.source_id)
-            pair = index.pairs[position]
-            pick.text = adapt(pair.reply_text, old_sender=pair.incoming_sender, new_sender=sender)
-            pick.source_id = pair.reply_id
-            pick.answered = [pair.incoming_text]
+            old = index.pairs.sender(position)
+            pick.text = adapt(pick.style_text, old_sender=old, new_sender=sender)
+            pick.source_id = index.pairs.reply_id(position)
+            pick.answered = [index.pairs.incoming_text(position)]
         key = normalise(_NICK.sub("", pick.text))  # "carol: sure" is the phrase "sure"
         if key in seen:
             seen[key].answered.extend(pick.answered)
@@ -544,14 +554,15 @@ def _voiced(
     usable = [
         i
         for i in order[:STYLE_SHORTLIST]
-        if not picks[i].shaping_only and not penalised.get(normalise(picks[i].text), 0)
+        if not picks[i].shaping_only and not _penalty(penalised, picks[i].text)
     ]
     if not usable:
         return list(order)
     floor = rank_by[usable[0]] - FIT_BAND / 100
     band = [i for i in usable if rank_by[i] >= floor]
     band.sort(key=lambda i: (-_words(picks[i].style_text), -style_of[i], -rank_by[i]))
-    return band + [i for i in order if i not in band]
+    first = set(band)
+    return band + [i for i in order if i not in first]
 
 
 def _words(text: str) -> int:
@@ -587,7 +598,7 @@ def _order(
         range(len(picks)),
         key=lambda i: (
             picks[i].shaping_only,
-            penalised.get(normalise(picks[i].text), 0),
+            _penalty(penalised, picks[i].text),
             -rank_by[i],
         ),
     )
@@ -620,17 +631,18 @@ def _gather(
     """Candidates from similar past messages and from direct search by fit (pair positions;
     ``source_id`` holds the position until the caller re-addresses the reply)."""
     out: list[_Pick] = []
+    pairs = index.pairs  # the fields read, not whole pairs
     for similarity, position in hits:
-        pair = index.pairs[position]
+        reply = pairs.reply_text(position)
         reason = (
-            f"you wrote this to {pair.incoming_sender} about a similar message "
+            f"you wrote this to {pairs.sender(position)} about a similar message "
             f"({round(max(0.0, similarity) * 100)}% alike)"
         )
-        out.append(_Pick(pair.reply_text, similarity, reason, str(position), None, pair.reply_text))
+        out.append(_Pick(reply, similarity, reason, str(position), None, reply))
     for position in fitted:
-        pair = index.pairs[position]
-        reason = f"you wrote this to {pair.incoming_sender}; it answers what was asked"
-        out.append(_Pick(pair.reply_text, 0.0, reason, str(position), None, pair.reply_text))
+        reply = pairs.reply_text(position)
+        reason = f"you wrote this to {pairs.sender(position)}; it answers what was asked"
+        out.append(_Pick(reply, 0.0, reason, str(position), None, reply))
     return out
 
 
@@ -705,6 +717,11 @@ def _slots(first: Intent | None) -> list[tuple[Intent, ...]]:
             continue
         slots.append(slot)
     return slots
+
+
+def _penalty(penalised: dict[str, int], text: str) -> int:
+    """How often ``text`` was dismissed for a similar message (no normalising when none was)."""
+    return penalised.get(normalise(text), 0) if penalised else 0
 
 
 def _penalised(query: Vector, negatives: Sequence[Negative]) -> dict[str, int]:

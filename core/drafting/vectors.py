@@ -85,6 +85,9 @@ class ExemplarVectors:
         self._building: threading.Thread | None = None
         self.build_seconds: float | None = None
         """How long the graph took to build (None until it is built)."""
+        self.generation = 0
+        """Counts the changes of what :meth:`rows` returns for the same rows (the swap to the
+        graph rounds them to int8): what was computed from the rows holds while it is equal."""
 
     @classmethod
     def of(cls, vectors: Vector, **options: Any) -> ExemplarVectors:
@@ -241,6 +244,7 @@ class ExemplarVectors:
                         graph.remove(removed)
                     self._graph = graph
                     self._exact = None  # the float32 rows go; the graph holds them as int8
+                    self.generation += 1
                     self._building = None
                     self.build_seconds = time.perf_counter() - started
                     return
@@ -260,7 +264,13 @@ class ExemplarVectors:
         graph.add(keys, codes, threads=self._threads)
 
     def _rows_from(self, graph: Index, keys: npt.NDArray[np.int64]) -> Vector:
-        stored = graph.get(keys.astype(np.uint64), dtype="i8")
+        compiled = getattr(graph, "_compiled", None)
+        if compiled is not None:  # what Index.get calls, without its per-row Python view
+            from usearch.compiled import ScalarKind
+
+            stored = compiled.get_many(keys.astype(np.uint64), ScalarKind.I8)
+        else:
+            stored = graph.get(keys.astype(np.uint64), dtype="i8")
         assert isinstance(stored, tuple)  # one entry per key (None: removed)
         codes = [np.zeros(self.dim, dtype=np.int8) if c is None else c for c in stored]
         out: Vector = np.stack(codes).astype(np.float32) * self._scales[keys][:, None]
@@ -299,6 +309,18 @@ class HashLookup:
             at += 1
         pending = self._pending.get(key)
         return found + pending if pending else found
+
+    def find_many(self, keys: Sequence[int]) -> list[list[int]]:
+        """:meth:`find` of each of ``keys``, in one search of the sorted keys."""
+        wanted = np.asarray(keys, dtype=np.int64)
+        starts = self._keys.searchsorted(wanted, "left").tolist()
+        ends = self._keys.searchsorted(wanted, "right").tolist()
+        out = []
+        for key, start, end in zip(keys, starts, ends, strict=True):
+            found = self._values[start:end].tolist() if end > start else []
+            pending = self._pending.get(key)
+            out.append(found + pending if pending else found)
+        return out
 
     def _merge(self) -> None:
         if not self._pending:
