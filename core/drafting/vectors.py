@@ -6,8 +6,10 @@ rows go into an HNSW graph (usearch, Apache-2.0) that stores them as int8 with o
 per row (~4x less than float32): a search asks the graph for more candidates than wanted and
 re-scores them against the stored rows with the float32 query (asymmetric, so the order of what
 is returned is the exact order up to the int8 rounding: |cosine error| < 0.01, checked by
-tests/core/drafting/test_vectors.py). The graph is built in a background thread; until it is
-ready, searches stay exact over the float32 rows it is built from, which are then dropped.
+tests/core/drafting/test_vectors.py). The graph is built in a background thread, or read back
+from a saved one when it was built from the same rows (:mod:`core.drafting.graphs`: seconds
+instead of minutes); until it is ready, searches stay exact over the float32 rows, which are then
+dropped.
 
 Rows are never renumbered: a removed row is left out of every search and similarity.
 """
