@@ -4,7 +4,7 @@
         [--me actionparsnip] [--sizes 1000 10000 100000] [--drafts 200] [--unique 0]
         [--embedder minilm|minilm-torch] [--blas-threads 1] [--build-threads 0] [--naive]
         [--profile 40]
-    .venv/bin/python bench/draft_bench.py --sizes 1000000      # the 1M-pair mode (~4 GB peak)
+    .venv/bin/python bench/draft_bench.py --sizes 1000000      # the 1M-pair mode (~9 GB peak)
 
 What one draft costs once the persona is in memory (``Clone.drafts`` without the LLM): one encoder
 pass on the incoming text, the similar-message search (exact float32 below 20k pairs; above, an
@@ -99,7 +99,7 @@ async def main() -> None:
         type=int,
         nargs="+",
         default=[1_000, 10_000, 100_000],
-        help="1000000: the 1M-pair mode (~4 GB peak while building)",
+        help="1000000: the 1M-pair mode (~9 GB peak while building)",
     )
     parser.add_argument("--drafts", type=int, default=200)
     parser.add_argument(

@@ -376,6 +376,8 @@ class ExemplarIndex:
             index.reply_vectors.add(fresh_texts, np.asarray(reply_vectors)[fresh_rows])
             index.traits.grow(len(fresh_rows))
             index._fill_traits()
+        index.vectors.drop_saved()  # a saved graph too big for these rows is not kept
+        index.reply_vectors.store.drop_saved()
         newest = range(max(0, len(index.pairs) - MINE_PAIRS), len(index.pairs))
         index.phrasebook = Phrasebook.mine(
             owner_replies

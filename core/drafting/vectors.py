@@ -221,6 +221,12 @@ class ExemplarVectors:
                 total += int(self._graph.serialized_length)
             return total
 
+    def drop_saved(self) -> None:
+        """Forget the saved graph passed in if no graph is being built from it (too few rows)."""
+        with self._lock:
+            if self._building is None:
+                self._saved = None
+
     @property
     def building(self) -> bool:
         """Whether a graph is being built (or restored) in the background."""

@@ -140,3 +140,16 @@ def test_an_exemplar_index_reads_both_graphs_back(rows: np.ndarray) -> None:
         assert again.reply_vectors.store.search(query, 10) == built.reply_vectors.store.search(
             query, 10
         )
+
+
+def test_a_saved_graph_is_not_held_below_the_switch(rows: np.ndarray, blob: bytes) -> None:
+    pairs = [pair(i, f"message {i}", f"reply {i}") for i in range(500)]
+    small = ExemplarIndex.build(
+        pairs,
+        rows[:500],
+        reply_vectors=rows[500:1000],
+        approximate_from=SWITCH,
+        saved={"messages": blob, "replies": blob},
+    )
+    assert not small.vectors.approximate and not small.vectors.building
+    assert small.vectors._saved is None and small.reply_vectors.store._saved is None
