@@ -47,8 +47,9 @@ EXPANSION_SEARCH = 1024
 """Breadth of the graph walk when adding and (at least) when searching. Near-duplicate messages
 need both (100k rows, 18 jittered copies of each of 5.6k real messages, recall@10 against the
 exact float32 search): adding with 64, 0.908 / 0.958 / 0.971 searching with 256 / 512 / 1024
-(1.0 / 1.4 / 2.3 ms); adding with 128, 0.944 / 0.969 / 0.972, against 0.978 for an exact scan of
-the int8 rows, which bounds what re-scoring can return (docs/benchmarks.md)."""
+(1.0 / 1.4 / 2.3 ms); adding with 128, 0.944-0.955 / 0.969-0.972 / 0.972 (two builds; 0.67 /
+1.1 / 2.0 ms), against 0.978 for an exact scan of the int8 rows, which bounds what re-scoring
+can return; against that scan the graph finds 0.994 from 512 (docs/benchmarks.md)."""
 RESCORE = 64
 """A search for k rows re-scores ``max(1.5 k, RESCORE)`` graph candidates exactly (re-scoring all
 of the walk's 512 or 1024 found nothing more: what the graph misses, it misses in its walk)."""
