@@ -16,6 +16,7 @@ Rows are never renumbered: a removed row is left out of every search and similar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -261,6 +262,10 @@ class ExemplarVectors:
         }
 
     def _new_graph(self) -> Index:
+        with contextlib.suppress(ImportError):
+            # Before usearch: onnxruntime (the encoder's backend) imported after usearch's
+            # compiled module kills the process (segfault; usearch 2.26, onnxruntime 1.32).
+            import onnxruntime  # noqa: F401
         from usearch.index import Index
 
         return Index(
