@@ -28,6 +28,7 @@ from core.app.context import (
 )
 from core.app.conversations import RecentMessages
 from core.app.history import OwnerHistory, Text, owner_history, replay
+from core.app.indexes import GraphSaver, build_index
 from core.drafting import composer
 from core.drafting.fit import FitWeights, ReplyFit, global_weights
 from core.drafting.language import owner_languages
@@ -190,6 +191,8 @@ class ModelCache:
         """Verifiers whose training ended before their persona's model was built."""
         self.recent = RecentMessages()
         """The last messages seen per conversation (the context of drafts; memory only)."""
+        self.graphs = GraphSaver(ctx)
+        """Saves the personas' search graphs once built (a restart reads them back)."""
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -249,6 +252,7 @@ class ModelCache:
                 model = self._models.pop(key, None)
                 self._trained_styles.pop(key, None)
                 self._previous.pop(key, None)
+                self.graphs.cancel(key)
                 if model is not None and learned and persona_id is not None:
                     self._previous[key] = model.index
         if persona_id is None:
@@ -291,12 +295,15 @@ class ModelCache:
         await asyncio.gather(*tasks, return_exceptions=True)
         self.training.clear()
         self.styling.clear()
+        await self.graphs.aclose()
 
     # ----------------------------------------------------------------- building
 
     async def _build(self, account: Account, persona: Persona) -> PersonaModel:
         stores = self._ctx.stores
-        index = await self._index(account, persona)
+        previous = self._previous.pop((account.id, persona.id), None)
+        index = await build_index(self._ctx, account, persona, previous)
+        self.graphs.watch((account.id, persona.id), index)
         # The history is streamed, never held whole: the owner's messages are read once, and
         # every message is replayed page by page into the prioritiser (core.app.history).
         owner = await owner_history(stores.messages, account.id, persona.id)
@@ -349,33 +356,6 @@ class ModelCache:
         fit = await asyncio.to_thread(fit_for, index, weights)
         await state.put(account.id, persona.id, FIT_STATE, pack_state(len(index), fit.to_bytes()))
         return fit
-
-    async def _index(self, account: Account, persona: Persona) -> ExemplarIndex:
-        stores = self._ctx.stores
-        pairs = await stores.messages.reply_pairs(account.id, persona.id)
-        ids, vectors = await stores.vectors.load(account.id, persona.id)
-        row_of = {message_id: row for row, message_id in enumerate(ids)}
-        # Both sides of every exemplar are embedded once and kept: the incoming side to search,
-        # the reply side so that scoring and reranking retrieved options costs no encoder pass.
-        wanted = {p.incoming_id: p.incoming_text for p in pairs}
-        wanted.update({p.reply_id: p.reply_text for p in pairs})
-        missing = sorted((mid, text) for mid, text in wanted.items() if mid not in row_of)
-        if missing:
-            fresh = await asyncio.to_thread(
-                self._ctx.embedder.encode, [text for _, text in missing]
-            )
-            await stores.vectors.put(account.id, persona.id, [mid for mid, _ in missing], fresh)
-            ids, vectors = await stores.vectors.load(account.id, persona.id)
-            row_of = {message_id: row for row, message_id in enumerate(ids)}
-        rows = [row_of[p.incoming_id] for p in pairs]
-        matrix = vectors[rows] if rows else vectors[:0]
-        replies = vectors[[row_of[p.reply_id] for p in pairs]] if rows else None
-        previous = self._previous.pop((account.id, persona.id), None)
-        if previous is not None and await asyncio.to_thread(
-            previous.extend, pairs, matrix, replies
-        ):
-            return previous
-        return await asyncio.to_thread(ExemplarIndex.build, pairs, matrix, reply_vectors=replies)
 
     async def _style(
         self,

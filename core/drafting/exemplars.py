@@ -253,7 +253,12 @@ class ExemplarIndex:
         precompute: Keep each distinct reply's traits (act, intent, surface, style: see
             :mod:`core.drafting.traits`) once its vector is final, in the background thread
             with the graphs (False: drafts compute them each time, as they did).
+        saved: Graphs saved by :meth:`graph_to_save` (by name), used instead of building them
+            when they were built from the same rows (checked; ignored otherwise).
     """
+
+    GRAPHS = ("messages", "replies")
+    """The names of the index's graphs: similar messages, replies by fit."""
 
     def __init__(
         self,
@@ -263,6 +268,7 @@ class ExemplarIndex:
         background: bool = True,
         threads: int = 1,
         precompute: bool = True,
+        saved: Mapping[str, bytes] | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "dim": dim,
@@ -270,9 +276,12 @@ class ExemplarIndex:
             "background": background,
             "threads": threads,
         }
+        saved = saved or {}
         self.pairs = PairColumns()
-        self.vectors = ExemplarVectors(**self._options)
-        self.reply_vectors = ReplyVectors(text_of=self._reply_text_of, **self._options)
+        self.vectors = ExemplarVectors(**self._options, saved=saved.get("messages"))
+        self.reply_vectors = ReplyVectors(
+            text_of=self._reply_text_of, **self._options, saved=saved.get("replies")
+        )
         """Embeddings of reply texts (by text), when known: the verifier and reranking reuse them."""
         self.postings: dict[str, array[int]] = {}
         self._word_ids: dict[str, int] = {}
@@ -320,6 +329,7 @@ class ExemplarIndex:
         background: bool = True,
         threads: int = 1,
         precompute: bool = True,
+        saved: Mapping[str, bytes] | None = None,
     ) -> ExemplarIndex:
         """Index ``pairs`` with one incoming-side vector each (rows in order).
 
@@ -328,7 +338,7 @@ class ExemplarIndex:
             vectors: Embedding of each pair's incoming text.
             reply_vectors: Embedding of each pair's reply text, if computed.
             owner_replies: Texts to mine the phrasebook from (default: the pairs' replies).
-            approximate_from, background, threads, precompute: See :class:`ExemplarIndex`.
+            approximate_from, background, threads, precompute, saved: See :class:`ExemplarIndex`.
         """
         dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
         index = cls(
@@ -337,6 +347,7 @@ class ExemplarIndex:
             background=background,
             threads=threads,
             precompute=precompute,
+            saved=saved,
         )
         fresh_texts: list[str] = []
         fresh_rows: list[int] = []
@@ -365,6 +376,8 @@ class ExemplarIndex:
             index.reply_vectors.add(fresh_texts, np.asarray(reply_vectors)[fresh_rows])
             index.traits.grow(len(fresh_rows))
             index._fill_traits()
+        index.vectors.drop_saved()  # a saved graph too big for these rows is not kept
+        index.reply_vectors.store.drop_saved()
         newest = range(max(0, len(index.pairs) - MINE_PAIRS), len(index.pairs))
         index.phrasebook = Phrasebook.mine(
             owner_replies
@@ -550,6 +563,24 @@ class ExemplarIndex:
             with self._fill_lock:
                 self._filling = None
             raise
+
+    @property
+    def building(self) -> bool:
+        """Whether a graph is being built (or restored) in the background."""
+        return self.vectors.building or self.reply_vectors.store.building
+
+    @property
+    def approximate_from(self) -> int:
+        """Pairs from which searches go through graphs (0: never)."""
+        return int(self._options["approximate_from"])
+
+    def graph_to_save(self, name: str, *, grown: float = 0.1) -> bytes | None:
+        """The graph ``name`` (of :data:`GRAPHS`) as a blob for ``saved``, when it is in use and
+        was neither saved nor restored yet, or grew by more than ``grown`` since; else None."""
+        store = self.vectors if name == "messages" else self.reply_vectors.store
+        if store.approximate and len(store) > store.saved_rows * (1 + grown):
+            return store.saved_graph()
+        return None
 
     def precedents(
         self, query: Vector, replies: Sequence[str], keys: Sequence[int] | None = None

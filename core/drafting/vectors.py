@@ -6,26 +6,34 @@ rows go into an HNSW graph (usearch, Apache-2.0) that stores them as int8 with o
 per row (~4x less than float32): a search asks the graph for more candidates than wanted and
 re-scores them against the stored rows with the float32 query (asymmetric, so the order of what
 is returned is the exact order up to the int8 rounding: |cosine error| < 0.01, checked by
-tests/core/drafting/test_vectors.py). The graph is built in a background thread; until it is
-ready, searches stay exact over the float32 rows it is built from, which are then dropped.
+tests/core/drafting/test_vectors.py). The graph is built in a background thread, or read back
+from a saved one when it was built from the same rows (:mod:`core.drafting.graphs`: seconds
+instead of minutes); until it is ready, searches stay exact over the float32 rows, which are then
+dropped.
 
 Rows are never renumbered: a removed row is left out of every search and similarity.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from core.drafting.graphs import digest_of, pack, row_digest, unpack
 from core.drafting.index import NumpyVectorIndex
 from core.ports import Vector
 
 if TYPE_CHECKING:
     from usearch.index import Index
+
+log = logging.getLogger(__name__)
 
 APPROXIMATE_FROM = 20_000
 """Rows from which a graph replaces the exact scan. At 20k rows the exact float32 scan takes
@@ -33,15 +41,19 @@ APPROXIMATE_FROM = 20_000
 stores ~0.5 KB per row; below it the scan wins on build time (none) at equal speed to the encoder's
 noise (docs/benchmarks.md, "Similar-message search")."""
 CONNECTIVITY = 16
-"""HNSW neighbours per node (usearch's ``connectivity``): 16 keeps recall@10 at or above 0.98
-with a few hundred candidates; 8 saved 6% of memory and lost ~4 points of recall."""
-EXPANSION_ADD = 64
-EXPANSION_SEARCH = 512
+"""HNSW neighbours per node (usearch's ``connectivity``): 24 cost 12% more memory per row for no
+better recall on near-duplicates; 8 saved 6% of memory and lost ~4 points of recall."""
+EXPANSION_ADD = 128
+EXPANSION_SEARCH = 1024
 """Breadth of the graph walk when adding and (at least) when searching. Near-duplicate messages
-need it: with 20 jittered copies of each of 5k real messages (100k rows), recall@10 was 0.88 at
-256, 0.955 at 512 (~1 ms), 0.96 at 1024 (~8 ms), against 0.98 for an exact int8 scan."""
+need both (100k rows, 18 jittered copies of each of 5.6k real messages, recall@10 against the
+exact float32 search): adding with 64, 0.908 / 0.958 / 0.971 searching with 256 / 512 / 1024
+(1.0 / 1.4 / 2.3 ms); adding with 128, 0.944-0.955 / 0.969-0.972 / 0.972 (two builds; 0.67 /
+1.1 / 2.0 ms), against 0.978 for an exact scan of the int8 rows, which bounds what re-scoring
+can return; against that scan the graph finds 0.994 from 512 (docs/benchmarks.md)."""
 RESCORE = 64
-"""A search for k rows re-scores ``max(1.5 k, RESCORE)`` graph candidates exactly."""
+"""A search for k rows re-scores ``max(1.5 k, RESCORE)`` graph candidates exactly (re-scoring all
+of the walk's 512 or 1024 found nothing more: what the graph misses, it misses in its walk)."""
 
 
 def quantize(vectors: Vector) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
@@ -62,6 +74,9 @@ class ExemplarVectors:
         approximate_from: Rows from which the graph is used (0: never).
         background: Build the graph in a background thread (False: in the caller's thread).
         threads: Threads the graph is built with (0: all cores).
+        saved: A graph saved by :meth:`saved_graph` (:mod:`core.drafting.graphs`): used instead
+            of building one when the rows added start with the rows it was built from (checked
+            by digest), ignored otherwise.
     """
 
     def __init__(
@@ -71,8 +86,10 @@ class ExemplarVectors:
         approximate_from: int = APPROXIMATE_FROM,
         background: bool = True,
         threads: int = 1,
+        saved: bytes | None = None,
     ) -> None:
         self.dim = dim
+        self._saved = saved
         self._approximate_from = approximate_from
         self._background = background
         self._threads = threads
@@ -84,10 +101,16 @@ class ExemplarVectors:
         self._lock = threading.RLock()
         self._building: threading.Thread | None = None
         self.build_seconds: float | None = None
-        """How long the graph took to build (None until it is built)."""
+        """How long the graph took to build or restore (None until it is in use)."""
         self.generation = 0
         """Counts the changes of what :meth:`rows` returns for the same rows (the swap to the
         graph rounds them to int8): what was computed from the rows holds while it is equal."""
+        self._digest = row_digest()
+        """Of every row added, in order: what a saved graph is keyed by."""
+        self.saved_rows = 0
+        """Rows of the graph as last saved or restored (0: none)."""
+        self.restored = False
+        """Whether the graph in use was read from a saved one rather than built."""
 
     @classmethod
     def of(cls, vectors: Vector, **options: Any) -> ExemplarVectors:
@@ -112,6 +135,7 @@ class ExemplarVectors:
         rows = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         with self._lock:
             first = self._size
+            self._digest.update(np.ascontiguousarray(rows).data)
             if self._exact is not None:
                 self._exact.add(rows)
             if self._graph is not None and self._exact is None:
@@ -199,6 +223,17 @@ class ExemplarVectors:
                 total += int(self._graph.serialized_length)
             return total
 
+    def drop_saved(self) -> None:
+        """Forget the saved graph passed in if no graph is being built from it (too few rows)."""
+        with self._lock:
+            if self._building is None:
+                self._saved = None
+
+    @property
+    def building(self) -> bool:
+        """Whether a graph is being built (or restored) in the background."""
+        return self._building is not None
+
     def wait(self) -> None:
         """Block until a graph being built in the background is in use."""
         building = self._building
@@ -216,13 +251,24 @@ class ExemplarVectors:
         else:
             self._build_graph()
 
-    def _build_graph(self) -> None:
-        import time
+    def _settings(self) -> dict[str, Any]:
+        """What a graph is built with: a saved graph is used again only with the same."""
+        return {
+            "dim": self.dim,
+            "metric": "cos",
+            "dtype": "i8",
+            "connectivity": CONNECTIVITY,
+            "expansion_add": EXPANSION_ADD,
+        }
 
+    def _new_graph(self) -> Index:
+        with contextlib.suppress(ImportError):
+            # Before usearch: onnxruntime (the encoder's backend) imported after usearch's
+            # compiled module kills the process (segfault; usearch 2.26, onnxruntime 1.32).
+            import onnxruntime  # noqa: F401
         from usearch.index import Index
 
-        started = time.perf_counter()
-        graph = Index(
+        return Index(
             ndim=self.dim,
             metric="cos",
             dtype="i8",
@@ -230,11 +276,20 @@ class ExemplarVectors:
             expansion_add=EXPANSION_ADD,
             expansion_search=EXPANSION_SEARCH,
         )
+
+    def _build_graph(self) -> None:
+        started = time.perf_counter()
         with self._lock:
             assert self._exact is not None
             done = self._size
             source = self._exact._buffer[:done]
-        self._insert(graph, source, 0)
+        restored = self._restore(source)
+        if restored is not None:
+            graph, held = restored
+            self._insert(graph, source[held:], held)
+        else:
+            graph = self._new_graph()
+            self._insert(graph, source, 0)
         while True:  # rows added meanwhile, then the swap under the lock
             with self._lock:
                 assert self._exact is not None
@@ -246,19 +301,67 @@ class ExemplarVectors:
                     self._exact = None  # the float32 rows go; the graph holds them as int8
                     self.generation += 1
                     self._building = None
+                    self.restored = restored is not None
                     self.build_seconds = time.perf_counter() - started
                     return
                 fresh, first = self._exact._buffer[done : self._size].copy(), done
                 done = self._size
             self._insert(graph, fresh, first)
 
-    def _insert(self, graph: Index, rows: Vector, first: int) -> None:
-        codes, scales = quantize(rows)
-        needed = first + len(rows)
+    def _restore(self, source: Vector) -> tuple[Index, int] | None:
+        """The saved graph with the rows it holds, when ``source`` starts with those rows."""
+        blob, self._saved = self._saved, None
+        if blob is None:
+            return None
+        saved = unpack(blob, self._settings())
+        del blob
+        if saved is None or saved.rows > len(source):
+            log.info("saved graph unusable (damaged or other settings); building it")
+            return None
+        if digest_of(source[: saved.rows]) != saved.digest:
+            log.info("saved graph of %d rows is stale; building it", saved.rows)
+            return None
+        graph = self._new_graph()
+        try:
+            graph.load(saved.payload)
+        except (RuntimeError, ValueError):
+            log.warning("saved graph of %d rows unreadable; building it", saved.rows)
+            return None
+        if len(graph) != saved.rows or graph.ndim != self.dim:
+            log.warning("saved graph holds %d rows, not %d; building it", len(graph), saved.rows)
+            return None
+        self._grow_scales(saved.rows)
+        self._scales[: saved.rows] = saved.scales
+        self.saved_rows = saved.rows
+        return graph, saved.rows
+
+    def saved_graph(self) -> bytes | None:
+        """The graph in use as a blob to pass as ``saved`` to a later index of the same rows
+        (:mod:`core.drafting.graphs`); None while there is none or once rows were removed."""
+        with self._lock:
+            graph = self._graph
+            if graph is None or self._exact is not None or self._removed:
+                return None
+            size = self._size
+            digest = str(self._digest.copy().hexdigest())
+            payload = graph.save()
+            scales = self._scales[:size].copy()
+        assert payload is not None
+        self.saved_rows = size
+        return pack(bytes(payload), scales, digest, self._settings())
+
+    def _grow_scales(self, needed: int) -> None:
         if needed > len(self._scales):
             grown = np.zeros(max(needed, 2 * len(self._scales)), dtype=np.float32)
             grown[: len(self._scales)] = self._scales
             self._scales = grown
+
+    def _insert(self, graph: Index, rows: Vector, first: int) -> None:
+        if not len(rows):
+            return
+        codes, scales = quantize(rows)
+        needed = first + len(rows)
+        self._grow_scales(needed)
         self._scales[first:needed] = scales  # before the rows can be found
         keys = np.arange(first, first + len(rows), dtype=np.uint64)
         graph.add(keys, codes, threads=self._threads)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -128,3 +132,21 @@ def test_hash_lookup_many_values_per_key() -> None:
     lookup.add(9, 8)
     assert lookup.find(5) == [0, 2, 7]
     assert lookup.find(3) == [1] and lookup.find(9) == [8] and lookup.find(4) == []
+
+
+def test_a_graph_then_the_encoder_backend_in_one_process() -> None:
+    """onnxruntime imported after usearch's compiled module killed the process (a segfault):
+    a persona's graph built before the first encoder pass must not take the service down."""
+    code = (
+        "import numpy as np\n"
+        "from core.drafting.vectors import ExemplarVectors\n"
+        "rows = np.eye(8, dtype=np.float32)[np.arange(64) % 8]\n"
+        "assert ExemplarVectors.of(rows, approximate_from=10, background=False).approximate\n"
+        "import onnxruntime\n"
+        "print('alive')\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and "alive" in done.stdout, done.stderr[-500:]
