@@ -79,6 +79,11 @@ READABLE_KINDS: Final = frozenset({"quality-history", "model-versions", "correct
 given decoded under ``value`` beside the bytes."""
 
 
+DERIVED_PREFIXES: Final = ("graph-",)
+"""State that is an index built from other exported data (the saved search graphs, about 1 KB
+per exchange): erased with the account, left out of an export."""
+
+
 def _readable(kind: str, value: bytes) -> dict[str, object]:
     if kind not in READABLE_KINDS:
         return {}
@@ -99,7 +104,8 @@ async def _export_state(scope: ExportScope) -> list[dict[str, object]]:
             "updated_at": iso(r.updated_at),
         }
         for r in await scope.rows(s, s.c.persona_id, s.c.kind)
-        if (
+        if not r.kind.startswith(DERIVED_PREFIXES)
+        and (
             value := scope.readable(
                 "state",
                 f"{r.persona_id}/{r.kind}",

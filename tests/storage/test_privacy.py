@@ -110,6 +110,8 @@ async def populate(storage: Storage, *, canary: str, id_canary: str) -> Account:
         )
     )
     await storage.state.put(account.id, persona, "profile", f"profile {canary}".encode())
+    # A saved search graph: an index rebuilt from the messages, erased but never exported.
+    await storage.state.put(account.id, persona, "graph-messages", b"usearch" + bytes(64))
     await populate_teams(storage, account.id, persona, canary)
     await storage.deliveries.first_seen(f"slack:{uuid.uuid4().hex}", account_id=account.id)
     await storage.posts.create(
@@ -257,7 +259,7 @@ async def test_export_holds_everything_decrypted(storage: Storage) -> None:
     for expected in (f"incoming {canary}", f"option {canary}", f"sent {canary}", f"bob {canary}"):
         assert expected in text
     sections = cast(dict[str, list[dict[str, Any]]], export)
-    [state] = sections["state"]
+    [state] = sections["state"]  # the saved search graph is not in it
     assert state["kind"] == "profile"
     assert base64.b64decode(state["value_base64"]) == f"profile {canary}".encode()
     for name in ("approvals", "feedback", "priority_labels", "vectors", "drafts", "posts"):
