@@ -27,15 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.draft_bench import jitter  # noqa: E402
 from core.drafting.vectors import RESCORE, quantize  # noqa: E402
-
-
-def jitter(vectors: np.ndarray, copy: int, scale: float = 0.012) -> np.ndarray:
-    if copy == 0:
-        return vectors
-    noise = np.random.default_rng(copy).standard_normal(vectors.shape, dtype=np.float32)
-    moved = vectors + scale * noise
-    return moved / np.linalg.norm(moved, axis=1, keepdims=True)
 
 
 def main() -> None:

@@ -26,26 +26,12 @@ from core.engines.embedding import HashingEmbedder
 from core.models import ReplyPair
 from core.verifier import StyleVerifier
 from tests.core.drafting.test_fit import toy_weights
+from tests.core.drafting.test_shaped_drafting import EXCHANGES as SHAPED
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 EMBEDDER = HashingEmbedder(dim=128)
 EXCHANGES = [
-    ("can you send the slides?", "sure, will do"),
-    ("can you cover my shift tomorrow?", "sure, will do"),
-    ("could you check the deploy?", "sure, on it"),
-    ("can you join the call at 3?", "sorry, I can't today"),
-    ("can you look at the logs?", "sorry, I can't today"),
-    ("can you take a look at my doc?", "which one?"),
-    ("can you fix the thing?", "which one?"),
-    ("thanks for the help yesterday", "np!"),
-    ("thank you so much for covering", "np!"),
-    ("thanks a lot", "anytime"),
-    ("lol that demo was a disaster", "haha yes"),
-    ("haha did you see the cat on the call", "haha yes"),
-    ("when is the release?", "let me check"),
-    ("what time is the standup?", "let me check"),
-    ("what is the wifi password?", "it's on the fridge"),
-    ("the printer is broken again", "restart it, that usually fixes it"),
+    *SHAPED,
     ("my wifi keeps dropping", "wifi drops are the broadcom driver: sudo apt install bcmwl"),
     ("grub does not boot", "reinstall grub from a live usb, see /boot/grub/grub.cfg"),
     ("can you review my PR today?", "bob: sure, after lunch"),
