@@ -51,6 +51,11 @@ exact float32 search): adding with 64, 0.908 / 0.958 / 0.971 searching with 256 
 (1.0 / 1.4 / 2.3 ms); adding with 128, 0.944-0.955 / 0.969-0.972 / 0.972 (two builds; 0.67 /
 1.1 / 2.0 ms), against 0.978 for an exact scan of the int8 rows, which bounds what re-scoring
 can return; against that scan the graph finds 0.994 from 512 (docs/benchmarks.md)."""
+WIDE_WALK_FROM = 300_000
+"""Below this many rows the walk searches with 512 (on the near-duplicate set above, 1024 found
+no more at 100k rows, 0.972 against 0.969-0.972, for ~0.9 ms more per search); from it, with
+:data:`EXPANSION_SEARCH` (the 1M set was measured with 1024)."""
+NARROW_WALK = 512
 RESCORE = 64
 """A search for k rows re-scores ``max(1.5 k, RESCORE)`` graph candidates exactly (re-scoring all
 of the walk's 512 or 1024 found nothing more: what the graph misses, it misses in its walk)."""
@@ -167,7 +172,8 @@ class ExemplarVectors:
         assert graph is not None
         wanted = max(k + k // 2, RESCORE)
         # usearch defines this property's setter apart from its getter, which mypy misses.
-        graph.expansion_search = max(EXPANSION_SEARCH, wanted)  # type: ignore[misc]
+        walk = EXPANSION_SEARCH if self._size >= WIDE_WALK_FROM else NARROW_WALK
+        graph.expansion_search = max(walk, wanted)  # type: ignore[misc]
         codes, _ = quantize(q.reshape(1, -1))
         keys = np.asarray(graph.search(codes[0], wanted, threads=1).keys, dtype=np.int64)
         if not len(keys):
