@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -22,14 +22,12 @@ from core.drafting.fit import ReplyFit, reply_key
 from core.drafting.meters import StyleMeter
 from core.drafting.retrieval import ExemplarIndex, FittedDraft, RetrievalDrafter
 from core.drafting.style import KnownVectors, SurfaceStyleScorer
-from core.engines.embedding import HashingEmbedder
 from core.models import ReplyPair
 from core.verifier import StyleVerifier
 from tests.core.drafting.test_fit import toy_weights
+from tests.core.drafting.test_shaped_drafting import EMBEDDER, T0
 from tests.core.drafting.test_shaped_drafting import EXCHANGES as SHAPED
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-EMBEDDER = HashingEmbedder(dim=128)
 EXCHANGES = [
     *SHAPED,
     ("my wifi keeps dropping", "wifi drops are the broadcom driver: sudo apt install bcmwl"),
