@@ -7,8 +7,15 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from discord import app_commands
 
+from core.commands import SPECS
+
 if TYPE_CHECKING:
     from adapters.discord.adapter import DiscordAdapter
+
+
+def _choices(command: str) -> list[app_commands.Choice[str]]:
+    """The shared grammar's subcommands of ``command`` as Discord choices (one list, not two)."""
+    return [app_commands.Choice(name=s, value=s) for s in SPECS[command].subcommands]
 
 
 class CloneGroup(app_commands.Group):
@@ -107,33 +114,11 @@ class CloneGroup(app_commands.Group):
         action="What to do (help lists every action)",
         name="The persona and the rest, e.g. `work tone warm and brief` or `work here`",
     )
+    @app_commands.choices(action=_choices("persona"))
     async def persona(
         self,
         interaction: discord.Interaction,
-        action: Literal[
-            "list",
-            "new",
-            "use",
-            "delete",
-            "set",
-            "show",
-            "rename",
-            "clone",
-            "template",
-            "sample",
-            "invite",
-            "join",
-            "role",
-            "remove",
-            "team",
-            "review",
-            "share",
-            "unshare",
-            "shares",
-            "stats",
-            "help",
-            "schedule",
-        ] = "list",
+        action: str = "list",
         name: str | None = None,
     ) -> None:
         await self.adapter.on_command(interaction)
