@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from core.models import Draft, DraftOption, DraftStatus, UserRef, utc_now
 from storage import DecryptionError, Storage, tables
 from storage.scope import Scope, set_scope
+from storage.stores.state import OFF_LOOP_BYTES
 from tests.storage.support import message, new_account, stored, stream
 
 
@@ -109,3 +110,20 @@ async def test_one_tampered_row_is_left_out_counted_and_named_in_the_export(
     assert "unreadable" not in await storage.vault.export(other.id)
     await storage.vault.erase(account.id)
     assert await storage.vault.unreadable(account.id) == {}
+
+
+async def test_a_large_state_value_round_trips_and_a_tampered_one_is_quarantined(
+    storage: Storage,
+) -> None:
+    """Values of a MiB and more (saved search graphs) are sealed and opened off the event loop:
+    the same bytes come back, and a damaged one is refused and counted as any other."""
+    account = await new_account(storage)
+    persona = account.active_persona
+    assert persona is not None
+    graph = secrets.token_bytes(OFF_LOOP_BYTES) + b"graph"
+    await storage.state.put(account.id, persona, "graph-messages", graph)
+    assert await storage.state.get(account.id, persona, "graph-messages") == graph
+    await tamper(storage, tables.state, "value", account_id=account.id, kind="graph-messages")
+    with pytest.raises(DecryptionError):
+        await storage.state.get(account.id, persona, "graph-messages")
+    assert await storage.vault.unreadable(account.id) == {"state": 1}
