@@ -179,43 +179,38 @@ class SchedulerJobs:
         self._remove(f"digest:{account_id}")
 
     async def set_followup(self, account_id: AccountId, item_id: str, at: datetime) -> None:
-        self._scheduler.add_job(
-            run_followup,
-            DateTrigger(run_date=at),
-            args=[account_id, item_id],
-            id=f"followup:{account_id}:{item_id}",
-            replace_existing=True,
-        )
+        self._once(run_followup, at, "followup", account_id, item_id)
 
     async def clear_followup(self, account_id: AccountId, item_id: str) -> None:
         self._remove(f"followup:{account_id}:{item_id}")
 
     async def set_post(self, account_id: AccountId, post_id: str, at: datetime) -> None:
         # No grace limit: a post whose slot passed while no scheduler ran goes out once, late.
-        self._scheduler.add_job(
-            run_post,
-            DateTrigger(run_date=at),
-            args=[account_id, post_id],
-            id=f"post:{account_id}:{post_id}",
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+        self._once(run_post, at, "post", account_id, post_id, misfire_grace_time=None)
 
     async def clear_post(self, account_id: AccountId, post_id: str) -> None:
         self._remove(f"post:{account_id}:{post_id}")
 
     async def set_quality(self, account_id: AccountId, persona_id: PersonaId, at: datetime) -> None:
         """The persona's next scheduled quality run (one job per persona; ids only)."""
-        self._scheduler.add_job(
-            run_quality,
-            DateTrigger(run_date=at),
-            args=[account_id, persona_id],
-            id=f"quality:{account_id}:{persona_id}",
-            replace_existing=True,
-        )
+        self._once(run_quality, at, "quality", account_id, persona_id)
 
     async def clear_quality(self, account_id: AccountId, persona_id: PersonaId) -> None:
         self._remove(f"quality:{account_id}:{persona_id}")
+
+    def _once(
+        self, job: Callable[..., Any], at: datetime, kind: str, *args: str, **options: Any
+    ) -> None:
+        """``job(*args)`` once at ``at``, replacing the job of the same kind and ids (ids only:
+        the job reads everything else when it runs)."""
+        self._scheduler.add_job(
+            job,
+            DateTrigger(run_date=at),
+            args=list(args),
+            id=":".join((kind, *args)),
+            replace_existing=True,
+            **options,
+        )
 
     def _remove(self, job_id: str) -> None:
         with contextlib.suppress(JobLookupError):
